@@ -1,0 +1,46 @@
+namespace Agentry.Contracts;
+
+/// <summary>What the Evaluator concluded about a step.</summary>
+public enum Verdict
+{
+    /// <summary>The goal is not met yet: plan the next step.</summary>
+    Continue,
+    /// <summary>The goal is met: deliver the final answer.</summary>
+    Complete,
+    /// <summary>A person should take over.</summary>
+    Escalate,
+    /// <summary>The run cannot succeed.</summary>
+    Fail,
+}
+
+/// <summary>Why a tool call did not produce an output.</summary>
+public enum ToolErrorKind
+{
+    /// <summary>The call succeeded.</summary>
+    None,
+    /// <summary>No tool of that name is registered.</summary>
+    UnknownTool,
+    /// <summary>The agent or the tool's policy does not allow the call.</summary>
+    PermissionDenied,
+    /// <summary>The arguments do not match the tool's schema or cannot be used.</summary>
+    InvalidArguments,
+    /// <summary>The tool ran and reported a failure.</summary>
+    Failed,
+    /// <summary>The tool did not finish in time.</summary>
+    Timeout,
+}
+
+/// <summary>How a run was started.</summary>
+public enum TriggerKind
+{
+    /// <summary>An API call (Gateway or CLI).</summary>
+    Api,
+    /// <summary>An incoming webhook.</summary>
+    Webhook,
+    /// <summary>A schedule.</summary>
+    Schedule,
+    /// <summary>An event published by an upstream system.</summary>
+    Event,
+    /// <summary>A parent run calling this agent as a tool.</summary>
+    SubAgent,
+}

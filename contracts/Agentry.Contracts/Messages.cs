@@ -1,0 +1,252 @@
+using System.Text.Json;
+
+namespace Agentry.Contracts;
+
+/// <summary>A new run: published by the Gateway, the CLI or any upstream system.</summary>
+/// <param name="RunId">The run's id; the correlation id of every message of the run.</param>
+/// <param name="TenantId">The tenant the run belongs to.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Goal">What the agent should achieve, in words.</param>
+/// <param name="Input">Optional structured input.</param>
+/// <param name="Trigger">How the run was started.</param>
+/// <param name="Limits">Optional limits that override the agent's.</param>
+/// <param name="ParentRunId">The run that started this one as a sub-agent.</param>
+public sealed record GoalReceived(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    string Goal,
+    JsonElement? Input = null,
+    TriggerKind Trigger = TriggerKind.Api,
+    RunLimits? Limits = null,
+    Guid? ParentRunId = null);
+
+/// <summary>The saga asks Memory for the context of the next planning call.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Step">The step about to be planned (1-based).</param>
+/// <param name="Goal">The run's goal (Memory starts the transcript with it at step 1).</param>
+/// <param name="Input">The run's structured input.</param>
+public sealed record ContextRequested(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    int Step,
+    string Goal,
+    JsonElement? Input = null);
+
+/// <summary>Memory's answer: the messages the next planning call needs.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Step">The step about to be planned.</param>
+/// <param name="Messages">Instructions, goal and transcript, in order.</param>
+public sealed record ContextLoaded(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    int Step,
+    IReadOnlyList<ContextMessage> Messages);
+
+/// <summary>The planning call's proposal for a step, before the saga accepts it.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Step">The step this proposes.</param>
+/// <param name="Thought">The model's reasoning text, if any.</param>
+/// <param name="ToolCalls">Calls to run, in parallel; empty when the step is a final answer.</param>
+/// <param name="FinalAnswer">The answer, when the model gave one instead of calls.</param>
+/// <param name="Usage">Tokens the planning call used.</param>
+/// <param name="Model">The model that answered.</param>
+/// <param name="Error">Set when the model could not be asked or its reply could not be used.</param>
+public sealed record StepProposed(
+    Guid RunId,
+    string TenantId,
+    int Step,
+    string? Thought,
+    IReadOnlyList<ToolCall> ToolCalls,
+    string? FinalAnswer,
+    TokenUsage Usage,
+    string Model,
+    string? Error = null);
+
+/// <summary>Step n as accepted by the saga: the model's thought and either tool calls or a final answer.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Step">The step (1-based).</param>
+/// <param name="MaxSteps">The run's step limit, so every consumer judges the step by the same limit.</param>
+/// <param name="Thought">The model's reasoning text, if any.</param>
+/// <param name="ToolCalls">Calls to run, in parallel; empty when the step is a final answer.</param>
+/// <param name="FinalAnswer">The answer, when the model gave one instead of calls.</param>
+/// <param name="Usage">Tokens this step's planning call used.</param>
+/// <param name="Model">The model that answered.</param>
+public sealed record StepPlanned(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    int Step,
+    int MaxSteps,
+    string? Thought,
+    IReadOnlyList<ToolCall> ToolCalls,
+    string? FinalAnswer,
+    TokenUsage Usage,
+    string Model);
+
+/// <summary>The outcome of every call of step n, published once all of them finished.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Step">The step whose calls these are.</param>
+/// <param name="MaxSteps">The run's step limit, copied from the step.</param>
+/// <param name="Outcomes">One outcome per call, in the order of the calls.</param>
+public sealed record ToolResult(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    int Step,
+    int MaxSteps,
+    IReadOnlyList<ToolOutcome> Outcomes);
+
+/// <summary>The Evaluator's verdict on step n.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Step">The step judged.</param>
+/// <param name="Verdict">What should happen next.</param>
+/// <param name="Reason">Why, in words a person can read.</param>
+/// <param name="Confidence">0 to 1; rules are certain (1).</param>
+/// <param name="FinalAnswer">The answer, with a Complete verdict.</param>
+public sealed record GoalEvaluated(
+    Guid RunId,
+    string TenantId,
+    int Step,
+    Verdict Verdict,
+    string Reason,
+    double Confidence,
+    string? FinalAnswer = null);
+
+/// <summary>A run ended with an answer.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Answer">The final answer.</param>
+/// <param name="Steps">Steps taken.</param>
+/// <param name="Usage">Tokens over the whole run.</param>
+/// <param name="Duration">From goal to answer.</param>
+public sealed record RunCompleted(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    string Answer,
+    int Steps,
+    TokenUsage Usage,
+    TimeSpan Duration);
+
+/// <summary>A run ended without an answer.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Reason">Why, in words a person can read.</param>
+/// <param name="Steps">Steps taken.</param>
+/// <param name="Usage">Tokens over the whole run.</param>
+/// <param name="Duration">From goal to failure.</param>
+public sealed record RunFailed(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    string Reason,
+    int Steps,
+    TokenUsage Usage,
+    TimeSpan Duration);
+
+/// <summary>A run was handed to a person.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Reason">Why it stopped.</param>
+/// <param name="Summary">What was tried, written for a person.</param>
+/// <param name="Steps">Steps taken.</param>
+/// <param name="Usage">Tokens over the whole run.</param>
+/// <param name="Duration">From goal to escalation.</param>
+public sealed record RunEscalated(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    string Reason,
+    string Summary,
+    int Steps,
+    TokenUsage Usage,
+    TimeSpan Duration);
+
+/// <summary>A run was stopped on request.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Reason">Who stopped it and why.</param>
+/// <param name="Steps">Steps taken.</param>
+/// <param name="Usage">Tokens over the whole run.</param>
+/// <param name="Duration">From goal to cancellation.</param>
+public sealed record RunCancelled(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    string Reason,
+    int Steps,
+    TokenUsage Usage,
+    TimeSpan Duration);
+
+/// <summary>Stop a run.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Reason">Why, recorded on the run.</param>
+public sealed record CancelRun(Guid RunId, string TenantId, string Reason);
+
+/// <summary>A run's wall-clock deadline passed (published by the Planner's deadline monitor).</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Deadline">The deadline that passed.</param>
+public sealed record RunDeadlineReached(Guid RunId, string TenantId, DateTimeOffset Deadline);
+
+/// <summary>Ask Memory for what is known of a run (request/response).</summary>
+/// <param name="RunId">The run.</param>
+public sealed record GetRun(Guid RunId);
+
+/// <summary>A run as Memory recorded it.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="Found">False when no such run is known.</param>
+/// <param name="Agent">The agent.</param>
+/// <param name="Goal">The goal.</param>
+/// <param name="Status">Running, Completed, Failed, Escalated or Cancelled.</param>
+/// <param name="Answer">The final answer, when completed.</param>
+/// <param name="Reason">Why it ended, when it ended without an answer.</param>
+/// <param name="Steps">Each recorded step.</param>
+public sealed record RunView(
+    Guid RunId,
+    bool Found,
+    string? Agent,
+    string? Goal,
+    string? Status,
+    string? Answer,
+    string? Reason,
+    IReadOnlyList<StepView> Steps);
+
+/// <summary>One step of a recorded run.</summary>
+/// <param name="Step">The step number.</param>
+/// <param name="Thought">The model's thought.</param>
+/// <param name="ToolCalls">The calls made.</param>
+/// <param name="Outcomes">Their results.</param>
+/// <param name="FinalAnswer">The answer, if this step gave one.</param>
+/// <param name="Verdict">The Evaluator's verdict.</param>
+/// <param name="VerdictReason">Why.</param>
+/// <param name="Usage">Tokens of the step's planning call.</param>
+/// <param name="Model">The model that planned it.</param>
+public sealed record StepView(
+    int Step,
+    string? Thought,
+    IReadOnlyList<ToolCall> ToolCalls,
+    IReadOnlyList<ToolOutcome> Outcomes,
+    string? FinalAnswer,
+    Verdict? Verdict,
+    string? VerdictReason,
+    TokenUsage? Usage,
+    string? Model);

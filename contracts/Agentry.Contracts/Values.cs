@@ -1,0 +1,79 @@
+using System.Text.Json;
+
+namespace Agentry.Contracts;
+
+/// <summary>Token counts of one or more model calls.</summary>
+/// <param name="InputTokens">Prompt tokens.</param>
+/// <param name="OutputTokens">Completion tokens.</param>
+public sealed record TokenUsage(int InputTokens, int OutputTokens)
+{
+    /// <summary>No tokens.</summary>
+    public static readonly TokenUsage None = new(0, 0);
+
+    /// <summary>Input and output tokens together.</summary>
+    public int Total => InputTokens + OutputTokens;
+
+    /// <summary>The sum of two usages.</summary>
+    public static TokenUsage operator +(TokenUsage left, TokenUsage right) =>
+        new(left.InputTokens + right.InputTokens, left.OutputTokens + right.OutputTokens);
+
+    /// <summary>The sum of two usages.</summary>
+    public static TokenUsage Add(TokenUsage left, TokenUsage right) => left + right;
+}
+
+/// <summary>Limits that override the agent definition's for one run; null keeps the agent's value.</summary>
+/// <param name="MaxSteps">Most planning steps.</param>
+/// <param name="MaxTokens">Most tokens over all model calls.</param>
+/// <param name="Deadline">Most wall-clock time from the start of the run.</param>
+public sealed record RunLimits(int? MaxSteps = null, int? MaxTokens = null, TimeSpan? Deadline = null);
+
+/// <summary>A tool call the model proposed.</summary>
+/// <param name="CallId">Unique within the run; ties the result to the call.</param>
+/// <param name="Tool">The tool's registered name.</param>
+/// <param name="Arguments">The arguments as a JSON object.</param>
+public sealed record ToolCall(string CallId, string Tool, JsonElement Arguments);
+
+/// <summary>The outcome of one tool call.</summary>
+/// <param name="CallId">The call this answers.</param>
+/// <param name="Tool">The tool's name.</param>
+/// <param name="Arguments">The arguments it was called with.</param>
+/// <param name="Output">The tool's output (text or JSON), empty on error.</param>
+/// <param name="ErrorKind">None when the call succeeded.</param>
+/// <param name="Error">What went wrong, in words, when it failed.</param>
+/// <param name="Duration">How long the call took.</param>
+public sealed record ToolOutcome(
+    string CallId,
+    string Tool,
+    JsonElement Arguments,
+    string Output,
+    ToolErrorKind ErrorKind,
+    string? Error,
+    TimeSpan Duration)
+{
+    /// <summary>True when the tool produced an output.</summary>
+    public bool Succeeded => ErrorKind == ToolErrorKind.None;
+}
+
+/// <summary>Roles of the messages in a planning context.</summary>
+public enum ContextRole
+{
+    /// <summary>Instructions to the model.</summary>
+    System,
+    /// <summary>The user's goal and input.</summary>
+    User,
+    /// <summary>The model's earlier turns: thoughts and tool calls.</summary>
+    Assistant,
+    /// <summary>A tool's result, answering one call.</summary>
+    Tool,
+}
+
+/// <summary>One message of the context handed to the model.</summary>
+/// <param name="Role">Who speaks.</param>
+/// <param name="Content">The text.</param>
+/// <param name="ToolCalls">The calls an assistant turn made.</param>
+/// <param name="CallId">The call a tool turn answers.</param>
+public sealed record ContextMessage(
+    ContextRole Role,
+    string Content,
+    IReadOnlyList<ToolCall>? ToolCalls = null,
+    string? CallId = null);

@@ -1,0 +1,294 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Agentry.Contracts;
+using Microsoft.SemanticKernel;
+using Microsoft.SemanticKernel.ChatCompletion;
+
+namespace Agentry.Llm;
+
+/// A deterministic stand-in for an LLM, for the embedded default and demos. It reads the goal,
+/// picks the offered function that fits it best, fills the arguments from the goal, and once the
+/// tool results are in, answers from them. It never invents facts: what no tool can answer, it says
+/// it cannot answer. Token counts are an estimate (about four characters a token).
+public sealed partial class OfflineChatModel : IChatCompletionService
+{
+    public const string ModelName = "agentry-offline";
+
+    private static readonly HashSet<string> StopWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "the", "and", "for", "from", "with", "that", "this", "what", "when", "where", "which", "returns",
+        "return", "such", "into", "over", "about", "your", "their", "there", "then", "than", "some", "does",
+    };
+
+    public IReadOnlyDictionary<string, object?> Attributes { get; } = new Dictionary<string, object?> { ["ModelId"] = ModelName };
+
+    public Task<IReadOnlyList<ChatMessageContent>> GetChatMessageContentsAsync(
+        ChatHistory chatHistory,
+        PromptExecutionSettings? executionSettings = null,
+        Kernel? kernel = null,
+        CancellationToken cancellationToken = default)
+    {
+        List<KernelFunctionMetadata> functions = kernel?.Plugins.GetFunctionsMetadata().ToList() ?? [];
+        var reply = Reply(chatHistory, functions);
+        reply.Metadata = new Dictionary<string, object?>
+        {
+            [AgentChat.UsageMetadataKey] = new TokenUsage(EstimateTokens(chatHistory, functions), EstimateTokens(reply)),
+        };
+        return Task.FromResult<IReadOnlyList<ChatMessageContent>>([reply]);
+    }
+
+    public async IAsyncEnumerable<StreamingChatMessageContent> GetStreamingChatMessageContentsAsync(
+        ChatHistory chatHistory,
+        PromptExecutionSettings? executionSettings = null,
+        Kernel? kernel = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var replies = await GetChatMessageContentsAsync(chatHistory, executionSettings, kernel, cancellationToken);
+        foreach (var reply in replies)
+        {
+            yield return new StreamingChatMessageContent(reply.Role, reply.Content, reply, modelId: ModelName, metadata: reply.Metadata);
+        }
+    }
+
+    private static ChatMessageContent Reply(ChatHistory history, IReadOnlyList<KernelFunctionMetadata> functions)
+    {
+        var results = history.SelectMany(m => m.Items.OfType<FunctionResultContent>()).ToList();
+        if (results.Count > 0)
+        {
+            return Answer(results);
+        }
+
+        var goal = history.FirstOrDefault(m => m.Role == AuthorRole.User)?.Content ?? "";
+        var choice = functions
+            .Select(f => (Function: f, Match: Match(f, goal)))
+            .Where(c => c.Match is not null)
+            .OrderByDescending(c => c.Match!.Score)
+            .ThenBy(c => c.Function.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+        if (choice.Match is null)
+        {
+            var offered = functions.Count == 0 ? "no tools" : "the tools " + string.Join(", ", functions.Select(f => f.Name));
+            return new ChatMessageContent(AuthorRole.Assistant,
+                $"The offline model could not match this goal to {offered}, and it cannot answer on its own. "
+                + "Configure a real model (Llm__Endpoint and Llm__Model) for open-ended goals.");
+        }
+
+        var assistantTurns = history.Count(m => m.Role == AuthorRole.Assistant);
+        var call = new FunctionCallContent(choice.Function.Name, choice.Function.PluginName, $"call_{assistantTurns + 1}_1", choice.Match.Arguments);
+        var thought = $"The goal fits the {choice.Function.Name} tool ({choice.Match.Because}); calling it.";
+        return new ChatMessageContent(AuthorRole.Assistant, [new TextContent(thought), call]);
+    }
+
+    private static ChatMessageContent Answer(List<FunctionResultContent> results)
+    {
+        var texts = results.Select(r => (Tool: r.FunctionName ?? "tool", Text: r.Result?.ToString() ?? "")).ToList();
+        var failures = texts.Where(t => ToolOutcomeText.IsError(t.Text, out _)).ToList();
+        string answer;
+        if (failures.Count > 0)
+        {
+            answer = "I could not complete the goal: " + string.Join("; ", failures.Select(f =>
+            {
+                ToolOutcomeText.IsError(f.Text, out var error);
+                return $"{f.Tool} failed ({error})";
+            })) + ".";
+        }
+        else
+        {
+            answer = texts.Count == 1
+                ? texts[0].Text
+                : string.Join(Environment.NewLine, texts.Select(t => $"{t.Tool}: {t.Text}"));
+        }
+
+        return new ChatMessageContent(AuthorRole.Assistant, answer);
+    }
+
+    private sealed record FunctionMatch(double Score, KernelArguments Arguments, string Because);
+
+    /// Null when a required argument cannot be filled from the goal.
+    private static FunctionMatch? Match(KernelFunctionMetadata function, string goal)
+    {
+        var arguments = new KernelArguments();
+        var score = 0.0;
+        var reasons = new List<string>();
+        foreach (var parameter in function.Parameters)
+        {
+            var extracted = Extract(parameter, goal);
+            if (extracted is null)
+            {
+                if (parameter.IsRequired)
+                {
+                    return null;
+                }
+
+                continue;
+            }
+
+            arguments[parameter.Name] = JsonSerializer.SerializeToElement(extracted.Value.Value);
+            score += extracted.Value.Strength;
+            if (extracted.Value.Strength > 0)
+            {
+                reasons.Add($"{parameter.Name} '{extracted.Value.Value}' found in it");
+            }
+        }
+
+        var goalWords = Words(goal);
+        var nameHits = Words(function.Name.Replace('_', ' ')).Where(w => goalWords.Any(g => SameWord(g, w))).ToList();
+        var descriptionHits = Words(function.Description).Except(nameHits).Where(w => goalWords.Any(g => SameWord(g, w))).ToList();
+        score += (2 * nameHits.Count) + descriptionHits.Count;
+        if (nameHits.Count + descriptionHits.Count > 0)
+        {
+            reasons.Add("it mentions " + string.Join(", ", nameHits.Concat(descriptionHits).Select(w => $"'{w}'")));
+        }
+
+        return score > 0 ? new FunctionMatch(score, arguments, string.Join("; ", reasons)) : null;
+    }
+
+    private static (string Value, double Strength)? Extract(KernelParameterMetadata parameter, string goal)
+    {
+        var schema = parameter.Schema?.RootElement;
+        var format = schema?.TryGetProperty("format", out var f) == true ? f.GetString() : null;
+        var description = parameter.Description ?? "";
+        var name = parameter.Name.ToLowerInvariant();
+
+        if (format == "uri" || name.Contains("url", StringComparison.Ordinal))
+        {
+            var url = UrlPattern().Match(goal);
+            return url.Success ? (url.Value.TrimEnd('.', ',', ';', ')', '?', '!'), 5) : null;
+        }
+
+        if (name.Contains("expression", StringComparison.Ordinal) || description.Contains("arithmetic", StringComparison.OrdinalIgnoreCase))
+        {
+            return ArithmeticIn(goal) is { } expression ? (expression, 5) : null;
+        }
+
+        if (name.Contains("zone", StringComparison.Ordinal))
+        {
+            return TimeZoneIn(goal) is { } zone ? (zone, 2) : null;
+        }
+
+        if (schema?.TryGetProperty("enum", out var options) == true)
+        {
+            var option = options.EnumerateArray().Select(o => o.ToString()).FirstOrDefault(o => goal.Contains(o, StringComparison.OrdinalIgnoreCase));
+            return option is null ? null : (option, 2);
+        }
+
+        var type = schema?.TryGetProperty("type", out var t) == true ? t.GetString() : "string";
+        return type == "string" && goal.Trim().Length > 0 ? (goal.Trim(), 0) : null;
+    }
+
+    /// The longest run of the goal that reads as arithmetic, with number words turned into symbols.
+    public static string? ArithmeticIn(string goal)
+    {
+        var text = goal;
+        foreach (var (words, symbol) in OperatorWords)
+        {
+            text = Regex.Replace(text, $@"\b{words}\b", $" {symbol} ", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        }
+
+        text = TimesLetterPattern().Replace(text, "$1 * $2");
+        return ArithmeticPattern().Matches(text)
+            .Select(m => WhitespacePattern().Replace(m.Value, " ").Trim())
+            .Where(candidate => candidate.Any(char.IsDigit) && HasOperatorBetweenOperands(candidate))
+            .OrderByDescending(candidate => candidate.Length)
+            .FirstOrDefault();
+    }
+
+    private static readonly (string Words, string Symbol)[] OperatorWords =
+    [
+        ("to the power of", "^"), ("multiplied by", "*"), ("divided by", "/"), ("times", "*"),
+        ("plus", "+"), ("minus", "-"), ("modulo", "%"), ("mod", "%"),
+    ];
+
+    private static bool HasOperatorBetweenOperands(string candidate) =>
+        OperatorBetweenOperandsPattern().IsMatch(candidate);
+
+    private static string? TimeZoneIn(string goal)
+    {
+        var words = Words(goal);
+        foreach (var zone in TimeZoneInfo.GetSystemTimeZones())
+        {
+            var city = zone.Id.Split('/').Last().Replace('_', ' ');
+            if (zone.Id.Contains('/', StringComparison.Ordinal) && goal.Contains(city, StringComparison.OrdinalIgnoreCase) && city.Length > 2)
+            {
+                return zone.Id;
+            }
+
+            if (words.Contains(zone.Id, StringComparer.OrdinalIgnoreCase))
+            {
+                return zone.Id;
+            }
+        }
+
+        return null;
+    }
+
+    private static List<string> Words(string text) =>
+        WordPattern().Matches(text)
+            .Select(m => m.Value.ToLowerInvariant())
+            .Where(w => w.Length >= 3 && !StopWords.Contains(w))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+
+    // "fetch" and "fetches", "calculate" and "calculator": the same word for matching purposes.
+    private static bool SameWord(string a, string b)
+    {
+        if (a == b)
+        {
+            return true;
+        }
+
+        var common = 0;
+        while (common < a.Length && common < b.Length && a[common] == b[common])
+        {
+            common++;
+        }
+
+        return common >= 4 && common >= Math.Min(a.Length, b.Length) - 2;
+    }
+
+    private static int EstimateTokens(ChatHistory history, IReadOnlyList<KernelFunctionMetadata> functions)
+    {
+        var characters = history.Sum(m => CharactersOf(m)) + functions.Sum(f => f.Name.Length + (f.Description?.Length ?? 0) + 40);
+        return Math.Max(1, (characters + 3) / 4);
+    }
+
+    private static int EstimateTokens(ChatMessageContent reply) => Math.Max(1, (CharactersOf(reply) + 3) / 4);
+
+    private static int CharactersOf(ChatMessageContent message)
+    {
+        var builder = new StringBuilder();
+        foreach (var item in message.Items)
+        {
+            builder.Append(item switch
+            {
+                TextContent text => text.Text,
+                FunctionCallContent call => call.FunctionName + JsonSerializer.Serialize(call.Arguments?.ToDictionary(a => a.Key, a => a.Value)),
+                FunctionResultContent result => result.Result?.ToString(),
+                _ => "",
+            });
+        }
+
+        return builder.Length;
+    }
+
+    [GeneratedRegex(@"https?://[^\s""'<>]+", RegexOptions.IgnoreCase)]
+    private static partial Regex UrlPattern();
+
+    [GeneratedRegex(@"[\d\.\s\(\)\+\-\*/\^%×÷]+")]
+    private static partial Regex ArithmeticPattern();
+
+    [GeneratedRegex(@"[\d\)]\s*(\*\*|[\+\-\*/\^%×÷])\s*[\d\(\-]")]
+    private static partial Regex OperatorBetweenOperandsPattern();
+
+    [GeneratedRegex(@"(\d)\s*[xX]\s*(\d)")]
+    private static partial Regex TimesLetterPattern();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WhitespacePattern();
+
+    [GeneratedRegex(@"[\p{L}\p{N}]+")]
+    private static partial Regex WordPattern();
+}

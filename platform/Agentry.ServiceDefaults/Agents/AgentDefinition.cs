@@ -1,0 +1,33 @@
+namespace Agentry.ServiceDefaults.Agents;
+
+/// An agent as declared in agents/NAME.yaml. Only what the services act on today is modelled;
+/// unknown keys are rejected at load so a typo never passes silently.
+public sealed record AgentDefinition(
+    string Name,
+    string Description,
+    string Instructions,
+    ModelChoice Model,
+    PlanningStrategy Strategy,
+    IReadOnlyList<AgentTool> Tools,
+    AgentLimits Limits,
+    AgentNotifications Notify,
+    string SourceFile)
+{
+    public bool MayUse(string tool) => Tools.Any(t => t.Name == tool);
+}
+
+public sealed record ModelChoice(string? Name);
+
+public enum PlanningStrategy
+{
+    React,
+}
+
+public sealed record AgentTool(string Name);
+
+public sealed record AgentLimits(int MaxSteps, int MaxTokens, TimeSpan Deadline)
+{
+    public static readonly AgentLimits Default = new(MaxSteps: 10, MaxTokens: 50_000, Deadline: TimeSpan.FromMinutes(5));
+}
+
+public sealed record AgentNotifications(Uri? Webhook);

@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Agentry.ServiceDefaults.Agents;
+
+/// Reads agents/NAME.yaml. Walks the YAML node tree by hand rather than deserializing, so that
+/// every problem (a syntax error, an unknown key, an unknown tool, a bad limit) names its line.
+public static partial class AgentDefinitionLoader
+{
+    private static readonly string[] TopLevelKeys =
+        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify"];
+
+    public static AgentDefinition LoadFile(string path, ISet<string> knownTools) =>
+        Parse(path, File.ReadAllText(path), knownTools);
+
+    public static AgentDefinition Parse(string file, string yaml, ISet<string> knownTools)
+    {
+        var expectedName = Path.GetFileNameWithoutExtension(file);
+        var reader = new Reader(file);
+        var root = reader.Root(yaml);
+
+        reader.RejectUnknownKeys(root, TopLevelKeys, "an agent definition");
+
+        if (root.Find("name") is { } nameNode && reader.Scalar(nameNode, "name") != expectedName)
+        {
+            throw reader.Error(nameNode, $"name '{reader.Scalar(nameNode, "name")}' does not match the file name; an agent is named after its file ('{expectedName}').");
+        }
+
+        if (!AgentNamePattern().IsMatch(expectedName))
+        {
+            throw new AgentDefinitionException(file, 1, 1, $"'{expectedName}' is not a valid agent name: use lower-case letters, digits and '-', starting with a letter.");
+        }
+
+        var description = root.Find("description") is { } d ? reader.Scalar(d, "description") : "";
+        var instructions = root.Find("instructions") is { } i
+            ? reader.Scalar(i, "instructions")
+            : throw reader.Error(root.Node, "'instructions' is missing: tell the agent what it is for and how to work.");
+        if (string.IsNullOrWhiteSpace(instructions))
+        {
+            throw reader.Error(root.Find("instructions")!, "'instructions' is empty.");
+        }
+
+        return new AgentDefinition(
+            expectedName,
+            description.Trim(),
+            instructions.Trim(),
+            ReadModel(reader, root.Find("model")),
+            ReadStrategy(reader, root.Find("strategy")),
+            ReadTools(reader, root.Find("tools"), knownTools),
+            ReadLimits(reader, root.Find("limits")),
+            ReadNotify(reader, root.Find("notify")),
+            file);
+    }
+
+    private static ModelChoice ReadModel(Reader reader, YamlNode? node)
+    {
+        if (node is null)
+        {
+            return new ModelChoice(null);
+        }
+
+        if (node is YamlScalarNode)
+        {
+            return new ModelChoice(reader.Scalar(node, "model"));
+        }
+
+        var map = reader.Mapping(node, "model");
+        reader.RejectUnknownKeys(map, ["name"], "'model'");
+        return new ModelChoice(map.Find("name") is { } n ? reader.Scalar(n, "model.name") : null);
+    }
+
+    private static PlanningStrategy ReadStrategy(Reader reader, YamlNode? node)
+    {
+        if (node is null)
+        {
+            return PlanningStrategy.React;
+        }
+
+        return reader.Scalar(node, "strategy") switch
+        {
+            "react" => PlanningStrategy.React,
+            var other => throw reader.Error(node, $"strategy '{other}' is not supported; use 'react'."),
+        };
+    }
+
+    private static List<AgentTool> ReadTools(Reader reader, YamlNode? node, ISet<string> knownTools)
+    {
+        if (node is null)
+        {
+            return [];
+        }
+
+        if (node is not YamlSequenceNode sequence)
+        {
+            throw reader.Error(node, "'tools' must be a list of tool names.");
+        }
+
+        var tools = new List<AgentTool>();
+        foreach (var item in sequence.Children)
+        {
+            var name = reader.Scalar(item, "a tool name");
+            if (!knownTools.Contains(name))
+            {
+                throw reader.Error(item, $"unknown tool '{name}'. Known tools: {string.Join(", ", knownTools.Order(StringComparer.Ordinal))}.");
+            }
+
+            if (tools.Any(t => t.Name == name))
+            {
+                throw reader.Error(item, $"tool '{name}' is listed twice.");
+            }
+
+            tools.Add(new AgentTool(name));
+        }
+
+        return tools;
+    }
+
+    private static AgentLimits ReadLimits(Reader reader, YamlNode? node)
+    {
+        var limits = AgentLimits.Default;
+        if (node is null)
+        {
+            return limits;
+        }
+
+        var map = reader.Mapping(node, "limits");
+        reader.RejectUnknownKeys(map, ["max_steps", "max_tokens", "deadline"], "'limits'");
+        if (map.Find("max_steps") is { } steps)
+        {
+            limits = limits with { MaxSteps = reader.PositiveInt(steps, "limits.max_steps", max: 1_000) };
+        }
+
+        if (map.Find("max_tokens") is { } tokens)
+        {
+            limits = limits with { MaxTokens = reader.PositiveInt(tokens, "limits.max_tokens", max: 100_000_000) };
+        }
+
+        if (map.Find("deadline") is { } deadline)
+        {
+            limits = limits with { Deadline = reader.Duration(deadline, "limits.deadline") };
+        }
+
+        return limits;
+    }
+
+    private static AgentNotifications ReadNotify(Reader reader, YamlNode? node)
+    {
+        if (node is null)
+        {
+            return new AgentNotifications(null);
+        }
+
+        var map = reader.Mapping(node, "notify");
+        reader.RejectUnknownKeys(map, ["webhook"], "'notify'");
+        if (map.Find("webhook") is not { } webhookNode)
+        {
+            return new AgentNotifications(null);
+        }
+
+        var text = reader.Scalar(webhookNode, "notify.webhook");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var webhook) || (webhook.Scheme != Uri.UriSchemeHttp && webhook.Scheme != Uri.UriSchemeHttps))
+        {
+            throw reader.Error(webhookNode, $"notify.webhook '{text}' is not an absolute http or https URL.");
+        }
+
+        return new AgentNotifications(webhook);
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9-]*$")]
+    private static partial Regex AgentNamePattern();
+
+    [GeneratedRegex(@"^(?<value>\d+(\.\d+)?)\s*(?<unit>ms|s|m|h)$")]
+    private static partial Regex DurationPattern();
+
+    private sealed record MappingView(YamlMappingNode Node)
+    {
+        public YamlNode? Find(string key) =>
+            Node.Children.FirstOrDefault(pair => pair.Key is YamlScalarNode { Value: var k } && k == key).Value;
+    }
+
+    private sealed class Reader(string file)
+    {
+        public MappingView Root(string yaml)
+        {
+            var stream = new YamlStream();
+            try
+            {
+                stream.Load(new StringReader(yaml));
+            }
+            catch (YamlException e)
+            {
+                var problem = e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message;
+                throw new AgentDefinitionException(file, e.Start.Line, e.Start.Column, $"invalid YAML: {problem.Trim()}");
+            }
+
+            if (stream.Documents.Count == 0)
+            {
+                throw new AgentDefinitionException(file, 1, 1, "the file is empty; an agent needs at least 'instructions'.");
+            }
+
+            return Mapping(stream.Documents[0].RootNode, "an agent definition");
+        }
+
+        public MappingView Mapping(YamlNode node, string what) =>
+            node is YamlMappingNode map ? new MappingView(map) : throw Error(node, $"{what} must be a mapping of keys to values.");
+
+        public void RejectUnknownKeys(MappingView map, string[] allowed, string where)
+        {
+            foreach (var key in map.Node.Children.Keys)
+            {
+                var name = (key as YamlScalarNode)?.Value;
+                if (name is null || !allowed.Contains(name))
+                {
+                    throw Error(key, $"unknown key '{name}' in {where}. Allowed keys: {string.Join(", ", allowed)}.");
+                }
+            }
+        }
+
+        public string Scalar(YamlNode node, string what) =>
+            node is YamlScalarNode { Value: { } value } ? value : throw Error(node, $"{what} must be a single value.");
+
+        public int PositiveInt(YamlNode node, string what, int max)
+        {
+            var text = Scalar(node, what);
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
+            {
+                throw Error(node, $"{what} must be a whole number from 1 to {max.ToString("N0", CultureInfo.InvariantCulture)}, not '{text}'.");
+            }
+
+            return value;
+        }
+
+        public TimeSpan Duration(YamlNode node, string what)
+        {
+            var text = Scalar(node, what);
+            var match = DurationPattern().Match(text.Trim());
+            if (!match.Success)
+            {
+                throw Error(node, $"{what} '{text}' is not a duration; write it like 500ms, 30s, 5m or 2h.");
+            }
+
+            var value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
+            var duration = match.Groups["unit"].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(value),
+                "s" => TimeSpan.FromSeconds(value),
+                "m" => TimeSpan.FromMinutes(value),
+                _ => TimeSpan.FromHours(value),
+            };
+            if (duration <= TimeSpan.Zero || duration > TimeSpan.FromDays(7))
+            {
+                throw Error(node, $"{what} must be more than zero and at most 7 days, not '{text}'.");
+            }
+
+            return duration;
+        }
+
+        public AgentDefinitionException Error(YamlNode node, string problem) =>
+            new(file, node.Start.Line, node.Start.Column, problem);
+
+        public AgentDefinitionException Error(MappingView map, string problem) => Error(map.Node, problem);
+    }
+}

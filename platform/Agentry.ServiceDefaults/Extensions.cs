@@ -1,0 +1,107 @@
+using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Tools;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Agentry.ServiceDefaults;
+
+public static class Extensions
+{
+    public const string DefaultTenant = "default";
+
+    /// What every Agentry process needs, whether it hosts one service or all of them:
+    /// the clock, the tool and agent catalogs (validated at start), health checks.
+    public static IServiceCollection AddAgentryCore(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(ToolCatalog.BuiltIn);
+        services.AddOptions<AgentsOptions>()
+            .BindConfiguration(AgentsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton(sp => AgentCatalog.LoadDirectory(
+            sp.GetRequiredService<IOptions<AgentsOptions>>().Value.Path,
+            sp.GetRequiredService<ToolCatalog>()));
+        services.AddHostedService<AgentCatalogValidation>();
+        services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
+        return services;
+    }
+
+    /// The one place the transport is chosen: RabbitMQ when the connection string `rabbitmq` is set,
+    /// the in-memory transport otherwise. Each stage registers its consumers through `stages`.
+    public static IServiceCollection AddAgentryBus(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        params Action<IBusRegistrationConfigurator>[] stages)
+    {
+        var rabbitMq = configuration.GetConnectionString("rabbitmq");
+        services.AddMassTransit(bus =>
+        {
+            ConfigureAgentryBus(bus, stages);
+            if (string.IsNullOrWhiteSpace(rabbitMq))
+            {
+                bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
+            }
+            else
+            {
+                bus.UsingRabbitMq((context, transport) =>
+                {
+                    transport.Host(new Uri(rabbitMq));
+                    transport.ConfigureEndpoints(context);
+                });
+            }
+        });
+        return services;
+    }
+
+    /// Endpoint conventions shared by the real bus and the test harness, so tests run the same pipeline.
+    public static void ConfigureAgentryBus(IBusRegistrationConfigurator bus, IEnumerable<Action<IBusRegistrationConfigurator>> stages)
+    {
+        bus.SetKebabCaseEndpointNameFormatter();
+        bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
+        {
+            endpoint.UseMessageRetry(retry => retry.Intervals(10, 50, 100, 250, 500, 1000, 2000));
+            // Messages a consumer publishes go out only after it succeeded, so a retried
+            // consume never publishes twice.
+            endpoint.UseInMemoryOutbox(context);
+        });
+        foreach (var stage in stages)
+        {
+            stage(bus);
+        }
+    }
+
+    /// For a process that hosts services: core, health endpoints' checks, and the bus.
+    public static IHostApplicationBuilder AddAgentryDefaults(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddAgentryCore();
+        return builder;
+    }
+
+    public static WebApplication MapAgentryHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        // MassTransit's bus health check carries the `ready` tag.
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        return app;
+    }
+
+    private sealed class AgentCatalogValidation(AgentCatalog catalog) : IHostedService
+    {
+        // Resolving the catalog is the validation: a bad definition throws before the host starts.
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = catalog.All;
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

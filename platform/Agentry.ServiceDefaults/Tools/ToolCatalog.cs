@@ -1,0 +1,25 @@
+using System.Collections.Frozen;
+
+namespace Agentry.ServiceDefaults.Tools;
+
+/// Every tool an agent may name, by name.
+public sealed class ToolCatalog
+{
+    private readonly FrozenDictionary<string, ToolDescriptor> _tools;
+
+    public ToolCatalog(IEnumerable<ToolDescriptor> tools)
+    {
+        _tools = tools.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
+    }
+
+    public static ToolCatalog BuiltIn { get; } = new(BuiltInTools.All);
+
+    public IEnumerable<string> Names => _tools.Keys.Order(StringComparer.Ordinal);
+
+    public bool Contains(string name) => _tools.ContainsKey(name);
+
+    public ToolDescriptor? Find(string name) => _tools.GetValueOrDefault(name);
+
+    public ToolDescriptor Get(string name) =>
+        Find(name) ?? throw new KeyNotFoundException($"No tool named '{name}' is registered. Known tools: {string.Join(", ", Names)}.");
+}
