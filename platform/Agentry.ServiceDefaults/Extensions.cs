@@ -29,7 +29,7 @@ public static class Extensions
         services.TryAddSingleton(sp => AgentCatalog.LoadDirectory(
             sp.GetRequiredService<IOptions<AgentsOptions>>().Value.Path,
             sp.GetRequiredService<ToolCatalog>()));
-        services.AddHostedService<AgentCatalogValidation>();
+        services.ResolveAtStart<AgentCatalog>();
         services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
         return services;
     }
@@ -93,12 +93,21 @@ public static class Extensions
         return app;
     }
 
-    private sealed class AgentCatalogValidation(AgentCatalog catalog) : IHostedService
+    /// Builds a singleton when the host starts, so a bad configuration it checks stops the
+    /// service at once instead of failing the first message that needs it.
+    public static IServiceCollection ResolveAtStart<T>(this IServiceCollection services)
+        where T : notnull
     {
-        // Resolving the catalog is the validation: a bad definition throws before the host starts.
+        services.AddHostedService<StartupResolution<T>>();
+        return services;
+    }
+
+    private sealed class StartupResolution<T>(IServiceProvider services) : IHostedService
+        where T : notnull
+    {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            _ = catalog.All;
+            _ = services.GetRequiredService<T>();
             return Task.CompletedTask;
         }
 

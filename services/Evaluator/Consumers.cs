@@ -1,0 +1,37 @@
+using Agentry.Contracts;
+using MassTransit;
+
+namespace Agentry.Evaluator;
+
+/// Judges a step that ended in a final answer.
+public sealed class FinalAnswerConsumer : IConsumer<StepPlanned>
+{
+    public Task Consume(ConsumeContext<StepPlanned> context) =>
+        context.Message.ToolCalls.Count == 0
+            ? context.Publish(Rules.JudgeAnswer(context.Message))
+            : Task.CompletedTask;
+}
+
+/// Judges a step once its tool results are in.
+public sealed class ToolResultConsumer(ICallHistory history) : IConsumer<ToolResult>
+{
+    public async Task Consume(ConsumeContext<ToolResult> context)
+    {
+        var result = context.Message;
+        var earlier = await history.RecordAsync(result.RunId, result.Step, Rules.Fingerprints(result), context.CancellationToken);
+        await context.Publish(Rules.JudgeResults(result, earlier));
+    }
+}
+
+/// Forgets a run's call history when the run ends.
+public sealed class RunEndedConsumer(ICallHistory history) :
+    IConsumer<RunCompleted>, IConsumer<RunFailed>, IConsumer<RunEscalated>, IConsumer<RunCancelled>
+{
+    public Task Consume(ConsumeContext<RunCompleted> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<RunFailed> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<RunEscalated> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<RunCancelled> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
+}

@@ -1,0 +1,11 @@
+using Agentry.Evaluator;
+using Agentry.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddAgentryDefaults();
+builder.Services.AddEvaluator();
+builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddEvaluatorConsumers());
+
+var app = builder.Build();
+app.MapAgentryHealth();
+app.Run();

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Agentry.Contracts;
+
+namespace Agentry.Evaluator;
+
+/// The rule checks. Each returns a verdict with a reason a person can read; rules are certain,
+/// so their confidence is 1.
+public static class Rules
+{
+    public static GoalEvaluated JudgeAnswer(StepPlanned step)
+    {
+        if (string.IsNullOrWhiteSpace(step.FinalAnswer))
+        {
+            return step.Step >= step.MaxSteps
+                ? Verdict(step.RunId, step.TenantId, step.Step, Contracts.Verdict.Fail, $"Step limit reached: the model gave an empty answer at the last allowed step ({step.MaxSteps}).")
+                : Verdict(step.RunId, step.TenantId, step.Step, Contracts.Verdict.Continue, "The model's answer was empty; asking again.");
+        }
+
+        return Verdict(step.RunId, step.TenantId, step.Step, Contracts.Verdict.Complete, "The model gave a final answer.") with { FinalAnswer = step.FinalAnswer };
+    }
+
+    public static GoalEvaluated JudgeResults(ToolResult result, IReadOnlyList<CallFingerprint> earlier)
+    {
+        var calls = Fingerprints(result);
+        var repeated = calls
+            .Select(call => (Call: call, Before: earlier.FirstOrDefault(e => e.Tool == call.Tool && e.Arguments == call.Arguments && e.Result == call.Result)))
+            .FirstOrDefault(pair => pair.Before is not null);
+        if (repeated.Before is not null)
+        {
+            return Verdict(result.RunId, result.TenantId, result.Step, Contracts.Verdict.Escalate,
+                $"Loop detected: {repeated.Call.Tool} was called with the same arguments {repeated.Call.Arguments} at step {repeated.Before.Step} and again at step {result.Step}, with the same result; no new information.");
+        }
+
+        if (result.Step >= result.MaxSteps)
+        {
+            return Verdict(result.RunId, result.TenantId, result.Step, Contracts.Verdict.Fail,
+                $"Step limit reached: {result.MaxSteps} steps taken without a final answer.");
+        }
+
+        var failed = result.Outcomes.Count(o => !o.Succeeded);
+        var reason = failed == 0
+            ? $"{Plural(result.Outcomes.Count, "tool result")} observed; planning the next step."
+            : $"{failed} of {Plural(result.Outcomes.Count, "tool call")} failed; the model will see the errors at the next step.";
+        return Verdict(result.RunId, result.TenantId, result.Step, Contracts.Verdict.Continue, reason);
+    }
+
+    public static IReadOnlyList<CallFingerprint> Fingerprints(ToolResult result) =>
+        result.Outcomes.Select(o => new CallFingerprint(
+            result.Step,
+            o.Tool,
+            Canonical(o.Arguments),
+            o.Succeeded ? o.Output : $"{o.ErrorKind}: {o.Error}")).ToList();
+
+    // Arguments that differ only in key order or spacing are the same call.
+    private static string Canonical(JsonElement arguments) =>
+        arguments.ValueKind == JsonValueKind.Object
+            ? "{" + string.Join(",", arguments.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{JsonSerializer.Serialize(p.Name)}:{Canonical(p.Value)}")) + "}"
+            : arguments.ValueKind == JsonValueKind.Array
+                ? "[" + string.Join(",", arguments.EnumerateArray().Select(Canonical)) + "]"
+                : arguments.GetRawText();
+
+    private static string Plural(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
+
+    private static GoalEvaluated Verdict(Guid runId, string tenantId, int step, Verdict verdict, string reason) =>
+        new(runId, tenantId, step, verdict, reason, Confidence: 1.0);
+}

@@ -1,0 +1,60 @@
+using Agentry.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Agentry.Planner.Deadlines;
+
+public sealed class PlannerOptions
+{
+    public const string Section = "Planner";
+
+    /// How often due run deadlines are looked for.
+    public TimeSpan DeadlinePollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+}
+
+/// Polls the deadline store and tells the saga of every run whose wall-clock deadline passed.
+public sealed partial class DeadlineMonitor(
+    IRunDeadlines deadlines,
+    IBus bus,
+    TimeProvider clock,
+    IOptions<PlannerOptions> options,
+    ILogger<DeadlineMonitor> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.DeadlinePollInterval, clock);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await PublishDueAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogPollFailed(logger, e);
+            }
+        }
+    }
+
+    public async Task PublishDueAsync(CancellationToken cancellationToken)
+    {
+        foreach (var due in await deadlines.TakeDueAsync(clock.GetUtcNow(), max: 100, cancellationToken))
+        {
+            try
+            {
+                await bus.Publish(new RunDeadlineReached(due.RunId, due.TenantId, due.Deadline), cancellationToken);
+            }
+            catch
+            {
+                // Handed out but not delivered: put it back for the next tick.
+                await deadlines.SetAsync(due, CancellationToken.None);
+                throw;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for due run deadlines failed; trying again at the next tick.")]
+    private static partial void LogPollFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,62 @@
+using Agentry.Contracts;
+using Agentry.Llm;
+using Agentry.ServiceDefaults.Agents;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.SemanticKernel;
+using Microsoft.SemanticKernel.ChatCompletion;
+using Microsoft.SemanticKernel.Connectors.OpenAI;
+
+namespace Agentry.Planner.Planning;
+
+/// The ReAct planning step: asks the model for the next step, offering the agent's tools as
+/// functions with auto-invocation off, and proposes the reply to the saga.
+public sealed partial class PlanStepConsumer(
+    IChatCompletionService model,
+    ChatModelInfo modelInfo,
+    AgentCatalog agents,
+    AgentToolPlugins plugins,
+    ILogger<PlanStepConsumer> logger) : IConsumer<ContextLoaded>
+{
+    public async Task Consume(ConsumeContext<ContextLoaded> context)
+    {
+        var message = context.Message;
+        var agent = agents.Find(message.Agent);
+        if (agent is null)
+        {
+            await Propose(context, error: agents.DescribeUnknown(message.Agent));
+            return;
+        }
+
+        var kernel = new Kernel();
+        var settings = new OpenAIPromptExecutionSettings { Temperature = 0 };
+        if (agent.Tools.Count > 0)
+        {
+            kernel.Plugins.Add(plugins.For(agent));
+            settings.FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false);
+        }
+
+        ModelReply reply;
+        try
+        {
+            var content = await model.GetChatMessageContentAsync(AgentChat.ToChatHistory(message.Messages), settings, kernel, context.CancellationToken);
+            reply = AgentChat.ReadReply(content);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogModelCallFailed(logger, message.RunId, message.Step, e);
+            await Propose(context, error: e.Message);
+            return;
+        }
+
+        await context.Publish(new StepProposed(
+            message.RunId, message.TenantId, message.Step, reply.Thought, reply.ToolCalls, reply.FinalAnswer, reply.Usage, modelInfo.Name));
+    }
+
+    private Task Propose(ConsumeContext<ContextLoaded> context, string error) =>
+        context.Publish(new StepProposed(
+            context.Message.RunId, context.Message.TenantId, context.Message.Step, null, [], null, TokenUsage.None, modelInfo.Name, error));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The model call for run {RunId} step {Step} failed.")]
+    private static partial void LogModelCallFailed(ILogger logger, Guid runId, int step, Exception exception);
+}

@@ -1,0 +1,11 @@
+using Agentry.Planner;
+using Agentry.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddAgentryDefaults();
+builder.Services.AddPlanner(builder.Configuration);
+builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddPlannerConsumers());
+
+var app = builder.Build();
+app.MapAgentryHealth();
+app.Run();

@@ -1,0 +1,29 @@
+using MassTransit;
+
+namespace Agentry.Planner.StateMachines;
+
+/// What the saga needs for its decisions; the transcript itself lives in Memory.
+public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
+{
+    public Guid CorrelationId { get; set; }
+    public int Version { get; set; }
+    public string CurrentState { get; set; } = "";
+
+    public string TenantId { get; set; } = "";
+    public string Agent { get; set; } = "";
+    public string Goal { get; set; } = "";
+    public string? InputJson { get; set; }
+
+    /// The step being worked on, 1-based. Every step-scoped message must carry this number.
+    public int Step { get; set; }
+    public int MaxSteps { get; set; }
+    public int MaxTokens { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset Deadline { get; set; }
+
+    public int InputTokens { get; set; }
+    public int OutputTokens { get; set; }
+
+    public string? LastVerdict { get; set; }
+    public string? LastReason { get; set; }
+}

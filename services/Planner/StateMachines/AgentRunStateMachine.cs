@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Text.Json;
+using Agentry.Contracts;
+using Agentry.Planner.Deadlines;
+using Agentry.ServiceDefaults.Agents;
+using MassTransit;
+
+namespace Agentry.Planner.StateMachines;
+
+/// The lifecycle of one run. Each step-scoped event is accepted only for the run's current step
+/// and in the states that expect it, so a duplicated or late message (at-least-once delivery)
+/// never advances a run twice. Every limit ends the run with a reason a person can read.
+public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState>
+{
+    public AgentRunStateMachine(AgentCatalog agents, IRunDeadlines deadlines, TimeProvider clock)
+    {
+        InstanceState(x => x.CurrentState);
+
+        Event(() => GoalReceived, e => e.CorrelateById(c => c.Message.RunId));
+        Event(() => ContextLoaded, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => StepProposed, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => ToolResult, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => GoalEvaluated, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => DeadlineReached, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => CancelRequested, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+
+        // Late and duplicated messages land here: the state they expected has passed.
+        OnUnhandledEvent(x => x.Ignore());
+
+        Initially(
+            When(GoalReceived, c => StartProblem(c.Message, agents) is not null)
+                .Then(c => Start(c.Saga, c.Message, null, clock))
+                .ThenAsync(c => Fail(c, StartProblem(c.Message, agents)!, deadlines, clock))
+                .TransitionTo(Failed),
+            When(GoalReceived, c => StartProblem(c.Message, agents) is null)
+                .Then(c => Start(c.Saga, c.Message, agents.Find(c.Message.Agent)!, clock))
+                .ThenAsync(c => deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Deadline), c.CancellationToken))
+                .ThenAsync(RequestContext)
+                .TransitionTo(LoadingContext));
+
+        During(LoadingContext,
+            When(ContextLoaded, c => c.Message.Step == c.Saga.Step)
+                .TransitionTo(Planning));
+
+        // The planning consumer reads ContextLoaded too, so its proposal can overtake the saga's own
+        // copy of ContextLoaded: accept it in LoadingContext as well.
+        During(LoadingContext, Planning,
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is not null)
+                .ThenAsync(c => Fail(c, $"The model could not plan step {c.Message.Step}: {c.Message.Error}", deadlines, clock))
+                .TransitionTo(Failed),
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null && OverTokenLimit(c.Saga, c.Message.Usage))
+                .Then(c => AddUsage(c.Saga, c.Message.Usage))
+                .ThenAsync(c => Fail(c, $"Token limit reached: the run used {c.Saga.InputTokens + c.Saga.OutputTokens} tokens by step {c.Saga.Step}, over its limit of {c.Saga.MaxTokens}.", deadlines, clock))
+                .TransitionTo(Failed),
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null && !OverTokenLimit(c.Saga, c.Message.Usage) && c.Message.ToolCalls.Count > 0)
+                .Then(c => AddUsage(c.Saga, c.Message.Usage))
+                .ThenAsync(PublishStep)
+                .TransitionTo(Acting),
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null && !OverTokenLimit(c.Saga, c.Message.Usage) && c.Message.ToolCalls.Count == 0)
+                .Then(c => AddUsage(c.Saga, c.Message.Usage))
+                .ThenAsync(PublishStep)
+                .TransitionTo(Evaluating));
+
+        During(Acting,
+            When(ToolResult, c => c.Message.Step == c.Saga.Step)
+                .TransitionTo(Evaluating));
+
+        // The Evaluator reads ToolResult too, so its verdict can overtake the saga's own ToolResult.
+        During(Acting, Evaluating,
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Complete)
+                .Then(c => Remember(c.Saga, c.Message))
+                .ThenAsync(c => Complete(c, deadlines, clock))
+                .TransitionTo(Completed),
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Escalate)
+                .Then(c => Remember(c.Saga, c.Message))
+                .ThenAsync(c => Escalate(c, c.Message.Reason, deadlines, clock))
+                .TransitionTo(Escalated),
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Fail)
+                .Then(c => Remember(c.Saga, c.Message))
+                .ThenAsync(c => Fail(c, c.Message.Reason, deadlines, clock))
+                .TransitionTo(Failed),
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Continue && c.Saga.Step >= c.Saga.MaxSteps)
+                .Then(c => Remember(c.Saga, c.Message))
+                .ThenAsync(c => Fail(c, $"Step limit reached: {c.Saga.MaxSteps} steps taken without a final answer.", deadlines, clock))
+                .TransitionTo(Failed),
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Continue && c.Saga.Step < c.Saga.MaxSteps)
+                .Then(c => Remember(c.Saga, c.Message))
+                .Then(c => c.Saga.Step++)
+                .ThenAsync(RequestContext)
+                .TransitionTo(LoadingContext));
+
+        During(LoadingContext, Planning, Acting, Evaluating,
+            When(DeadlineReached)
+                .ThenAsync(c => Fail(c, $"Deadline passed: the run was still {c.Saga.CurrentState} at step {c.Saga.Step} at {c.Message.Deadline.ToString("u", CultureInfo.InvariantCulture)}, {Describe(c.Saga.Deadline - c.Saga.StartedAt)} after it started.", deadlines, clock))
+                .TransitionTo(Failed),
+            When(CancelRequested)
+                .ThenAsync(c => Cancel(c, c.Message.Reason, deadlines, clock))
+                .TransitionTo(Cancelled));
+    }
+
+    public State LoadingContext { get; private set; } = null!;
+    public State Planning { get; private set; } = null!;
+    public State Acting { get; private set; } = null!;
+    public State Evaluating { get; private set; } = null!;
+    public State Completed { get; private set; } = null!;
+    public State Failed { get; private set; } = null!;
+    public State Escalated { get; private set; } = null!;
+    public State Cancelled { get; private set; } = null!;
+
+    public Event<GoalReceived> GoalReceived { get; private set; } = null!;
+    public Event<ContextLoaded> ContextLoaded { get; private set; } = null!;
+    public Event<StepProposed> StepProposed { get; private set; } = null!;
+    public Event<ToolResult> ToolResult { get; private set; } = null!;
+    public Event<GoalEvaluated> GoalEvaluated { get; private set; } = null!;
+    public Event<RunDeadlineReached> DeadlineReached { get; private set; } = null!;
+    public Event<CancelRun> CancelRequested { get; private set; } = null!;
+
+    private static string? StartProblem(GoalReceived goal, AgentCatalog agents)
+    {
+        if (string.IsNullOrWhiteSpace(goal.Goal))
+        {
+            return "The goal is empty: say what the agent should do.";
+        }
+
+        if (agents.Find(goal.Agent) is null)
+        {
+            return agents.DescribeUnknown(goal.Agent);
+        }
+
+        return goal.Limits switch
+        {
+            { MaxSteps: < 1 } => $"The run's step limit must be at least 1, not {goal.Limits.MaxSteps}.",
+            { MaxTokens: < 1 } => $"The run's token limit must be at least 1, not {goal.Limits.MaxTokens}.",
+            { Deadline: { } d } when d <= TimeSpan.Zero => $"The run's deadline must be more than zero, not {d}.",
+            _ => null,
+        };
+    }
+
+    private static void Start(AgentRunState run, GoalReceived goal, AgentDefinition? agent, TimeProvider clock)
+    {
+        var limits = agent?.Limits ?? AgentLimits.Default;
+        run.TenantId = string.IsNullOrWhiteSpace(goal.TenantId) ? ServiceDefaults.Extensions.DefaultTenant : goal.TenantId;
+        run.Agent = goal.Agent;
+        run.Goal = goal.Goal;
+        run.InputJson = goal.Input?.GetRawText();
+        run.Step = 1;
+        run.MaxSteps = goal.Limits?.MaxSteps ?? limits.MaxSteps;
+        run.MaxTokens = goal.Limits?.MaxTokens ?? limits.MaxTokens;
+        run.StartedAt = clock.GetUtcNow();
+        run.Deadline = run.StartedAt + (goal.Limits?.Deadline ?? limits.Deadline);
+    }
+
+    private static bool IsCurrent(BehaviorContext<AgentRunState, GoalEvaluated> c) => c.Message.Step == c.Saga.Step;
+
+    private static bool OverTokenLimit(AgentRunState run, TokenUsage usage) =>
+        run.InputTokens + run.OutputTokens + usage.Total > run.MaxTokens;
+
+    private static void AddUsage(AgentRunState run, TokenUsage usage)
+    {
+        run.InputTokens += usage.InputTokens;
+        run.OutputTokens += usage.OutputTokens;
+    }
+
+    private static void Remember(AgentRunState run, GoalEvaluated verdict)
+    {
+        run.LastVerdict = verdict.Verdict.ToString();
+        run.LastReason = verdict.Reason;
+    }
+
+    private static TokenUsage Usage(AgentRunState run) => new(run.InputTokens, run.OutputTokens);
+
+    private static JsonElement? Input(AgentRunState run) =>
+        run.InputJson is null ? null : JsonDocument.Parse(run.InputJson).RootElement.Clone();
+
+    private static Task RequestContext<T>(BehaviorContext<AgentRunState, T> c)
+        where T : class =>
+        c.Publish(new ContextRequested(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Step, c.Saga.Goal, Input(c.Saga)));
+
+    private static Task PublishStep(BehaviorContext<AgentRunState, StepProposed> c) =>
+        c.Publish(new StepPlanned(
+            c.Saga.CorrelationId,
+            c.Saga.TenantId,
+            c.Saga.Agent,
+            c.Saga.Step,
+            c.Saga.MaxSteps,
+            c.Message.Thought,
+            c.Message.ToolCalls,
+            c.Message.ToolCalls.Count == 0 ? c.Message.FinalAnswer ?? "" : null,
+            c.Message.Usage,
+            c.Message.Model));
+
+    private static async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c, IRunDeadlines deadlines, TimeProvider clock)
+    {
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Message.FinalAnswer ?? "", c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+    }
+
+    private static async Task Fail<T>(BehaviorContext<AgentRunState, T> c, string reason, IRunDeadlines deadlines, TimeProvider clock)
+        where T : class
+    {
+        c.Saga.LastReason = reason;
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await c.Publish(new RunFailed(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, reason, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+    }
+
+    private static async Task Escalate<T>(BehaviorContext<AgentRunState, T> c, string reason, IRunDeadlines deadlines, TimeProvider clock)
+        where T : class
+    {
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        var summary = $"Goal: {c.Saga.Goal}{Environment.NewLine}"
+            + $"Agent: {c.Saga.Agent}, {c.Saga.Step} step(s), {c.Saga.InputTokens + c.Saga.OutputTokens} tokens.{Environment.NewLine}"
+            + $"Why it stopped: {reason}";
+        await c.Publish(new RunEscalated(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, reason, summary, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+    }
+
+    private static async Task Cancel<T>(BehaviorContext<AgentRunState, T> c, string reason, IRunDeadlines deadlines, TimeProvider clock)
+        where T : class
+    {
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await c.Publish(new RunCancelled(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, reason, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+    }
+
+    private static string Describe(TimeSpan duration) =>
+        duration.TotalSeconds < 120
+            ? $"{duration.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)}s"
+            : $"{duration.TotalMinutes.ToString("0.#", CultureInfo.InvariantCulture)}m";
+}

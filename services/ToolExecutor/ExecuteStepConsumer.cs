@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Agentry.Contracts;
+using Agentry.ServiceDefaults.Agents;
+using Agentry.ToolExecutor.Tools;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Agentry.ToolExecutor;
+
+/// Runs the tool calls of a step, all at once, and reports every outcome in one ToolResult.
+/// A call that is refused or fails becomes an outcome with an error kind: it never fails the consume.
+public sealed partial class ExecuteStepConsumer(
+    ToolRegistry registry,
+    AgentCatalog agents,
+    IOptions<ToolExecutorOptions> options,
+    ILogger<ExecuteStepConsumer> logger) : IConsumer<StepPlanned>
+{
+    public async Task Consume(ConsumeContext<StepPlanned> context)
+    {
+        var step = context.Message;
+        if (step.ToolCalls.Count == 0)
+        {
+            return;
+        }
+
+        var agent = agents.Find(step.Agent);
+        var outcomes = await Task.WhenAll(step.ToolCalls.Select(call => RunAsync(call, step, agent, context.CancellationToken)));
+        await context.Publish(new ToolResult(step.RunId, step.TenantId, step.Agent, step.Step, step.MaxSteps, outcomes));
+    }
+
+    private async Task<ToolOutcome> RunAsync(ToolCall call, StepPlanned step, AgentDefinition? agent, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        ToolOutcome Outcome(string output, ToolErrorKind kind = ToolErrorKind.None, string? error = null) =>
+            new(call.CallId, call.Tool, call.Arguments, output, kind, error, clock.Elapsed);
+
+        var tool = registry.Find(call.Tool);
+        if (tool is null)
+        {
+            return Outcome("", ToolErrorKind.UnknownTool, $"There is no tool named '{call.Tool}'.");
+        }
+
+        if (agent is null || !agent.MayUse(call.Tool))
+        {
+            return Outcome("", ToolErrorKind.PermissionDenied, $"Agent '{step.Agent}' may not use the tool '{call.Tool}': it is not in the agent's tools list.");
+        }
+
+        var problems = registry.Validate(call.Tool, call.Arguments);
+        if (problems.Count > 0)
+        {
+            return Outcome("", ToolErrorKind.InvalidArguments, $"Invalid arguments for {call.Tool}: {string.Join("; ", problems)}.");
+        }
+
+        var timeout = options.Value.CallTimeout;
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            var invocation = new ToolInvocation(step.RunId, step.TenantId, step.Agent, step.Step, call.CallId);
+            var output = await tool.InvokeAsync(call.Arguments, invocation, limit.Token).WaitAsync(limit.Token);
+            return Outcome(output);
+        }
+        catch (ToolException e)
+        {
+            return Outcome("", e.Kind, e.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Outcome("", ToolErrorKind.Timeout, $"{call.Tool} did not finish within {timeout.TotalSeconds:0.#}s.");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogToolCrashed(logger, call.Tool, step.RunId, e);
+            return Outcome("", ToolErrorKind.Failed, $"{call.Tool} failed: {e.Message}");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw while running for run {RunId}.")]
+    private static partial void LogToolCrashed(ILogger logger, string tool, Guid runId, Exception exception);
+}

@@ -1,0 +1,11 @@
+using Agentry.ServiceDefaults;
+using Agentry.ToolExecutor;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddAgentryDefaults();
+builder.Services.AddToolExecutor();
+builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddToolExecutorConsumers());
+
+var app = builder.Build();
+app.MapAgentryHealth();
+app.Run();
