@@ -214,21 +214,29 @@ public sealed record GetRun(Guid RunId);
 /// <summary>A run as Memory recorded it.</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="Found">False when no such run is known.</param>
+/// <param name="TenantId">The tenant.</param>
 /// <param name="Agent">The agent.</param>
 /// <param name="Goal">The goal.</param>
 /// <param name="Status">Running, Completed, Failed, Escalated or Cancelled.</param>
 /// <param name="Answer">The final answer, when completed.</param>
 /// <param name="Reason">Why it ended, when it ended without an answer.</param>
+/// <param name="Usage">Tokens over the whole run, once it ended.</param>
 /// <param name="Steps">Each recorded step.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
+    string? TenantId,
     string? Agent,
     string? Goal,
     string? Status,
     string? Answer,
     string? Reason,
-    IReadOnlyList<StepView> Steps);
+    TokenUsage? Usage,
+    IReadOnlyList<StepView> Steps)
+{
+    /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
+    public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);
+}
 
 /// <summary>One step of a recorded run.</summary>
 /// <param name="Step">The step number.</param>

@@ -27,7 +27,7 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(sp => AgentCatalog.LoadDirectory(
-            sp.GetRequiredService<IOptions<AgentsOptions>>().Value.Path,
+            sp.GetRequiredService<IOptions<AgentsOptions>>().Value.ResolvePath(),
             sp.GetRequiredService<ToolCatalog>()));
         services.ResolveAtStart<AgentCatalog>();
         services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);

@@ -115,26 +115,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     public Event<RunDeadlineReached> DeadlineReached { get; private set; } = null!;
     public Event<CancelRun> CancelRequested { get; private set; } = null!;
 
-    private static string? StartProblem(GoalReceived goal, AgentCatalog agents)
-    {
-        if (string.IsNullOrWhiteSpace(goal.Goal))
-        {
-            return "The goal is empty: say what the agent should do.";
-        }
-
-        if (agents.Find(goal.Agent) is null)
-        {
-            return agents.DescribeUnknown(goal.Agent);
-        }
-
-        return goal.Limits switch
-        {
-            { MaxSteps: < 1 } => $"The run's step limit must be at least 1, not {goal.Limits.MaxSteps}.",
-            { MaxTokens: < 1 } => $"The run's token limit must be at least 1, not {goal.Limits.MaxTokens}.",
-            { Deadline: { } d } when d <= TimeSpan.Zero => $"The run's deadline must be more than zero, not {d}.",
-            _ => null,
-        };
-    }
+    private static string? StartProblem(GoalReceived goal, AgentCatalog agents) =>
+        GoalValidation.Problem(agents, goal.Agent, goal.Goal, goal.Limits);
 
     private static void Start(AgentRunState run, GoalReceived goal, AgentDefinition? agent, TimeProvider clock)
     {

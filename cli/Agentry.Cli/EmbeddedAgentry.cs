@@ -1,0 +1,41 @@
+using Agentry.Evaluator;
+using Agentry.Gateway;
+using Agentry.Memory;
+using Agentry.Notifier;
+using Agentry.Planner;
+using Agentry.ServiceDefaults;
+using Agentry.ToolExecutor;
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Agentry.Cli;
+
+/// Every service in one process: the same registrations the standalone services make, on one bus.
+public static class EmbeddedAgentry
+{
+    public static IServiceCollection AddEmbeddedAgentry(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        params Action<IBusRegistrationConfigurator>[] extraStages)
+    {
+        services.AddAgentryCore();
+        services.AddPlanner(configuration);
+        services.AddToolExecutor();
+        services.AddMemory(configuration);
+        services.AddEvaluator();
+        services.AddNotifier();
+        services.AddAgentryBus(configuration, [.. Stages, .. extraStages]);
+        return services;
+    }
+
+    public static Action<IBusRegistrationConfigurator>[] Stages { get; } =
+    [
+        bus => bus.AddGatewayClients(),
+        bus => bus.AddPlannerConsumers(),
+        bus => bus.AddToolExecutorConsumers(),
+        bus => bus.AddMemoryConsumers(),
+        bus => bus.AddEvaluatorConsumers(),
+        bus => bus.AddNotifierConsumers(),
+    ];
+}

@@ -1,0 +1,11 @@
+using Agentry.Gateway;
+using Agentry.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddAgentryDefaults();
+builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddGatewayClients());
+
+var app = builder.Build();
+app.MapAgentryHealth();
+app.MapRunsApi();
+app.Run();

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using Agentry.Contracts;
+using Agentry.ServiceDefaults;
+using Agentry.ServiceDefaults.Agents;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Agentry.Gateway;
+
+public sealed record StartRunRequest(string? Agent, string? Goal, JsonElement? Input = null, string? TenantId = null, RunLimits? Limits = null);
+
+public sealed record StartRunResponse(Guid RunId, string Status);
+
+public sealed record CancelRunRequest(string? Reason);
+
+/// The trigger stage's HTTP API: start a run, read it back, cancel it.
+public static class RunsApi
+{
+    public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
+    {
+        var runs = app.MapGroup("/runs");
+
+        runs.MapPost("/", async (StartRunRequest request, AgentCatalog agents, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        {
+            if (GoalValidation.Problem(agents, request.Agent, request.Goal, request.Limits) is { } problem)
+            {
+                return Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "The run cannot start.");
+            }
+
+            var runId = NewId.NextGuid();
+            var tenant = string.IsNullOrWhiteSpace(request.TenantId) ? Extensions.DefaultTenant : request.TenantId;
+            await bus.Publish(new GoalReceived(runId, tenant, request.Agent!, request.Goal!.Trim(), request.Input, TriggerKind.Api, request.Limits), cancellationToken);
+            return Results.Accepted($"/runs/{runId}", new StartRunResponse(runId, "Accepted"));
+        });
+
+        runs.MapGet("/{runId:guid}", async (Guid runId, IRequestClient<GetRun> memory, CancellationToken cancellationToken) =>
+        {
+            var response = await memory.GetResponse<RunView>(new GetRun(runId), cancellationToken);
+            return response.Message.Found
+                ? Results.Ok(response.Message)
+                : Results.Problem($"No run {runId} is known.", statusCode: StatusCodes.Status404NotFound, title: "Run not found.");
+        });
+
+        runs.MapPost("/{runId:guid}/cancel", async (Guid runId, CancelRunRequest? request, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        {
+            await bus.Publish(new CancelRun(runId, Extensions.DefaultTenant, request?.Reason ?? "Cancelled through the API."), cancellationToken);
+            return Results.Accepted($"/runs/{runId}");
+        });
+
+        return app;
+    }
+
+    public static void AddGatewayClients(this IBusRegistrationConfigurator bus) =>
+        bus.AddRequestClient<GetRun>(RequestTimeout.After(s: 10));
+}

@@ -1,0 +1,77 @@
+using Agentry.Contracts;
+using Agentry.ServiceDefaults.Agents;
+using MassTransit;
+
+namespace Agentry.Memory;
+
+public sealed class ContextRequestedConsumer(ITranscriptStore store, AgentCatalog agents, TimeProvider clock) : IConsumer<ContextRequested>
+{
+    public async Task Consume(ConsumeContext<ContextRequested> context)
+    {
+        var request = context.Message;
+        if (request.Step == 1)
+        {
+            await store.StartRunAsync(new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow()), context.CancellationToken);
+        }
+
+        var agent = agents.Find(request.Agent)
+            ?? throw new InvalidOperationException(agents.DescribeUnknown(request.Agent));
+        var run = await store.GetAsync(request.RunId, context.CancellationToken);
+        var messages = ContextBuilder.Build(agent, run, request);
+        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, messages));
+    }
+}
+
+/// Records every event of a run's lifecycle in its transcript.
+public sealed class TranscriptConsumer(ITranscriptStore store, TimeProvider clock) :
+    IConsumer<GoalReceived>,
+    IConsumer<StepPlanned>,
+    IConsumer<ToolResult>,
+    IConsumer<GoalEvaluated>,
+    IConsumer<RunCompleted>,
+    IConsumer<RunFailed>,
+    IConsumer<RunEscalated>,
+    IConsumer<RunCancelled>
+{
+    public Task Consume(ConsumeContext<GoalReceived> context)
+    {
+        var goal = context.Message;
+        return store.StartRunAsync(new RunStart(goal.RunId, goal.TenantId, goal.Agent, goal.Goal, goal.Input?.GetRawText(), clock.GetUtcNow()), context.CancellationToken);
+    }
+
+    public Task Consume(ConsumeContext<StepPlanned> context) => store.RecordStepAsync(context.Message, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<ToolResult> context) => store.RecordToolResultAsync(context.Message, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<GoalEvaluated> context) => store.RecordVerdictAsync(context.Message, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<RunCompleted> context)
+    {
+        var m = context.Message;
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, null, m.Steps, m.Usage, clock.GetUtcNow()), context.CancellationToken);
+    }
+
+    public Task Consume(ConsumeContext<RunFailed> context)
+    {
+        var m = context.Message;
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Failed", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow()), context.CancellationToken);
+    }
+
+    public Task Consume(ConsumeContext<RunEscalated> context)
+    {
+        var m = context.Message;
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Escalated", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow()), context.CancellationToken);
+    }
+
+    public Task Consume(ConsumeContext<RunCancelled> context)
+    {
+        var m = context.Message;
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Cancelled", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow()), context.CancellationToken);
+    }
+}
+
+public sealed class GetRunConsumer(ITranscriptStore store) : IConsumer<GetRun>
+{
+    public async Task Consume(ConsumeContext<GetRun> context) =>
+        await context.RespondAsync(await store.GetAsync(context.Message.RunId, context.CancellationToken));
+}

@@ -1,0 +1,25 @@
+using Agentry.Contracts;
+
+namespace Agentry.Memory;
+
+public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At);
+
+public sealed record RunEnd(Guid RunId, string TenantId, string Agent, string Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At);
+
+/// Each run's transcript. Every write is an idempotent upsert keyed by run, step and call, so
+/// messages may arrive twice and in any order without corrupting the record.
+public interface ITranscriptStore
+{
+    Task StartRunAsync(RunStart start, CancellationToken cancellationToken);
+
+    Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken);
+
+    Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken);
+
+    Task RecordVerdictAsync(GoalEvaluated verdict, CancellationToken cancellationToken);
+
+    Task EndRunAsync(RunEnd end, CancellationToken cancellationToken);
+
+    /// The run with its steps in order; RunView.Found is false for an unknown run.
+    Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken);
+}

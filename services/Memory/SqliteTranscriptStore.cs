@@ -1,0 +1,248 @@
+using System.Globalization;
+using System.Text.Json;
+using Agentry.Contracts;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Agentry.Memory;
+
+public sealed class MemoryOptions
+{
+    public const string SqliteConnectionName = "sqlite";
+
+    /// Where the embedded store keeps its file when no `sqlite` connection string is given.
+    public static string DefaultSqliteConnectionString =>
+        $"Data Source={Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "agentry", "agentry.db")}";
+
+    public string SqliteConnectionString { get; set; } = DefaultSqliteConnectionString;
+}
+
+/// The embedded transcript store: one SQLite file, nothing to install.
+public sealed class SqliteTranscriptStore : ITranscriptStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly string _connectionString;
+
+    public SqliteTranscriptStore(IOptions<MemoryOptions> options)
+    {
+        var builder = new SqliteConnectionStringBuilder(options.Value.SqliteConnectionString);
+        if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(builder.DataSource))!);
+        }
+
+        builder.DefaultTimeout = 30;
+        _connectionString = builder.ToString();
+        CreateSchema();
+    }
+
+    public Task StartRunAsync(RunStart start, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at)
+            VALUES ($run, $tenant, $agent, $goal, $input, 'Running', $at)
+            ON CONFLICT (run_id) DO UPDATE SET
+              agent = coalesce(runs.agent, excluded.agent),
+              goal = coalesce(runs.goal, excluded.goal),
+              input = coalesce(runs.input, excluded.input),
+              started_at = coalesce(runs.started_at, excluded.started_at)
+            """,
+            cancellationToken,
+            ("$run", start.RunId.ToString()), ("$tenant", start.TenantId), ("$agent", start.Agent),
+            ("$goal", start.Goal), ("$input", start.InputJson), ("$at", Timestamp(start.At)));
+
+    public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model)
+            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model)
+            ON CONFLICT (run_id, step) DO UPDATE SET
+              planned = 1, thought = excluded.thought, tool_calls = excluded.tool_calls, final_answer = excluded.final_answer,
+              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model
+            """,
+            cancellationToken,
+            ("$run", step.RunId.ToString()), ("$step", step.Step), ("$thought", step.Thought),
+            ("$calls", JsonSerializer.Serialize(step.ToolCalls, Json)), ("$answer", step.FinalAnswer),
+            ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model));
+
+    public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        for (var i = 0; i < result.Outcomes.Count; i++)
+        {
+            var outcome = result.Outcomes[i];
+            await using var command = Command(
+                connection,
+                """
+                INSERT INTO outcomes (run_id, step, call_id, seq, tool, arguments, output, error_kind, error, duration_ms)
+                VALUES ($run, $step, $call, $seq, $tool, $args, $output, $kind, $error, $ms)
+                ON CONFLICT (run_id, call_id) DO NOTHING
+                """,
+                ("$run", result.RunId.ToString()), ("$step", result.Step), ("$call", outcome.CallId), ("$seq", i),
+                ("$tool", outcome.Tool), ("$args", outcome.Arguments.GetRawText()), ("$output", outcome.Output),
+                ("$kind", outcome.ErrorKind.ToString()), ("$error", outcome.Error), ("$ms", outcome.Duration.TotalMilliseconds));
+            command.Transaction = transaction;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public Task RecordVerdictAsync(GoalEvaluated verdict, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            INSERT INTO steps (run_id, step, verdict, verdict_reason) VALUES ($run, $step, $verdict, $reason)
+            ON CONFLICT (run_id, step) DO UPDATE SET verdict = excluded.verdict, verdict_reason = excluded.verdict_reason
+            """,
+            cancellationToken,
+            ("$run", verdict.RunId.ToString()), ("$step", verdict.Step), ("$verdict", verdict.Verdict.ToString()), ("$reason", verdict.Reason));
+
+    public Task EndRunAsync(RunEnd end, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            INSERT INTO runs (run_id, tenant_id, agent, status, answer, reason, steps, input_tokens, output_tokens, ended_at)
+            VALUES ($run, $tenant, $agent, $status, $answer, $reason, $steps, $in, $out, $at)
+            ON CONFLICT (run_id) DO UPDATE SET
+              status = excluded.status, answer = excluded.answer, reason = excluded.reason, steps = excluded.steps,
+              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, ended_at = excluded.ended_at
+            """,
+            cancellationToken,
+            ("$run", end.RunId.ToString()), ("$tenant", end.TenantId), ("$agent", end.Agent), ("$status", end.Status),
+            ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
+            ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$at", Timestamp(end.At)));
+
+    public async Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var run = runId.ToString();
+
+        await using var runCommand = Command(connection,
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at FROM runs WHERE run_id = $run",
+            ("$run", run));
+        await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
+        if (!await runReader.ReadAsync(cancellationToken))
+        {
+            return RunView.NotFound(runId);
+        }
+
+        var ended = !runReader.IsDBNull(8);
+        var header = (
+            Tenant: runReader.GetString(0),
+            Agent: NullableString(runReader, 1),
+            Goal: NullableString(runReader, 2),
+            Status: runReader.GetString(3),
+            Answer: NullableString(runReader, 4),
+            Reason: NullableString(runReader, 5),
+            Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null);
+
+        var outcomes = new Dictionary<int, List<ToolOutcome>>();
+        await using (var outcomeCommand = Command(connection,
+            "SELECT step, call_id, tool, arguments, output, error_kind, error, duration_ms FROM outcomes WHERE run_id = $run ORDER BY step, seq",
+            ("$run", run)))
+        await using (var reader = await outcomeCommand.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var outcome = new ToolOutcome(
+                    reader.GetString(1),
+                    reader.GetString(2),
+                    ParseJson(reader.GetString(3)),
+                    reader.GetString(4),
+                    Enum.Parse<ToolErrorKind>(reader.GetString(5)),
+                    NullableString(reader, 6),
+                    TimeSpan.FromMilliseconds(reader.GetDouble(7)));
+                outcomes.TryAdd(reader.GetInt32(0), []);
+                outcomes[reader.GetInt32(0)].Add(outcome);
+            }
+        }
+
+        var steps = new List<StepView>();
+        await using (var stepCommand = Command(connection,
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason FROM steps WHERE run_id = $run ORDER BY step",
+            ("$run", run)))
+        await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var number = reader.GetInt32(0);
+                var planned = reader.GetInt32(1) == 1;
+                steps.Add(new StepView(
+                    number,
+                    NullableString(reader, 2),
+                    planned ? JsonSerializer.Deserialize<List<ToolCall>>(reader.GetString(3), Json)! : [],
+                    outcomes.GetValueOrDefault(number) ?? [],
+                    NullableString(reader, 4),
+                    reader.IsDBNull(8) ? null : Enum.Parse<Verdict>(reader.GetString(8)),
+                    NullableString(reader, 9),
+                    planned ? new TokenUsage(reader.GetInt32(5), reader.GetInt32(6)) : null,
+                    NullableString(reader, 7)));
+            }
+        }
+
+        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps);
+    }
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, sql, parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private void CreateSchema()
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var command = Command(connection,
+            """
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE IF NOT EXISTS runs (
+                  run_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent TEXT, goal TEXT, input TEXT,
+                  status TEXT NOT NULL, answer TEXT, reason TEXT, steps INTEGER,
+                  input_tokens INTEGER, output_tokens INTEGER, started_at TEXT, ended_at TEXT);
+                CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant_id, started_at);
+                CREATE TABLE IF NOT EXISTS steps (
+                  run_id TEXT NOT NULL, step INTEGER NOT NULL, planned INTEGER NOT NULL DEFAULT 0,
+                  thought TEXT, tool_calls TEXT, final_answer TEXT, input_tokens INTEGER, output_tokens INTEGER, model TEXT,
+                  verdict TEXT, verdict_reason TEXT,
+                  PRIMARY KEY (run_id, step));
+                CREATE TABLE IF NOT EXISTS outcomes (
+                  run_id TEXT NOT NULL, step INTEGER NOT NULL, call_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                  tool TEXT NOT NULL, arguments TEXT NOT NULL, output TEXT NOT NULL, error_kind TEXT NOT NULL, error TEXT,
+                  duration_ms REAL NOT NULL,
+                  PRIMARY KEY (run_id, call_id));
+                """);
+        command.ExecuteNonQuery();
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private static JsonElement ParseJson(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+}

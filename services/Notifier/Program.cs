@@ -1,0 +1,11 @@
+using Agentry.Notifier;
+using Agentry.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddAgentryDefaults();
+builder.Services.AddNotifier();
+builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddNotifierConsumers());
+
+var app = builder.Build();
+app.MapAgentryHealth();
+app.Run();

@@ -1,0 +1,30 @@
+using Agentry.Contracts;
+
+namespace Agentry.Notifier;
+
+/// The JSON body POSTed to an agent's webhook when a run ends.
+public sealed record RunOutcome(
+    string Event,
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    string Status,
+    string? Answer,
+    string? Reason,
+    string? Summary,
+    int Steps,
+    TokenUsage Usage,
+    double DurationMs)
+{
+    public static RunOutcome From(RunCompleted m) =>
+        new("run.completed", m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, null, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds);
+
+    public static RunOutcome From(RunFailed m) =>
+        new("run.failed", m.RunId, m.TenantId, m.Agent, "Failed", null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds);
+
+    public static RunOutcome From(RunEscalated m) =>
+        new("run.escalated", m.RunId, m.TenantId, m.Agent, "Escalated", null, m.Reason, m.Summary, m.Steps, m.Usage, m.Duration.TotalMilliseconds);
+
+    public static RunOutcome From(RunCancelled m) =>
+        new("run.cancelled", m.RunId, m.TenantId, m.Agent, "Cancelled", null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds);
+}
