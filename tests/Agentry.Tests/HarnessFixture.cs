@@ -1,0 +1,55 @@
+using Agentry.ServiceDefaults.Agents;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Agentry.Tests;
+
+/// A MassTransit test harness with the bus conventions the services use (retry, outbox),
+/// a fake clock and the test agents. Each test gets its own provider and bus.
+public abstract class HarnessFixture
+{
+    protected ServiceProvider Provider { get; private set; } = null!;
+    protected ITestHarness Harness { get; private set; } = null!;
+    protected FakeTimeProvider Clock { get; private set; } = null!;
+
+    protected virtual AgentCatalog Agents => TestAgents.Catalog();
+
+    protected abstract void ConfigureServices(IServiceCollection services);
+
+    protected abstract void ConfigureBus(IBusRegistrationConfigurator bus);
+
+    [SetUp]
+    public async Task StartHarness()
+    {
+        Clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<TimeProvider>(Clock);
+        services.AddSingleton(Agents);
+        ConfigureServices(services);
+        services.AddMassTransitTestHarness(bus =>
+        {
+            ServiceDefaults.Extensions.ConfigureAgentryBus(bus, [ConfigureBus]);
+            bus.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromMilliseconds(300));
+        });
+        Provider = services.BuildServiceProvider(validateScopes: true);
+        Harness = Provider.GetRequiredService<ITestHarness>();
+        await Harness.Start();
+    }
+
+    [TearDown]
+    public async Task StopHarness()
+    {
+        await Harness.Stop();
+        await Provider.DisposeAsync();
+    }
+
+    /// Waits until the bus has been idle, so that "nothing else happened" can be asserted.
+    protected Task Quiet() => Harness.InactivityTask;
+
+    protected IEnumerable<T> PublishedMessages<T>(Func<T, bool>? filter = null)
+        where T : class =>
+        Harness.Published.Select<T>().Select(m => m.Context.Message).Where(m => filter?.Invoke(m) ?? true);
+}

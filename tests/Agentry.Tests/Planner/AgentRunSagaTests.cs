@@ -1,0 +1,305 @@
+using Agentry.Contracts;
+using MassTransit;
+using MassTransit.Testing;
+
+namespace Agentry.Tests.Planner;
+
+public sealed class When_a_goal_is_received : AgentRunSagaFixture
+{
+    [Test]
+    public async Task Should_start_a_run_and_ask_memory_for_context()
+    {
+        var runId = await StartRun();
+
+        Assert.That(await Saga.Exists(runId, m => m.LoadingContext), Is.EqualTo(runId));
+        Assert.That(await Harness.Published.Any<ContextRequested>(m => m.Context.Message.RunId == runId && m.Context.Message.Step == 1 && m.Context.Message.Goal == "What is 2 + 3?"));
+        var run = Saga.Sagas.Contains(runId)!;
+        Assert.That(run.TenantId, Is.EqualTo(Tenant));
+        Assert.That(run.MaxSteps, Is.EqualTo(3));
+        Assert.That(run.Deadline, Is.EqualTo(Clock.GetUtcNow() + TimeSpan.FromSeconds(30)));
+    }
+
+    [Test]
+    public async Task Should_start_only_once_when_the_goal_is_delivered_twice()
+    {
+        var runId = NewId.NextGuid();
+        var goal = new GoalReceived(runId, Tenant, "assistant", "What is 2 + 3?");
+
+        await Harness.Bus.Publish(goal);
+        await Harness.Bus.Publish(goal);
+        await Quiet();
+
+        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId).Count(), Is.EqualTo(1));
+        Assert.That(Saga.Consumed.Select<GoalReceived>(m => m.Context.Message.RunId == runId).Count(), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Should_fail_a_run_for_an_unknown_agent_with_the_known_agents_named()
+    {
+        var runId = await StartRun(agent: "nobody");
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        var failed = PublishedMessages<RunFailed>(m => m.RunId == runId).Single();
+        Assert.That(failed.Reason, Is.EqualTo("Unknown agent 'nobody'. Known agents: assistant."));
+        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId), Is.Empty);
+    }
+
+    [Test]
+    public async Task Should_fail_a_run_with_an_empty_goal()
+    {
+        var runId = await StartRun(goal: "   ");
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason, Does.Contain("The goal is empty"));
+    }
+
+    [Test]
+    public async Task Should_apply_the_limits_the_goal_overrides()
+    {
+        var runId = NewId.NextGuid();
+        await Harness.Bus.Publish(new GoalReceived(runId, Tenant, "assistant", "2 + 3", Limits: new RunLimits(MaxSteps: 1, MaxTokens: 50, Deadline: TimeSpan.FromSeconds(5))));
+
+        Assert.That(await Saga.Exists(runId, m => m.LoadingContext), Is.EqualTo(runId));
+        var run = Saga.Sagas.Contains(runId)!;
+        Assert.That((run.MaxSteps, run.MaxTokens, run.Deadline - run.StartedAt), Is.EqualTo((1, 50, TimeSpan.FromSeconds(5))));
+    }
+}
+
+public sealed class When_a_step_is_planned : AgentRunSagaFixture
+{
+    [Test]
+    public async Task Should_publish_the_step_and_wait_for_tool_results()
+    {
+        var runId = await StartRunInState(m => m.LoadingContext);
+
+        await Harness.Bus.Publish(ProposeCalls(runId, 1));
+
+        Assert.That(await Saga.Exists(runId, m => m.Acting), Is.EqualTo(runId));
+        var step = PublishedMessages<StepPlanned>(m => m.RunId == runId).Single();
+        Assert.That((step.Step, step.MaxSteps, step.Agent, step.ToolCalls.Single().Tool, step.FinalAnswer), Is.EqualTo((1, 3, "assistant", "calculator", (string?)null)));
+        var run = Saga.Sagas.Contains(runId)!;
+        Assert.That((run.InputTokens, run.OutputTokens), Is.EqualTo((10, 5)));
+    }
+
+    [Test]
+    public async Task Should_publish_the_step_once_when_the_proposal_is_delivered_twice()
+    {
+        var runId = await StartRunInState(m => m.LoadingContext);
+        var proposal = ProposeCalls(runId, 1);
+
+        await Harness.Bus.Publish(proposal);
+        await Harness.Bus.Publish(proposal);
+        await Quiet();
+
+        Assert.That(PublishedMessages<StepPlanned>(m => m.RunId == runId).Count(), Is.EqualTo(1));
+        var run = Saga.Sagas.Contains(runId)!;
+        Assert.That(run.InputTokens + run.OutputTokens, Is.EqualTo(15), "tokens were counted twice");
+    }
+
+    [Test]
+    public async Task Should_ignore_a_proposal_for_another_step()
+    {
+        var runId = await StartRunInState(m => m.LoadingContext);
+
+        await Harness.Bus.Publish(ProposeCalls(runId, 2));
+        await Quiet();
+
+        Assert.That(PublishedMessages<StepPlanned>(m => m.RunId == runId), Is.Empty);
+        Assert.That(await Saga.Exists(runId, m => m.LoadingContext), Is.EqualTo(runId));
+    }
+
+    [Test]
+    public async Task Should_fail_the_run_when_the_model_could_not_plan()
+    {
+        var runId = await StartRunInState(m => m.LoadingContext);
+
+        await Harness.Bus.Publish(new StepProposed(runId, Tenant, 1, null, [], null, TokenUsage.None, "test-model", "HTTP 401 Unauthorized"));
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason, Is.EqualTo("The model could not plan step 1: HTTP 401 Unauthorized"));
+    }
+
+    [Test]
+    public async Task Should_fail_the_run_when_the_token_limit_is_passed_without_running_the_step()
+    {
+        var runId = await StartRunInState(m => m.LoadingContext);
+
+        await Harness.Bus.Publish(ProposeCalls(runId, 1, inputTokens: 900, outputTokens: 200));
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason,
+            Is.EqualTo("Token limit reached: the run used 1100 tokens by step 1, over its limit of 1000."));
+        Assert.That(PublishedMessages<StepPlanned>(m => m.RunId == runId), Is.Empty);
+    }
+
+    [Test]
+    public async Task Should_go_straight_to_evaluation_for_a_final_answer()
+    {
+        var runId = await StartRunInState(m => m.LoadingContext);
+
+        await Harness.Bus.Publish(ProposeAnswer(runId, 1, "5"));
+
+        Assert.That(await Saga.Exists(runId, m => m.Evaluating), Is.EqualTo(runId));
+        Assert.That(PublishedMessages<StepPlanned>(m => m.RunId == runId).Single().FinalAnswer, Is.EqualTo("5"));
+    }
+}
+
+public sealed class When_a_step_is_evaluated : AgentRunSagaFixture
+{
+    [Test]
+    public async Task Should_plan_the_next_step_on_continue()
+    {
+        var runId = await StartRunInState(m => m.Evaluating);
+
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Continue));
+
+        Assert.That(await Harness.Published.Any<ContextRequested>(m => m.Context.Message.RunId == runId && m.Context.Message.Step == 2));
+        Assert.That(await Saga.Exists(runId, m => m.LoadingContext), Is.EqualTo(runId));
+        Assert.That(Saga.Sagas.Contains(runId)!.Step, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Should_accept_a_verdict_that_overtakes_the_tool_results()
+    {
+        var runId = await StartRunInState(m => m.Acting);
+
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Continue));
+
+        Assert.That(await Harness.Published.Any<ContextRequested>(m => m.Context.Message.RunId == runId && m.Context.Message.Step == 2));
+        await Harness.Bus.Publish(Results(runId, 1));
+        await Quiet();
+        Assert.That(await Saga.Exists(runId, m => m.LoadingContext), Is.EqualTo(runId), "the late ToolResult moved the run");
+    }
+
+    [Test]
+    public async Task Should_advance_once_when_the_verdict_is_delivered_twice()
+    {
+        var runId = await StartRunInState(m => m.Evaluating);
+        var verdict = Verdict(runId, 1, Contracts.Verdict.Continue);
+
+        await Harness.Bus.Publish(verdict);
+        await Harness.Bus.Publish(verdict);
+        await Quiet();
+
+        Assert.That(Saga.Sagas.Contains(runId)!.Step, Is.EqualTo(2));
+        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId && m.Step == 2).Count(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Should_ignore_a_late_verdict_for_an_earlier_step()
+    {
+        var runId = await StartRunInState(m => m.Evaluating);
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Continue));
+        Assert.That(await Harness.Published.Any<ContextRequested>(m => m.Context.Message.RunId == runId && m.Context.Message.Step == 2));
+
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Complete, "stale"));
+        await Quiet();
+
+        Assert.That(PublishedMessages<RunCompleted>(m => m.RunId == runId), Is.Empty);
+        Assert.That(await Saga.Exists(runId, m => m.LoadingContext), Is.EqualTo(runId));
+    }
+
+    [Test]
+    public async Task Should_complete_with_the_answer_and_the_run_totals()
+    {
+        var runId = await StartRunInState(m => m.LoadingContext);
+        await Harness.Bus.Publish(ProposeAnswer(runId, 1, "5"));
+        Assert.That(await Saga.Exists(runId, m => m.Evaluating), Is.EqualTo(runId));
+        Clock.Advance(TimeSpan.FromSeconds(2));
+
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Complete, "5"));
+
+        Assert.That(await Saga.Exists(runId, m => m.Completed), Is.EqualTo(runId));
+        var completed = PublishedMessages<RunCompleted>(m => m.RunId == runId).Single();
+        Assert.That((completed.Answer, completed.Steps, completed.Usage, completed.Duration), Is.EqualTo(("5", 1, new TokenUsage(10, 5), TimeSpan.FromSeconds(2))));
+        var due = await Deadlines.TakeDueAsync(DateTimeOffset.MaxValue, 10, CancellationToken.None);
+        Assert.That(due.Where(d => d.RunId == runId), Is.Empty, "the finished run's deadline was left behind");
+    }
+
+    [Test]
+    public async Task Should_escalate_with_a_summary_for_a_person()
+    {
+        var runId = await StartRunInState(m => m.Evaluating);
+
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Escalate));
+
+        Assert.That(await Saga.Exists(runId, m => m.Escalated), Is.EqualTo(runId));
+        var escalated = PublishedMessages<RunEscalated>(m => m.RunId == runId).Single();
+        Assert.That(escalated.Reason, Is.EqualTo("test verdict Escalate"));
+        Assert.That(escalated.Summary, Does.Contain("Goal: What is 2 + 3?").And.Contain("Why it stopped: test verdict Escalate"));
+    }
+
+    [Test]
+    public async Task Should_fail_with_the_evaluators_reason()
+    {
+        var runId = await StartRunInState(m => m.Evaluating);
+
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Fail));
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason, Is.EqualTo("test verdict Fail"));
+    }
+}
+
+public sealed class When_a_run_reaches_a_limit : AgentRunSagaFixture
+{
+    [Test]
+    public async Task Should_fail_at_the_step_limit_instead_of_planning_again()
+    {
+        var runId = await StartRunInState(m => m.LoadingContext);
+        for (var step = 1; step <= 3; step++)
+        {
+            await Harness.Bus.Publish(ProposeCalls(runId, step));
+            Assert.That(await Harness.Published.Any<StepPlanned>(m => m.Context.Message.RunId == runId && m.Context.Message.Step == step));
+            await Harness.Bus.Publish(Verdict(runId, step, Contracts.Verdict.Continue));
+        }
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason, Is.EqualTo("Step limit reached: 3 steps taken without a final answer."));
+        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId && m.Step == 4), Is.Empty);
+    }
+
+    [Test]
+    public async Task Should_fail_when_the_deadline_passes_while_a_tool_runs()
+    {
+        var runId = await StartRunInState(m => m.Acting);
+        var monitor = DeadlineMonitor();
+
+        Clock.Advance(TimeSpan.FromSeconds(29));
+        await monitor.PublishDueAsync(CancellationToken.None);
+        await Quiet();
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId), Is.Empty, "failed before the deadline");
+
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        await monitor.PublishDueAsync(CancellationToken.None);
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason,
+            Does.StartWith("Deadline passed: the run was still Acting at step 1").And.EndWith("30s after it started."));
+    }
+
+    [Test]
+    public async Task Should_ignore_a_deadline_that_arrives_after_the_run_ended()
+    {
+        var runId = await StartRunInState(m => m.Evaluating);
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Complete, "5"));
+        Assert.That(await Saga.Exists(runId, m => m.Completed), Is.EqualTo(runId));
+
+        await Harness.Bus.Publish(new RunDeadlineReached(runId, Tenant, Clock.GetUtcNow()));
+        await Quiet();
+
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId), Is.Empty);
+        Assert.That(await Saga.Exists(runId, m => m.Completed), Is.EqualTo(runId));
+    }
+
+    [Test]
+    public async Task Should_cancel_on_request()
+    {
+        var runId = await StartRunInState(m => m.Acting);
+
+        await Harness.Bus.Publish(new CancelRun(runId, Tenant, "user pressed stop"));
+
+        Assert.That(await Saga.Exists(runId, m => m.Cancelled), Is.EqualTo(runId));
+        Assert.That(PublishedMessages<RunCancelled>(m => m.RunId == runId).Single().Reason, Is.EqualTo("user pressed stop"));
+    }
+}
