@@ -24,7 +24,8 @@ public static class ExitCodes
     public const int Interrupted = 130;
 }
 
-public sealed record RunOptions(string Goal, string Agent, string? AgentsPath, string? InputJson, bool Verbose);
+/// Settings are extra configuration entries (tests point the store at a temporary file with them).
+public sealed record RunOptions(string Goal, string Agent, string? AgentsPath, string? InputJson, bool Verbose, IReadOnlyDictionary<string, string?>? Settings = null);
 
 /// The CLI's commands, apart from their parsing so tests can call them with their own writers.
 public static class Commands
@@ -46,7 +47,7 @@ public static class Commands
             }
         }
 
-        var builder = CreateBuilder(options.AgentsPath, options.Verbose);
+        var builder = CreateBuilder(options.AgentsPath, options.Verbose, options.Settings);
         builder.Services.AddSingleton<RunWatch>();
         builder.Services.AddEmbeddedAgentry(builder.Configuration, bus => bus.AddConsumer<RunWatchConsumer>());
         using var host = builder.Build();
@@ -151,13 +152,10 @@ public static class Commands
         return ExitCodes.Completed;
     }
 
-    public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, TextWriter error, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        if (agentsPath is not null)
-        {
-            builder.Configuration[$"{AgentsOptions.Section}:{nameof(AgentsOptions.Path)}"] = agentsPath;
-        }
+        Configure(builder.Configuration, agentsPath, settings);
 
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
@@ -175,16 +173,22 @@ public static class Commands
         return ExitCodes.Completed;
     }
 
-    private static HostApplicationBuilder CreateBuilder(string? agentsPath, bool verbose)
+    private static HostApplicationBuilder CreateBuilder(string? agentsPath, bool verbose, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
-        if (agentsPath is not null)
-        {
-            builder.Configuration[$"{AgentsOptions.Section}:{nameof(AgentsOptions.Path)}"] = agentsPath;
-        }
-
+        Configure(builder.Configuration, agentsPath, settings);
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
         return builder;
+    }
+
+    private static void Configure(IConfigurationManager configuration, string? agentsPath, IReadOnlyDictionary<string, string?>? settings)
+    {
+        if (agentsPath is not null)
+        {
+            configuration[$"{AgentsOptions.Section}:{nameof(AgentsOptions.Path)}"] = agentsPath;
+        }
+
+        configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
     }
 
     private static AgentCatalog? LoadAgents(IServiceProvider services, TextWriter error)

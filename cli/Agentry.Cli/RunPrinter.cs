@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Globalization;
 using Agentry.Contracts;
@@ -9,6 +10,9 @@ namespace Agentry.Cli;
 public sealed class RunPrinter(TextWriter output)
 {
     private const int MaxShown = 400;
+
+    // Compact and unescaped: this is for a person reading a terminal, not for a parser.
+    private static readonly JsonSerializerOptions Display = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly Dictionary<int, StepPlanned> _planned = [];
     private readonly Dictionary<int, ToolResult> _results = [];
@@ -106,7 +110,7 @@ public sealed class RunPrinter(TextWriter output)
 
         foreach (var call in step.ToolCalls)
         {
-            Line("call", $"{call.Tool} {JsonSerializer.Serialize(call.Arguments)}");
+            Line("call", $"{call.Tool} {JsonSerializer.Serialize(call.Arguments, Display)}");
         }
 
         if (step.ToolCalls.Count == 0)
