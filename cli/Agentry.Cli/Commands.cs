@@ -152,25 +152,31 @@ public static class Commands
         return ExitCodes.Completed;
     }
 
-    public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, TextWriter error, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, TextWriter error, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        Configure(builder.Configuration, agentsPath, settings);
-
-        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
-        builder.WebHost.UseUrls(urls);
-        builder.Services.AddEmbeddedAgentry(builder.Configuration);
-        var app = builder.Build();
+        var app = BuildServer(agentsPath, urls, verbose);
         if (LoadAgents(app.Services, error) is null)
         {
             return ExitCodes.BadInput;
         }
 
-        app.MapAgentryHealth();
-        app.MapRunsApi();
         await app.RunAsync(cancellationToken);
         return ExitCodes.Completed;
+    }
+
+    /// Every service plus the Gateway's HTTP API, in one process.
+    public static WebApplication BuildServer(string? agentsPath, string urls, bool verbose, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        Configure(builder.Configuration, agentsPath, settings);
+        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.WebHost.UseUrls(urls);
+        builder.Services.AddEmbeddedAgentry(builder.Configuration);
+        var app = builder.Build();
+        app.MapAgentryHealth();
+        app.MapRunsApi();
+        return app;
     }
 
     private static HostApplicationBuilder CreateBuilder(string? agentsPath, bool verbose, IReadOnlyDictionary<string, string?>? settings = null)

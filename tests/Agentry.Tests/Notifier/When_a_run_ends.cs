@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Agentry.Contracts;
+using Agentry.Notifier;
+using Agentry.ServiceDefaults.Agents;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Agentry.Tests.Notifier;
+
+public sealed class When_a_run_ends : HarnessFixture
+{
+    private WebApplication _webhook = null!;
+    private Uri _webhookBase = null!;
+    private readonly List<JsonElement> _received = [];
+    private TaskCompletionSource _delivered = null!;
+    private int _status;
+
+    protected override AgentCatalog Agents => TestAgents.Catalog(
+        TestAgents.Assistant(webhook: new Uri(_webhookBase, "/hook").ToString()),
+        TestAgents.Parse("quiet", "instructions: no webhook here"));
+
+    [OneTimeSetUp]
+    public async Task StartWebhook()
+    {
+        (_webhook, _webhookBase) = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
+        {
+            var body = await JsonDocument.ParseAsync(request.Body);
+            lock (_received)
+            {
+                _received.Add(body.RootElement.Clone());
+            }
+
+            _delivered.TrySetResult();
+            return Results.StatusCode(_status);
+        }));
+    }
+
+    [OneTimeTearDown]
+    public async Task StopWebhook() => await _webhook.DisposeAsync();
+
+    [SetUp]
+    public void Reset()
+    {
+        _received.Clear();
+        _delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _status = StatusCodes.Status204NoContent;
+    }
+
+    protected override void ConfigureServices(IServiceCollection services) => services.AddNotifier();
+
+    protected override void ConfigureBus(IBusRegistrationConfigurator bus) => bus.AddNotifierConsumers();
+
+    [Test]
+    public async Task Should_post_the_outcome_as_json_to_the_agents_webhook()
+    {
+        var runId = NewId.NextGuid();
+
+        await Harness.Bus.Publish(new RunCompleted(runId, "tenant-a", "assistant", "395", 2, new TokenUsage(400, 30), TimeSpan.FromMilliseconds(850)));
+        await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var body = _received.Single();
+        Assert.That(body.GetProperty("event").GetString(), Is.EqualTo("run.completed"));
+        Assert.That(body.GetProperty("runId").GetGuid(), Is.EqualTo(runId));
+        Assert.That(body.GetProperty("answer").GetString(), Is.EqualTo("395"));
+        Assert.That(body.GetProperty("steps").GetInt32(), Is.EqualTo(2));
+        Assert.That(body.GetProperty("usage").GetProperty("inputTokens").GetInt32(), Is.EqualTo(400));
+        Assert.That(body.GetProperty("durationMs").GetDouble(), Is.EqualTo(850));
+    }
+
+    [Test]
+    public async Task Should_post_a_failure_with_its_reason()
+    {
+        await Harness.Bus.Publish(new RunFailed(NewId.NextGuid(), "tenant-a", "assistant", "Step limit reached.", 8, TokenUsage.None, TimeSpan.FromSeconds(1)));
+        await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var body = _received.Single();
+        Assert.That((body.GetProperty("event").GetString(), body.GetProperty("status").GetString(), body.GetProperty("reason").GetString()),
+            Is.EqualTo(("run.failed", "Failed", "Step limit reached.")));
+    }
+
+    [Test]
+    public async Task Should_only_log_when_the_agent_names_no_webhook()
+    {
+        var runId = NewId.NextGuid();
+
+        await Harness.Bus.Publish(new RunCompleted(runId, "tenant-a", "quiet", "ok", 1, TokenUsage.None, TimeSpan.Zero));
+
+        Assert.That(await Harness.Consumed.Any<RunCompleted>(m => m.Context.Message.RunId == runId));
+        await Quiet();
+        Assert.That(_received, Is.Empty);
+        Assert.That(await Harness.Published.Any<Fault<RunCompleted>>(), Is.False);
+    }
+
+    [Test]
+    public async Task Should_retry_a_failing_webhook_and_fault_rather_than_drop_the_outcome()
+    {
+        _status = StatusCodes.Status503ServiceUnavailable;
+        var runId = NewId.NextGuid();
+
+        await Harness.Bus.Publish(new RunCompleted(runId, "tenant-a", "assistant", "395", 2, TokenUsage.None, TimeSpan.Zero));
+
+        Assert.That(await Harness.Published.Any<Fault<RunCompleted>>(m => m.Context.Message.Message.RunId == runId));
+        var fault = Harness.Published.Select<Fault<RunCompleted>>().First().Context.Message;
+        Assert.That(fault.Exceptions.Single().Message, Does.Contain("answered 503"));
+        Assert.That(_received.Count, Is.EqualTo(8), "one attempt and seven retries");
+    }
+}
