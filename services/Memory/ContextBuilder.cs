@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.ServiceDefaults.Agents;
@@ -12,12 +14,14 @@ public sealed class TranscriptNotReadyException(string message) : Exception(mess
 /// earlier step (the model's calls, their results, and the Evaluator's reason when it asked again).
 public static class ContextBuilder
 {
+    private static readonly JsonSerializerOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static IReadOnlyList<ContextMessage> Build(AgentDefinition agent, RunView run, ContextRequested request)
     {
         var messages = new List<ContextMessage>
         {
             new(ContextRole.System, agent.Instructions),
-            new(ContextRole.User, request.Input is { } input ? $"{request.Goal}{Environment.NewLine}{Environment.NewLine}Input:{Environment.NewLine}{input.GetRawText()}" : request.Goal),
+            new(ContextRole.User, request.Input is { } input ? $"{request.Goal}{Environment.NewLine}{Environment.NewLine}Input:{Environment.NewLine}{JsonSerializer.Serialize(input, CompactJson)}" : request.Goal),
         };
 
         for (var number = 1; number < request.Step; number++)

@@ -1,6 +1,8 @@
 using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Tools;
 using MassTransit;
 using MassTransit.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -26,8 +28,10 @@ public abstract class HarnessFixture
         Clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
         var services = new ServiceCollection();
         services.AddLogging();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddSingleton<TimeProvider>(Clock);
         services.AddSingleton(Agents);
+        services.AddSingleton(ToolCatalog.BuiltIn);
         ConfigureServices(services);
         services.AddMassTransitTestHarness(bus =>
         {
@@ -48,6 +52,14 @@ public abstract class HarnessFixture
 
     /// Waits until the bus has been idle, so that "nothing else happened" can be asserted.
     protected Task Quiet() => Harness.InactivityTask;
+
+    /// Waits for the message to be published, then returns it; fails if it was published more than once.
+    protected async Task<T> PublishedOne<T>(Func<T, bool> filter)
+        where T : class
+    {
+        Assert.That(await Harness.Published.Any<T>(m => filter(m.Context.Message)), $"no {typeof(T).Name} was published");
+        return PublishedMessages(filter).Single();
+    }
 
     protected IEnumerable<T> PublishedMessages<T>(Func<T, bool>? filter = null)
         where T : class =>

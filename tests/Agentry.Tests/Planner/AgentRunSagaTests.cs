@@ -39,7 +39,7 @@ public sealed class When_a_goal_is_received : AgentRunSagaFixture
         var runId = await StartRun(agent: "nobody");
 
         Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
-        var failed = PublishedMessages<RunFailed>(m => m.RunId == runId).Single();
+        var failed = await PublishedOne<RunFailed>(m => m.RunId == runId);
         Assert.That(failed.Reason, Is.EqualTo("Unknown agent 'nobody'. Known agents: assistant."));
         Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId), Is.Empty);
     }
@@ -50,7 +50,7 @@ public sealed class When_a_goal_is_received : AgentRunSagaFixture
         var runId = await StartRun(goal: "   ");
 
         Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
-        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason, Does.Contain("The goal is empty"));
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason, Does.Contain("The goal is empty"));
     }
 
     [Test]
@@ -75,7 +75,7 @@ public sealed class When_a_step_is_planned : AgentRunSagaFixture
         await Harness.Bus.Publish(ProposeCalls(runId, 1));
 
         Assert.That(await Saga.Exists(runId, m => m.Acting), Is.EqualTo(runId));
-        var step = PublishedMessages<StepPlanned>(m => m.RunId == runId).Single();
+        var step = await PublishedOne<StepPlanned>(m => m.RunId == runId);
         Assert.That((step.Step, step.MaxSteps, step.Agent, step.ToolCalls.Single().Tool, step.FinalAnswer), Is.EqualTo((1, 3, "assistant", "calculator", (string?)null)));
         var run = Saga.Sagas.Contains(runId)!;
         Assert.That((run.InputTokens, run.OutputTokens), Is.EqualTo((10, 5)));
@@ -116,7 +116,7 @@ public sealed class When_a_step_is_planned : AgentRunSagaFixture
         await Harness.Bus.Publish(new StepProposed(runId, Tenant, 1, null, [], null, TokenUsage.None, "test-model", "HTTP 401 Unauthorized"));
 
         Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
-        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason, Is.EqualTo("The model could not plan step 1: HTTP 401 Unauthorized"));
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason, Is.EqualTo("The model could not plan step 1: HTTP 401 Unauthorized"));
     }
 
     [Test]
@@ -127,7 +127,7 @@ public sealed class When_a_step_is_planned : AgentRunSagaFixture
         await Harness.Bus.Publish(ProposeCalls(runId, 1, inputTokens: 900, outputTokens: 200));
 
         Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
-        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason,
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason,
             Is.EqualTo("Token limit reached: the run used 1100 tokens by step 1, over its limit of 1000."));
         Assert.That(PublishedMessages<StepPlanned>(m => m.RunId == runId), Is.Empty);
     }
@@ -140,7 +140,7 @@ public sealed class When_a_step_is_planned : AgentRunSagaFixture
         await Harness.Bus.Publish(ProposeAnswer(runId, 1, "5"));
 
         Assert.That(await Saga.Exists(runId, m => m.Evaluating), Is.EqualTo(runId));
-        Assert.That(PublishedMessages<StepPlanned>(m => m.RunId == runId).Single().FinalAnswer, Is.EqualTo("5"));
+        Assert.That((await PublishedOne<StepPlanned>(m => m.RunId == runId)).FinalAnswer, Is.EqualTo("5"));
     }
 }
 
@@ -210,7 +210,7 @@ public sealed class When_a_step_is_evaluated : AgentRunSagaFixture
         await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Complete, "5"));
 
         Assert.That(await Saga.Exists(runId, m => m.Completed), Is.EqualTo(runId));
-        var completed = PublishedMessages<RunCompleted>(m => m.RunId == runId).Single();
+        var completed = await PublishedOne<RunCompleted>(m => m.RunId == runId);
         Assert.That((completed.Answer, completed.Steps, completed.Usage, completed.Duration), Is.EqualTo(("5", 1, new TokenUsage(10, 5), TimeSpan.FromSeconds(2))));
         var due = await Deadlines.TakeDueAsync(DateTimeOffset.MaxValue, 10, CancellationToken.None);
         Assert.That(due.Where(d => d.RunId == runId), Is.Empty, "the finished run's deadline was left behind");
@@ -224,7 +224,7 @@ public sealed class When_a_step_is_evaluated : AgentRunSagaFixture
         await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Escalate));
 
         Assert.That(await Saga.Exists(runId, m => m.Escalated), Is.EqualTo(runId));
-        var escalated = PublishedMessages<RunEscalated>(m => m.RunId == runId).Single();
+        var escalated = await PublishedOne<RunEscalated>(m => m.RunId == runId);
         Assert.That(escalated.Reason, Is.EqualTo("test verdict Escalate"));
         Assert.That(escalated.Summary, Does.Contain("Goal: What is 2 + 3?").And.Contain("Why it stopped: test verdict Escalate"));
     }
@@ -237,7 +237,7 @@ public sealed class When_a_step_is_evaluated : AgentRunSagaFixture
         await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Fail));
 
         Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
-        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason, Is.EqualTo("test verdict Fail"));
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason, Is.EqualTo("test verdict Fail"));
     }
 }
 
@@ -255,7 +255,7 @@ public sealed class When_a_run_reaches_a_limit : AgentRunSagaFixture
         }
 
         Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
-        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason, Is.EqualTo("Step limit reached: 3 steps taken without a final answer."));
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason, Is.EqualTo("Step limit reached: 3 steps taken without a final answer."));
         Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId && m.Step == 4), Is.Empty);
     }
 
@@ -274,7 +274,7 @@ public sealed class When_a_run_reaches_a_limit : AgentRunSagaFixture
         await monitor.PublishDueAsync(CancellationToken.None);
 
         Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
-        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Single().Reason,
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason,
             Does.StartWith("Deadline passed: the run was still Acting at step 1").And.EndWith("30s after it started."));
     }
 
@@ -300,6 +300,6 @@ public sealed class When_a_run_reaches_a_limit : AgentRunSagaFixture
         await Harness.Bus.Publish(new CancelRun(runId, Tenant, "user pressed stop"));
 
         Assert.That(await Saga.Exists(runId, m => m.Cancelled), Is.EqualTo(runId));
-        Assert.That(PublishedMessages<RunCancelled>(m => m.RunId == runId).Single().Reason, Is.EqualTo("user pressed stop"));
+        Assert.That((await PublishedOne<RunCancelled>(m => m.RunId == runId)).Reason, Is.EqualTo("user pressed stop"));
     }
 }
