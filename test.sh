@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The one test command: README and .ci/run call it. Builds the solution (warnings are errors)
+# and runs every NUnit project.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "test.sh: the .NET SDK 10 is needed (https://dot.net); 'dotnet' is not on PATH." >&2
+  exit 1
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+echo "test.sh: .NET SDK $(dotnet --version)"
+
+echo "test.sh: building"
+dotnet build Agentry.sln -c Release -nologo -v quiet
+
+echo "test.sh: testing"
+dotnet test Agentry.sln -c Release --no-build -nologo --logger "console;verbosity=minimal"
