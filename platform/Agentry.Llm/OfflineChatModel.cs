@@ -207,16 +207,11 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     private static string? TimeZoneIn(string goal)
     {
-        var words = Words(goal);
         foreach (var zone in TimeZoneInfo.GetSystemTimeZones())
         {
             var city = zone.Id.Split('/').Last().Replace('_', ' ');
-            if (zone.Id.Contains('/', StringComparison.Ordinal) && goal.Contains(city, StringComparison.OrdinalIgnoreCase) && city.Length > 2)
-            {
-                return zone.Id;
-            }
-
-            if (words.Contains(zone.Id, StringComparer.OrdinalIgnoreCase))
+            var name = zone.Id.Contains('/', StringComparison.Ordinal) ? city : zone.Id;
+            if (name.Length > 2 && Regex.IsMatch(goal, $@"\b{Regex.Escape(name)}\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant))
             {
                 return zone.Id;
             }

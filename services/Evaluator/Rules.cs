@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Agentry.Contracts;
 
@@ -51,13 +52,15 @@ public static class Rules
             Canonical(o.Arguments),
             o.Succeeded ? o.Output : $"{o.ErrorKind}: {o.Error}")).ToList();
 
-    // Arguments that differ only in key order or spacing are the same call.
-    private static string Canonical(JsonElement arguments) =>
-        arguments.ValueKind == JsonValueKind.Object
-            ? "{" + string.Join(",", arguments.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{JsonSerializer.Serialize(p.Name)}:{Canonical(p.Value)}")) + "}"
-            : arguments.ValueKind == JsonValueKind.Array
-                ? "[" + string.Join(",", arguments.EnumerateArray().Select(Canonical)) + "]"
-                : arguments.GetRawText();
+    // Arguments that differ only in key order, spacing, escaping or number notation are the same call.
+    private static string Canonical(JsonElement arguments) => arguments.ValueKind switch
+    {
+        JsonValueKind.Object => "{" + string.Join(",", arguments.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{JsonSerializer.Serialize(p.Name)}:{Canonical(p.Value)}")) + "}",
+        JsonValueKind.Array => "[" + string.Join(",", arguments.EnumerateArray().Select(Canonical)) + "]",
+        JsonValueKind.String => JsonSerializer.Serialize(arguments.GetString()),
+        JsonValueKind.Number when arguments.TryGetDecimal(out var number) => (number / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture),
+        _ => arguments.GetRawText(),
+    };
 
     private static string Plural(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 

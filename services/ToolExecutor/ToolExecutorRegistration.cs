@@ -11,7 +11,9 @@ public static class ToolExecutorRegistration
     {
         services.AddOptions<ToolExecutorOptions>().BindConfiguration(ToolExecutorOptions.Section);
         services.AddOptions<HttpGetOptions>().BindConfiguration(HttpGetOptions.Section);
-        services.AddHttpClient(HttpGetTool.HttpClientName);
+        // Redirects are followed by the tool itself, so every hop is checked against the allow-list.
+        services.AddHttpClient(HttpGetTool.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         services.AddSingleton<ITool, CalculatorTool>();
         services.AddSingleton<ITool, CurrentTimeTool>();
         services.AddSingleton<ITool, HttpGetTool>();

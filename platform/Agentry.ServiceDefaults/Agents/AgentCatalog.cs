@@ -28,7 +28,7 @@ public sealed class AgentCatalog
         if (!Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException(
-                $"No agents folder at {Path.GetFullPath(directory)} (nor in any folder above {Environment.CurrentDirectory}). Point Agents:Path (environment Agents__Path, or --agents on the CLI) at the folder that holds your agents/*.yaml.");
+                $"No agents folder at {Path.GetFullPath(directory)}{(Path.IsPathRooted(directory) ? "" : $" (nor in any folder above {Environment.CurrentDirectory})")}. Point Agents:Path (environment Agents__Path, or --agents on the CLI) at the folder that holds your agents/*.yaml.");
         }
 
         var known = tools.Names.ToHashSet(StringComparer.Ordinal);

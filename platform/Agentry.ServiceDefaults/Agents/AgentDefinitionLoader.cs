@@ -184,15 +184,34 @@ public static partial class AgentDefinitionLoader
     {
         public MappingView Root(string yaml)
         {
+            // YAML forbids tabs in indentation; the parser reports them at 1:1, so find the line here.
+            var lines = yaml.Split('\n');
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+                if (lines[i].AsSpan(0, indent).Contains('\t'))
+                {
+                    throw new AgentDefinitionException(file, i + 1, lines[i].IndexOf('\t', StringComparison.Ordinal) + 1, "invalid YAML: a tab is used for indentation; indent with spaces.");
+                }
+            }
+
             var stream = new YamlStream();
+            var parser = new Parser(new StringReader(yaml));
             try
             {
-                stream.Load(new StringReader(yaml));
+                stream.Load(parser);
             }
             catch (YamlException e)
             {
                 var problem = e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message;
                 throw new AgentDefinitionException(file, e.Start.Line, e.Start.Column, $"invalid YAML: {problem.Trim()}");
+            }
+            catch (InvalidOperationException e)
+            {
+                // Some malformed documents (an unclosed [list], say) make YamlDotNet fail outside its own
+                // exception type; the parser's last event is the best position there is.
+                var at = parser.Current?.Start;
+                throw new AgentDefinitionException(file, at?.Line ?? 1, at?.Column ?? 1, $"invalid YAML: the document is malformed near here (an unclosed bracket or quote?): {e.Message}");
             }
 
             if (stream.Documents.Count == 0)

@@ -24,6 +24,7 @@ public sealed class HttpGetOptions
 public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptions<HttpGetOptions> options) : ITool
 {
     public const string HttpClientName = "tool-http-get";
+    private const int MaxRedirects = 5;
 
     public string Name => BuiltInTools.HttpGet.Name;
 
@@ -36,29 +37,38 @@ public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptions<HttpGet
             throw new ToolException(ToolErrorKind.InvalidArguments, $"'{text}' is not an absolute http or https URL.");
         }
 
-        if (!settings.AllowedHosts.Contains(url.Host, StringComparer.OrdinalIgnoreCase))
-        {
-            var allowed = settings.AllowedHosts.Count == 0 ? "no hosts are allowed" : "allowed hosts: " + string.Join(", ", settings.AllowedHosts);
-            throw new ToolException(ToolErrorKind.PermissionDenied, $"Host '{url.Host}' is not on the http_get allow-list ({allowed}; configure Tools:HttpGet:AllowedHosts).");
-        }
-
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.Timeout);
         var client = httpClients.CreateClient(HttpClientName);
         try
         {
-            using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            var (body, truncated) = await ReadCappedAsync(response.Content, settings.MaxResponseBytes, timeout.Token);
-            var status = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
-            var result = $"{status}{Environment.NewLine}Content-Type: {response.Content.Headers.ContentType}{Environment.NewLine}{Environment.NewLine}{body}";
-            if (truncated)
+            for (var hop = 0; ; hop++)
             {
-                result += $"{Environment.NewLine}[truncated at {settings.MaxResponseBytes} bytes]";
-            }
+                EnsureAllowed(url, settings);
+                using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                if (IsRedirect(response.StatusCode) && response.Headers.Location is { } location)
+                {
+                    if (hop == MaxRedirects)
+                    {
+                        throw new ToolException(ToolErrorKind.Failed, $"GET {text} was redirected more than {MaxRedirects} times.");
+                    }
 
-            return response.StatusCode is >= HttpStatusCode.BadRequest
-                ? throw new ToolException(ToolErrorKind.Failed, result)
-                : result;
+                    url = location.IsAbsoluteUri ? location : new Uri(url, location);
+                    continue;
+                }
+
+                var (body, truncated) = await ReadCappedAsync(response.Content, settings.MaxResponseBytes, timeout.Token);
+                var status = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+                var result = $"{status}{Environment.NewLine}Content-Type: {response.Content.Headers.ContentType}{Environment.NewLine}{Environment.NewLine}{body}";
+                if (truncated)
+                {
+                    result += $"{Environment.NewLine}[truncated at {settings.MaxResponseBytes} bytes]";
+                }
+
+                return response.StatusCode is >= HttpStatusCode.BadRequest
+                    ? throw new ToolException(ToolErrorKind.Failed, result)
+                    : result;
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -69,6 +79,24 @@ public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptions<HttpGet
             throw new ToolException(ToolErrorKind.Failed, $"GET {url} failed: {e.Message}");
         }
     }
+
+    private static void EnsureAllowed(Uri url, HttpGetOptions settings)
+    {
+        if (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ToolException(ToolErrorKind.PermissionDenied, $"'{url}' is not an http or https URL.");
+        }
+
+        if (!settings.AllowedHosts.Contains(url.Host, StringComparer.OrdinalIgnoreCase))
+        {
+            var allowed = settings.AllowedHosts.Count == 0 ? "no hosts are allowed" : "allowed hosts: " + string.Join(", ", settings.AllowedHosts);
+            throw new ToolException(ToolErrorKind.PermissionDenied, $"Host '{url.Host}' is not on the http_get allow-list ({allowed}; configure Tools:HttpGet:AllowedHosts).");
+        }
+    }
+
+    private static bool IsRedirect(HttpStatusCode status) =>
+        status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
+            or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
 
     private static async Task<(string Body, bool Truncated)> ReadCappedAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
     {

@@ -101,7 +101,7 @@ public sealed class When_the_agents_folder_is_loaded
 
         var error = Assert.Throws<DirectoryNotFoundException>(() => AgentCatalog.LoadDirectory(missing, ToolCatalog.BuiltIn));
 
-        Assert.That(error!.Message, Does.StartWith($"No agents folder at {missing} "));
+        Assert.That(error!.Message, Does.StartWith($"No agents folder at {missing}. "));
         Assert.That(error.Message, Does.Contain("Agents:Path").And.Contain("Agents__Path").And.Contain("--agents"));
     }
 

@@ -150,6 +150,17 @@ public sealed class When_the_rules_judge_tool_results
         Assert.That(verdict.Reason, Does.Contain("calculator").And.Contain("at step 1 and again at step 2"));
     }
 
+    [TestCase("""{"expression":"2+3"}""", """{"expression":"2\u002B3"}""")]
+    [TestCase("""{"precision":1}""", """{"precision":1.0}""")]
+    public void Should_escalate_the_same_call_written_with_other_escapes_or_number_notation(string first, string second)
+    {
+        var earlier = Rules.Fingerprints(Result(1, Success("calculator", first, "5")));
+
+        var verdict = Rules.JudgeResults(Result(2, Success("calculator", second, "5")), earlier);
+
+        Assert.That(verdict.Verdict, Is.EqualTo(Verdict.Escalate));
+    }
+
     [Test]
     public void Should_continue_when_the_same_call_gives_a_different_result()
     {
