@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: README and .ci/run call it. Builds the solution (warnings are errors)
-# and runs every NUnit project.
+# and runs every NUnit project against a real RabbitMQ and Redis (see scripts/test-servers.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -11,6 +11,10 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 echo "test.sh: .NET SDK $(dotnet --version)"
+
+# shellcheck source=scripts/test-servers.sh
+source scripts/test-servers.sh
+ensure_test_servers
 
 echo "test.sh: building"
 dotnet build Agentry.sln -c Release -nologo -v quiet

@@ -201,6 +201,12 @@ public sealed record RunCancelled(
 /// <param name="Reason">Why, recorded on the run.</param>
 public sealed record CancelRun(Guid RunId, string TenantId, string Reason);
 
+/// <summary>A message of a run could not be processed and went to an error queue: the run cannot go on.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant, when the message named one.</param>
+/// <param name="Reason">Which message, where, and why, in words a person can read.</param>
+public sealed record RunFaulted(Guid RunId, string? TenantId, string Reason);
+
 /// <summary>A run's wall-clock deadline passed (published by the Planner's deadline monitor).</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="TenantId">The tenant.</param>

@@ -1,6 +1,7 @@
 using Agentry.ServiceDefaults.Agents;
 using Agentry.ServiceDefaults.Tools;
 using MassTransit;
+using MassTransit.Middleware;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Agentry.ServiceDefaults;
@@ -47,13 +49,25 @@ public static class Extensions
             ConfigureAgentryBus(bus, stages);
             if (string.IsNullOrWhiteSpace(rabbitMq))
             {
-                bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
+                bus.UsingInMemory((context, transport) =>
+                {
+                    transport.UseRawJsonDeserializer(isDefault: false);
+                    transport.ConfigureEndpoints(context);
+                });
             }
             else
             {
                 bus.UsingRabbitMq((context, transport) =>
                 {
-                    transport.Host(new Uri(rabbitMq));
+                    transport.Host(new Uri(rabbitMq), host =>
+                    {
+                        host.PublisherConfirmation = true;
+                        host.Heartbeat(TimeSpan.FromSeconds(10));
+                        host.ConnectionName(AppDomain.CurrentDomain.FriendlyName);
+                    });
+                    // Upstream systems may publish plain JSON (content type application/json) without
+                    // MassTransit's envelope; see docs/integration.md.
+                    transport.UseRawJsonDeserializer(isDefault: false);
                     transport.ConfigureEndpoints(context);
                 });
             }
@@ -67,10 +81,22 @@ public static class Extensions
         bus.SetKebabCaseEndpointNameFormatter();
         bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
         {
-            endpoint.UseMessageRetry(retry => retry.Intervals(10, 50, 100, 250, 500, 1000, 2000));
+            // Immediate retries first (a lost race, a conflict), then growing waits (a peer restarting).
+            endpoint.UseMessageRetry(retry => retry.Intervals(0, 0, 20, 100, 500, 2000));
             // Messages a consumer publishes go out only after it succeeded, so a retried
-            // consume never publishes twice.
+            // consume never publishes twice and a failed one publishes nothing.
             endpoint.UseInMemoryOutbox(context);
+            endpoint.ConfigureError(error =>
+            {
+                error.UseFilter(new GenerateFaultFilter());
+                error.UseFilter(new ErrorTransportFilter());
+                error.UseFilter(new PoisonMessageReporter(context.GetRequiredService<ILoggerFactory>().CreateLogger<PoisonMessageReporter>()));
+            });
+            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMq)
+            {
+                // Replicated and durable; see docs/decisions/0007-rabbitmq-queues-and-redelivery.md.
+                rabbitMq.SetQuorumQueue();
+            }
         });
         foreach (var stage in stages)
         {

@@ -23,6 +23,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         Event(() => GoalEvaluated, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => DeadlineReached, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => CancelRequested, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => RunFaultReported, e => e.CorrelateById(c => c.Message.RunId));
 
         // Late and duplicated messages land here: the state they expected has passed.
         OnUnhandledEvent(x => x.Ignore());
@@ -36,7 +37,12 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .Then(c => Start(c.Saga, c.Message, agents.Find(c.Message.Agent)!, clock))
                 .ThenAsync(c => deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Deadline), c.CancellationToken))
                 .ThenAsync(RequestContext)
-                .TransitionTo(LoadingContext));
+                .TransitionTo(LoadingContext),
+            // The goal itself could not be read: the run is recorded as failed, with the reason.
+            When(RunFaultReported)
+                .Then(c => StartFaulted(c.Saga, c.Message, clock))
+                .ThenAsync(c => Fail(c, c.Message.Reason, deadlines, clock))
+                .TransitionTo(Failed));
 
         During(LoadingContext,
             When(ContextLoaded, c => c.Message.Step == c.Saga.Step)
@@ -95,7 +101,10 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .TransitionTo(Failed),
             When(CancelRequested)
                 .ThenAsync(c => Cancel(c, c.Message.Reason, deadlines, clock))
-                .TransitionTo(Cancelled));
+                .TransitionTo(Cancelled),
+            When(RunFaultReported)
+                .ThenAsync(c => Fail(c, c.Message.Reason, deadlines, clock))
+                .TransitionTo(Failed));
     }
 
     public State LoadingContext { get; private set; } = null!;
@@ -114,6 +123,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     public Event<GoalEvaluated> GoalEvaluated { get; private set; } = null!;
     public Event<RunDeadlineReached> DeadlineReached { get; private set; } = null!;
     public Event<CancelRun> CancelRequested { get; private set; } = null!;
+    public Event<RunFaulted> RunFaultReported { get; private set; } = null!;
 
     private static string? StartProblem(GoalReceived goal, AgentCatalog agents) =>
         GoalValidation.Problem(agents, goal.Agent, goal.Goal, goal.Limits);
@@ -130,6 +140,12 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         run.MaxTokens = goal.Limits?.MaxTokens ?? limits.MaxTokens;
         run.StartedAt = clock.GetUtcNow();
         run.Deadline = run.StartedAt + (goal.Limits?.Deadline ?? limits.Deadline);
+    }
+
+    private static void StartFaulted(AgentRunState run, RunFaulted fault, TimeProvider clock)
+    {
+        run.TenantId = string.IsNullOrWhiteSpace(fault.TenantId) ? ServiceDefaults.Extensions.DefaultTenant : fault.TenantId;
+        run.StartedAt = clock.GetUtcNow();
     }
 
     private static bool IsCurrent(BehaviorContext<AgentRunState, GoalEvaluated> c) => c.Message.Step == c.Saga.Step;

@@ -105,6 +105,6 @@ public sealed class When_a_run_ends : HarnessFixture
         Assert.That(await Harness.Published.Any<Fault<RunCompleted>>(m => m.Context.Message.Message.RunId == runId));
         var fault = Harness.Published.Select<Fault<RunCompleted>>().First().Context.Message;
         Assert.That(fault.Exceptions.Single().Message, Does.Contain("answered 503"));
-        Assert.That(_received.Count, Is.EqualTo(8), "one attempt and seven retries");
+        Assert.That(_received.Count, Is.EqualTo(7), "one attempt and six retries");
     }
 }

@@ -303,3 +303,42 @@ public sealed class When_a_run_reaches_a_limit : AgentRunSagaFixture
         Assert.That((await PublishedOne<RunCancelled>(m => m.RunId == runId)).Reason, Is.EqualTo("user pressed stop"));
     }
 }
+
+public sealed class When_a_message_of_a_run_is_poison : AgentRunSagaFixture
+{
+    [Test]
+    public async Task Should_fail_the_run_with_the_reason()
+    {
+        var runId = await StartRunInState(m => m.Acting);
+
+        await Harness.Bus.Publish(new RunFaulted(runId, Tenant, "A StepPlanned of this run could not be processed by 'execute-step' and was moved to 'execute-step_error': boom"));
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason, Does.EndWith("moved to 'execute-step_error': boom"));
+    }
+
+    [Test]
+    public async Task Should_record_a_run_whose_goal_could_not_be_read_as_failed()
+    {
+        var runId = NewId.NextGuid();
+
+        await Harness.Bus.Publish(new RunFaulted(runId, Tenant, "A GoalReceived of this run could not be read."));
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        var failed = await PublishedOne<RunFailed>(m => m.RunId == runId);
+        Assert.That((failed.TenantId, failed.Reason), Is.EqualTo((Tenant, "A GoalReceived of this run could not be read.")));
+    }
+
+    [Test]
+    public async Task Should_leave_a_finished_run_as_it_was()
+    {
+        var runId = await StartRunInState(m => m.Evaluating);
+        await Harness.Bus.Publish(Verdict(runId, 1, Contracts.Verdict.Complete, "5"));
+        Assert.That(await Saga.Exists(runId, m => m.Completed), Is.EqualTo(runId));
+
+        await Harness.Bus.Publish(new RunFaulted(runId, Tenant, "the webhook failed"));
+        await Quiet();
+
+        Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId), Is.Empty);
+    }
+}
