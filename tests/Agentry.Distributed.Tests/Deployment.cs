@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Agentry.Tests;
+
+namespace Agentry.Distributed.Tests;
+
+/// Every Agentry service as its own process, on a RabbitMQ virtual host of its own (so tests never
+/// see each other's messages) and the real Redis.
+public sealed class Deployment : IAsyncDisposable
+{
+    public static readonly string[] Services = ["Gateway", "Planner", "ToolExecutor", "Memory", "Evaluator", "Notifier"];
+
+    private readonly List<ServiceProcess> _processes = [];
+    private readonly string _folder;
+    private readonly string? _virtualHost;
+
+    private Deployment(string amqpUrl, string? virtualHost, string folder, IReadOnlyDictionary<string, string> environment)
+    {
+        AmqpUrl = amqpUrl;
+        _virtualHost = virtualHost;
+        _folder = folder;
+        Environment = environment;
+    }
+
+    public string AmqpUrl { get; }
+    public IReadOnlyDictionary<string, string> Environment { get; }
+    public IReadOnlyList<ServiceProcess> Processes => _processes;
+    public string Logs => string.Join(System.Environment.NewLine, _processes.Select(p => p.Log));
+
+    public static async Task<Deployment> StartAsync(IReadOnlyDictionary<string, string>? extra = null, params string[] services)
+    {
+        var baseUrl = TestServers.RequireRabbitMq();
+        var redis = TestServers.RequireRedis();
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "agentry-distributed", Guid.NewGuid().ToString("N"))).FullName;
+        var virtualHost = await CreateVirtualHostAsync($"agentry-test-{Guid.NewGuid():N}");
+        var amqpUrl = virtualHost is null ? baseUrl : new UriBuilder(baseUrl) { Path = "/" + Uri.EscapeDataString(virtualHost) }.Uri.ToString();
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__rabbitmq"] = amqpUrl,
+            ["ConnectionStrings__redis"] = redis,
+            ["ConnectionStrings__sqlite"] = $"Data Source={Path.Combine(folder, "agentry.db")}",
+            ["Agents__Path"] = Path.Combine(Repository.Root, "agents"),
+            ["Tools__HttpGet__AllowedHosts__0"] = "127.0.0.1",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        };
+        foreach (var (name, value) in extra ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+
+        var deployment = new Deployment(amqpUrl, virtualHost, folder, environment);
+        try
+        {
+            var started = await Task.WhenAll((services.Length == 0 ? Services : services)
+                .Select(service => ServiceProcess.StartAsync(service, "1", environment)));
+            deployment._processes.AddRange(started);
+        }
+        catch
+        {
+            await deployment.DisposeAsync();
+            throw;
+        }
+
+        return deployment;
+    }
+
+    public ServiceProcess Get(string service, string instance = "1") =>
+        _processes.Single(p => p.Service == service && p.Instance == instance);
+
+    public async Task<ServiceProcess> StartAnotherAsync(string service, string instance)
+    {
+        var process = await ServiceProcess.StartAsync(service, instance, Environment);
+        _processes.Add(process);
+        return process;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_processes.Select(p => p.DisposeAsync().AsTask()));
+        if (_virtualHost is not null)
+        {
+            await RabbitMqCtlAsync("delete_vhost", _virtualHost);
+        }
+
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the operating system's temp cleanup.
+        }
+    }
+
+    /// A virtual host per deployment when rabbitmqctl can reach the broker (the server test.sh
+    /// starts); otherwise the given URL's virtual host is shared and the tests say so.
+    private static async Task<string?> CreateVirtualHostAsync(string name)
+    {
+        if (!await RabbitMqCtlAsync("add_vhost", name))
+        {
+            TestContext.Progress.WriteLine("rabbitmqctl is not available: the tests share the virtual host of RABBITMQ_URL.");
+            return null;
+        }
+
+        await RabbitMqCtlAsync("set_permissions", "-p", name, "guest", ".*", ".*", ".*");
+        return name;
+    }
+
+    private static async Task<bool> RabbitMqCtlAsync(params string[] arguments)
+    {
+        try
+        {
+            var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(start)!;
+            await process.WaitForExitAsync();
+            return process.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Agentry.Distributed.Tests;
+
+/// One Agentry service running as an OS process of its own, from its build output.
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly StringBuilder _log = new();
+    private readonly Lock _logGate = new();
+    private Process _process = null!;
+
+    private ServiceProcess(string service, string instance, IReadOnlyDictionary<string, string> environment)
+    {
+        Service = service;
+        Instance = instance;
+        Environment = environment;
+        Port = FreePort();
+    }
+
+    public string Service { get; }
+    public string Instance { get; }
+    public int Port { get; }
+    public IReadOnlyDictionary<string, string> Environment { get; }
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+
+    public string Log
+    {
+        get
+        {
+            lock (_logGate)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public static async Task<ServiceProcess> StartAsync(string service, string instance, IReadOnlyDictionary<string, string> environment)
+    {
+        var process = new ServiceProcess(service, instance, environment);
+        await process.StartAsync();
+        return process;
+    }
+
+    public async Task StartAsync()
+    {
+        var dll = Path.Combine(Repository.Root, "services", Service, "bin", Repository.Configuration, "net10.0", $"Agentry.{Service}.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException($"{dll} is not built; run ./test.sh (or dotnet build Agentry.sln -c {Repository.Configuration}) first.");
+        }
+
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(BaseAddress.ToString());
+        foreach (var (name, value) in Environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Service}.");
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// SIGKILL: no shutdown, no acknowledgements, exactly as a crashed pod.
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    private async Task WaitUntilReadyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Service} exited with code {_process.ExitCode} while starting:{System.Environment.NewLine}{Log}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(BaseAddress, "/health/ready"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException)
+            {
+                // Not answering yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{Service} was not ready within {timeout.TotalSeconds}s:{System.Environment.NewLine}{Log}");
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_logGate)
+        {
+            _log.AppendLine($"[{Service}/{Instance}] {line}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+public static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    /// The configuration this test assembly was built in; the services are run from the same one.
+    public static string Configuration { get; } = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    private static string FindRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "Agentry.sln")))
+            {
+                return folder.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("Agentry.sln was not found above " + AppContext.BaseDirectory);
+    }
+}
