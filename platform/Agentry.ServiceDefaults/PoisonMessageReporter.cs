@@ -47,10 +47,11 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
             }
 
             TryGetString(message, "tenantId", out var tenant);
+            // The envelope names the type; a raw publisher names it in the MT-MessageType header.
             var type = root.TryGetProperty("messageType", out var types) && types.ValueKind == JsonValueKind.Array && types.GetArrayLength() > 0
-                ? types[0].GetString()?.Split(':').Last()
-                : null;
-            return new RunReference(runId, tenant, type);
+                ? types[0].GetString()
+                : context.TransportHeaders.Get<string>("MT-MessageType");
+            return new RunReference(runId, tenant, type?.Split(':').Last());
         }
         catch (JsonException)
         {

@@ -28,6 +28,7 @@ public sealed partial class ExecuteStepConsumer(
         var agent = agents.Find(step.Agent);
         var outcomes = await Task.WhenAll(step.ToolCalls.Select(call => RunAsync(call, step, agent, context.CancellationToken)));
         await context.Publish(new ToolResult(step.RunId, step.TenantId, step.Agent, step.Step, step.MaxSteps, outcomes));
+        LogStepExecuted(logger, outcomes.Length, step.Step, step.RunId, outcomes.Count(o => !o.Succeeded));
     }
 
     private async Task<ToolOutcome> RunAsync(ToolCall call, StepPlanned step, AgentDefinition? agent, CancellationToken cancellationToken)
@@ -76,6 +77,9 @@ public sealed partial class ExecuteStepConsumer(
             return Outcome("", ToolErrorKind.Failed, $"{call.Tool} failed: {e.Message}");
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ran {Count} tool call(s) of step {Step} of run {RunId}; {Failed} failed.")]
+    private static partial void LogStepExecuted(ILogger logger, int count, int step, Guid runId, int failed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw while running for run {RunId}.")]
     private static partial void LogToolCrashed(ILogger logger, string tool, Guid runId, Exception exception);
