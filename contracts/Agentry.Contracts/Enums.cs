@@ -1,6 +1,10 @@
+using System.Text.Json.Serialization;
+
+// Enums travel as their names, so that publishers in other languages can read and write them.
 namespace Agentry.Contracts;
 
 /// <summary>What the Evaluator concluded about a step.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Verdict>))]
 public enum Verdict
 {
     /// <summary>The goal is not met yet: plan the next step.</summary>
@@ -14,6 +18,7 @@ public enum Verdict
 }
 
 /// <summary>Why a tool call did not produce an output.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ToolErrorKind>))]
 public enum ToolErrorKind
 {
     /// <summary>The call succeeded.</summary>
@@ -31,6 +36,7 @@ public enum ToolErrorKind
 }
 
 /// <summary>How a run was started.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TriggerKind>))]
 public enum TriggerKind
 {
     /// <summary>An API call (Gateway or CLI).</summary>

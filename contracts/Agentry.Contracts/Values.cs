@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Agentry.Contracts;
 
@@ -55,6 +56,7 @@ public sealed record ToolOutcome(
 }
 
 /// <summary>Roles of the messages in a planning context.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ContextRole>))]
 public enum ContextRole
 {
     /// <summary>Instructions to the model.</summary>
