@@ -25,7 +25,16 @@ public static class ExitCodes
 }
 
 /// Settings are extra configuration entries (tests point the store at a temporary file with them).
-public sealed record RunOptions(string Goal, string Agent, string? AgentsPath, string? InputJson, bool Verbose, IReadOnlyDictionary<string, string?>? Settings = null);
+/// Bus, when set, is the RabbitMQ of a running deployment: the CLI then starts nothing and follows the run there.
+public sealed record RunOptions(
+    string Goal,
+    string Agent,
+    string? AgentsPath,
+    string? InputJson,
+    bool Verbose,
+    IReadOnlyDictionary<string, string?>? Settings = null,
+    string? Bus = null,
+    TimeSpan? Timeout = null);
 
 /// The CLI's commands, apart from their parsing so tests can call them with their own writers.
 public static class Commands
@@ -48,8 +57,18 @@ public static class Commands
         }
 
         var builder = CreateBuilder(options.AgentsPath, options.Verbose, options.Settings);
+        if (options.Bus is not null)
+        {
+            builder.Configuration["ConnectionStrings:rabbitmq"] = options.Bus;
+        }
+
         builder.Services.AddSingleton<RunWatch>();
-        builder.Services.AddEmbeddedAgentry(builder.Configuration, bus => bus.AddConsumer<RunWatchConsumer>());
+        if (builder.Configuration.GetConnectionString("rabbitmq") is { Length: > 0 } remoteBus)
+        {
+            return await RunRemotelyAsync(builder, remoteBus, options, input, output, error, cancellationToken);
+        }
+
+        builder.Services.AddEmbeddedAgentry(builder.Configuration, WatchRuns);
         using var host = builder.Build();
 
         if (LoadAgents(host.Services, error) is not { } agents)
@@ -63,10 +82,19 @@ public static class Commands
             return ExitCodes.BadInput;
         }
 
+        var agent = agents.Find(options.Agent)!;
+        var header = new[]
+        {
+            $"Agentry: agent '{agent.Name}'",
+            $"Model: {host.Services.GetRequiredService<ChatModelInfo>().Describe()}",
+            $"Transcript: {new SqliteConnectionStringBuilder(host.Services.GetRequiredService<IOptions<MemoryOptions>>().Value.SqliteConnectionString).DataSource}",
+        };
         await host.StartAsync(cancellationToken);
         try
         {
-            return await FollowRunAsync(host.Services, agents.Find(options.Agent)!, options.Goal.Trim(), input, output, cancellationToken);
+            // The saga ends the run at its deadline; the margin only guards against a process that lost its way.
+            var patience = options.Timeout ?? agent.Limits.Deadline + TimeSpan.FromSeconds(30);
+            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, header, patience, output, cancellationToken);
         }
         finally
         {
@@ -74,30 +102,63 @@ public static class Commands
         }
     }
 
+    /// The runs of a deployment: nothing is hosted here but a temporary endpoint that follows the run.
+    private static async Task<int> RunRemotelyAsync(
+        HostApplicationBuilder builder, string bus, RunOptions options, JsonElement? input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(options.Goal))
+        {
+            await error.WriteLineAsync("The goal is empty: say what the agent should do.");
+            return ExitCodes.BadInput;
+        }
+
+        builder.Services.AddAgentryBus(builder.Configuration, WatchRuns);
+        using var host = builder.Build();
+        var where = new Uri(bus);
+        var header = new[] { $"Agentry: agent '{options.Agent}', on the deployment at {where.Host}:{where.Port}{where.AbsolutePath}" };
+        await host.StartAsync(cancellationToken);
+        try
+        {
+            return await FollowRunAsync(host.Services, options.Agent, options.Goal.Trim(), input, header, options.Timeout ?? TimeSpan.FromMinutes(10), output, cancellationToken);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static void WatchRuns(IBusRegistrationConfigurator bus) =>
+        bus.AddConsumer<RunWatchConsumer>().Endpoint(endpoint =>
+        {
+            endpoint.Name = $"{Extensions.TemporaryEndpointPrefix}run-watch-{NewId.NextGuid():N}";
+            endpoint.Temporary = true;
+        });
+
     private static async Task<int> FollowRunAsync(
-        IServiceProvider services, AgentDefinition agent, string goal, JsonElement? input, TextWriter output, CancellationToken cancellationToken)
+        IServiceProvider services, string agent, string goal, JsonElement? input, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken)
     {
         var bus = services.GetRequiredService<IBus>();
         var watch = services.GetRequiredService<RunWatch>();
-        var model = services.GetRequiredService<ChatModelInfo>();
         var runId = NewId.NextGuid();
         var events = watch.Follow(runId);
 
-        await output.WriteLineAsync($"Agentry: agent '{agent.Name}', run {runId}");
-        await output.WriteLineAsync($"Model: {model.Describe()}");
-        await output.WriteLineAsync($"Transcript: {new SqliteConnectionStringBuilder(services.GetRequiredService<IOptions<MemoryOptions>>().Value.SqliteConnectionString).DataSource}");
+        foreach (var line in header)
+        {
+            await output.WriteLineAsync(line);
+        }
+
+        await output.WriteLineAsync($"Run: {runId}");
         await output.WriteLineAsync($"Goal: {goal}");
         await output.WriteLineAsync();
 
-        await bus.Publish(new GoalReceived(runId, Extensions.DefaultTenant, agent.Name, goal, input, TriggerKind.Api), cancellationToken);
+        await bus.Publish(new GoalReceived(runId, Extensions.DefaultTenant, agent, goal, input, TriggerKind.Api), cancellationToken);
 
-        // The saga ends the run at its deadline; the margin only guards against a process that lost its way.
-        using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        patience.CancelAfter(agent.Limits.Deadline + TimeSpan.FromSeconds(30));
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        waiting.CancelAfter(patience);
         var printer = new RunPrinter(output);
         try
         {
-            await foreach (var message in events.ReadAllAsync(patience.Token))
+            await foreach (var message in events.ReadAllAsync(waiting.Token))
             {
                 if (printer.Print(message))
                 {
@@ -113,7 +174,7 @@ public static class Commands
         }
         catch (OperationCanceledException)
         {
-            await output.WriteLineAsync($"The run did not end within its deadline ({agent.Limits.Deadline}) plus 30 s; giving up waiting.");
+            await output.WriteLineAsync($"The run did not end within {patience}; giving up waiting (it may still be running: GET /runs/{runId}).");
             return ExitCodes.NotCompleted;
         }
         finally

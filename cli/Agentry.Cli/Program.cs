@@ -19,12 +19,18 @@ var agentOption = new Option<string>("--agent", "-a")
     DefaultValueFactory = _ => "assistant",
 };
 var inputOption = new Option<string?>("--input", "-i") { Description = "Structured input for the run, as a JSON value." };
+var busOption = new Option<string?>("--bus")
+{
+    Description = "The RabbitMQ of a running deployment (amqp://user:password@host:5672/vhost): submit the goal there and follow the run, hosting nothing here. Also ConnectionStrings__rabbitmq.",
+};
+var timeoutOption = new Option<TimeSpan?>("--timeout") { Description = "Stop waiting for the run after this long (hh:mm:ss); default: the agent's deadline plus 30 s, or 10 minutes with --bus." };
 var run = new Command("run", "Run an agent on a goal with every service in this process, showing each step as it happens. Exits 0 when the run completed, 1 when it failed, escalated or was cancelled, 2 on bad input.")
 {
-    goalArgument, agentOption, inputOption,
+    goalArgument, agentOption, inputOption, busOption, timeoutOption,
 };
 run.SetAction((parse, cancellationToken) => Commands.RunAsync(
-    new RunOptions(parse.GetValue(goalArgument) ?? "", parse.GetValue(agentOption)!, parse.GetValue(agentsOption), parse.GetValue(inputOption), parse.GetValue(verboseOption)),
+    new RunOptions(parse.GetValue(goalArgument) ?? "", parse.GetValue(agentOption)!, parse.GetValue(agentsOption), parse.GetValue(inputOption), parse.GetValue(verboseOption),
+        Bus: parse.GetValue(busOption), Timeout: parse.GetValue(timeoutOption)),
     Console.Out,
     Console.Error,
     cancellationToken));

@@ -18,6 +18,10 @@ public static class Extensions
 {
     public const string DefaultTenant = "default";
 
+    /// Endpoints named with this prefix are per-process and temporary (a CLI following a run):
+    /// classic auto-delete queues, which cannot be quorum queues.
+    public const string TemporaryEndpointPrefix = "agentry-temp-";
+
     /// What every Agentry process needs, whether it hosts one service or all of them:
     /// the clock, the tool and agent catalogs (validated at start), health checks.
     public static IServiceCollection AddAgentryCore(this IServiceCollection services)
@@ -79,7 +83,7 @@ public static class Extensions
     public static void ConfigureAgentryBus(IBusRegistrationConfigurator bus, IEnumerable<Action<IBusRegistrationConfigurator>> stages)
     {
         bus.SetKebabCaseEndpointNameFormatter();
-        bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
+        bus.AddConfigureEndpointsCallback((context, name, endpoint) =>
         {
             // Immediate retries first (a lost race, a conflict), then growing waits (a peer restarting).
             endpoint.UseMessageRetry(retry => retry.Intervals(0, 0, 20, 100, 500, 2000));
@@ -92,7 +96,7 @@ public static class Extensions
                 error.UseFilter(new ErrorTransportFilter());
                 error.UseFilter(new PoisonMessageReporter(context.GetRequiredService<ILoggerFactory>().CreateLogger<PoisonMessageReporter>()));
             });
-            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMq)
+            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMq && !name.StartsWith(TemporaryEndpointPrefix, StringComparison.Ordinal))
             {
                 // Replicated and durable; see docs/decisions/0007-rabbitmq-queues-and-redelivery.md.
                 rabbitMq.SetQuorumQueue();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 
@@ -53,5 +54,44 @@ public sealed class When_services_run_as_separate_processes
 
         var (type, message) = await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(60), () => _deployment.Logs);
         Assert.That((type, message.GetProperty("answer").GetString()), Is.EqualTo(("RunCompleted", "1024")));
+    }
+
+    [Test]
+    public async Task Should_let_the_cli_submit_a_goal_to_the_deployment_and_follow_it_live()
+    {
+        var (exitCode, output) = await RunCliAsync("run", "What is 17 * 23 + 4?", "--bus", _deployment.AmqpUrl);
+
+        Assert.That(exitCode, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("on the deployment at 127.0.0.1"));
+        Assert.That(output, Does.Contain("call     calculator {\"expression\":\"17 * 23 + 4\"}"));
+        Assert.That(output, Does.Contain("result   calculator -> 395"));
+        Assert.That(output, Does.Contain("Answer: 395"));
+    }
+
+    [Test]
+    public async Task Should_exit_non_zero_when_the_deployment_does_not_know_the_agent()
+    {
+        var (exitCode, output) = await RunCliAsync("run", "What is 1 + 1?", "--agent", "nobody", "--bus", _deployment.AmqpUrl);
+
+        Assert.That(exitCode, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("Failed: Unknown agent 'nobody'. Known agents: assistant."));
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
+    {
+        var cli = Path.Combine(Repository.Root, "cli", "Agentry.Cli", "bin", Repository.Configuration, "net10.0", "agentry.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        start.ArgumentList.Add(cli);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await error);
     }
 }
