@@ -33,6 +33,8 @@ public enum ToolErrorKind
     Failed,
     /// <summary>The tool did not finish in time.</summary>
     Timeout,
+    /// <summary>The process running a tool with side effects stopped mid-call; the call was not repeated.</summary>
+    Interrupted,
 }
 
 /// <summary>How a run was started.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Tools;
 using Agentry.ToolExecutor.Tools;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -13,6 +14,8 @@ namespace Agentry.ToolExecutor;
 /// A call that is refused or fails becomes an outcome with an error kind: it never fails the consume.
 public sealed partial class ExecuteStepConsumer(
     ToolRegistry registry,
+    ToolCatalog catalog,
+    IToolCallLedger ledger,
     AgentCatalog agents,
     IOptions<ToolExecutorOptions> options,
     ILogger<ExecuteStepConsumer> logger) : IConsumer<StepPlanned>
@@ -26,9 +29,44 @@ public sealed partial class ExecuteStepConsumer(
         }
 
         var agent = agents.Find(step.Agent);
-        var outcomes = await Task.WhenAll(step.ToolCalls.Select(call => RunAsync(call, step, agent, context.CancellationToken)));
-        await context.Publish(new ToolResult(step.RunId, step.TenantId, step.Agent, step.Step, step.MaxSteps, outcomes));
-        LogStepExecuted(logger, outcomes.Length, step.Step, step.RunId, outcomes.Count(o => !o.Succeeded));
+        var outcomes = await Task.WhenAll(step.ToolCalls.Select(call => RunOnceAsync(call, step, agent, context.CancellationToken)));
+        if (outcomes.Any(o => o is null))
+        {
+            // Another live ToolExecutor holds a call of this step: this is a duplicate delivery,
+            // and the holder publishes the result.
+            LogDuplicateStep(logger, step.Step, step.RunId);
+            return;
+        }
+
+        await context.Publish(new ToolResult(step.RunId, step.TenantId, step.Agent, step.Step, step.MaxSteps, outcomes!));
+        LogStepExecuted(logger, outcomes.Length, step.Step, step.RunId, outcomes.Count(o => !o!.Succeeded));
+    }
+
+    /// The call's outcome, run at most once for tools with side effects; null when another live
+    /// process is running it.
+    private async Task<ToolOutcome?> RunOnceAsync(ToolCall call, StepPlanned step, AgentDefinition? agent, CancellationToken cancellationToken)
+    {
+        if (await ledger.FindAsync(step.RunId, call.CallId, cancellationToken) is { } recorded)
+        {
+            return recorded;
+        }
+
+        var sideEffects = catalog.Find(call.Tool)?.SideEffects ?? false;
+        switch (await ledger.ClaimAsync(step.RunId, call.CallId, takeOverInterrupted: !sideEffects, cancellationToken))
+        {
+            case CallClaim.RunningElsewhere:
+                return null;
+            case CallClaim.Interrupted:
+                var interrupted = new ToolOutcome(call.CallId, call.Tool, call.Arguments, "", ToolErrorKind.Interrupted,
+                    $"The ToolExecutor running this {call.Tool} call stopped before it finished. The call was not repeated because {call.Tool} has side effects: check whether it took effect before calling it again.",
+                    TimeSpan.Zero);
+                await ledger.RecordAsync(step.RunId, interrupted, cancellationToken);
+                return interrupted;
+            default:
+                var outcome = await RunAsync(call, step, agent, cancellationToken);
+                await ledger.RecordAsync(step.RunId, outcome, cancellationToken);
+                return outcome;
+        }
     }
 
     private async Task<ToolOutcome> RunAsync(ToolCall call, StepPlanned step, AgentDefinition? agent, CancellationToken cancellationToken)
@@ -77,6 +115,9 @@ public sealed partial class ExecuteStepConsumer(
             return Outcome("", ToolErrorKind.Failed, $"{call.Tool} failed: {e.Message}");
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Step {Step} of run {RunId} is being run by another ToolExecutor; this delivery is a duplicate.")]
+    private static partial void LogDuplicateStep(ILogger logger, int step, Guid runId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ran {Count} tool call(s) of step {Step} of run {RunId}; {Failed} failed.")]
     private static partial void LogStepExecuted(ILogger logger, int count, int step, Guid runId, int failed);

@@ -45,5 +45,21 @@ public static class BuiltInTools
         }
         """);
 
-    public static IReadOnlyList<ToolDescriptor> All { get; } = [Calculator, CurrentTime, HttpGet];
+    public static readonly ToolDescriptor HttpPost = new(
+        "http_post",
+        "Posts (sends) a JSON body to a URL on an allowed host, for example to a webhook or an API, and returns the response status and body.",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "url": { "type": "string", "format": "uri", "pattern": "^https?://", "description": "The absolute http or https URL to post to." },
+            "body": { "description": "The JSON value to send." }
+          },
+          "required": ["url", "body"],
+          "additionalProperties": false
+        }
+        """,
+        SideEffects: true);
+
+    public static IReadOnlyList<ToolDescriptor> All { get; } = [Calculator, CurrentTime, HttpGet, HttpPost];
 }

@@ -24,6 +24,13 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     public int InputTokens { get; set; }
     public int OutputTokens { get; set; }
 
+    /// The step as accepted (StepPlanned, JSON), so that a redelivered proposal republishes exactly
+    /// what was accepted rather than a second, possibly different, proposal.
+    public string? PlannedStepJson { get; set; }
+
+    /// The final answer of a completed run, for republishing RunCompleted.
+    public string? Answer { get; set; }
+
     public string? LastVerdict { get; set; }
     public string? LastReason { get; set; }
 }

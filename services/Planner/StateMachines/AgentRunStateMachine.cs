@@ -71,6 +71,29 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(ToolResult, c => c.Message.Step == c.Saga.Step)
                 .TransitionTo(Evaluating));
 
+        // Redelivered triggers. A Planner can die after saving a transition and before its messages
+        // went out; the redelivered trigger then finds the run already moved on. Republishing what
+        // the transition published (downstream consumers are idempotent) keeps the run going.
+        During(LoadingContext,
+            When(GoalReceived, c => c.Saga.Step == 1)
+                .ThenAsync(RequestContext),
+            When(GoalEvaluated, c => c.Message.Step == c.Saga.Step - 1 && c.Message.Verdict == Verdict.Continue)
+                .ThenAsync(RequestContext));
+        During(Acting, Evaluating,
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null)
+                .ThenAsync(RepublishStep));
+        During(Completed,
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Complete)
+                .ThenAsync(c => c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Answer ?? "", c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt))));
+        During(Failed,
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict is Verdict.Fail or Verdict.Continue)
+                .ThenAsync(c => c.Publish(FailedMessage(c.Saga, clock))),
+            When(GoalReceived)
+                .ThenAsync(c => c.Publish(FailedMessage(c.Saga, clock))));
+        During(Escalated,
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Escalate)
+                .ThenAsync(c => Escalate(c, c.Saga.LastReason ?? c.Message.Reason, deadlines, clock)));
+
         // The Evaluator reads ToolResult too, so its verdict can overtake the saga's own ToolResult.
         During(Acting, Evaluating,
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Complete)
@@ -174,8 +197,18 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         where T : class =>
         c.Publish(new ContextRequested(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Step, c.Saga.Goal, Input(c.Saga)));
 
-    private static Task PublishStep(BehaviorContext<AgentRunState, StepProposed> c) =>
-        c.Publish(new StepPlanned(
+    private static Task PublishStep(BehaviorContext<AgentRunState, StepProposed> c)
+    {
+        var step = Accept(c);
+        c.Saga.PlannedStepJson = JsonSerializer.Serialize(step);
+        return c.Publish(step);
+    }
+
+    private static Task RepublishStep(BehaviorContext<AgentRunState, StepProposed> c) =>
+        c.Saga.PlannedStepJson is { } json ? c.Publish(JsonSerializer.Deserialize<StepPlanned>(json)!) : Task.CompletedTask;
+
+    private static StepPlanned Accept(BehaviorContext<AgentRunState, StepProposed> c) =>
+        new(
             c.Saga.CorrelationId,
             c.Saga.TenantId,
             c.Saga.Agent,
@@ -185,12 +218,13 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             c.Message.ToolCalls,
             c.Message.ToolCalls.Count == 0 ? c.Message.FinalAnswer ?? "" : null,
             c.Message.Usage,
-            c.Message.Model));
+            c.Message.Model);
 
     private static async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c, IRunDeadlines deadlines, TimeProvider clock)
     {
+        c.Saga.Answer = c.Message.FinalAnswer ?? "";
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
-        await c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Message.FinalAnswer ?? "", c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+        await c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Answer, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
     }
 
     private static async Task Fail<T>(BehaviorContext<AgentRunState, T> c, string reason, IRunDeadlines deadlines, TimeProvider clock)
@@ -198,8 +232,11 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     {
         c.Saga.LastReason = reason;
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
-        await c.Publish(new RunFailed(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, reason, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+        await c.Publish(FailedMessage(c.Saga, clock));
     }
+
+    private static RunFailed FailedMessage(AgentRunState run, TimeProvider clock) =>
+        new(run.CorrelationId, run.TenantId, run.Agent, run.LastReason ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt);
 
     private static async Task Escalate<T>(BehaviorContext<AgentRunState, T> c, string reason, IRunDeadlines deadlines, TimeProvider clock)
         where T : class

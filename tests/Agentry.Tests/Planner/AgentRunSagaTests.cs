@@ -20,7 +20,7 @@ public sealed class When_a_goal_is_received : AgentRunSagaFixture
     }
 
     [Test]
-    public async Task Should_start_only_once_when_the_goal_is_delivered_twice()
+    public async Task Should_start_only_once_and_ask_again_for_context_when_the_goal_is_delivered_twice()
     {
         var runId = NewId.NextGuid();
         var goal = new GoalReceived(runId, Tenant, "assistant", "What is 2 + 3?");
@@ -29,8 +29,11 @@ public sealed class When_a_goal_is_received : AgentRunSagaFixture
         await Harness.Bus.Publish(goal);
         await Quiet();
 
-        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId).Count(), Is.EqualTo(1));
         Assert.That(Saga.Consumed.Select<GoalReceived>(m => m.Context.Message.RunId == runId).Count(), Is.EqualTo(2));
+        var run = Saga.Sagas.Contains(runId)!;
+        Assert.That((run.Step, run.CurrentState), Is.EqualTo((1, "LoadingContext")));
+        // The second delivery may be the redelivery after a crash that lost the first request: it is repeated.
+        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId).Select(m => m.Step), Is.EqualTo(new[] { 1, 1 }));
     }
 
     [Test]
@@ -82,18 +85,23 @@ public sealed class When_a_step_is_planned : AgentRunSagaFixture
     }
 
     [Test]
-    public async Task Should_publish_the_step_once_when_the_proposal_is_delivered_twice()
+    public async Task Should_accept_a_proposal_once_and_republish_the_accepted_step_when_it_is_delivered_again()
     {
         var runId = await StartRunInState(m => m.LoadingContext);
         var proposal = ProposeCalls(runId, 1);
+        var different = proposal with { ToolCalls = [new ToolCall("call_other", "current_time", Json("{}"))] };
 
         await Harness.Bus.Publish(proposal);
-        await Harness.Bus.Publish(proposal);
+        Assert.That(await Saga.Exists(runId, m => m.Acting), Is.EqualTo(runId));
+        await Harness.Bus.Publish(different);
         await Quiet();
 
-        Assert.That(PublishedMessages<StepPlanned>(m => m.RunId == runId).Count(), Is.EqualTo(1));
+        var published = PublishedMessages<StepPlanned>(m => m.RunId == runId).ToList();
+        Assert.That(published, Has.Count.EqualTo(2));
+        Assert.That(published.Select(p => p.ToolCalls.Single().CallId), Is.EqualTo(new[] { "call_1", "call_1" }), "a second proposal replaced the accepted one");
         var run = Saga.Sagas.Contains(runId)!;
         Assert.That(run.InputTokens + run.OutputTokens, Is.EqualTo(15), "tokens were counted twice");
+        Assert.That(run.CurrentState, Is.EqualTo("Acting"));
     }
 
     [Test]
@@ -182,7 +190,22 @@ public sealed class When_a_step_is_evaluated : AgentRunSagaFixture
         await Quiet();
 
         Assert.That(Saga.Sagas.Contains(runId)!.Step, Is.EqualTo(2));
-        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId && m.Step == 2).Count(), Is.EqualTo(1));
+        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId && m.Step == 3), Is.Empty);
+        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId && m.Step == 2).Count(), Is.EqualTo(2), "the redelivered verdict asks again for the same step");
+    }
+
+    [Test]
+    public async Task Should_republish_the_end_when_the_final_verdict_is_delivered_again()
+    {
+        var runId = await StartRunInState(m => m.Evaluating);
+        var verdict = Verdict(runId, 1, Contracts.Verdict.Complete, "5");
+
+        await Harness.Bus.Publish(verdict);
+        Assert.That(await Saga.Exists(runId, m => m.Completed), Is.EqualTo(runId));
+        await Harness.Bus.Publish(verdict);
+        await Quiet();
+
+        Assert.That(PublishedMessages<RunCompleted>(m => m.RunId == runId).Select(m => m.Answer), Is.EqualTo(new[] { "5", "5" }));
     }
 
     [Test]

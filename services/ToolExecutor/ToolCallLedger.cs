@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using Agentry.Contracts;
+using MassTransit;
+
+namespace Agentry.ToolExecutor;
+
+public enum CallClaim
+{
+    /// This process may run the call.
+    Claimed,
+    /// Another live process is running it: this delivery is a duplicate.
+    RunningElsewhere,
+    /// The process that claimed it stopped before recording an outcome.
+    Interrupted,
+}
+
+/// Which tool calls ran and what they returned, so that a redelivered step (after a crash, or a
+/// saga republishing it) reuses the outcomes instead of running the tools again, and a call with
+/// side effects that was interrupted mid-way is never run twice.
+public interface IToolCallLedger
+{
+    Task<ToolOutcome?> FindAsync(Guid runId, string callId, CancellationToken cancellationToken);
+
+    /// Claims a call for this process. An interrupted claim is taken over when takeOverInterrupted
+    /// (the tool is safe to repeat); otherwise Interrupted is returned and the claim left as it is.
+    Task<CallClaim> ClaimAsync(Guid runId, string callId, bool takeOverInterrupted, CancellationToken cancellationToken);
+
+    Task RecordAsync(Guid runId, ToolOutcome outcome, CancellationToken cancellationToken);
+
+    /// Drops what is kept of an ended run.
+    Task ForgetAsync(Guid runId, CancellationToken cancellationToken);
+}
+
+/// The embedded mode's ledger: one process, so a claim is never held by a process that died.
+public sealed class InMemoryToolCallLedger : IToolCallLedger
+{
+    private readonly ConcurrentDictionary<(Guid, string), ToolOutcome> _outcomes = new();
+    private readonly ConcurrentDictionary<(Guid, string), bool> _claims = new();
+
+    public Task<ToolOutcome?> FindAsync(Guid runId, string callId, CancellationToken cancellationToken) =>
+        Task.FromResult(_outcomes.GetValueOrDefault((runId, callId)));
+
+    public Task<CallClaim> ClaimAsync(Guid runId, string callId, bool takeOverInterrupted, CancellationToken cancellationToken) =>
+        Task.FromResult(_claims.TryAdd((runId, callId), true) ? CallClaim.Claimed : CallClaim.RunningElsewhere);
+
+    public Task RecordAsync(Guid runId, ToolOutcome outcome, CancellationToken cancellationToken)
+    {
+        _outcomes[(runId, outcome.CallId)] = outcome;
+        return Task.CompletedTask;
+    }
+
+    public Task ForgetAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        foreach (var key in _claims.Keys.Where(k => k.Item1 == runId))
+        {
+            _claims.TryRemove(key, out _);
+            _outcomes.TryRemove(key, out _);
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// Forgets an ended run's calls.
+public sealed class RunEndedConsumer(IToolCallLedger ledger) :
+    IConsumer<RunCompleted>, IConsumer<RunFailed>, IConsumer<RunEscalated>, IConsumer<RunCancelled>
+{
+    public Task Consume(ConsumeContext<RunCompleted> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<RunFailed> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<RunEscalated> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<RunCancelled> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
+}

@@ -1,0 +1,41 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Agentry.Contracts;
+using Agentry.ServiceDefaults.Tools;
+using Microsoft.Extensions.Options;
+
+namespace Agentry.ToolExecutor.Tools;
+
+/// HTTP POST of a JSON body to an allowed host. It has side effects: each call carries an
+/// Idempotency-Key (run and call id) so the receiver can recognise a repeat, and the ToolExecutor
+/// never repeats a call that was interrupted. Redirects are not followed.
+public sealed class HttpPostTool(IHttpClientFactory httpClients, IOptionsMonitor<HttpToolOptions> options) : ITool
+{
+    public const string Section = "Tools:HttpPost";
+
+    public string Name => BuiltInTools.HttpPost.Name;
+
+    public async Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
+    {
+        var settings = options.Get(Name);
+        var url = HttpTools.ParseUrl(arguments.GetProperty("url").GetString()!);
+        HttpTools.EnsureAllowed(Name, Section, url, settings);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.Timeout);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(arguments.GetProperty("body")) };
+        request.Headers.Add("Idempotency-Key", $"{invocation.RunId}:{invocation.CallId}");
+        try
+        {
+            using var response = await httpClients.CreateClient(HttpTools.HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return await HttpTools.DescribeAsync(response, settings, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ToolException(ToolErrorKind.Timeout, $"POST {url} did not answer within {settings.Timeout.TotalSeconds:0.#}s; it may or may not have taken effect.");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ToolException(ToolErrorKind.Failed, $"POST {url} failed: {e.Message}");
+        }
+    }
+}
