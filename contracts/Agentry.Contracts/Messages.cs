@@ -28,13 +28,20 @@ public sealed record GoalReceived(
 /// <param name="Step">The step about to be planned (1-based).</param>
 /// <param name="Goal">The run's goal (Memory starts the transcript with it at step 1).</param>
 /// <param name="Input">The run's structured input.</param>
+/// <param name="PreviousStep">The step before, as the saga accepted it: Memory records it first, so the
+/// context never waits for Memory's own copy of the event, which travels on another queue.</param>
+/// <param name="PreviousResult">The tool results of the step before, when the saga has them.</param>
+/// <param name="PreviousVerdict">The verdict on the step before.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
     string Agent,
     int Step,
     string Goal,
-    JsonElement? Input = null);
+    JsonElement? Input = null,
+    StepPlanned? PreviousStep = null,
+    ToolResult? PreviousResult = null,
+    GoalEvaluated? PreviousVerdict = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>

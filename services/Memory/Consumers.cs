@@ -14,6 +14,23 @@ public sealed class ContextRequestedConsumer(ITranscriptStore store, AgentCatalo
             await store.StartRunAsync(new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow()), context.CancellationToken);
         }
 
+        // What the request carries is recorded first (idempotently): the context then never waits for
+        // this service's own copies of those events, which arrive on other queues.
+        if (request.PreviousStep is { } previousStep)
+        {
+            await store.RecordStepAsync(previousStep, context.CancellationToken);
+        }
+
+        if (request.PreviousResult is { } previousResult)
+        {
+            await store.RecordToolResultAsync(previousResult, context.CancellationToken);
+        }
+
+        if (request.PreviousVerdict is { } previousVerdict)
+        {
+            await store.RecordVerdictAsync(previousVerdict, context.CancellationToken);
+        }
+
         var agent = agents.Find(request.Agent)
             ?? throw new InvalidOperationException(agents.DescribeUnknown(request.Agent));
         var run = await store.GetAsync(request.RunId, context.CancellationToken);

@@ -28,6 +28,10 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     /// what was accepted rather than a second, possibly different, proposal.
     public string? PlannedStepJson { get; set; }
 
+    /// The tool results of the current step (ToolResult, JSON), handed to Memory with the next
+    /// context request.
+    public string? ToolResultJson { get; set; }
+
     /// The final answer of a completed run, for republishing RunCompleted.
     public string? Answer { get; set; }
 

@@ -69,6 +69,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
 
         During(Acting,
             When(ToolResult, c => c.Message.Step == c.Saga.Step)
+                .Then(c => c.Saga.ToolResultJson = JsonSerializer.Serialize(c.Message))
                 .TransitionTo(Evaluating));
 
         // Redelivered triggers. A Planner can die after saving a transition and before its messages
@@ -78,7 +79,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(GoalReceived, c => c.Saga.Step == 1)
                 .ThenAsync(RequestContext),
             When(GoalEvaluated, c => c.Message.Step == c.Saga.Step - 1 && c.Message.Verdict == Verdict.Continue)
-                .ThenAsync(RequestContext));
+                .ThenAsync(c => c.Publish(ContextRequest(c.Saga, c.Message))));
         During(Acting, Evaluating,
             When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null)
                 .ThenAsync(RepublishStep));
@@ -114,8 +115,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .TransitionTo(Failed),
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Continue && c.Saga.Step < c.Saga.MaxSteps)
                 .Then(c => Remember(c.Saga, c.Message))
-                .Then(c => c.Saga.Step++)
-                .ThenAsync(RequestContext)
+                .ThenAsync(RequestNextContext)
                 .TransitionTo(LoadingContext));
 
         During(LoadingContext, Planning, Acting, Evaluating,
@@ -195,12 +195,31 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
 
     private static Task RequestContext<T>(BehaviorContext<AgentRunState, T> c)
         where T : class =>
-        c.Publish(new ContextRequested(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Step, c.Saga.Goal, Input(c.Saga)));
+        c.Publish(ContextRequest(c.Saga, previousVerdict: null));
+
+    /// Moves to the next step and asks for its context, carrying the step just judged.
+    private static Task RequestNextContext(BehaviorContext<AgentRunState, GoalEvaluated> c)
+    {
+        var request = ContextRequest(c.Saga, c.Message) with { Step = c.Saga.Step + 1 };
+        c.Saga.Step++;
+        return c.Publish(request);
+    }
+
+    private static ContextRequested ContextRequest(AgentRunState run, GoalEvaluated? previousVerdict) =>
+        new(run.CorrelationId, run.TenantId, run.Agent, run.Step, run.Goal, Input(run),
+            previousVerdict is null ? null : Deserialize<StepPlanned>(run.PlannedStepJson),
+            previousVerdict is null ? null : Deserialize<ToolResult>(run.ToolResultJson),
+            previousVerdict);
+
+    private static T? Deserialize<T>(string? json)
+        where T : class =>
+        json is null ? null : JsonSerializer.Deserialize<T>(json);
 
     private static Task PublishStep(BehaviorContext<AgentRunState, StepProposed> c)
     {
         var step = Accept(c);
         c.Saga.PlannedStepJson = JsonSerializer.Serialize(step);
+        c.Saga.ToolResultJson = null;
         return c.Publish(step);
     }
 
