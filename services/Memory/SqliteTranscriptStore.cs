@@ -195,6 +195,10 @@ public sealed class SqliteTranscriptStore : ITranscriptStore
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
+        // With WAL, NORMAL keeps the file consistent through a crash and skips an fsync per commit;
+        // at worst the last transcript writes before a power loss are lost. It is per connection.
+        await using var pragma = Command(connection, "PRAGMA synchronous = NORMAL;");
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
 
