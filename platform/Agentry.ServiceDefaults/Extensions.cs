@@ -56,6 +56,9 @@ public static class Extensions
                 bus.UsingInMemory((context, transport) =>
                 {
                     transport.UseRawJsonDeserializer(isDefault: false);
+                    // MassTransit's default (twice the cores) starves I/O-bound consumers on small
+                    // machines; see docs/performance.md.
+                    transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
                     transport.ConfigureEndpoints(context);
                 });
             }
@@ -72,6 +75,9 @@ public static class Extensions
                     // Upstream systems may publish plain JSON (content type application/json) without
                     // MassTransit's envelope; see docs/integration.md.
                     transport.UseRawJsonDeserializer(isDefault: false);
+                    // MassTransit's default (twice the cores) starves I/O-bound consumers on small
+                    // machines; see docs/performance.md.
+                    transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
                     transport.ConfigureEndpoints(context);
                 });
             }
