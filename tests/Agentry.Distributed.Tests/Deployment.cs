@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Agentry.Tests;
 
 namespace Agentry.Distributed.Tests;
@@ -106,23 +105,6 @@ public sealed class Deployment : IAsyncDisposable
         return name;
     }
 
-    private static async Task<bool> RabbitMqCtlAsync(params string[] arguments)
-    {
-        try
-        {
-            var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            using var process = Process.Start(start)!;
-            await process.WaitForExitAsync();
-            return process.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
-    }
+    private static async Task<bool> RabbitMqCtlAsync(params string[] arguments) =>
+        await TestServers.RabbitMqCtlAsync(arguments) is { ExitCode: 0 };
 }

@@ -1,3 +1,4 @@
+using Agentry.Tests;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -109,27 +110,15 @@ public sealed partial class When_the_deployment_is_under_load_and_faults
     private static async Task<Dictionary<string, int>> ErrorQueueDepthsAsync(Deployment deployment)
     {
         var vhost = Uri.UnescapeDataString(new Uri(deployment.AmqpUrl).AbsolutePath.TrimStart('/'));
-        var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true };
-        foreach (var argument in new[] { "list_queues", "-p", vhost.Length == 0 ? "/" : vhost, "name", "messages", "--quiet", "--no-table-headers" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        var listing = await TestServers.RabbitMqCtlAsync("list_queues", "-p", vhost.Length == 0 ? "/" : vhost, "name", "messages", "--quiet", "--no-table-headers");
+        Assert.That(listing, Is.Not.Null, "rabbitmqctl is needed to read the error queues");
+        return listing!.Value.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split('\t', ' '))
             .Where(parts => parts.Length >= 2 && parts[0].EndsWith("_error", StringComparison.Ordinal))
             .ToDictionary(parts => parts[0], parts => int.Parse(parts[^1], System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    private static async Task<bool> RabbitMqCtl(string command)
-    {
-        using var process = Process.Start(new ProcessStartInfo("rabbitmqctl", command) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0;
-    }
+    private static async Task<bool> RabbitMqCtl(string command) => await TestServers.RabbitMqCtlAsync(command) is { ExitCode: 0 };
 
     [GeneratedRegex(@"Ran \d+ tool call\(s\) of step")]
     private static partial Regex StepRunPattern();
