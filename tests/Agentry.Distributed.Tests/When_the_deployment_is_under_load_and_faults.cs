@@ -56,7 +56,14 @@ public sealed partial class When_the_deployment_is_under_load_and_faults
             Assert.That((healthyType, healthyMessage.GetProperty("answer").GetString()), Is.EqualTo(("RunCompleted", "42")));
         }
 
+        // The broker's queue statistics are refreshed every few seconds: ask until they show it.
         var errorQueues = await ErrorQueueDepthsAsync(deployment);
+        for (var clock = Stopwatch.StartNew(); errorQueues.GetValueOrDefault("agent-run-state_error") == 0 && clock.Elapsed < TimeSpan.FromSeconds(30);)
+        {
+            await Task.Delay(500);
+            errorQueues = await ErrorQueueDepthsAsync(deployment);
+        }
+
         Assert.That(errorQueues.GetValueOrDefault("agent-run-state_error"), Is.GreaterThanOrEqualTo(1), string.Join(", ", errorQueues));
     }
 
