@@ -165,10 +165,11 @@ public sealed class RedisSagaStore<TSaga>(IConnectionMultiplexer redis, RedisSag
 public static class RedisSagaMetrics
 {
     public const string MeterName = "Agentry.Planner.Saga";
+    public const string ConflictsName = "agentry.saga.version_conflicts";
 
     private static readonly Meter Meter = new(MeterName);
 
     public static readonly Counter<long> Conflicts = Meter.CreateCounter<long>(
-        "agentry.saga.version_conflicts",
+        ConflictsName,
         description: "Saga writes refused because another message changed or created the instance first.");
 }

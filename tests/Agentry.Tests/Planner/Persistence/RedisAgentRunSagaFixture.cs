@@ -58,7 +58,17 @@ public abstract class RedisAgentRunSagaFixture : AgentRunSagaFixture
         services.AddPlanner(Configuration);
     }
 
-    protected override void ConfigureBus(IBusRegistrationConfigurator bus) => bus.AddPlannerConsumers(Configuration);
+    /// How many messages each endpoint consumes at once; 0 keeps the transport's default.
+    protected virtual int ConcurrentMessageLimit => 0;
+
+    protected override void ConfigureBus(IBusRegistrationConfigurator bus)
+    {
+        bus.AddPlannerConsumers(Configuration);
+        if (ConcurrentMessageLimit > 0)
+        {
+            bus.AddConfigureEndpointsCallback((_, _, endpoint) => endpoint.ConcurrentMessageLimit = ConcurrentMessageLimit);
+        }
+    }
 
     protected RedisKey RunKey(Guid runId) => $"{KeyPrefix}saga:agentrun:{runId:D}";
 
