@@ -85,6 +85,14 @@ public abstract class RedisAgentRunSagaFixture : AgentRunSagaFixture
         await Receives.WaitFor(_published);
     }
 
+    /// Runs something that publishes `messages` messages to the saga and waits until it finished with them.
+    protected async Task Deliver(Func<Task> publish, int messages)
+    {
+        _published += messages;
+        await publish();
+        await Receives.WaitFor(_published);
+    }
+
     /// Starts a run and waits until the saga has written it.
     protected async Task<Guid> Start(string agent = "assistant", string goal = "What is 2 + 3?")
     {

@@ -1,5 +1,9 @@
 using Agentry.Contracts;
+using Agentry.Planner.Deadlines;
 using Agentry.Planner.StateMachines;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Agentry.Tests.Planner.Persistence;
 
@@ -78,6 +82,20 @@ public sealed class When_runs_are_kept_in_redis : RedisAgentRunSagaFixture
 
         Assert.That(PublishedMessages<RunFailed>(m => m.RunId == runId).Count(), Is.EqualTo(1));
         Assert.That((await StoredIn(runId, m => m.Failed)).Version, Is.EqualTo(failed.Version));
+    }
+
+    [Test]
+    public async Task Should_fail_a_run_whose_deadline_in_redis_passed()
+    {
+        var runId = await Start();
+        Clock.Advance(TimeSpan.FromSeconds(31));
+        var monitor = new DeadlineMonitor(
+            Provider.GetRequiredService<IRunDeadlines>(), Harness.Bus, Clock, Options.Create(new PlannerOptions()), NullLogger<DeadlineMonitor>.Instance);
+
+        await Deliver(() => monitor.PublishDueAsync(CancellationToken.None), messages: 1);
+
+        Assert.That((await StoredIn(runId, m => m.Failed)).LastReason, Does.StartWith("Deadline passed: the run was still LoadingContext at step 1"));
+        Assert.That(await DeadlineScore(runId), Is.Null);
     }
 
     private Task<double?> DeadlineScore(Guid runId) =>
