@@ -1,11 +1,14 @@
 using Agentry.Contracts;
+using Agentry.Planner;
 using Agentry.Planner.StateMachines;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Agentry.Tests.Planner.Persistence;
 
-/// At-least-once delivery to several consumers at once: copies of one GoalReceived all find no run
-/// and all try to create it. Only one may; the others must see that run and change nothing.
+/// At-least-once delivery to consumers working at once: copies of one GoalReceived that all find
+/// no run. Only one may create it; the others must see that run and change nothing.
 public sealed class When_a_goal_is_delivered_many_times_at_once : RedisAgentRunSagaFixture
 {
     private const int Copies = 8;
@@ -15,7 +18,6 @@ public sealed class When_a_goal_is_delivered_many_times_at_once : RedisAgentRunS
     [Test]
     public async Task Should_start_one_run_and_ask_for_its_context_once()
     {
-        using var conflicts = new SagaConflicts(nameof(AgentRunState));
         var runId = NewId.NextGuid();
         var goal = new GoalReceived(runId, Tenant, "assistant", "What is 2 + 3?");
 
@@ -26,7 +28,34 @@ public sealed class When_a_goal_is_delivered_many_times_at_once : RedisAgentRunS
         Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId).Count(), Is.EqualTo(1));
         Assert.That(Harness.Published.Select<Fault<GoalReceived>>().Count(), Is.Zero, "a copy ran out of retries");
         Assert.That(await Redis.KeysAsync(KeyPrefix + "saga:"), Has.Count.EqualTo(1));
-        Assert.That(conflicts.Count, Is.GreaterThan(0), "no two copies raced to create the run: the test proved nothing about inserts");
-        TestContext.Out.WriteLine($"{conflicts.Count} of {Copies - 1} duplicate creations were refused as conflicts.");
     }
+
+    [Test]
+    public async Task Should_start_each_run_once_when_two_planners_receive_copies_of_its_goal()
+    {
+        const int Runs = 10;
+        var clock = new FakeTimeProvider(Clock.GetUtcNow());
+        await using var first = await Planner(clock);
+        await using var second = await Planner(clock);
+        using var conflicts = new SagaConflicts(nameof(AgentRunState));
+        var goals = Enumerable.Range(0, Runs).Select(_ => new GoalReceived(NewId.NextGuid(), Tenant, "assistant", "What is 2 + 3?")).ToList();
+
+        await Task.WhenAll(first.Deliver([.. goals, .. goals]), second.Deliver([.. goals, .. goals]));
+
+        foreach (var goal in goals)
+        {
+            var run = await StoredIn(goal.RunId, m => m.LoadingContext);
+            Assert.That(run.Version, Is.EqualTo(1), "the run was written again after it was created");
+            Assert.That(first.Published<ContextRequested>().Concat(second.Published<ContextRequested>()).Count(m => m.RunId == goal.RunId), Is.EqualTo(1),
+                "the run was started by both planners");
+        }
+
+        Assert.That(first.Published<Fault<GoalReceived>>().Concat(second.Published<Fault<GoalReceived>>()), Is.Empty, "a copy ran out of retries");
+        Assert.That(conflicts.Count, Is.GreaterThan(0), "the planners never raced to create a run: the test proved nothing about inserts");
+        TestContext.Out.WriteLine($"{conflicts.Count} creations refused as conflicts for {Runs} runs.");
+    }
+
+    /// A Planner with the same configuration and key prefix as this fixture's, in a process of its own.
+    private Task<PlannerProcess> Planner(TimeProvider clock) =>
+        PlannerProcess.StartAsync(Configuration, clock, Agents, services => services.AddPlanner(Configuration), bus => bus.AddPlannerConsumers(Configuration));
 }

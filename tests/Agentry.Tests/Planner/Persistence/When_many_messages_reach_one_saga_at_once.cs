@@ -1,19 +1,19 @@
 using Agentry.Planner.Persistence;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Agentry.Tests.Planner.Persistence;
 
-/// Many messages for one instance, consumed eight at a time by the same endpoint conventions the
-/// services use (retry outside the in-memory outbox): every conflict must end in a retry that
-/// re-applies the message to the current instance.
-public sealed class When_many_messages_reach_one_saga_at_once : HarnessFixture
+/// Many messages for one instance, split between two processes that share only Redis. Each process
+/// applies one message per instance at a time (partitioned, as the Planner does), so the two race
+/// each other: every conflict must end in a retry that applies the message to the current instance.
+public sealed class When_many_messages_reach_one_saga_at_once
 {
     private const int Messages = 24;
 
     private TestRedis? _redis;
-    private string _keyPrefix = "";
-    private CompletedReceives _receives = null!;
 
     private TestRedis Redis => _redis ?? throw new InvalidOperationException("Redis is not connected.");
 
@@ -29,39 +29,40 @@ public sealed class When_many_messages_reach_one_saga_at_once : HarnessFixture
         }
     }
 
-    protected override void ConfigureServices(IServiceCollection services)
-    {
-        _keyPrefix = Redis.NewKeyPrefix();
-        services.AddSingleton(Redis.Multiplexer);
-    }
-
-    protected override void ConfigureBus(IBusRegistrationConfigurator bus) =>
-        bus.AddSagaStateMachine<TallyStateMachine, TallyState>()
-            .Endpoint(e => e.ConcurrentMessageLimit = 8)
-            .RedisRepository(_ => new RedisSagaRepositoryOptions<TallyState>(_keyPrefix + "tally:", _ => null));
-
-    [SetUp]
-    public void CountReceives()
-    {
-        _receives = new CompletedReceives();
-        Harness.Bus.ConnectReceiveObserver(_receives);
-    }
+    private static Task<PlannerProcess> Process(string keyPrefix) =>
+        PlannerProcess.StartAsync(
+            new ConfigurationBuilder().Build(),
+            new FakeTimeProvider(),
+            TestAgents.Catalog(),
+            _ => { },
+            bus => bus.AddSagaStateMachine<TallyStateMachine, TallyState>((_, saga) =>
+                {
+                    var partitioner = saga.CreatePartitioner(8);
+                    saga.Message<TallyCounted>(m => m.UsePartitioner(partitioner, c => c.Message.TallyId));
+                })
+                .Endpoint(e => e.ConcurrentMessageLimit = 8)
+                .RedisRepository(_ => new RedisSagaRepositoryOptions<TallyState>(keyPrefix + "tally:", _ => null)));
 
     [Test]
     public async Task Should_never_lose_an_update_under_concurrent_messages()
     {
+        var keyPrefix = Redis.NewKeyPrefix();
+        await using var first = await Process(keyPrefix);
+        await using var second = await Process(keyPrefix);
         using var conflicts = new SagaConflicts(nameof(TallyState));
         var tallyId = NewId.NextGuid();
+        var messages = Enumerable.Range(1, Messages).Select(n => new TallyCounted(tallyId, n)).ToList();
 
-        await Task.WhenAll(Enumerable.Range(1, Messages).Select(n => Harness.Bus.Publish(new TallyCounted(tallyId, n))));
-        await _receives.WaitFor(Messages);
+        await Task.WhenAll(
+            first.Deliver([.. messages.Where(m => m.Number % 2 == 1)]),
+            second.Deliver([.. messages.Where(m => m.Number % 2 == 0)]));
 
-        var tally = await Provider.GetRequiredService<ILoadSagaRepository<TallyState>>().Load(tallyId);
+        var tally = await first.Services.GetRequiredService<ILoadSagaRepository<TallyState>>().Load(tallyId);
         Assert.That(tally, Is.Not.Null);
         Assert.That(tally!.Numbers.Order(), Is.EqualTo(Enumerable.Range(1, Messages)), "an update was lost or applied twice");
         Assert.That((tally.Count, tally.Version), Is.EqualTo((Messages, Messages)), "one insert and one update per message");
-        Assert.That(Harness.Published.Select<Fault<TallyCounted>>().Count(), Is.Zero, "a message ran out of retries");
-        Assert.That(conflicts.Count, Is.GreaterThan(0), "no two messages ever raced: the test proved nothing about conflicts");
+        Assert.That(first.Published<Fault<TallyCounted>>().Concat(second.Published<Fault<TallyCounted>>()), Is.Empty, "a message ran out of retries");
+        Assert.That(conflicts.Count, Is.GreaterThan(0), "the two processes never raced: the test proved nothing about conflicts");
         TestContext.Out.WriteLine($"{conflicts.Count} conflicts retried for {Messages} messages.");
     }
 }
