@@ -51,6 +51,7 @@ public sealed class RedisRunDeadlines(IConnectionMultiplexer redis, IOptions<Pla
         await Task.WhenAll(due, tenant);
     }
 
+    // Not cancellable on purpose: a claim abandoned after Redis ran it would lose its deadlines.
     public async Task<IReadOnlyList<RunDeadline>> TakeDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
     {
         var result = (RedisResult[])(await Database.ScriptEvaluateAsync(
