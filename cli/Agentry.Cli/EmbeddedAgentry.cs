@@ -23,16 +23,16 @@ public static class EmbeddedAgentry
         services.AddPlanner(configuration);
         services.AddToolExecutor();
         services.AddMemory(configuration);
-        services.AddEvaluator();
+        services.AddEvaluator(configuration);
         services.AddNotifier();
-        services.AddAgentryBus(configuration, [.. Stages, .. extraStages]);
+        services.AddAgentryBus(configuration, [.. Stages(configuration), .. extraStages]);
         return services;
     }
 
-    public static Action<IBusRegistrationConfigurator>[] Stages { get; } =
+    public static Action<IBusRegistrationConfigurator>[] Stages(IConfiguration configuration) =>
     [
         bus => bus.AddGatewayClients(),
-        bus => bus.AddPlannerConsumers(),
+        bus => bus.AddPlannerConsumers(configuration),
         bus => bus.AddToolExecutorConsumers(),
         bus => bus.AddMemoryConsumers(),
         bus => bus.AddEvaluatorConsumers(),

@@ -1,4 +1,6 @@
+using Agentry.ServiceDefaults;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -6,9 +8,24 @@ namespace Agentry.Evaluator;
 
 public static class EvaluatorRegistration
 {
-    public static IServiceCollection AddEvaluator(this IServiceCollection services)
+    /// The call history lives in Redis when the connection string `redis` is set, so that loop
+    /// detection sees every step whichever Evaluator received it; in memory otherwise.
+    public static IServiceCollection AddEvaluator(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton<ICallHistory, InMemoryCallHistory>();
+        if (RedisRegistration.HasRedis(configuration))
+        {
+            services.AddAgentryRedis(configuration);
+            services.AddOptions<EvaluatorRedisOptions>()
+                .BindConfiguration(EvaluatorRedisOptions.Section)
+                .ValidateDataAnnotations()
+                .ValidateOnStart();
+            services.TryAddSingleton<ICallHistory, RedisCallHistory>();
+        }
+        else
+        {
+            services.TryAddSingleton<ICallHistory, InMemoryCallHistory>();
+        }
+
         return services;
     }
 

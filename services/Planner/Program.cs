@@ -4,7 +4,7 @@ using Agentry.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddAgentryDefaults();
 builder.Services.AddPlanner(builder.Configuration);
-builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddPlannerConsumers());
+builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddPlannerConsumers(builder.Configuration));
 
 var app = builder.Build();
 app.MapAgentryHealth();

@@ -3,6 +3,7 @@ using Agentry.Contracts;
 using Agentry.Evaluator;
 using MassTransit;
 using MassTransit.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.Evaluator;
@@ -17,7 +18,7 @@ public sealed class When_tool_results_reach_the_evaluator
     public async Task StartAsync()
     {
         var services = new ServiceCollection();
-        services.AddEvaluator();
+        services.AddEvaluator(new ConfigurationBuilder().Build());
         services.AddMassTransitTestHarness(x => x.AddConsumer<ToolResultConsumer>());
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         _harness = _provider.GetRequiredService<ITestHarness>();

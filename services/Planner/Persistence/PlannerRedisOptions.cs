@@ -1,0 +1,43 @@
+using System.Collections.Frozen;
+using System.ComponentModel.DataAnnotations;
+using Agentry.Planner.StateMachines;
+
+namespace Agentry.Planner.Persistence;
+
+/// Where the Planner keeps runs and deadlines in Redis, when the connection string `redis` is set.
+public sealed class PlannerRedisOptions
+{
+    public const string Section = "Planner:Redis";
+
+    /// Starts every key the Planner writes, so that several deployments (or test runs) can share one Redis.
+    [Required(AllowEmptyStrings = false)]
+    public string KeyPrefix { get; set; } = "agentry:";
+
+    /// How long a finished run stays readable and keeps deduplicating a late GoalReceived (decision 0005).
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan FinishedRunRetention { get; set; } = TimeSpan.FromDays(7);
+
+    public string RunKeyPrefix => KeyPrefix + "saga:agentrun:";
+
+    // One hash tag for both deadline keys: the claiming script touches both, and on a Redis cluster
+    // a script's keys must live in one slot.
+    public string DeadlinesKey => KeyPrefix + "{deadlines}:due";
+
+    public string DeadlineTenantsKey => KeyPrefix + "{deadlines}:tenant";
+}
+
+public static class AgentRunPersistence
+{
+    /// The states a run never leaves; they ignore every event (decision 0005).
+    public static readonly FrozenSet<string> FinishedStates = new[]
+    {
+        nameof(AgentRunStateMachine.Completed),
+        nameof(AgentRunStateMachine.Failed),
+        nameof(AgentRunStateMachine.Escalated),
+        nameof(AgentRunStateMachine.Cancelled),
+    }.ToFrozenSet();
+
+    /// Active runs never expire (their deadline ends them); finished ones expire after the retention.
+    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options) =>
+        new(options.RunKeyPrefix, run => FinishedStates.Contains(run.CurrentState) ? options.FinishedRunRetention : null);
+}

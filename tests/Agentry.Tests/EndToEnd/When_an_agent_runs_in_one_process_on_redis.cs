@@ -1,0 +1,60 @@
+using Agentry.Cli;
+
+namespace Agentry.Tests.EndToEnd;
+
+/// `agentry run` with the connection string `redis` set: every service in this process, with the
+/// run's state, its deadline and the Evaluator's call history in the real Redis.
+public sealed class When_an_agent_runs_in_one_process_on_redis
+{
+    private TempFolder _folder = null!;
+    private TestRedis? _redis;
+
+    private TestRedis Redis => _redis ?? throw new InvalidOperationException("Redis is not connected.");
+
+    [OneTimeSetUp]
+    public async Task ConnectRedis() => _redis = await TestRedis.ConnectAsync();
+
+    [OneTimeTearDown]
+    public async Task DisconnectRedis()
+    {
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
+
+    [SetUp]
+    public void CreateFolder() => _folder = new TempFolder();
+
+    [TearDown]
+    public void RemoveFolder() => _folder.Dispose();
+
+    [Test]
+    public async Task Should_answer_and_leave_only_the_finished_run_with_its_expiry()
+    {
+        var keyPrefix = Redis.NewKeyPrefix();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+
+        var exit = await Commands.RunAsync(
+            new RunOptions("What is 17 * 23 + 4?", "assistant", TestAgents.RepositoryAgentsFolder(), null, Verbose: false,
+                new Dictionary<string, string?>
+                {
+                    ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
+                    ["ConnectionStrings:redis"] = TestServers.RedisConfiguration,
+                    ["Planner:Redis:KeyPrefix"] = keyPrefix,
+                    ["Evaluator:Redis:KeyPrefix"] = keyPrefix,
+                }),
+            output, error, timeout.Token);
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output.ToString() + error);
+        Assert.That(output.ToString(), Does.Contain("Answer: 395"));
+        var keys = await Redis.KeysAsync(keyPrefix);
+        Assert.That(keys.Select(k => k.ToString()[keyPrefix.Length..]), Has.Exactly(1).Items.And.All.StartWith("saga:agentrun:"),
+            "the deadline or the call history outlived the run");
+        var run = await Redis.Database.HashGetAsync(keys.Single(), "data");
+        Assert.That(run.ToString(), Does.Contain("\"CurrentState\":\"Completed\""));
+        Assert.That(await Redis.Database.KeyTimeToLiveAsync(keys.Single()), Is.GreaterThan(TimeSpan.FromDays(6)));
+    }
+}
