@@ -21,7 +21,7 @@ public static class EmbeddedAgentry
     {
         services.AddAgentryCore();
         services.AddPlanner(configuration);
-        services.AddToolExecutor();
+        services.AddToolExecutor(configuration);
         services.AddMemory(configuration);
         services.AddEvaluator(configuration);
         services.AddNotifier();

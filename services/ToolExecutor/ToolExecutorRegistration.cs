@@ -2,6 +2,7 @@ using Agentry.ToolExecutor.Tools;
 using Agentry.ServiceDefaults;
 using Agentry.ServiceDefaults.Tools;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,7 +10,9 @@ namespace Agentry.ToolExecutor;
 
 public static class ToolExecutorRegistration
 {
-    public static IServiceCollection AddToolExecutor(this IServiceCollection services)
+    /// The call ledger lives in Redis when the connection string `redis` is set, so that a step
+    /// redelivered to another ToolExecutor finds what the first one did; in memory otherwise.
+    public static IServiceCollection AddToolExecutor(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ToolExecutorOptions>().BindConfiguration(ToolExecutorOptions.Section);
         services.AddOptions<HttpToolOptions>(BuiltInTools.HttpGet.Name).BindConfiguration(HttpGetTool.Section);
@@ -21,7 +24,18 @@ public static class ToolExecutorRegistration
         services.AddSingleton<ITool, HttpGetTool>();
         services.AddSingleton<ITool, HttpPostTool>();
         services.AddSingleton<ToolRegistry>();
-        services.TryAddSingleton<IToolCallLedger, InMemoryToolCallLedger>();
+        if (RedisRegistration.HasRedis(configuration))
+        {
+            services.AddAgentryRedis(configuration);
+            services.AddOptions<ToolLedgerOptions>().BindConfiguration(ToolLedgerOptions.Section);
+            services.TryAddSingleton<RedisToolCallLedger>();
+            services.TryAddSingleton<IToolCallLedger>(sp => sp.GetRequiredService<RedisToolCallLedger>());
+            services.AddHostedService<ToolExecutorLiveness>();
+        }
+        else
+        {
+            services.TryAddSingleton<IToolCallLedger, InMemoryToolCallLedger>();
+        }
         services.ResolveAtStart<ToolRegistry>();
         return services;
     }

@@ -33,6 +33,7 @@ public sealed class TestRedis : IAsyncDisposable
                 ["ConnectionStrings:redis"] = TestServers.RedisConfiguration,
                 ["Planner:Redis:KeyPrefix"] = keyPrefix,
                 ["Evaluator:Redis:KeyPrefix"] = keyPrefix,
+                ["ToolExecutor:Redis:KeyPrefix"] = keyPrefix,
             })
             .AddInMemoryCollection(more.Select(m => new KeyValuePair<string, string?>(m.Key, m.Value)))
             .Build();

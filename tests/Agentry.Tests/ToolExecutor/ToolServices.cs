@@ -16,7 +16,7 @@ public static class ToolServices
         services.AddLogging();
         services.AddSingleton(clock ?? TimeProvider.System);
         services.AddSingleton(ToolCatalog.BuiltIn);
-        services.AddToolExecutor();
+        services.AddToolExecutor(configuration);
         return services;
     }
 

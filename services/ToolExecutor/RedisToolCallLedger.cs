@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Agentry.Contracts;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Agentry.ToolExecutor;
+
+public sealed class ToolLedgerOptions
+{
+    public const string Section = "ToolExecutor:Redis";
+
+    public string KeyPrefix { get; set; } = "agentry:";
+
+    /// How long outcomes and claims are kept after the last call of a run.
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
+
+    /// A ToolExecutor that has not renewed its liveness key for this long is taken for dead.
+    public TimeSpan LivenessTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// The ledger shared by every ToolExecutor. A claim names the process that holds it; each process
+/// renews a short-lived liveness key, so a claim whose holder's key has expired was interrupted
+/// (the holder was killed) rather than being worked on.
+public sealed class RedisToolCallLedger(IConnectionMultiplexer redis, IOptions<ToolLedgerOptions> options) : IToolCallLedger
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// This process, for the claims it takes.
+    public string InstanceId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    private IDatabase Database => redis.GetDatabase();
+    private string Prefix => options.Value.KeyPrefix;
+
+    public async Task<ToolOutcome?> FindAsync(Guid runId, string callId, CancellationToken cancellationToken)
+    {
+        var json = await Database.HashGetAsync(OutcomesKey(runId), callId);
+        return json.IsNullOrEmpty ? null : JsonSerializer.Deserialize<ToolOutcome>(json.ToString(), Json);
+    }
+
+    public async Task<CallClaim> ClaimAsync(Guid runId, string callId, bool takeOverInterrupted, CancellationToken cancellationToken)
+    {
+        var claims = ClaimsKey(runId);
+        if (await Database.HashSetAsync(claims, callId, InstanceId, When.NotExists))
+        {
+            await Database.KeyExpireAsync(claims, options.Value.Retention);
+            return CallClaim.Claimed;
+        }
+
+        var holder = (string?)await Database.HashGetAsync(claims, callId);
+        if (holder == InstanceId || (holder is not null && await Database.KeyExistsAsync(AliveKey(holder))))
+        {
+            return CallClaim.RunningElsewhere;
+        }
+
+        if (!takeOverInterrupted)
+        {
+            return CallClaim.Interrupted;
+        }
+
+        // Take over only if the dead holder is still the one named: two survivors may race here.
+        var taken = await Database.ScriptEvaluateAsync(
+            "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0",
+            [claims],
+            [callId, holder ?? "", InstanceId]);
+        return (int)taken == 1 ? CallClaim.Claimed : CallClaim.RunningElsewhere;
+    }
+
+    public async Task RecordAsync(Guid runId, ToolOutcome outcome, CancellationToken cancellationToken)
+    {
+        var key = OutcomesKey(runId);
+        await Database.HashSetAsync(key, outcome.CallId, JsonSerializer.Serialize(outcome, Json));
+        await Database.KeyExpireAsync(key, options.Value.Retention);
+    }
+
+    // An ended run's ledger expires with its retention instead: a step redelivered late must still
+    // find its outcomes rather than run its tools again.
+    public Task ForgetAsync(Guid runId, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task RenewLivenessAsync() => Database.StringSetAsync(AliveKey(InstanceId), "1", options.Value.LivenessTimeout);
+
+    private RedisKey OutcomesKey(Guid runId) => $"{Prefix}tools:{runId}:outcomes";
+
+    private RedisKey ClaimsKey(Guid runId) => $"{Prefix}tools:{runId}:claims";
+
+    private RedisKey AliveKey(string instance) => $"{Prefix}toolexecutor:alive:{instance}";
+}
+
+/// Keeps this ToolExecutor's liveness key fresh, at a third of its timeout.
+public sealed class ToolExecutorLiveness(RedisToolCallLedger ledger, IOptions<ToolLedgerOptions> options, TimeProvider clock) : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Alive before the first message can be claimed.
+        await ledger.RenewLivenessAsync();
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.LivenessTimeout / 3, clock);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await ledger.RenewLivenessAsync();
+            }
+            catch (RedisException)
+            {
+                // Redis is away; the next tick tries again, and the claims wait for it.
+            }
+        }
+    }
+}
