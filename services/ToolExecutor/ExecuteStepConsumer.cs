@@ -32,10 +32,10 @@ public sealed partial class ExecuteStepConsumer(
         var outcomes = await Task.WhenAll(step.ToolCalls.Select(call => RunOnceAsync(call, step, agent, context.CancellationToken)));
         if (outcomes.Any(o => o is null))
         {
-            // Another live ToolExecutor holds a call of this step: this is a duplicate delivery,
-            // and the holder publishes the result.
-            LogDuplicateStep(logger, step.Step, step.RunId);
-            return;
+            // Another ToolExecutor holds a call of this step and seems alive: wait for it to record the
+            // outcome, or to be found dead, by trying again later (ExecuteStepConsumerDefinition).
+            LogHeldElsewhere(logger, step.Step, step.RunId);
+            throw new ToolCallHeldElsewhereException($"A call of step {step.Step} of run {step.RunId} is being run by another ToolExecutor.");
         }
 
         await context.Publish(new ToolResult(step.RunId, step.TenantId, step.Agent, step.Step, step.MaxSteps, outcomes!));
@@ -116,12 +116,26 @@ public sealed partial class ExecuteStepConsumer(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Step {Step} of run {RunId} is being run by another ToolExecutor; this delivery is a duplicate.")]
-    private static partial void LogDuplicateStep(ILogger logger, int step, Guid runId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Step {Step} of run {RunId} is being run by another ToolExecutor; waiting for its outcome.")]
+    private static partial void LogHeldElsewhere(ILogger logger, int step, Guid runId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ran {Count} tool call(s) of step {Step} of run {RunId}; {Failed} failed.")]
     private static partial void LogStepExecuted(ILogger logger, int count, int step, Guid runId, int failed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw while running for run {RunId}.")]
     private static partial void LogToolCrashed(ILogger logger, string tool, Guid runId, Exception exception);
+}
+
+public sealed class ToolCallHeldElsewhereException(string message) : Exception(message);
+
+/// A step whose call another ToolExecutor holds is tried again for long enough for that one to
+/// finish, or for its liveness to expire (ToolExecutor:Redis:LivenessTimeout) if it was killed.
+public sealed class ExecuteStepConsumerDefinition : ConsumerDefinition<ExecuteStepConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ExecuteStepConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Handle<ToolCallHeldElsewhereException>();
+            retry.Interval(60, TimeSpan.FromMilliseconds(500));
+        });
 }

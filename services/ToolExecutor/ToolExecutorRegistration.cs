@@ -42,7 +42,7 @@ public static class ToolExecutorRegistration
 
     public static void AddToolExecutorConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<ExecuteStepConsumer>();
+        bus.AddConsumer<ExecuteStepConsumer, ExecuteStepConsumerDefinition>();
         bus.AddConsumer<RunEndedConsumer>();
     }
 }
