@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 // Runs per second and orchestration time per step, over RabbitMQ and Redis, with the offline model
 // (zero latency): every service hosted in this process on the distributed transport, against the
 // same ReAct loop run with Semantic Kernel alone. Usage:
-//   dotnet run -c Release --project bench/Agentry.Bench -- [--runs-per-level N] [--levels 1,10,100]
+//   dotnet run -c Release --project bench/Agentry.Bench -- [--runs-per-level N] [--levels 1,10,100] [--in-memory]
 // Needs RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672/) and REDIS_URL (default 127.0.0.1:6379).
 var levels = ArgValue("--levels")?.Split(',').Select(int.Parse).ToArray() ?? [1, 10, 100];
 var runsPerLevel = int.Parse(ArgValue("--runs-per-level") ?? "300", CultureInfo.InvariantCulture);
@@ -24,8 +24,13 @@ var goal = "What is 17 * 23 + 4?";
 
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-builder.Configuration["ConnectionStrings:rabbitmq"] = rabbitMq;
-builder.Configuration["ConnectionStrings:redis"] = redis;
+var inMemory = args.Contains("--in-memory");
+if (!inMemory)
+{
+    builder.Configuration["ConnectionStrings:rabbitmq"] = rabbitMq;
+    builder.Configuration["ConnectionStrings:redis"] = redis;
+}
+
 builder.Configuration["ConnectionStrings:sqlite"] = $"Data Source={Path.Combine(folder, "bench.db")}";
 builder.Configuration["Agents:Path"] = FindAgents();
 builder.Services.AddSingleton<Outcomes>();
@@ -36,7 +41,9 @@ var bus = host.Services.GetRequiredService<IBus>();
 var outcomes = host.Services.GetRequiredService<Outcomes>();
 var agent = host.Services.GetRequiredService<AgentCatalog>().Find("assistant")!;
 
-Console.WriteLine($"Agentry bench: {Environment.ProcessorCount} cores, RabbitMQ {new Uri(rabbitMq).Host}, Redis {redis}, {runsPerLevel} runs per level, goal \"{goal}\"");
+Console.WriteLine(inMemory
+    ? $"Agentry bench: {Environment.ProcessorCount} cores, in-memory transport and saga (no broker), {runsPerLevel} runs per level, goal \"{goal}\""
+    : $"Agentry bench: {Environment.ProcessorCount} cores, RabbitMQ {new Uri(rabbitMq).Host}, Redis {redis}, {runsPerLevel} runs per level, goal \"{goal}\"");
 await RunLevelAsync(1, 20, print: false); // warm-up: JIT, connections, queues
 var rows = new List<string>();
 foreach (var concurrency in levels)

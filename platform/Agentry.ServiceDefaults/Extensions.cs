@@ -102,7 +102,8 @@ public static class Extensions
                 error.UseFilter(new ErrorTransportFilter());
                 error.UseFilter(new PoisonMessageReporter(context.GetRequiredService<ILoggerFactory>().CreateLogger<PoisonMessageReporter>()));
             });
-            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMq && !name.StartsWith(TemporaryEndpointPrefix, StringComparison.Ordinal))
+            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMq && !name.StartsWith(TemporaryEndpointPrefix, StringComparison.Ordinal)
+                && context.GetRequiredService<IConfiguration>().GetValue("Bus:QuorumQueues", true))
             {
                 // Replicated and durable; see docs/decisions/0007-rabbitmq-queues-and-redelivery.md.
                 rabbitMq.SetQuorumQueue();

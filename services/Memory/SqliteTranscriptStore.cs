@@ -18,8 +18,12 @@ public sealed class MemoryOptions
 }
 
 /// The embedded transcript store: one SQLite file, nothing to install.
-public sealed class SqliteTranscriptStore : ITranscriptStore
+public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
 {
+    // One writer at a time inside the process: SQLite allows one anyway, and a writer that finds the
+    // file busy is made to sleep 150 ms by Microsoft.Data.Sqlite before trying again. Reads (WAL) go on.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly string _connectionString;
@@ -67,6 +71,19 @@ public sealed class SqliteTranscriptStore : ITranscriptStore
             ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model));
 
     public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await RecordToolResultLockedAsync(result, cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private async Task RecordToolResultLockedAsync(ToolResult result, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
@@ -186,10 +203,20 @@ public sealed class SqliteTranscriptStore : ITranscriptStore
 
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, sql, parameters);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = Command(connection, sql, parameters);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
     }
+
+    public void Dispose() => _writeGate.Dispose();
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
