@@ -37,6 +37,13 @@ public sealed class When_a_service_is_killed_mid_run
             await Task.Delay(300);
             return Results.Json(new { stored = true });
         });
+        // Never answers: a run calling it can only end at its deadline.
+        _server.MapPost("/stall/{run}", async (HttpRequest request, CancellationToken aborted) =>
+        {
+            _posts.AddOrUpdate(request.Headers["Idempotency-Key"].ToString(), 1, (_, count) => count + 1);
+            await Task.Delay(Timeout.Infinite, aborted);
+            return Results.Ok();
+        });
         await _server.StartAsync();
         _hook = new Uri(_server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         _agents = Directory.CreateTempSubdirectory("agentry-agents-").FullName;
@@ -48,6 +55,13 @@ public sealed class When_a_service_is_killed_mid_run
             limits:
               max_steps: 4
               deadline: 2m
+            """);
+        await File.WriteAllTextAsync(Path.Combine(_agents, "hurried.yaml"), """
+            description: Posts with a short deadline.
+            instructions: Post the note with http_post.
+            tools: [http_post]
+            limits:
+              deadline: 4s
             """);
     }
 
@@ -101,5 +115,32 @@ public sealed class When_a_service_is_killed_mid_run
         Assert.That(_posts.Where(p => p.Value > 1).Select(p => p.Key), Is.Empty, "a call with side effects ran twice");
         Assert.That(_posts.Keys.Select(k => k.Split(':')[0]).Distinct().Count(), Is.GreaterThanOrEqualTo(Runs - 2),
             "most runs should have posted; interrupted ones report it instead");
+    }
+
+    [Test]
+    public async Task Should_fail_a_run_at_its_deadline_even_when_the_planner_restarted_in_between()
+    {
+        await using var deployment = await Deployment.StartAsync(new Dictionary<string, string>
+        {
+            ["Agents__Path"] = _agents,
+            ["Tools__HttpPost__AllowedHosts__0"] = "127.0.0.1",
+        });
+        await using var outcomes = await RunOutcomes.StartAsync(deployment.AmqpUrl);
+        var runId = Guid.NewGuid();
+
+        await RawRabbitMq.PublishGoalAsync(deployment.AmqpUrl, runId, "hurried", $"Post a note to {new Uri(_hook, $"/stall/{runId}")}");
+        while (_posts.IsEmpty)
+        {
+            await Task.Delay(20);
+        }
+
+        // The deadline is kept in Redis, not in the Planner that set it.
+        var planner = deployment.Get("Planner");
+        await planner.KillAsync();
+        await planner.StartAsync();
+
+        var (type, message) = await outcomes.WaitAsync(runId, TimeSpan.FromSeconds(60), () => deployment.Logs);
+        Assert.That(type, Is.EqualTo("RunFailed"));
+        Assert.That(message.GetProperty("reason").GetString(), Does.StartWith("Deadline passed: the run was still Acting at step 1").And.EndWith("4s after it started."));
     }
 }
