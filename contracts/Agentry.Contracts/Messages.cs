@@ -132,6 +132,19 @@ public sealed record GoalEvaluated(
     double Confidence,
     string? FinalAnswer = null);
 
+/// <summary>Any end of a run: consume this to act on every run that ends, however it ended.</summary>
+public interface IRunEnded
+{
+    /// <summary>The run.</summary>
+    Guid RunId { get; }
+
+    /// <summary>The tenant.</summary>
+    string TenantId { get; }
+
+    /// <summary>The agent definition's name.</summary>
+    string Agent { get; }
+}
+
 /// <summary>A run ended with an answer.</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="TenantId">The tenant.</param>
@@ -147,7 +160,7 @@ public sealed record RunCompleted(
     string Answer,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration);
+    TimeSpan Duration) : IRunEnded;
 
 /// <summary>A run ended without an answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -164,7 +177,7 @@ public sealed record RunFailed(
     string Reason,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration);
+    TimeSpan Duration) : IRunEnded;
 
 /// <summary>A run was handed to a person.</summary>
 /// <param name="RunId">The run.</param>
@@ -183,7 +196,7 @@ public sealed record RunEscalated(
     string Summary,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration);
+    TimeSpan Duration) : IRunEnded;
 
 /// <summary>A run was stopped on request.</summary>
 /// <param name="RunId">The run.</param>
@@ -200,7 +213,7 @@ public sealed record RunCancelled(
     string Reason,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration);
+    TimeSpan Duration) : IRunEnded;
 
 /// <summary>Stop a run.</summary>
 /// <param name="RunId">The run.</param>

@@ -24,14 +24,7 @@ public sealed class ToolResultConsumer(ICallHistory history) : IConsumer<ToolRes
 }
 
 /// Forgets a run's call history when the run ends.
-public sealed class RunEndedConsumer(ICallHistory history) :
-    IConsumer<RunCompleted>, IConsumer<RunFailed>, IConsumer<RunEscalated>, IConsumer<RunCancelled>
+public sealed class RunEndedConsumer(ICallHistory history) : IConsumer<IRunEnded>
 {
-    public Task Consume(ConsumeContext<RunCompleted> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
-
-    public Task Consume(ConsumeContext<RunFailed> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
-
-    public Task Consume(ConsumeContext<RunEscalated> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
-
-    public Task Consume(ConsumeContext<RunCancelled> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
+    public Task Consume(ConsumeContext<IRunEnded> context) => history.ForgetAsync(context.Message.RunId, context.CancellationToken);
 }

@@ -62,14 +62,7 @@ public sealed class InMemoryToolCallLedger : IToolCallLedger
 }
 
 /// Forgets an ended run's calls.
-public sealed class RunEndedConsumer(IToolCallLedger ledger) :
-    IConsumer<RunCompleted>, IConsumer<RunFailed>, IConsumer<RunEscalated>, IConsumer<RunCancelled>
+public sealed class RunEndedConsumer(IToolCallLedger ledger) : IConsumer<IRunEnded>
 {
-    public Task Consume(ConsumeContext<RunCompleted> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
-
-    public Task Consume(ConsumeContext<RunFailed> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
-
-    public Task Consume(ConsumeContext<RunEscalated> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
-
-    public Task Consume(ConsumeContext<RunCancelled> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
+    public Task Consume(ConsumeContext<IRunEnded> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
 }
