@@ -63,7 +63,30 @@ public sealed partial class ExecuteStepConsumer(
                 await ledger.RecordAsync(step.RunId, interrupted, cancellationToken);
                 return interrupted;
             default:
-                var outcome = await RunAsync(call, step, agent, cancellationToken);
+                ToolOutcome outcome;
+                try
+                {
+                    outcome = await RunAsync(call, step, agent, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // This process gave up the call (the broker connection or the host went away): it
+                    // must not keep a claim it is no longer working on. A call with side effects may
+                    // have taken effect, so it is marked interrupted; any other is released to run again.
+                    if (sideEffects)
+                    {
+                        await ledger.RecordAsync(step.RunId, new ToolOutcome(call.CallId, call.Tool, call.Arguments, "", ToolErrorKind.Interrupted,
+                            $"This {call.Tool} call was stopped before it finished and was not repeated because {call.Tool} has side effects: check whether it took effect before calling it again.",
+                            TimeSpan.Zero), CancellationToken.None);
+                    }
+                    else
+                    {
+                        await ledger.ReleaseAsync(step.RunId, call.CallId, CancellationToken.None);
+                    }
+
+                    throw;
+                }
+
                 await ledger.RecordAsync(step.RunId, outcome, cancellationToken);
                 return outcome;
         }

@@ -73,6 +73,12 @@ public sealed class RedisToolCallLedger(IConnectionMultiplexer redis, IOptions<T
         await Database.KeyExpireAsync(key, options.Value.Retention);
     }
 
+    public Task ReleaseAsync(Guid runId, string callId, CancellationToken cancellationToken) =>
+        Database.ScriptEvaluateAsync(
+            "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
+            [ClaimsKey(runId)],
+            [callId, InstanceId]);
+
     // An ended run's ledger expires with its retention instead: a step redelivered late must still
     // find its outcomes rather than run its tools again.
     public Task ForgetAsync(Guid runId, CancellationToken cancellationToken) => Task.CompletedTask;

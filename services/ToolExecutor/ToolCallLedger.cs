@@ -27,6 +27,9 @@ public interface IToolCallLedger
 
     Task RecordAsync(Guid runId, ToolOutcome outcome, CancellationToken cancellationToken);
 
+    /// Gives up this process's claim on a call it will not finish, so that it can be run again.
+    Task ReleaseAsync(Guid runId, string callId, CancellationToken cancellationToken);
+
     /// Drops what is kept of an ended run.
     Task ForgetAsync(Guid runId, CancellationToken cancellationToken);
 }
@@ -46,6 +49,12 @@ public sealed class InMemoryToolCallLedger : IToolCallLedger
     public Task RecordAsync(Guid runId, ToolOutcome outcome, CancellationToken cancellationToken)
     {
         _outcomes[(runId, outcome.CallId)] = outcome;
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseAsync(Guid runId, string callId, CancellationToken cancellationToken)
+    {
+        _claims.TryRemove((runId, callId), out _);
         return Task.CompletedTask;
     }
 
