@@ -18,9 +18,12 @@ start_redis() {
 start_rabbitmq() {
   port_open 127.0.0.1 5672 && return 0
   RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached >/dev/null 2>&1
-  if ! timeout 120 rabbitmqctl await_startup >/dev/null 2>&1; then
-    echo "test.sh: rabbitmq-server did not start; its log is in /var/log/rabbitmq/" >&2; return 1
-  fi
+  # -detached returns before the node exists, and await_startup fails on a node not yet there.
+  for _ in $(seq 1 240); do
+    port_open 127.0.0.1 5672 && timeout 60 rabbitmqctl await_startup >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "test.sh: rabbitmq-server did not start within 2 minutes; its log is in /var/log/rabbitmq/" >&2; return 1
 }
 
 ensure_test_servers() {
