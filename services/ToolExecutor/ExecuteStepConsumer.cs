@@ -57,9 +57,7 @@ public sealed partial class ExecuteStepConsumer(
             case CallClaim.RunningElsewhere:
                 return null;
             case CallClaim.Interrupted:
-                var interrupted = new ToolOutcome(call.CallId, call.Tool, call.Arguments, "", ToolErrorKind.Interrupted,
-                    $"The ToolExecutor running this {call.Tool} call stopped before it finished. The call was not repeated because {call.Tool} has side effects: check whether it took effect before calling it again.",
-                    TimeSpan.Zero);
+                var interrupted = Interrupted(call);
                 await ledger.RecordAsync(step.RunId, interrupted, cancellationToken);
                 return interrupted;
             default:
@@ -75,9 +73,7 @@ public sealed partial class ExecuteStepConsumer(
                     // have taken effect, so it is marked interrupted; any other is released to run again.
                     if (sideEffects)
                     {
-                        await ledger.RecordAsync(step.RunId, new ToolOutcome(call.CallId, call.Tool, call.Arguments, "", ToolErrorKind.Interrupted,
-                            $"This {call.Tool} call was stopped before it finished and was not repeated because {call.Tool} has side effects: check whether it took effect before calling it again.",
-                            TimeSpan.Zero), CancellationToken.None);
+                        await ledger.RecordAsync(step.RunId, Interrupted(call), CancellationToken.None);
                     }
                     else
                     {
@@ -91,6 +87,11 @@ public sealed partial class ExecuteStepConsumer(
                 return outcome;
         }
     }
+
+    private static ToolOutcome Interrupted(ToolCall call) =>
+        new(call.CallId, call.Tool, call.Arguments, "", ToolErrorKind.Interrupted,
+            $"The ToolExecutor running this {call.Tool} call stopped before it finished. The call was not repeated because {call.Tool} has side effects: check whether it took effect before calling it again.",
+            TimeSpan.Zero);
 
     private async Task<ToolOutcome> RunAsync(ToolCall call, StepPlanned step, AgentDefinition? agent, CancellationToken cancellationToken)
     {
