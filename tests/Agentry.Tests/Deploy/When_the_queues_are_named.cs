@@ -1,0 +1,34 @@
+namespace Agentry.Tests.Deploy;
+
+/// The queue names the autoscalers and the runbook rely on, as MassTransit derives them from the code.
+public sealed class When_the_queues_are_named
+{
+    [Test]
+    public void Should_know_how_every_service_registers_its_bus()
+    {
+        Assert.That(AgentryServices.Registrations.Keys.Order(StringComparer.Ordinal), Is.EqualTo(AgentryServices.Folders),
+            "a service under services/ has no entry in AgentryServices.Registrations (copy it from its Program.cs)");
+    }
+
+    [Test]
+    public async Task Should_give_each_queue_to_one_service_only()
+    {
+        // Two services consuming one queue compete for its messages: each gets only some of them.
+        var owners = (await AgentryServices.AllQueuesAsync())
+            .SelectMany(service => service.Value.Select(queue => (queue, folder: service.Key)))
+            .GroupBy(entry => entry.queue)
+            .Where(group => group.Count() > 1)
+            .Select(group => $"{group.Key}: {string.Join(", ", group.Select(e => e.folder))}")
+            .ToList();
+
+        Assert.That(owners, Is.Empty, "queues consumed by more than one service");
+    }
+
+    [Test]
+    public async Task Should_name_the_planner_queues_as_the_runbook_does()
+    {
+        Assert.That(await AgentryServices.QueuesAsync("Planner"), Is.SupersetOf(new[] { "agent-run-state", "plan-step" }));
+        Assert.That(await AgentryServices.QueuesAsync("ToolExecutor"), Does.Contain("execute-step"));
+        Assert.That(await AgentryServices.QueuesAsync("Gateway"), Is.Empty, "the Gateway only publishes and sends requests");
+    }
+}
