@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Agentry.Tests.Deploy;
 
 /// The queue names the autoscalers and the runbook rely on, as MassTransit derives them from the code.
@@ -30,5 +32,17 @@ public sealed class When_the_queues_are_named
         Assert.That(await AgentryServices.QueuesAsync("Planner"), Is.SupersetOf(new[] { "agent-run-state", "plan-step" }));
         Assert.That(await AgentryServices.QueuesAsync("ToolExecutor"), Does.Contain("execute-step"));
         Assert.That(await AgentryServices.QueuesAsync("Gateway"), Is.Empty, "the Gateway only publishes and sends requests");
+    }
+
+    [TestCaseSource(typeof(AgentryServices), nameof(AgentryServices.Folders))]
+    public async Task Should_list_each_service_queues_in_the_operations_guide(string folder)
+    {
+        // | planner | `agentry/planner` | `agent-run-state` (the saga), `plan-step` (model calls) | ...
+        var name = AgentryServices.DeploymentName(folder);
+        var row = RepositoryFiles.Read("docs/operations.md").Split('\n').FirstOrDefault(line => line.StartsWith($"| {name} |", StringComparison.Ordinal));
+        Assert.That(row, Is.Not.Null, $"docs/operations.md has no row for {name}");
+        var documented = Regex.Matches(row!.Split('|')[3], "`([a-z-]+)`").Select(m => m.Groups[1].Value);
+
+        Assert.That(documented, Is.EquivalentTo(await AgentryServices.QueuesAsync(folder)));
     }
 }
