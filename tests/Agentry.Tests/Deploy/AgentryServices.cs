@@ -69,6 +69,18 @@ public static class AgentryServices
         return names.ToHashSet();
     }
 
+    /// Whether the service keeps state in Redis when the connection string `redis` is set: it then
+    /// registers the shared connection.
+    public static bool UsesRedis(string folder)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [$"ConnectionStrings:{RedisRegistration.ConnectionStringName}"] = "redis:6379" })
+            .Build();
+        var services = new ServiceCollection();
+        Registrations[folder].Services(services, configuration);
+        return services.Any(s => s.ServiceType == typeof(StackExchange.Redis.IConnectionMultiplexer));
+    }
+
     /// Every service's queues, by folder.
     public static async Task<IReadOnlyDictionary<string, IReadOnlySet<string>>> AllQueuesAsync()
     {

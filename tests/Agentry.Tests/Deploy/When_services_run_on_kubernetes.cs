@@ -150,13 +150,18 @@ public sealed class When_services_run_on_kubernetes
     }
 
     [TestCaseSource(nameof(Services))]
-    public void Should_connect_every_service_to_rabbitmq_and_redis_from_a_secret(string folder)
+    public void Should_connect_to_rabbitmq_and_where_the_service_uses_it_to_redis_from_a_secret(string folder)
     {
         var env = Manifests.Deployment(folder).Container().List("env");
-        foreach (var name in new[] { "ConnectionStrings__rabbitmq", "ConnectionStrings__redis" })
+        Assert.That(env.SingleOrDefault(v => v.Text("name") == "ConnectionStrings__rabbitmq").Text("valueFrom.secretKeyRef.name"), Is.EqualTo("agentry-connections"));
+        var redis = env.SingleOrDefault(v => v.Text("name") == "ConnectionStrings__redis");
+        if (AgentryServices.UsesRedis(folder))
         {
-            var variable = env.SingleOrDefault(v => v.Text("name") == name);
-            Assert.That(variable.Text("valueFrom.secretKeyRef.name"), Is.EqualTo("agentry-connections"), name);
+            Assert.That(redis.Text("valueFrom.secretKeyRef.name"), Is.EqualTo("agentry-connections"), "without Redis this service keeps its state in memory and cannot scale out");
+        }
+        else
+        {
+            Assert.That(redis, Is.Null, "this service does not read the connection string `redis`");
         }
 
         Assert.That(Manifests.KubernetesDocuments.OfKind("TriggerAuthentication").Single().List("spec.secretTargetRef").Select(r => (r.Text("name"), r.Text("key"))),
