@@ -30,8 +30,8 @@ public static class Kustomize
             (["kubectl", "version", "--client"], ["kubectl", "kustomize"]),
         })
         {
-            var result = RunAsync(probe).GetAwaiter().GetResult();
-            if (result.ExitCode == 0 && System.Text.RegularExpressions.Regex.Match(result.Output, @"(?:Kustomize Version: |^)v?(\d+)\.") is { Success: true } version
+            var (exitCode, output) = Probe(probe);
+            if (exitCode == 0 && System.Text.RegularExpressions.Regex.Match(output, @"(?:Kustomize Version: |^)v?(\d+)\.") is { Success: true } version
                 && int.Parse(version.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 4)
             {
                 return build;
@@ -39,6 +39,30 @@ public static class Kustomize
         }
 
         return null;
+    }
+
+    /// Synchronous, for the Lazy that finds the tool once; the version commands print two lines.
+    private static (int ExitCode, string Output) Probe(string[] command)
+    {
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in command[1..])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        try
+        {
+            using var process = Process.Start(start)!;
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginErrorReadLine();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output);
+        }
+        catch (Win32Exception)
+        {
+            return (-1, "");
+        }
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string[] command)
