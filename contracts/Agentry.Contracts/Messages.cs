@@ -278,6 +278,7 @@ public sealed record RunView(
 /// <param name="VerdictReason">Why.</param>
 /// <param name="Usage">Tokens of the step's planning call.</param>
 /// <param name="Model">The model that planned it.</param>
+/// <param name="CacheHit">The plan came from the response cache: no tokens were spent on it.</param>
 public sealed record StepView(
     int Step,
     string? Thought,
@@ -287,4 +288,5 @@ public sealed record StepView(
     Verdict? Verdict,
     string? VerdictReason,
     TokenUsage? Usage,
-    string? Model);
+    string? Model,
+    bool CacheHit = false);
