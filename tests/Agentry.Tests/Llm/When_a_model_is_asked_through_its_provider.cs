@@ -141,6 +141,33 @@ public sealed class When_a_model_is_asked_through_its_provider
     }
 
     [Test]
+    public async Task Should_keep_calls_in_flight_within_the_providers_limit_and_refuse_what_cannot_queue()
+    {
+        _fake.WhenEmpty = _ => FakeReply.Answer("ok").After(TimeSpan.FromMilliseconds(400));
+        await using var llm = LlmStack.Create(LlmStack.Provider("fake", _fake, more: [("MaxConcurrency", "1"), ("MaxRetries", "0")]));
+        await llm.AskAsync(Fake); // the connector is built and warm before the race
+
+        var calls = Enumerable.Range(0, 3).Select(i => llm.AskAsync(Fake, goal: $"What is {i} + 1?")).ToList();
+        var outcomes = await Task.WhenAll(calls.Select(async c =>
+        {
+            try
+            {
+                return (await c).Reply.FinalAnswer;
+            }
+            catch (ModelCallException e)
+            {
+                return e.Message;
+            }
+        }));
+
+        Assert.That(outcomes.Count(o => o == "ok"), Is.EqualTo(2), "one in flight, one queued");
+        Assert.That(outcomes, Has.One.EqualTo("The model gpt-fake: not called: too many calls to it are already waiting (MaxConcurrency)"));
+        var raced = _fake.Requests.Skip(1).ToList();
+        Assert.That(raced, Has.Count.EqualTo(2));
+        Assert.That(raced[1].ReceivedAt - raced[0].ReceivedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(350)), "the second waited for the first");
+    }
+
+    [Test]
     public async Task Should_report_an_unknown_provider_as_the_step_failure()
     {
         await using var llm = LlmStack.Create(LlmStack.Provider("fake", _fake));
