@@ -66,6 +66,7 @@ public sealed record ContextLoaded(
 /// <param name="Usage">Tokens the planning call used.</param>
 /// <param name="Model">The model that answered.</param>
 /// <param name="Error">Set when the model could not be asked or its reply could not be used.</param>
+/// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 public sealed record StepProposed(
     Guid RunId,
     string TenantId,
@@ -75,7 +76,8 @@ public sealed record StepProposed(
     string? FinalAnswer,
     TokenUsage Usage,
     string Model,
-    string? Error = null);
+    string? Error = null,
+    bool CacheHit = false);
 
 /// <summary>Step n as accepted by the saga: the model's thought and either tool calls or a final answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -88,6 +90,7 @@ public sealed record StepProposed(
 /// <param name="FinalAnswer">The answer, when the model gave one instead of calls.</param>
 /// <param name="Usage">Tokens this step's planning call used.</param>
 /// <param name="Model">The model that answered.</param>
+/// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -98,7 +101,8 @@ public sealed record StepPlanned(
     IReadOnlyList<ToolCall> ToolCalls,
     string? FinalAnswer,
     TokenUsage Usage,
-    string Model);
+    string Model,
+    bool CacheHit = false);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
@@ -274,6 +278,7 @@ public sealed record RunView(
 /// <param name="VerdictReason">Why.</param>
 /// <param name="Usage">Tokens of the step's planning call.</param>
 /// <param name="Model">The model that planned it.</param>
+/// <param name="CacheHit">The plan came from the response cache: no tokens were spent on it.</param>
 public sealed record StepView(
     int Step,
     string? Thought,
@@ -283,4 +288,5 @@ public sealed record StepView(
     Verdict? Verdict,
     string? VerdictReason,
     TokenUsage? Usage,
-    string? Model);
+    string? Model,
+    bool CacheHit = false);

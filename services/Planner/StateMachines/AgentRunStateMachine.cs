@@ -237,7 +237,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             c.Message.ToolCalls,
             c.Message.ToolCalls.Count == 0 ? c.Message.FinalAnswer ?? "" : null,
             c.Message.Usage,
-            c.Message.Model);
+            c.Message.Model,
+            c.Message.CacheHit);
 
     private static async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c, IRunDeadlines deadlines, TimeProvider clock)
     {
