@@ -37,13 +37,16 @@ public sealed partial class PlanStepConsumer(
         }
 
         ModelReply reply;
+        using var telemetry = ModelCallTelemetry.Start(modelInfo, message.RunId, message.Step);
         try
         {
             var content = await model.GetChatMessageContentAsync(AgentChat.ToChatHistory(message.Messages), settings, kernel, context.CancellationToken);
             reply = AgentChat.ReadReply(content);
+            telemetry.Succeeded(content.ModelId, reply.Usage);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            telemetry.Failed(e);
             LogModelCallFailed(logger, message.RunId, message.Step, e);
             await Propose(context, error: e.Message);
             return;
