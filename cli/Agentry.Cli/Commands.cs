@@ -99,7 +99,7 @@ public static class Commands
         {
             // The saga ends the run at its deadline; the margin only guards against a process that lost its way.
             var patience = options.Timeout ?? agent.Limits.Deadline + TimeSpan.FromSeconds(30);
-            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, header, patience, output, cancellationToken, host.Services.GetRequiredService<RunSpans>());
+            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, header, patience, output, cancellationToken, host.Services.GetRequiredService<RunSpans>(), host.Services.GetRequiredService<ITranscriptStore>());
         }
         finally
         {
@@ -140,11 +140,11 @@ public static class Commands
             endpoint.Temporary = true;
         });
 
-    /// Follows one run to its end. `spans`, when the services run in this process, collects the
-    /// run's spans for the timing table printed at the end.
+    /// Follows one run to its end. When the services run in this process, `spans` collects the
+    /// run's spans for the timing table printed at the end, and `transcript` is Memory's store.
     private static async Task<int> FollowRunAsync(
         IServiceProvider services, string agent, string goal, JsonElement? input, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken,
-        RunSpans? spans = null)
+        RunSpans? spans = null, ITranscriptStore? transcript = null)
     {
         var bus = services.GetRequiredService<IBus>();
         var watch = services.GetRequiredService<RunWatch>();
@@ -191,6 +191,11 @@ public static class Commands
                         TimingTable.Print(output, spans.Forget(runId));
                     }
 
+                    if (transcript is not null)
+                    {
+                        await WaitForTheTranscriptAsync(transcript, runId);
+                    }
+
                     return message is RunCompleted ? ExitCodes.Completed : ExitCodes.NotCompleted;
                 }
             }
@@ -213,6 +218,18 @@ public static class Commands
         }
 
         return ExitCodes.NotCompleted;
+    }
+
+    /// The bus stops with this command, and an in-memory bus drops what it has not delivered yet:
+    /// Memory's own copy of the end of the run travels on another queue than the one followed here.
+    /// Waiting (briefly) for Memory to record it keeps the transcript complete.
+    private static async Task WaitForTheTranscriptAsync(ITranscriptStore transcript, Guid runId)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(5) && (await transcript.GetAsync(runId, CancellationToken.None)).Status is null or "Running")
+        {
+            await Task.Delay(20);
+        }
     }
 
     public static async Task<int> ListAgentsAsync(string? agentsPath, TextWriter output, TextWriter error)
