@@ -47,6 +47,8 @@ public sealed class When_a_run_is_traced_in_one_process
         {
             e.Handler<RunCompleted>(c => Ended(c.Message.RunId, nameof(RunCompleted)));
             e.Handler<RunFailed>(c => Ended(c.Message.RunId, $"{nameof(RunFailed)}: {c.Message.Reason}"));
+            e.Handler<RunEscalated>(c => Ended(c.Message.RunId, $"{nameof(RunEscalated)}: {c.Message.Reason}"));
+            e.Handler<RunCancelled>(c => Ended(c.Message.RunId, $"{nameof(RunCancelled)}: {c.Message.Reason}"));
         }).Ready;
     }
 
@@ -151,7 +153,7 @@ public sealed class When_a_run_is_traced_in_one_process
             await _host.Services.GetRequiredService<IBus>().Publish(new GoalReceived(runId, Extensions.DefaultTenant, "assistant", goal));
         }
 
-        var end = await ended.WaitAsync(TimeSpan.FromSeconds(30));
+        var end = await ended.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.That(end, Is.EqualTo(nameof(RunCompleted)));
         return (runId, traceId);
     }

@@ -87,7 +87,7 @@ public sealed class When_metrics_are_scraped
             }
         }
 
-        await Task.WhenAll(ends.Values.Select(e => e.Task)).WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(ends.Values.Select(e => e.Task)).WaitAsync(TimeSpan.FromSeconds(60));
         await handle.StopAsync();
     }
 
