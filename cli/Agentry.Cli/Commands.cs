@@ -153,7 +153,7 @@ public static class Commands
         spans?.Follow(runId);
 
         // The root of the run's trace: everything the run does, in every service, is under it.
-        using var trace = AgentryTelemetry.Source.StartActivity($"agentry run {agent}", ActivityKind.Producer)?
+        using var trace = AgentryTelemetry.Source.StartActivity($"agentry run {agent}")?
             .SetTag(AgentryTelemetry.Tags.RunId, runId.ToString())
             .SetTag(AgentryTelemetry.Tags.Agent, agent);
 

@@ -59,6 +59,8 @@ public static class Extensions
             {
                 bus.UsingInMemory((context, transport) =>
                 {
+                    // MassTransit's meter (consume counts, durations, errors, retries): see docs/observability.md.
+                    transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
                     transport.UseRawJsonDeserializer(isDefault: false);
                     // MassTransit's default (twice the cores) starves I/O-bound consumers on small
                     // machines; see docs/performance.md.
@@ -76,6 +78,7 @@ public static class Extensions
                         host.Heartbeat(TimeSpan.FromSeconds(10));
                         host.ConnectionName(AppDomain.CurrentDomain.FriendlyName);
                     });
+                    transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
                     // Upstream systems may publish plain JSON (content type application/json) without
                     // MassTransit's envelope; see docs/integration.md.
                     transport.UseRawJsonDeserializer(isDefault: false);

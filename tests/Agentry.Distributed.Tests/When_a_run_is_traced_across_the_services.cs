@@ -116,6 +116,34 @@ public sealed partial class When_a_run_is_traced_across_the_services
         Assert.That(output, Does.Not.Contain("Timing (from this run's spans)"), "the stages ran in other processes: the CLI has no timings to show");
     }
 
+    [Test]
+    public async Task Should_answer_a_prometheus_scrape_on_every_service_with_the_metrics_of_its_stage()
+    {
+        var runId = Guid.NewGuid();
+        await RawRabbitMq.PublishGoalAsync(_deployment.AmqpUrl, runId, "assistant", "What is 3 * 3?");
+        await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(60), () => _deployment.Logs);
+
+        var expected = new Dictionary<string, string>
+        {
+            // Nothing of a raw-JSON run passes the Gateway: it answers in the format all the same.
+            ["Gateway"] = "# TYPE target_info gauge",
+            ["Planner"] = "agentry_runs_finished_total{[^}]*agentry_outcome=\"Completed\"",
+            ["Memory"] = "agentry_step_duration_seconds_count{[^}]*agentry_stage=\"context\"",
+            ["ToolExecutor"] = "agentry_tool_calls_total{[^}]*gen_ai_tool_name=\"calculator\"",
+            ["Evaluator"] = "agentry_step_duration_seconds_count{[^}]*agentry_stage=\"evaluate\"",
+            // MassTransit's own meter: the Notifier consumed the end of the run.
+            ["Notifier"] = "messaging_masstransit_consume_duration_milliseconds_count{[^}]*OutcomeConsumer",
+        };
+        foreach (var (service, metric) in expected)
+        {
+            using var http = new HttpClient { BaseAddress = _deployment.Get(service).BaseAddress };
+            using var response = await http.GetAsync("/metrics");
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.That(response.IsSuccessStatusCode, $"{service}: {response.StatusCode}");
+            Assert.That(text, Does.Match(metric), service);
+        }
+    }
+
     /// Waits until the run's stage spans are all in, and the whole trace they are in has every
     /// parent it names (a parent span ends, and is exported, after its children).
     private async Task<(List<ReceivedSpan> Trace, List<ReceivedSpan> Stages)> WholeTraceAsync(Guid runId, int expectedStages, bool allowMissingRoot = false)

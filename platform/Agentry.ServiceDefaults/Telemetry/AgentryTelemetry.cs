@@ -22,11 +22,11 @@ public static class AgentryTelemetry
     public static readonly Counter<long> RunsFinished = Meter.CreateCounter<long>(
         "agentry.runs.finished", "{run}", "Runs that reached a final state, by outcome (Completed, Failed, Escalated, Cancelled).");
 
-    public static readonly Histogram<double> RunDuration = Meter.CreateHistogram<double>(
-        "agentry.run.duration", "s", "Wall-clock time from the goal to the end of a run, by outcome.");
+    public static readonly Histogram<double> RunDuration = Seconds(
+        "agentry.run.duration", "Wall-clock time from the goal to the end of a run, by outcome.");
 
-    public static readonly Histogram<double> StageDuration = Meter.CreateHistogram<double>(
-        "agentry.step.duration", "s", "Time spent in one stage of a step (context, plan, act, evaluate), by stage.");
+    public static readonly Histogram<double> StageDuration = Seconds(
+        "agentry.step.duration", "Time spent in one stage of a step (context, plan, act, evaluate), by stage.");
 
     public static readonly Counter<long> Tokens = Meter.CreateCounter<long>(
         "agentry.llm.tokens", "{token}", "Tokens the model calls used, by gen_ai.token.type (input, output) and model.");
@@ -34,8 +34,8 @@ public static class AgentryTelemetry
     public static readonly Counter<double> Cost = Meter.CreateCounter<double>(
         "agentry.llm.cost", "USD", "What the model calls cost, where the model's price is known.");
 
-    public static readonly Histogram<double> ModelCallDuration = Meter.CreateHistogram<double>(
-        "gen_ai.client.operation.duration", "s", "Duration of a model call, by operation and model.");
+    public static readonly Histogram<double> ModelCallDuration = Seconds(
+        "gen_ai.client.operation.duration", "Duration of a model call, by operation and model.");
 
     public static readonly Counter<long> CacheHits = Meter.CreateCounter<long>(
         "agentry.llm.cache.hits", "{request}", "Model requests answered from the response cache.");
@@ -49,8 +49,16 @@ public static class AgentryTelemetry
     public static readonly Counter<long> ToolErrors = Meter.CreateCounter<long>(
         "agentry.tool.errors", "{call}", "Tool calls that ended in an error, by tool and error kind.");
 
-    public static readonly Histogram<double> ToolDuration = Meter.CreateHistogram<double>(
-        "agentry.tool.duration", "s", "Duration of a tool call, by tool.");
+    public static readonly Histogram<double> ToolDuration = Seconds(
+        "agentry.tool.duration", "Duration of a tool call, by tool.");
+
+    /// A histogram of seconds. Its buckets are given here: the SDK's default boundaries (0 to 10 000)
+    /// suit milliseconds and would put every step and model call in the first bucket.
+    private static Histogram<double> Seconds(string name, string description) =>
+        Meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double>
+        {
+            HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+        });
 
     /// Starts one of Agentry's own spans for a stage of a run, tagged so a run's spans can be found
     /// and ordered (the CLI's timing table reads agentry.run_id, agentry.step and agentry.stage).

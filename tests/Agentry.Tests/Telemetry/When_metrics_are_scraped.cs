@@ -57,6 +57,10 @@ public sealed class When_metrics_are_scraped
             Assert.That(Lines(text, "agentry_step_duration_seconds_count{").Where(l => l.Contains($"agentry_stage=\"{stage}\"", StringComparison.Ordinal)), Is.Not.Empty, $"stage {stage}:\n{text}");
         }
 
+        // MassTransit's meter is set up once per process, by the first bus: checked where each
+        // service is a process of its own (Agentry.Distributed.Tests), not here after other tests' buses.
+        // Buckets in seconds: a stage of a few milliseconds does not land in a first bucket of 5 s.
+        Assert.That(Lines(text, "agentry_step_duration_seconds_bucket{").Where(l => l.Contains("le=\"0.005\"", StringComparison.Ordinal)), Is.Not.Empty, text);
         Assert.That(Lines(text, "http_server_request_duration_seconds_count{").Where(l => l.Contains("http_route=\"/runs/\"", StringComparison.Ordinal)), Is.Not.Empty, text);
     }
 
