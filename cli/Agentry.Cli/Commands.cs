@@ -220,9 +220,9 @@ public static class Commands
         return ExitCodes.NotCompleted;
     }
 
-    /// The bus stops with this command, and an in-memory bus drops what it has not delivered yet:
-    /// Memory's own copy of the end of the run travels on another queue than the one followed here.
-    /// Waiting (briefly) for Memory to record it keeps the transcript complete.
+    /// The in-memory bus stops with this command, possibly before Memory's own copy of the end of the
+    /// run (another queue than the one followed here) was consumed: the transcript then stayed
+    /// "Running" (seen under load). Waiting briefly for Memory to record the end keeps it complete.
     private static async Task WaitForTheTranscriptAsync(ITranscriptStore transcript, Guid runId)
     {
         var waited = Stopwatch.StartNew();
