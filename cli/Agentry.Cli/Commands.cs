@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Gateway;
@@ -5,6 +6,7 @@ using Agentry.Llm;
 using Agentry.Memory;
 using Agentry.ServiceDefaults;
 using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.Data.Sqlite;
 using Microsoft.AspNetCore.Builder;
@@ -13,6 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
 
 namespace Agentry.Cli;
 
@@ -69,6 +72,8 @@ public static class Commands
         }
 
         builder.Services.AddEmbeddedAgentry(builder.Configuration, WatchRuns);
+        builder.Services.AddSingleton<RunSpans>();
+        builder.Services.ConfigureOpenTelemetryTracerProvider((services, tracing) => tracing.AddProcessor(services.GetRequiredService<RunSpans>()));
         using var host = builder.Build();
 
         if (LoadAgents(host.Services, error) is not { } agents)
@@ -94,7 +99,7 @@ public static class Commands
         {
             // The saga ends the run at its deadline; the margin only guards against a process that lost its way.
             var patience = options.Timeout ?? agent.Limits.Deadline + TimeSpan.FromSeconds(30);
-            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, header, patience, output, cancellationToken);
+            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, header, patience, output, cancellationToken, host.Services.GetRequiredService<RunSpans>(), host.Services.GetRequiredService<ITranscriptStore>());
         }
         finally
         {
@@ -112,6 +117,7 @@ public static class Commands
             return ExitCodes.BadInput;
         }
 
+        builder.Services.AddAgentryTelemetry(builder.Configuration, "agentry-cli");
         builder.Services.AddAgentryBus(builder.Configuration, WatchRuns);
         using var host = builder.Build();
         var where = new Uri(bus);
@@ -134,13 +140,22 @@ public static class Commands
             endpoint.Temporary = true;
         });
 
+    /// Follows one run to its end. When the services run in this process, `spans` collects the
+    /// run's spans for the timing table printed at the end, and `transcript` is Memory's store.
     private static async Task<int> FollowRunAsync(
-        IServiceProvider services, string agent, string goal, JsonElement? input, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken)
+        IServiceProvider services, string agent, string goal, JsonElement? input, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken,
+        RunSpans? spans = null, ITranscriptStore? transcript = null)
     {
         var bus = services.GetRequiredService<IBus>();
         var watch = services.GetRequiredService<RunWatch>();
         var runId = NewId.NextGuid();
         var events = watch.Follow(runId);
+        spans?.Follow(runId);
+
+        // The root of the run's trace: everything the run does, in every service, is under it.
+        using var trace = AgentryTelemetry.Source.StartActivity($"agentry run {agent}")?
+            .SetTag(AgentryTelemetry.Tags.RunId, runId.ToString())
+            .SetTag(AgentryTelemetry.Tags.Agent, agent);
 
         foreach (var line in header)
         {
@@ -148,6 +163,15 @@ public static class Commands
         }
 
         await output.WriteLineAsync($"Run: {runId}");
+        if (trace is not null)
+        {
+            await output.WriteLineAsync($"Trace: {trace.TraceId}");
+            if (TraceLinks.JaegerLine(services.GetRequiredService<IConfiguration>(), trace.TraceId) is { } jaeger)
+            {
+                await output.WriteLineAsync(jaeger);
+            }
+        }
+
         await output.WriteLineAsync($"Goal: {goal}");
         await output.WriteLineAsync();
 
@@ -162,6 +186,16 @@ public static class Commands
             {
                 if (printer.Print(message))
                 {
+                    if (spans is not null)
+                    {
+                        TimingTable.Print(output, spans.Forget(runId));
+                    }
+
+                    if (transcript is not null)
+                    {
+                        await WaitForTheTranscriptAsync(transcript, runId);
+                    }
+
                     return message is RunCompleted ? ExitCodes.Completed : ExitCodes.NotCompleted;
                 }
             }
@@ -180,15 +214,28 @@ public static class Commands
         finally
         {
             watch.Forget(runId);
+            spans?.Forget(runId);
         }
 
         return ExitCodes.NotCompleted;
     }
 
+    /// The in-memory bus stops with this command, possibly before Memory's own copy of the end of the
+    /// run (another queue than the one followed here) was consumed: the transcript then stayed
+    /// "Running" (seen under load). Waiting briefly for Memory to record the end keeps it complete.
+    private static async Task WaitForTheTranscriptAsync(ITranscriptStore transcript, Guid runId)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(5) && (await transcript.GetAsync(runId, CancellationToken.None)).Status is null or "Running")
+        {
+            await Task.Delay(20);
+        }
+    }
+
     public static async Task<int> ListAgentsAsync(string? agentsPath, TextWriter output, TextWriter error)
     {
         var builder = CreateBuilder(agentsPath, verbose: false);
-        builder.Services.AddAgentryCore();
+        builder.Services.AddAgentryCore(builder.Configuration, "agentry");
         using var host = builder.Build();
         if (LoadAgents(host.Services, error) is not { } agents)
         {
@@ -235,7 +282,7 @@ public static class Commands
         builder.WebHost.UseUrls(urls);
         builder.Services.AddEmbeddedAgentry(builder.Configuration);
         var app = builder.Build();
-        app.MapAgentryHealth();
+        app.MapAgentryEndpoints();
         app.MapRunsApi();
         return app;
     }

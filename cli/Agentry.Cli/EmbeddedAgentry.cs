@@ -19,7 +19,7 @@ public static class EmbeddedAgentry
         IConfiguration configuration,
         params Action<IBusRegistrationConfigurator>[] extraStages)
     {
-        services.AddAgentryCore();
+        services.AddAgentryCore(configuration, "agentry");
         services.AddPlanner(configuration);
         services.AddToolExecutor(configuration);
         services.AddMemory(configuration);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel;
@@ -80,6 +81,12 @@ public sealed partial class ModelGateway(
                     ? await AskCachedAsync(provider, model, history, settings, kernel, cancellationToken)
                     : new ModelAnswer(await CallAsync(provider, model, history, settings, kernel, cancellationToken), Describe(model), CacheHit: false);
                 Activity.Current?.SetTag(CacheHitTag, answer.CacheHit);
+                if (cacheable && !provider.IsOffline)
+                {
+                    (answer.CacheHit ? AgentryTelemetry.CacheHits : AgentryTelemetry.CacheMisses)
+                        .Add(1, new KeyValuePair<string, object?>(AgentryTelemetry.Tags.GenAiRequestModel, Describe(model)));
+                }
+
                 Activity.Current?.SetTag(ResponseModelTag, answer.Model);
                 return answer;
             }

@@ -1,4 +1,5 @@
 using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Telemetry;
 using Agentry.ServiceDefaults.Tools;
 using MassTransit;
 using MassTransit.Middleware;
@@ -23,9 +24,12 @@ public static class Extensions
     public const string TemporaryEndpointPrefix = "agentry-temp-";
 
     /// What every Agentry process needs, whether it hosts one service or all of them:
-    /// the clock, the tool and agent catalogs (validated at start), health checks.
-    public static IServiceCollection AddAgentryCore(this IServiceCollection services)
+    /// the clock, the tool and agent catalogs (validated at start), health checks, telemetry
+    /// (traces, metrics, logs under `serviceName`) and a graceful shutdown.
+    public static IServiceCollection AddAgentryCore(this IServiceCollection services, IConfiguration configuration, string serviceName)
     {
+        services.AddAgentryTelemetry(configuration, serviceName);
+        services.AddAgentryShutdown(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(ToolCatalog.BuiltIn);
         services.AddOptions<AgentsOptions>()
@@ -56,6 +60,8 @@ public static class Extensions
             {
                 bus.UsingInMemory((context, transport) =>
                 {
+                    // MassTransit's meter (consume counts, durations, errors, retries): see docs/observability.md.
+                    transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
                     transport.UseRawJsonDeserializer(isDefault: false);
                     // MassTransit's default (twice the cores) starves I/O-bound consumers on small
                     // machines; see docs/performance.md.
@@ -73,6 +79,7 @@ public static class Extensions
                         host.Heartbeat(TimeSpan.FromSeconds(10));
                         host.ConnectionName(AppDomain.CurrentDomain.FriendlyName);
                     });
+                    transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
                     // Upstream systems may publish plain JSON (content type application/json) without
                     // MassTransit's envelope; see docs/integration.md.
                     transport.UseRawJsonDeserializer(isDefault: false);
@@ -140,8 +147,41 @@ public static class Extensions
     /// For a process that hosts services: core, health endpoints' checks, and the bus.
     public static IHostApplicationBuilder AddAgentryDefaults(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddAgentryCore();
+        builder.Services.AddAgentryCore(builder.Configuration, ServiceName(builder.Environment.ApplicationName));
         return builder;
+    }
+
+    /// The telemetry service.name of an application: Agentry.ToolExecutor is agentry-tool-executor.
+    public static string ServiceName(string applicationName)
+    {
+        var name = new System.Text.StringBuilder(applicationName.Length + 4);
+        for (var i = 0; i < applicationName.Length; i++)
+        {
+            var c = applicationName[i];
+            if (c == '.')
+            {
+                name.Append('-');
+            }
+            else
+            {
+                if (char.IsUpper(c) && i > 0 && char.IsLower(applicationName[i - 1]))
+                {
+                    name.Append('-');
+                }
+
+                name.Append(char.ToLowerInvariant(c));
+            }
+        }
+
+        return name.ToString();
+    }
+
+    /// What every service answers over HTTP: health checks and the Prometheus scrape endpoint (GET /metrics).
+    public static WebApplication MapAgentryEndpoints(this WebApplication app)
+    {
+        app.MapAgentryHealth();
+        app.MapPrometheusScrapingEndpoint();
+        return app;
     }
 
     public static WebApplication MapAgentryHealth(this WebApplication app)

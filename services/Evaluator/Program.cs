@@ -7,5 +7,5 @@ builder.Services.AddEvaluator(builder.Configuration);
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddEvaluatorConsumers());
 
 var app = builder.Build();
-app.MapAgentryHealth();
+app.MapAgentryEndpoints();
 app.Run();

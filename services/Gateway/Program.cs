@@ -6,6 +6,6 @@ builder.AddAgentryDefaults();
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddGatewayClients());
 
 var app = builder.Build();
-app.MapAgentryHealth();
+app.MapAgentryEndpoints();
 app.MapRunsApi();
 app.Run();

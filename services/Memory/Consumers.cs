@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Agentry.Contracts;
 using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 
 namespace Agentry.Memory;
@@ -9,6 +11,8 @@ public sealed class ContextRequestedConsumer(ITranscriptStore store, AgentCatalo
     public async Task Consume(ConsumeContext<ContextRequested> context)
     {
         var request = context.Message;
+        var started = Stopwatch.GetTimestamp();
+        using var span = AgentryTelemetry.StartStage("assemble_context", AgentryTelemetry.Stages.Context, request.RunId, request.Step);
         if (request.Step == 1)
         {
             await store.StartRunAsync(new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow()), context.CancellationToken);
@@ -33,8 +37,15 @@ public sealed class ContextRequestedConsumer(ITranscriptStore store, AgentCatalo
 
         var agent = agents.Find(request.Agent)
             ?? throw new InvalidOperationException(agents.DescribeUnknown(request.Agent));
-        var run = await store.GetAsync(request.RunId, context.CancellationToken);
+        RunView run;
+        using (AgentryTelemetry.StartStage("retrieve_transcript", AgentryTelemetry.Stages.Context, request.RunId, request.Step))
+        {
+            run = await store.GetAsync(request.RunId, context.CancellationToken);
+        }
+
         var messages = ContextBuilder.Build(agent, run, request);
+        span?.SetTag(AgentryTelemetry.Tags.ContextMessages, messages.Count);
+        AgentryTelemetry.StageDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(AgentryTelemetry.Tags.Stage, AgentryTelemetry.Stages.Context));
         await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, messages));
     }
 }

@@ -7,5 +7,5 @@ builder.Services.AddMemory(builder.Configuration);
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddMemoryConsumers());
 
 var app = builder.Build();
-app.MapAgentryHealth();
+app.MapAgentryEndpoints();
 app.Run();

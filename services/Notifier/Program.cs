@@ -7,5 +7,5 @@ builder.Services.AddNotifier();
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddNotifierConsumers());
 
 var app = builder.Build();
-app.MapAgentryHealth();
+app.MapAgentryEndpoints();
 app.Run();

@@ -7,5 +7,5 @@ builder.Services.AddPlanner(builder.Configuration);
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddPlannerConsumers(builder.Configuration));
 
 var app = builder.Build();
-app.MapAgentryHealth();
+app.MapAgentryEndpoints();
 app.Run();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Telemetry;
 using Agentry.ServiceDefaults.Tools;
 using Agentry.ToolExecutor.Tools;
 using MassTransit;
@@ -29,6 +30,7 @@ public sealed partial class ExecuteStepConsumer(
         }
 
         var agent = agents.Find(step.Agent);
+        var started = Stopwatch.GetTimestamp();
         var outcomes = await Task.WhenAll(step.ToolCalls.Select(call => RunOnceAsync(call, step, agent, context.CancellationToken)));
         if (outcomes.Any(o => o is null))
         {
@@ -38,6 +40,7 @@ public sealed partial class ExecuteStepConsumer(
             throw new ToolCallHeldElsewhereException($"A call of step {step.Step} of run {step.RunId} is being run by another ToolExecutor.");
         }
 
+        AgentryTelemetry.StageDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(AgentryTelemetry.Tags.Stage, AgentryTelemetry.Stages.Act));
         await context.Publish(new ToolResult(step.RunId, step.TenantId, step.Agent, step.Step, step.MaxSteps, outcomes!));
         LogStepExecuted(logger, outcomes.Length, step.Step, step.RunId, outcomes.Count(o => !o!.Succeeded));
     }
@@ -46,8 +49,10 @@ public sealed partial class ExecuteStepConsumer(
     /// process is running it.
     private async Task<ToolOutcome?> RunOnceAsync(ToolCall call, StepPlanned step, AgentDefinition? agent, CancellationToken cancellationToken)
     {
+        using var span = ToolCallTelemetry.Start(call, step);
         if (await ledger.FindAsync(step.RunId, call.CallId, cancellationToken) is { } recorded)
         {
+            ToolCallTelemetry.Replayed(span, recorded);
             return recorded;
         }
 
@@ -55,10 +60,12 @@ public sealed partial class ExecuteStepConsumer(
         switch (await ledger.ClaimAsync(step.RunId, call.CallId, takeOverInterrupted: !sideEffects, cancellationToken))
         {
             case CallClaim.RunningElsewhere:
+                ToolCallTelemetry.HeldElsewhere(span);
                 return null;
             case CallClaim.Interrupted:
                 var interrupted = Interrupted(call);
                 await ledger.RecordAsync(step.RunId, interrupted, cancellationToken);
+                ToolCallTelemetry.Ran(span, interrupted);
                 return interrupted;
             default:
                 ToolOutcome outcome;
@@ -84,6 +91,7 @@ public sealed partial class ExecuteStepConsumer(
                 }
 
                 await ledger.RecordAsync(step.RunId, outcome, cancellationToken);
+                ToolCallTelemetry.Ran(span, outcome);
                 return outcome;
         }
     }

@@ -7,5 +7,5 @@ builder.Services.AddToolExecutor(builder.Configuration);
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddToolExecutorConsumers());
 
 var app = builder.Build();
-app.MapAgentryHealth();
+app.MapAgentryEndpoints();
 app.Run();

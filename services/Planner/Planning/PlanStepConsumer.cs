@@ -37,12 +37,15 @@ public sealed partial class PlanStepConsumer(
         }
 
         ModelAnswer answer;
+        using var telemetry = ModelCallTelemetry.Start(new ChatModelInfo(PrimaryModel(agent), modelInfo.IsOffline), message.RunId, message.Step);
         try
         {
             answer = await models.AskAsync(agent.Model, AgentChat.ToChatHistory(message.Messages), settings, kernel, context.CancellationToken);
+            telemetry.Succeeded(answer.Model, answer.Reply.Usage);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
+            telemetry.Failed(e);
             LogModelCallFailed(logger, message.RunId, message.Step, e);
             await Propose(context, error: e is ModelCallException ? e.Message : $"The model's reply could not be used: {e.Message}", PrimaryModel(agent));
             return;

@@ -15,6 +15,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     public AgentRunStateMachine(AgentCatalog agents, IRunDeadlines deadlines, TimeProvider clock)
     {
         InstanceState(x => x.CurrentState);
+        this.ConnectEventObserver(new AgentRunTelemetry(clock));
 
         Event(() => GoalReceived, e => e.CorrelateById(c => c.Message.RunId));
         Event(() => ContextLoaded, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });

@@ -57,7 +57,7 @@ public static class AgentryServices
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton<IConfiguration>(configuration);
-        services.AddAgentryCore();
+        services.AddAgentryCore(configuration, $"agentry-{folder}");
         Registrations[folder].Services(services, configuration);
         services.AddAgentryBus(
             configuration,
