@@ -35,7 +35,7 @@ public sealed class ContextRequestedConsumer(ITranscriptStore store, AgentCatalo
             ?? throw new InvalidOperationException(agents.DescribeUnknown(request.Agent));
         var run = await store.GetAsync(request.RunId, context.CancellationToken);
         var messages = ContextBuilder.Build(agent, run, request);
-        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, messages));
+        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, messages, request.PlanRequest));
     }
 }
 

@@ -9,13 +9,15 @@ using Microsoft.SemanticKernel.Connectors.OpenAI;
 
 namespace Agentry.Planner.Planning;
 
-/// The ReAct planning step: asks the model for the next step, offering the agent's tools as
-/// functions with auto-invocation off, and proposes the reply to the saga.
+/// The planning step. ReAct: asks the model for the next step, offering the agent's tools as
+/// functions with auto-invocation off. Plan-and-execute (the context carries a PlanRequest): does
+/// what the saga asked through PlanAndExecutePlanner. Either way the result is proposed to the saga.
 public sealed partial class PlanStepConsumer(
     IChatCompletionService model,
     ChatModelInfo modelInfo,
     AgentCatalog agents,
     AgentToolPlugins plugins,
+    PlanAndExecutePlanner planAndExecute,
     ILogger<PlanStepConsumer> logger) : IConsumer<ContextLoaded>
 {
     public async Task Consume(ConsumeContext<ContextLoaded> context)
@@ -25,6 +27,12 @@ public sealed partial class PlanStepConsumer(
         if (agent is null)
         {
             await Propose(context, error: agents.DescribeUnknown(message.Agent));
+            return;
+        }
+
+        if (message.PlanRequest is { } request)
+        {
+            await ProposeFromPlan(context, agent, request);
             return;
         }
 
@@ -51,6 +59,25 @@ public sealed partial class PlanStepConsumer(
 
         await context.Publish(new StepProposed(
             message.RunId, message.TenantId, message.Step, reply.Thought, reply.ToolCalls, reply.FinalAnswer, reply.Usage, modelInfo.Name));
+    }
+
+    private async Task ProposeFromPlan(ConsumeContext<ContextLoaded> context, AgentDefinition agent, PlanRequest request)
+    {
+        var message = context.Message;
+        PlanAndExecutePlanner.Proposal proposal;
+        try
+        {
+            proposal = await planAndExecute.ProposeAsync(agent, message, request, context.CancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogModelCallFailed(logger, message.RunId, message.Step, e);
+            await Propose(context, error: e.Message);
+            return;
+        }
+
+        await context.Publish(new StepProposed(
+            message.RunId, message.TenantId, message.Step, proposal.Thought, proposal.ToolCalls, proposal.FinalAnswer, proposal.Usage, modelInfo.Name, proposal.Error, proposal.Plan));
     }
 
     private Task Propose(ConsumeContext<ContextLoaded> context, string error) =>

@@ -274,7 +274,7 @@ public sealed class When_an_agent_definition_is_loaded
             """);
 
         AssertLocated(error, "planner.yaml", 2, 11);
-        Assert.That(error.Problem, Is.EqualTo("strategy 'tree-of-thought' is not supported; use 'react'."));
+        Assert.That(error.Problem, Is.EqualTo("strategy 'tree-of-thought' is not supported; use 'react' or 'plan-and-execute'."));
     }
 
     [Test]
