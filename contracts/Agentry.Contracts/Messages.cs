@@ -70,6 +70,7 @@ public sealed record ContextLoaded(
 /// <param name="Usage">Tokens the planning call used.</param>
 /// <param name="Model">The model that answered.</param>
 /// <param name="Error">Set when the model could not be asked or its reply could not be used.</param>
+/// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 /// <param name="Plan">A new or revised plan, when the request was MakePlan or Replan; the calls are its first steps.</param>
 public sealed record StepProposed(
     Guid RunId,
@@ -81,6 +82,7 @@ public sealed record StepProposed(
     TokenUsage Usage,
     string Model,
     string? Error = null,
+    bool CacheHit = false,
     Plan? Plan = null);
 
 /// <summary>Step n as accepted by the saga: the model's thought and either tool calls or a final answer.</summary>
@@ -94,6 +96,7 @@ public sealed record StepProposed(
 /// <param name="FinalAnswer">The answer, when the model gave one instead of calls.</param>
 /// <param name="Usage">Tokens this step's planning call used.</param>
 /// <param name="Model">The model that answered.</param>
+/// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 /// <param name="Plan">The plan made or revised at this step (plan-and-execute agents), null otherwise.</param>
 public sealed record StepPlanned(
     Guid RunId,
@@ -106,6 +109,7 @@ public sealed record StepPlanned(
     string? FinalAnswer,
     TokenUsage Usage,
     string Model,
+    bool CacheHit = false,
     Plan? Plan = null);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>

@@ -11,12 +11,44 @@ namespace Agentry.Planner.Planning;
 /// The planning call of a plan-and-execute agent: writes or revises the plan and starts its first
 /// wave, runs a wave (a tool step is its call; a sub-goal is one model call offered the tools), or
 /// writes the final answer. Each saga step is one wave; see docs/decisions/0009.
-public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToolPlugins plugins)
+public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins plugins)
 {
     /// Corrections asked for after an invalid plan, before the step fails.
     public const int MaxPlanCorrections = 2;
 
     public async Task<Proposal> ProposeAsync(AgentDefinition agent, ContextLoaded context, PlanRequest request, CancellationToken cancellationToken)
+    {
+        var calls = new Calls(models, agent);
+        var proposal = await ProposeAsync(agent, context, request, calls, cancellationToken);
+        return proposal with { Model = calls.Model, CacheHit = calls.AllCacheHits };
+    }
+
+    /// Every model call of one proposal, for the step's record: the model that answered last, and
+    /// whether all of them came from the cache.
+    private sealed class Calls(ModelGateway models, AgentDefinition agent)
+    {
+        private int _count;
+        private int _hits;
+
+        public string? Model { get; private set; }
+
+        public bool AllCacheHits => _count > 0 && _hits == _count;
+
+        public async Task<ModelReply> AskAsync(ChatHistory history, PromptExecutionSettings settings, Kernel? kernel, CancellationToken cancellationToken)
+        {
+            var answer = await models.AskAsync(agent.Model, history, settings, kernel, cancellationToken);
+            Interlocked.Increment(ref _count);
+            if (answer.CacheHit)
+            {
+                Interlocked.Increment(ref _hits);
+            }
+
+            Model = answer.Model;
+            return answer.Reply;
+        }
+    }
+
+    private async Task<Proposal> ProposeAsync(AgentDefinition agent, ContextLoaded context, PlanRequest request, Calls model, CancellationToken cancellationToken)
     {
         var usage = TokenUsage.None;
         var plan = request.Plan;
@@ -25,7 +57,7 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
         if (request.Action is PlanAction.MakePlan or PlanAction.Replan)
         {
             var revision = request.Action == PlanAction.MakePlan ? 0 : (request.Plan?.Revision ?? 0) + 1;
-            var written = await WritePlanAsync(agent, context, request, revision, cancellationToken);
+            var written = await WritePlanAsync(agent, context, request, revision, model, cancellationToken);
             usage += written.Usage;
             if (written.Plan is null)
             {
@@ -55,7 +87,7 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
 
         if (wave.Count == 0)
         {
-            var answer = await AnswerAsync(context, plan, cancellationToken);
+            var answer = await AnswerAsync(agent, context, plan, model, cancellationToken);
             return new Proposal(thought, [], answer.Text, usage + answer.Usage, NewPlan(request, plan), null);
         }
 
@@ -63,7 +95,7 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
         var thoughts = new List<string> { thought };
         var subGoals = await Task.WhenAll(wave
             .Select(number => plan.Steps.Single(s => s.Number == number))
-            .Select(step => RunStepAsync(agent, context, plan, step, cancellationToken)));
+            .Select(step => RunStepAsync(agent, context, plan, step, model, cancellationToken)));
         foreach (var (stepCalls, stepThought, stepUsage, problem) in subGoals)
         {
             if (problem is not null)
@@ -84,8 +116,14 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
 
     public sealed record Proposal(string? Thought, IReadOnlyList<ToolCall> ToolCalls, string? FinalAnswer, TokenUsage Usage, Plan? Plan, string? Error)
     {
+        public string? Model { get; init; }
+
+        public bool CacheHit { get; init; }
+
         public static Proposal Failed(string error, TokenUsage usage) => new(null, [], null, usage, null, error);
     }
+
+    private static OpenAIPromptExecutionSettings Settings(AgentDefinition agent) => new() { Temperature = agent.Model.Temperature ?? 0 };
 
     private static Plan? NewPlan(PlanRequest request, Plan plan) =>
         request.Action is PlanAction.MakePlan or PlanAction.Replan ? plan : null;
@@ -94,12 +132,12 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
 
     /// Asks for the plan as JSON; an invalid one is shown its problems and asked for again, a
     /// bounded number of times. The agent's tools are described to the model but not callable.
-    private async Task<WrittenPlan> WritePlanAsync(AgentDefinition agent, ContextLoaded context, PlanRequest request, int revision, CancellationToken cancellationToken)
+    private async Task<WrittenPlan> WritePlanAsync(AgentDefinition agent, ContextLoaded context, PlanRequest request, int revision, Calls model, CancellationToken cancellationToken)
     {
         var history = AgentChat.ToChatHistory(context.Messages);
         history.AddUserMessage(request.Action == PlanAction.MakePlan ? PlanPrompts.MakePlan() : PlanPrompts.Replan(request));
         var kernel = new Kernel();
-        var settings = new OpenAIPromptExecutionSettings { Temperature = 0 };
+        var settings = Settings(agent);
         if (agent.Tools.Count > 0)
         {
             kernel.Plugins.Add(plugins.For(agent));
@@ -110,9 +148,9 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
         IReadOnlyList<string> problems = [];
         for (var attempt = 0; attempt <= MaxPlanCorrections; attempt++)
         {
-            var reply = await model.GetChatMessageContentAsync(history, settings, kernel, cancellationToken);
-            usage += AgentChat.ReadUsage(reply);
-            var text = reply.Content ?? "";
+            var reply = await model.AskAsync(history, settings, kernel, cancellationToken);
+            usage += reply.Usage;
+            var text = reply.FinalAnswer ?? reply.Thought ?? "";
             (var plan, problems) = PlanFormat.Read(text, agent, revision);
             if (plan is not null)
             {
@@ -127,7 +165,7 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
     }
 
     private async Task<(IReadOnlyList<ToolCall> Calls, string? Thought, TokenUsage Usage, string? Problem)> RunStepAsync(
-        AgentDefinition agent, ContextLoaded context, Plan plan, PlanStep step, CancellationToken cancellationToken)
+        AgentDefinition agent, ContextLoaded context, Plan plan, PlanStep step, Calls model, CancellationToken cancellationToken)
     {
         var id = $"p{plan.Revision}s{step.Number}";
         if (step.Tool is not null)
@@ -139,8 +177,9 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
         history.AddUserMessage(PlanPrompts.SubGoal(plan, step));
         var kernel = new Kernel();
         kernel.Plugins.Add(plugins.For(agent));
-        var settings = new OpenAIPromptExecutionSettings { Temperature = 0, FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false) };
-        var reply = AgentChat.ReadReply(await model.GetChatMessageContentAsync(history, settings, kernel, cancellationToken));
+        var settings = Settings(agent);
+        settings.FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false);
+        var reply = await model.AskAsync(history, settings, kernel, cancellationToken);
         if (reply.ToolCalls.Count == 0)
         {
             return ([], null, reply.Usage,
@@ -152,12 +191,12 @@ public sealed class PlanAndExecutePlanner(IChatCompletionService model, AgentToo
         return (calls, reply.Thought is null ? null : $"Sub-goal {step.Number}: {reply.Thought}", reply.Usage, null);
     }
 
-    private async Task<(string Text, TokenUsage Usage)> AnswerAsync(ContextLoaded context, Plan plan, CancellationToken cancellationToken)
+    private static async Task<(string Text, TokenUsage Usage)> AnswerAsync(AgentDefinition agent, ContextLoaded context, Plan plan, Calls model, CancellationToken cancellationToken)
     {
         var history = AgentChat.ToChatHistory(context.Messages);
         history.AddUserMessage(PlanPrompts.Answer(plan));
-        var reply = await model.GetChatMessageContentAsync(history, new OpenAIPromptExecutionSettings { Temperature = 0 }, kernel: null, cancellationToken);
-        return (reply.Content?.Trim() ?? "", AgentChat.ReadUsage(reply));
+        var reply = await model.AskAsync(history, Settings(agent), kernel: null, cancellationToken);
+        return ((reply.FinalAnswer ?? reply.Thought ?? "").Trim(), reply.Usage);
     }
 
     private static string Steps(int count) => count == 1 ? "1 step" : $"{count} steps";

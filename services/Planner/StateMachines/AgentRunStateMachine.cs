@@ -354,6 +354,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             c.Message.ToolCalls.Count == 0 ? c.Message.FinalAnswer ?? "" : null,
             c.Message.Usage,
             c.Message.Model,
+            c.Message.CacheHit,
             c.Saga.PlanAndExecute && Deserialize<PlanRequest>(c.Saga.PlanRequestJson) is { Action: PlanAction.MakePlan or PlanAction.Replan } ? c.Message.Plan : null);
 
     private static async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c, IRunDeadlines deadlines, TimeProvider clock)
