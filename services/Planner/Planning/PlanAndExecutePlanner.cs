@@ -135,7 +135,7 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
     private async Task<WrittenPlan> WritePlanAsync(AgentDefinition agent, ContextLoaded context, PlanRequest request, int revision, Calls model, CancellationToken cancellationToken)
     {
         var history = AgentChat.ToChatHistory(context.Messages);
-        history.AddUserMessage(request.Action == PlanAction.MakePlan ? PlanPrompts.MakePlan() : PlanPrompts.Replan(request));
+        history.AddUserMessage(request.Action == PlanAction.MakePlan ? PlanPrompts.MakePlan(agent) : PlanPrompts.Replan(agent, request));
         var kernel = new Kernel();
         var settings = Settings(agent);
         if (agent.Tools.Count > 0)

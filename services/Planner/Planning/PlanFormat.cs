@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Agentry.Contracts;
+using Agentry.Llm;
 using Agentry.ServiceDefaults.Agents;
 using Json.Schema;
 
@@ -70,7 +71,10 @@ public static class PlanFormat
         {
             var item = items[i]!;
             var number = i + 1;
-            var tool = item["tool"]?.GetValue<string>();
+            // Functions reach an OpenAI model as "tools-NAME"; a plan may name them so.
+            var tool = item["tool"]?.GetValue<string>() is { } named && named.StartsWith(ToolFunctions.PluginName + "-", StringComparison.Ordinal)
+                ? named[(ToolFunctions.PluginName.Length + 1)..]
+                : item["tool"]?.GetValue<string>();
             if (tool is not null && !agent.MayUse(tool))
             {
                 problems.Add($"step {number}: '{tool}' is not one of this agent's tools ({string.Join(", ", agent.Tools.Select(t => t.Name))})");

@@ -1,5 +1,6 @@
 using Agentry.Contracts;
 using Agentry.Llm;
+using Agentry.ServiceDefaults.Agents;
 
 namespace Agentry.Planner.Planning;
 
@@ -17,16 +18,20 @@ public static class PlanPrompts
         done you will be asked for the answer.
         """;
 
-    public static string MakePlan() =>
-        $"{PlanText.PlanRequestOpening} for the goal before acting.{Environment.NewLine}{Format}";
+    public static string MakePlan(AgentDefinition agent) =>
+        $"{PlanText.PlanRequestOpening} for the goal before acting.{Environment.NewLine}{Tools(agent)}{Environment.NewLine}{Format}";
 
-    public static string Replan(PlanRequest request) =>
+    private static string Tools(AgentDefinition agent) =>
+        agent.Tools.Count == 0 ? "No tools are offered." : $"The tools, by the names to use in the plan: {string.Join(", ", agent.Tools.Select(t => t.Name))}.";
+
+    public static string Replan(AgentDefinition agent, PlanRequest request) =>
         $"""
         {PlanText.PlanRequestOpening} again: the current plan went wrong. {request.Reason}
         The plan was:
         {(request.Plan is { } plan ? PlanText.Describe(plan) : "(none)")}
         Plan only the work that remains: results already obtained are above and need not be fetched
         again. An empty "steps" list means nothing is left to do but answer.
+        {Tools(agent)}
         {Format}
         """;
 
