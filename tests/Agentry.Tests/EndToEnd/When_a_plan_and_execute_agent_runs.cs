@@ -128,6 +128,29 @@ public sealed class When_a_plan_and_execute_agent_runs
         Assert.That(output, Does.Contain("Completed in 4 steps"), "plan+wave 1, re-plan+wave 1, the sub-goal, the answer");
     }
 
+    [Test]
+    public async Task Should_show_an_invalid_plan_its_problems_and_fail_after_the_last_correction()
+    {
+        _folder.Write("planner.yaml", """
+            instructions: Plan, then act.
+            strategy: plan-and-execute
+            tools: [calculator]
+            """);
+        using var fake = OpenAiFake.Start();
+        fake.ReplyWithAnswer("I will use the calculator.")
+            .ReplyWithAnswer("""{"steps": [{"description": "beam up", "tool": "teleport", "arguments": {}}]}""")
+            .ReplyWithAnswer("""{"steps": [{"description": "add", "tool": "calculator", "arguments": {"expression": "1+1"}, "depends_on": [1]}]}""");
+
+        var (exit, output) = await Run("What is 1 + 1?", "planner", _folder.Path,
+            ("Llm:Endpoint", fake.BaseUrl.ToString()), ("Llm:Model", "gpt-fake"), ("Llm:ApiKey", "sk-test"));
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.NotCompleted), output);
+        Assert.That(fake.RequestCount, Is.EqualTo(3), "one plan request and two corrections, no more");
+        Assert.That(LastUserMessage(fake.Requests[1]), Does.StartWith("That plan is not valid: the reply is not JSON"));
+        Assert.That(LastUserMessage(fake.Requests[2]), Is.EqualTo("That plan is not valid: step 1: 'teleport' is not one of this agent's tools (calculator). Reply with the corrected plan as one JSON object only."));
+        Assert.That(output, Does.Contain("Failed: The model could not plan step 1: The model's plan was still invalid after 2 correction(s): step 1: depends_on 1 is not an earlier step; a step can only wait for steps listed before it."));
+    }
+
     private static string LastUserMessage(FakeRequest request) =>
         request.Messages.EnumerateArray().Last(m => m.GetProperty("role").GetString() == "user").GetProperty("content").GetString()!;
 }
