@@ -125,6 +125,20 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
 
     private static OpenAIPromptExecutionSettings Settings(AgentDefinition agent) => new() { Temperature = agent.Model.Temperature ?? 0 };
 
+    /// For the plan and the answer: the model knows the agent's tools but cannot call them.
+    private (Kernel Kernel, OpenAIPromptExecutionSettings Settings) ToolsDescribed(AgentDefinition agent)
+    {
+        var kernel = new Kernel();
+        var settings = Settings(agent);
+        if (agent.Tools.Count > 0)
+        {
+            kernel.Plugins.Add(plugins.For(agent));
+            settings.FunctionChoiceBehavior = FunctionChoiceBehavior.None();
+        }
+
+        return (kernel, settings);
+    }
+
     private static Plan? NewPlan(PlanRequest request, Plan plan) =>
         request.Action is PlanAction.MakePlan or PlanAction.Replan ? plan : null;
 
@@ -136,13 +150,7 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
     {
         var history = AgentChat.ToChatHistory(context.Messages);
         history.AddUserMessage(request.Action == PlanAction.MakePlan ? PlanPrompts.MakePlan(agent) : PlanPrompts.Replan(agent, request));
-        var kernel = new Kernel();
-        var settings = Settings(agent);
-        if (agent.Tools.Count > 0)
-        {
-            kernel.Plugins.Add(plugins.For(agent));
-            settings.FunctionChoiceBehavior = FunctionChoiceBehavior.None();
-        }
+        var (kernel, settings) = ToolsDescribed(agent);
 
         var usage = TokenUsage.None;
         IReadOnlyList<string> problems = [];
@@ -191,11 +199,12 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
         return (calls, reply.Thought is null ? null : $"Sub-goal {step.Number}: {reply.Thought}", reply.Usage, null);
     }
 
-    private static async Task<(string Text, TokenUsage Usage)> AnswerAsync(AgentDefinition agent, ContextLoaded context, Plan plan, Calls model, CancellationToken cancellationToken)
+    private async Task<(string Text, TokenUsage Usage)> AnswerAsync(AgentDefinition agent, ContextLoaded context, Plan plan, Calls model, CancellationToken cancellationToken)
     {
         var history = AgentChat.ToChatHistory(context.Messages);
         history.AddUserMessage(PlanPrompts.Answer(plan));
-        var reply = await model.AskAsync(history, Settings(agent), kernel: null, cancellationToken);
+        var (kernel, settings) = ToolsDescribed(agent);
+        var reply = await model.AskAsync(history, settings, kernel, cancellationToken);
         return ((reply.FinalAnswer ?? reply.Thought ?? "").Trim(), reply.Usage);
     }
 
