@@ -6,6 +6,9 @@
 #   4. a Docker engine: the tests start them with Testcontainers (AGENTRY_TESTCONTAINERS=1).
 # In CI (CI=true) a missing server is a failure, never a skip.
 
+# shellcheck source=scripts/kustomize.sh
+source "$(dirname "${BASH_SOURCE[0]}")/kustomize.sh"
+
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 start_redis() {
@@ -27,6 +30,7 @@ start_rabbitmq() {
 }
 
 ensure_test_servers() {
+  ensure_kustomize
   if [ -n "${RABBITMQ_URL:-}" ] && [ -n "${REDIS_URL:-}" ]; then
     echo "test.sh: servers: RabbitMQ at ${RABBITMQ_URL%%@*}@... and Redis at $REDIS_URL, as given"
     return 0

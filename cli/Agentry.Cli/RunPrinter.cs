@@ -124,7 +124,9 @@ public sealed class RunPrinter(TextWriter output)
             Line("answer", step.FinalAnswer ?? "");
         }
 
-        Line("tokens", $"{step.Usage.InputTokens} in, {step.Usage.OutputTokens} out ({step.Model})");
+        Line("tokens", step.CacheHit
+            ? $"none: answered from the response cache ({step.Model})"
+            : $"{step.Usage.InputTokens} in, {step.Usage.OutputTokens} out ({step.Model})");
     }
 
     private void PrintResults(ToolResult result)

@@ -286,6 +286,7 @@ public sealed record RunView(
 /// <param name="VerdictReason">Why.</param>
 /// <param name="Usage">Tokens of the step's planning call.</param>
 /// <param name="Model">The model that planned it.</param>
+/// <param name="CacheHit">The plan came from the response cache: no tokens were spent on it.</param>
 /// <param name="Plan">The plan made or revised at this step, if any.</param>
 public sealed record StepView(
     int Step,
@@ -297,4 +298,5 @@ public sealed record StepView(
     string? VerdictReason,
     TokenUsage? Usage,
     string? Model,
+    bool CacheHit = false,
     Plan? Plan = null);

@@ -43,6 +43,9 @@ public static class ToolExecutorRegistration
     public static void AddToolExecutorConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<ExecuteStepConsumer, ExecuteStepConsumerDefinition>();
-        bus.AddConsumer<RunEndedConsumer>();
+        // Named apart from the Evaluator's RunEndedConsumer, which the formatter would also call
+        // "run-ended": on one queue the two services would compete for each run's end and each
+        // forget only some runs.
+        bus.AddConsumer<RunEndedConsumer>().Endpoint(endpoint => endpoint.Name = "tool-executor-run-ended");
     }
 }
