@@ -162,6 +162,7 @@ public static class Commands
             {
                 if (printer.Print(message))
                 {
+                    await TranscriptRecordedAsync(services, runId, waiting.Token);
                     return message is RunCompleted ? ExitCodes.Completed : ExitCodes.NotCompleted;
                 }
             }
@@ -183,6 +184,31 @@ public static class Commands
         }
 
         return ExitCodes.NotCompleted;
+    }
+
+    /// In one process, Memory reads the end of the run from its own queue, which may still hold it
+    /// when this command has seen the end: wait (briefly) for the transcript to say so, so that the
+    /// file named in the header is complete when the command exits.
+    private static async Task TranscriptRecordedAsync(IServiceProvider services, Guid runId, CancellationToken cancellationToken)
+    {
+        if (services.GetService<ITranscriptStore>() is not { } store)
+        {
+            return;
+        }
+
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        patience.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            while ((await store.GetAsync(runId, patience.Token)).Status is null or "Running")
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), patience.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The transcript lags; the run itself has ended, which is what the command reports.
+        }
     }
 
     public static async Task<int> ListAgentsAsync(string? agentsPath, TextWriter output, TextWriter error)
