@@ -10,7 +10,7 @@ namespace Agentry.Planner.Planning;
 
 /// The planning call of a plan-and-execute agent: writes or revises the plan and starts its first
 /// wave, runs a wave (a tool step is its call; a sub-goal is one model call offered the tools), or
-/// writes the final answer. Each saga step is one wave; see docs/decisions/0010.
+/// writes the final answer. Each saga step is one wave; see docs/decisions/0012.
 public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins plugins)
 {
     /// Corrections asked for after an invalid plan, before the step fails.

@@ -35,7 +35,7 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     /// The final answer of a completed run, for republishing RunCompleted.
     public string? Answer { get; set; }
 
-    /// Plan-and-execute only (see docs/decisions/0010): the current plan (Plan, JSON), the numbers
+    /// Plan-and-execute only (see docs/decisions/0012): the current plan (Plan, JSON), the numbers
     /// of its steps done and of those the current saga step runs, the request the current step's
     /// planning call was given (PlanRequest, JSON, for republishing), and the re-plans so far.
     public bool PlanAndExecute { get; set; }
