@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Globalization;
 using Agentry.Contracts;
+using Agentry.Llm;
 
 namespace Agentry.Cli;
 
@@ -103,6 +104,11 @@ public sealed class RunPrinter(TextWriter output)
     private void PrintPlan(StepPlanned step)
     {
         output.WriteLine($"Step {step.Step}");
+        if (step.Plan is { } plan)
+        {
+            Line("plan", PlanText.Describe(plan));
+        }
+
         if (!string.IsNullOrWhiteSpace(step.Thought))
         {
             Line("thought", step.Thought);

@@ -15,6 +15,22 @@ public enum Verdict
     Escalate,
     /// <summary>The run cannot succeed.</summary>
     Fail,
+    /// <summary>The plan no longer fits (plan-and-execute agents): write a revised plan. A ReAct run treats it as Continue.</summary>
+    Replan,
+}
+
+/// <summary>What a plan-and-execute planning call is asked to do.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PlanAction>))]
+public enum PlanAction
+{
+    /// <summary>Write the first plan, then start its first steps.</summary>
+    MakePlan,
+    /// <summary>Write a revised plan for the remaining work, seeing why the last one went wrong, then start it.</summary>
+    Replan,
+    /// <summary>Run the given plan steps: their tool calls, and the model's calls for sub-goals.</summary>
+    RunSteps,
+    /// <summary>Every plan step is done: write the final answer from the results.</summary>
+    Answer,
 }
 
 /// <summary>Why a tool call did not produce an output.</summary>

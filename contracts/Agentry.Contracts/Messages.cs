@@ -32,6 +32,7 @@ public sealed record GoalReceived(
 /// context never waits for Memory's own copy of the event, which travels on another queue.</param>
 /// <param name="PreviousResult">The tool results of the step before, when the saga has them.</param>
 /// <param name="PreviousVerdict">The verdict on the step before.</param>
+/// <param name="PlanRequest">For a plan-and-execute agent: what the planning call is to do; null for ReAct.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
@@ -41,7 +42,8 @@ public sealed record ContextRequested(
     JsonElement? Input = null,
     StepPlanned? PreviousStep = null,
     ToolResult? PreviousResult = null,
-    GoalEvaluated? PreviousVerdict = null);
+    GoalEvaluated? PreviousVerdict = null,
+    PlanRequest? PlanRequest = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>
@@ -49,12 +51,14 @@ public sealed record ContextRequested(
 /// <param name="Agent">The agent definition's name.</param>
 /// <param name="Step">The step about to be planned.</param>
 /// <param name="Messages">Instructions, goal and transcript, in order.</param>
+/// <param name="PlanRequest">The request's PlanRequest, passed on to the planning call.</param>
 public sealed record ContextLoaded(
     Guid RunId,
     string TenantId,
     string Agent,
     int Step,
-    IReadOnlyList<ContextMessage> Messages);
+    IReadOnlyList<ContextMessage> Messages,
+    PlanRequest? PlanRequest = null);
 
 /// <summary>The planning call's proposal for a step, before the saga accepts it.</summary>
 /// <param name="RunId">The run.</param>
@@ -67,6 +71,7 @@ public sealed record ContextLoaded(
 /// <param name="Model">The model that answered.</param>
 /// <param name="Error">Set when the model could not be asked or its reply could not be used.</param>
 /// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
+/// <param name="Plan">A new or revised plan, when the request was MakePlan or Replan; the calls are its first steps.</param>
 public sealed record StepProposed(
     Guid RunId,
     string TenantId,
@@ -77,7 +82,8 @@ public sealed record StepProposed(
     TokenUsage Usage,
     string Model,
     string? Error = null,
-    bool CacheHit = false);
+    bool CacheHit = false,
+    Plan? Plan = null);
 
 /// <summary>Step n as accepted by the saga: the model's thought and either tool calls or a final answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -91,6 +97,7 @@ public sealed record StepProposed(
 /// <param name="Usage">Tokens this step's planning call used.</param>
 /// <param name="Model">The model that answered.</param>
 /// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
+/// <param name="Plan">The plan made or revised at this step (plan-and-execute agents), null otherwise.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -102,7 +109,8 @@ public sealed record StepPlanned(
     string? FinalAnswer,
     TokenUsage Usage,
     string Model,
-    bool CacheHit = false);
+    bool CacheHit = false,
+    Plan? Plan = null);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
@@ -279,6 +287,7 @@ public sealed record RunView(
 /// <param name="Usage">Tokens of the step's planning call.</param>
 /// <param name="Model">The model that planned it.</param>
 /// <param name="CacheHit">The plan came from the response cache: no tokens were spent on it.</param>
+/// <param name="Plan">The plan made or revised at this step, if any.</param>
 public sealed record StepView(
     int Step,
     string? Thought,
@@ -289,4 +298,5 @@ public sealed record StepView(
     string? VerdictReason,
     TokenUsage? Usage,
     string? Model,
-    bool CacheHit = false);
+    bool CacheHit = false,
+    Plan? Plan = null);

@@ -79,3 +79,23 @@ public sealed record ContextMessage(
     string Content,
     IReadOnlyList<ToolCall>? ToolCalls = null,
     string? CallId = null);
+
+/// <summary>A plan-and-execute agent's plan: ordered steps, each a tool call or a sub-goal.</summary>
+/// <param name="Revision">0 for the first plan, then 1, 2, ... for each re-plan.</param>
+/// <param name="Steps">The steps, numbered from 1 in this order.</param>
+public sealed record Plan(int Revision, IReadOnlyList<PlanStep> Steps);
+
+/// <summary>One step of a plan.</summary>
+/// <param name="Number">1-based position in the plan.</param>
+/// <param name="Description">What the step is for.</param>
+/// <param name="Tool">The tool to call; null for a sub-goal, whose calls the model chooses when the step runs.</param>
+/// <param name="Arguments">The tool's arguments, with a tool.</param>
+/// <param name="DependsOn">Numbers of earlier steps that must be done first; empty when the step can run at once.</param>
+public sealed record PlanStep(int Number, string Description, string? Tool, JsonElement? Arguments, IReadOnlyList<int> DependsOn);
+
+/// <summary>The saga's request to a plan-and-execute planning call.</summary>
+/// <param name="Action">What to do.</param>
+/// <param name="Plan">The current plan (none before the first).</param>
+/// <param name="Steps">With RunSteps: the numbers of the plan steps to run now, in parallel.</param>
+/// <param name="Reason">With Replan: what went wrong, shown to the model.</param>
+public sealed record PlanRequest(PlanAction Action, Plan? Plan = null, IReadOnlyList<int>? Steps = null, string? Reason = null);

@@ -55,6 +55,12 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     private static ChatMessageContent Reply(ChatHistory history, IReadOnlyList<KernelFunctionMetadata> functions)
     {
+        if (history.LastOrDefault() is { Role: var role, Content: { } request } && role == AuthorRole.User
+            && request.StartsWith(PlanText.PlanRequestOpening, StringComparison.Ordinal))
+        {
+            return MakePlan(history, functions);
+        }
+
         var results = history.SelectMany(m => m.Items.OfType<FunctionResultContent>()).ToList();
         if (results.Count > 0)
         {
@@ -80,6 +86,29 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         var call = new FunctionCallContent(choice.Function.Name, choice.Function.PluginName, $"call_{assistantTurns + 1}_1", choice.Match.Arguments);
         var thought = $"The goal fits the {choice.Function.Name} tool ({choice.Match.Because}); calling it.";
         return new ChatMessageContent(AuthorRole.Assistant, [new TextContent(thought), call]);
+    }
+
+    /// A plan of one step per offered function that fits the goal, all independent. A revised plan
+    /// leaves out every tool that already gave a result, failed ones included: the offline model has
+    /// no better idea of its own, so what it could not do is reported in the answer.
+    private static ChatMessageContent MakePlan(ChatHistory history, IReadOnlyList<KernelFunctionMetadata> functions)
+    {
+        var goal = history.FirstOrDefault(m => m.Role == AuthorRole.User)?.Content ?? "";
+        var tried = history.SelectMany(m => m.Items.OfType<FunctionResultContent>()).Select(r => r.FunctionName).ToHashSet(StringComparer.Ordinal);
+        var steps = functions
+            .Where(f => !tried.Contains(f.Name))
+            .Select(f => (Function: f, Match: Match(f, goal)))
+            .Where(c => c.Match is not null)
+            .OrderByDescending(c => c.Match!.Score)
+            .ThenBy(c => c.Function.Name, StringComparer.Ordinal)
+            .Select(c => new
+            {
+                description = $"Use {c.Function.Name}: {c.Match!.Because}.",
+                tool = c.Function.Name,
+                arguments = c.Match.Arguments.ToDictionary(a => a.Key, a => a.Value),
+            })
+            .ToList();
+        return new ChatMessageContent(AuthorRole.Assistant, JsonSerializer.Serialize(new { steps }));
     }
 
     private static ChatMessageContent Answer(List<FunctionResultContent> results)

@@ -59,17 +59,18 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """
-            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit)
-            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached)
+            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan)
+            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan)
             ON CONFLICT (run_id, step) DO UPDATE SET
               planned = 1, thought = excluded.thought, tool_calls = excluded.tool_calls, final_answer = excluded.final_answer,
               input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model,
-              cache_hit = excluded.cache_hit
+              cache_hit = excluded.cache_hit, plan = excluded.plan
             """,
             cancellationToken,
             ("$run", step.RunId.ToString()), ("$step", step.Step), ("$thought", step.Thought),
             ("$calls", JsonSerializer.Serialize(step.ToolCalls, Json)), ("$answer", step.FinalAnswer),
-            ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cached", step.CacheHit ? 1 : 0));
+            ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cached", step.CacheHit ? 1 : 0),
+            ("$plan", step.Plan is null ? null : JsonSerializer.Serialize(step.Plan, Json)));
 
     public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
     {
@@ -178,7 +179,7 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
 
         var steps = new List<StepView>();
         await using (var stepCommand = Command(connection,
-            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit FROM steps WHERE run_id = $run ORDER BY step",
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan FROM steps WHERE run_id = $run ORDER BY step",
             ("$run", run)))
         await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
         {
@@ -196,7 +197,8 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                     NullableString(reader, 9),
                     planned ? new TokenUsage(reader.GetInt32(5), reader.GetInt32(6)) : null,
                     NullableString(reader, 7),
-                    !reader.IsDBNull(10) && reader.GetInt32(10) == 1));
+                    !reader.IsDBNull(10) && reader.GetInt32(10) == 1,
+                    reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<Plan>(reader.GetString(11), Json)));
             }
         }
 
@@ -246,7 +248,7 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                 CREATE TABLE IF NOT EXISTS steps (
                   run_id TEXT NOT NULL, step INTEGER NOT NULL, planned INTEGER NOT NULL DEFAULT 0,
                   thought TEXT, tool_calls TEXT, final_answer TEXT, input_tokens INTEGER, output_tokens INTEGER, model TEXT,
-                  verdict TEXT, verdict_reason TEXT, cache_hit INTEGER,
+                  verdict TEXT, verdict_reason TEXT, cache_hit INTEGER, plan TEXT,
                   PRIMARY KEY (run_id, step));
                 CREATE TABLE IF NOT EXISTS outcomes (
                   run_id TEXT NOT NULL, step INTEGER NOT NULL, call_id TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -270,6 +272,12 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
         if (!existing.Contains("cache_hit"))
         {
             using var add = Command(connection, "ALTER TABLE steps ADD COLUMN cache_hit INTEGER");
+            add.ExecuteNonQuery();
+        }
+
+        if (!existing.Contains("plan"))
+        {
+            using var add = Command(connection, "ALTER TABLE steps ADD COLUMN plan TEXT");
             add.ExecuteNonQuery();
         }
     }

@@ -31,6 +31,7 @@ public static class PlannerRegistration
         }
 
         services.TryAddSingleton<AgentToolPlugins>();
+        services.TryAddSingleton<PlanAndExecutePlanner>();
         services.AddHostedService<DeadlineMonitor>();
         return services;
     }

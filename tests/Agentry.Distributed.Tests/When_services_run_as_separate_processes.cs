@@ -69,12 +69,30 @@ public sealed class When_services_run_as_separate_processes
     }
 
     [Test]
+    public async Task Should_run_a_plan_and_execute_agent_and_show_its_plan_live_and_in_the_run()
+    {
+        var (exitCode, output) = await RunCliAsync("run", "What is 17 * 23 + 4, and what time is it in Tokyo?", "--agent", "planner-demo", "--bus", _deployment.AmqpUrl);
+
+        Assert.That(exitCode, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("plan     (revision 0)"));
+        Assert.That(output, Does.Contain("result   calculator -> 395"));
+        Assert.That(output, Does.Contain("Answer: calculator: 395"));
+        var runId = output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("Run: ", StringComparison.Ordinal))["Run: ".Length..];
+
+        using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
+        var run = await http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
+        var steps = run.GetProperty("steps");
+        Assert.That(steps[0].GetProperty("plan").GetProperty("steps").GetArrayLength(), Is.EqualTo(2));
+        Assert.That(steps[0].GetProperty("toolCalls").GetArrayLength(), Is.EqualTo(2), "both independent plan steps ran in one wave");
+    }
+
+    [Test]
     public async Task Should_exit_non_zero_when_the_deployment_does_not_know_the_agent()
     {
         var (exitCode, output) = await RunCliAsync("run", "What is 1 + 1?", "--agent", "nobody", "--bus", _deployment.AmqpUrl);
 
         Assert.That(exitCode, Is.EqualTo(1), output);
-        Assert.That(output, Does.Contain("Failed: Unknown agent 'nobody'. Known agents: assistant."));
+        Assert.That(output, Does.Contain("Failed: Unknown agent 'nobody'. Known agents: assistant, planner-demo."));
     }
 
     private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)

@@ -34,12 +34,16 @@ public sealed record FallbackModel(string? Provider, string? Name);
 
 public enum PlanningStrategy
 {
+    /// One model call per step: the next tool calls or the answer.
     React,
+    /// One model call writes a plan; the saga runs its steps, re-planning when one fails.
+    PlanAndExecute,
 }
 
 public sealed record AgentTool(string Name);
 
-public sealed record AgentLimits(int MaxSteps, int MaxTokens, TimeSpan Deadline)
+/// MaxReplans bounds the re-plans of a plan-and-execute run; ReAct runs never re-plan.
+public sealed record AgentLimits(int MaxSteps, int MaxTokens, TimeSpan Deadline, int MaxReplans = 2)
 {
     public static readonly AgentLimits Default = new(MaxSteps: 10, MaxTokens: 50_000, Deadline: TimeSpan.FromMinutes(5));
 }

@@ -43,12 +43,20 @@ public static partial class AgentDefinitionLoader
             throw reader.Error(root.Find("instructions")!, "'instructions' is empty.");
         }
 
+        var strategy = ReadStrategy(reader, root.Find("strategy"));
+        if (strategy != PlanningStrategy.PlanAndExecute
+            && root.Find("limits") is YamlMappingNode limitsNode
+            && new MappingView(limitsNode).Find("max_replans") is { } replans)
+        {
+            throw reader.Error(replans, "limits.max_replans applies only to 'strategy: plan-and-execute'; remove it or change the strategy.");
+        }
+
         return new AgentDefinition(
             expectedName,
             description.Trim(),
             instructions.Trim(),
             ReadModel(reader, root.Find("model"), knownProviders),
-            ReadStrategy(reader, root.Find("strategy")),
+            strategy,
             ReadTools(reader, root.Find("tools"), knownTools),
             ReadLimits(reader, root.Find("limits")),
             ReadNotify(reader, root.Find("notify")),
@@ -126,7 +134,8 @@ public static partial class AgentDefinitionLoader
         return reader.Scalar(node, "strategy") switch
         {
             "react" => PlanningStrategy.React,
-            var other => throw reader.Error(node, $"strategy '{other}' is not supported; use 'react'."),
+            "plan-and-execute" => PlanningStrategy.PlanAndExecute,
+            var other => throw reader.Error(node, $"strategy '{other}' is not supported; use 'react' or 'plan-and-execute'."),
         };
     }
 
@@ -171,7 +180,7 @@ public static partial class AgentDefinitionLoader
         }
 
         var map = reader.Mapping(node, "limits");
-        reader.RejectUnknownKeys(map, ["max_steps", "max_tokens", "deadline"], "'limits'");
+        reader.RejectUnknownKeys(map, ["max_steps", "max_tokens", "deadline", "max_replans"], "'limits'");
         if (map.Find("max_steps") is { } steps)
         {
             limits = limits with { MaxSteps = reader.PositiveInt(steps, "limits.max_steps", max: 1_000) };
@@ -185,6 +194,11 @@ public static partial class AgentDefinitionLoader
         if (map.Find("deadline") is { } deadline)
         {
             limits = limits with { Deadline = reader.Duration(deadline, "limits.deadline") };
+        }
+
+        if (map.Find("max_replans") is { } replans)
+        {
+            limits = limits with { MaxReplans = reader.PositiveInt(replans, "limits.max_replans", max: 20, min: 0) };
         }
 
         return limits;
@@ -285,12 +299,12 @@ public static partial class AgentDefinitionLoader
         public string Scalar(YamlNode node, string what) =>
             node is YamlScalarNode { Value: { } value } ? value : throw Error(node, $"{what} must be a single value.");
 
-        public int PositiveInt(YamlNode node, string what, int max)
+        public int PositiveInt(YamlNode node, string what, int max, int min = 1)
         {
             var text = Scalar(node, what);
-            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
             {
-                throw Error(node, $"{what} must be a whole number from 1 to {max.ToString("N0", CultureInfo.InvariantCulture)}, not '{text}'.");
+                throw Error(node, $"{what} must be a whole number from {min} to {max.ToString("N0", CultureInfo.InvariantCulture)}, not '{text}'.");
             }
 
             return value;

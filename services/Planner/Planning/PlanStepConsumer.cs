@@ -8,14 +8,16 @@ using Microsoft.SemanticKernel.Connectors.OpenAI;
 
 namespace Agentry.Planner.Planning;
 
-/// The ReAct planning step: asks the model for the next step, offering the agent's tools as
-/// functions with auto-invocation off, and proposes the reply to the saga. The agent's chain of
-/// models, the cache and the resilience are the ModelGateway's.
+/// The planning step. ReAct: asks the model for the next step, offering the agent's tools as
+/// functions with auto-invocation off. Plan-and-execute (the context carries a PlanRequest): does
+/// what the saga asked through PlanAndExecutePlanner. Either way the result is proposed to the
+/// saga. The agent's chain of models, the cache and the resilience are the ModelGateway's.
 public sealed partial class PlanStepConsumer(
     ModelGateway models,
     ChatModelInfo modelInfo,
     AgentCatalog agents,
     AgentToolPlugins plugins,
+    PlanAndExecutePlanner planAndExecute,
     ILogger<PlanStepConsumer> logger) : IConsumer<ContextLoaded>
 {
     public async Task Consume(ConsumeContext<ContextLoaded> context)
@@ -25,6 +27,12 @@ public sealed partial class PlanStepConsumer(
         if (agent is null)
         {
             await Propose(context, error: agents.DescribeUnknown(message.Agent));
+            return;
+        }
+
+        if (message.PlanRequest is { } request)
+        {
+            await ProposeFromPlan(context, agent, request);
             return;
         }
 
@@ -54,6 +62,26 @@ public sealed partial class PlanStepConsumer(
         var reply = answer.Reply;
         await context.Publish(new StepProposed(
             message.RunId, message.TenantId, message.Step, reply.Thought, reply.ToolCalls, reply.FinalAnswer, reply.Usage, answer.Model, CacheHit: answer.CacheHit));
+    }
+
+    private async Task ProposeFromPlan(ConsumeContext<ContextLoaded> context, AgentDefinition agent, PlanRequest request)
+    {
+        var message = context.Message;
+        PlanAndExecutePlanner.Proposal proposal;
+        try
+        {
+            proposal = await planAndExecute.ProposeAsync(agent, message, request, context.CancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+        {
+            LogModelCallFailed(logger, message.RunId, message.Step, e);
+            await Propose(context, error: e is ModelCallException ? e.Message : $"The model's reply could not be used: {e.Message}", PrimaryModel(agent));
+            return;
+        }
+
+        await context.Publish(new StepProposed(
+            message.RunId, message.TenantId, message.Step, proposal.Thought, proposal.ToolCalls, proposal.FinalAnswer, proposal.Usage,
+            proposal.Model ?? PrimaryModel(agent), proposal.Error, proposal.CacheHit, proposal.Plan));
     }
 
     private string PrimaryModel(AgentDefinition agent)

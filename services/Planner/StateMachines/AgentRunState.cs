@@ -35,6 +35,21 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     /// The final answer of a completed run, for republishing RunCompleted.
     public string? Answer { get; set; }
 
+    /// Plan-and-execute only (see docs/decisions/0012): the current plan (Plan, JSON), the numbers
+    /// of its steps done and of those the current saga step runs, the request the current step's
+    /// planning call was given (PlanRequest, JSON, for republishing), and the re-plans so far.
+    public bool PlanAndExecute { get; set; }
+    public int MaxReplans { get; set; }
+    public int Replans { get; set; }
+    public string? PlanJson { get; set; }
+    public List<int> PlanStepsDone { get; set; } = [];
+    public List<int> PlanStepsRunning { get; set; } = [];
+    public string? PlanRequestJson { get; set; }
+
+    /// A Continue or Replan verdict that overtook its step's ToolResult (GoalEvaluated, JSON): a
+    /// plan-and-execute run needs both to choose between the next wave and a re-plan.
+    public string? PendingVerdictJson { get; set; }
+
     public string? LastVerdict { get; set; }
     public string? LastReason { get; set; }
 }

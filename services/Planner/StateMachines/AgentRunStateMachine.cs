@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Planner.Deadlines;
+using Agentry.Planner.Planning;
 using Agentry.ServiceDefaults.Agents;
 using MassTransit;
 
@@ -52,26 +53,36 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         // The planning consumer reads ContextLoaded too, so its proposal can overtake the saga's own
         // copy of ContextLoaded: accept it in LoadingContext as well.
         During(LoadingContext, Planning,
-            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is not null)
-                .ThenAsync(c => Fail(c, $"The model could not plan step {c.Message.Step}: {c.Message.Error}", deadlines, clock))
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is not null)
+                .Then(c => AddUsage(c.Saga, c.Message.Usage))
+                .ThenAsync(c => Fail(c, $"The model could not plan step {c.Message.Step}: {Problem(c.Saga, c.Message)}", deadlines, clock))
                 .TransitionTo(Failed),
-            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null && OverTokenLimit(c.Saga, c.Message.Usage))
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && OverTokenLimit(c.Saga, c.Message.Usage))
                 .Then(c => AddUsage(c.Saga, c.Message.Usage))
                 .ThenAsync(c => Fail(c, $"Token limit reached: the run used {c.Saga.InputTokens + c.Saga.OutputTokens} tokens by step {c.Saga.Step}, over its limit of {c.Saga.MaxTokens}.", deadlines, clock))
                 .TransitionTo(Failed),
-            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null && !OverTokenLimit(c.Saga, c.Message.Usage) && c.Message.ToolCalls.Count > 0)
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && !OverTokenLimit(c.Saga, c.Message.Usage) && c.Message.ToolCalls.Count > 0)
                 .Then(c => AddUsage(c.Saga, c.Message.Usage))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Acting),
-            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null && !OverTokenLimit(c.Saga, c.Message.Usage) && c.Message.ToolCalls.Count == 0)
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && !OverTokenLimit(c.Saga, c.Message.Usage) && c.Message.ToolCalls.Count == 0)
                 .Then(c => AddUsage(c.Saga, c.Message.Usage))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Evaluating));
 
         During(Acting,
-            When(ToolResult, c => c.Message.Step == c.Saga.Step)
+            When(ToolResult, c => c.Message.Step == c.Saga.Step && c.Saga.PendingVerdictJson is null)
                 .Then(c => c.Saga.ToolResultJson = JsonSerializer.Serialize(c.Message))
-                .TransitionTo(Evaluating));
+                .TransitionTo(Evaluating),
+            // A plan-and-execute verdict that came first was waiting for these results.
+            When(ToolResult, c => c.Message.Step == c.Saga.Step && c.Saga.PendingVerdictJson is not null && OverReplanLimit(c.Saga, c.Message, PendingVerdict(c.Saga)))
+                .Then(c => c.Saga.ToolResultJson = JsonSerializer.Serialize(c.Message))
+                .ThenAsync(c => Fail(c, ReplanLimitReason(c.Saga, c.Message, PendingVerdict(c.Saga)), deadlines, clock))
+                .TransitionTo(Failed),
+            When(ToolResult, c => c.Message.Step == c.Saga.Step && c.Saga.PendingVerdictJson is not null && !OverReplanLimit(c.Saga, c.Message, PendingVerdict(c.Saga)))
+                .Then(c => c.Saga.ToolResultJson = JsonSerializer.Serialize(c.Message))
+                .ThenAsync(c => AdvancePlan(c, c.Message, PendingVerdict(c.Saga)))
+                .TransitionTo(LoadingContext));
 
         // Redelivered triggers. A Planner can die after saving a transition and before its messages
         // went out; the redelivered trigger then finds the run already moved on. Republishing what
@@ -79,8 +90,10 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         During(LoadingContext,
             When(GoalReceived, c => c.Saga.Step == 1)
                 .ThenAsync(RequestContext),
-            When(GoalEvaluated, c => c.Message.Step == c.Saga.Step - 1 && c.Message.Verdict == Verdict.Continue)
-                .ThenAsync(c => c.Publish(ContextRequest(c.Saga, c.Message))));
+            When(GoalEvaluated, c => c.Message.Step == c.Saga.Step - 1 && IsContinue(c.Message))
+                .ThenAsync(c => c.Publish(ContextRequest(c.Saga, c.Message))),
+            When(ToolResult, c => c.Message.Step == c.Saga.Step - 1 && c.Saga.PlanAndExecute && c.Saga.PendingVerdictJson is not null)
+                .ThenAsync(c => c.Publish(ContextRequest(c.Saga, PendingVerdict(c.Saga)))));
         During(Acting, Evaluating,
             When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null)
                 .ThenAsync(RepublishStep));
@@ -88,7 +101,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Complete)
                 .ThenAsync(c => c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Answer ?? "", c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt))));
         During(Failed,
-            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict is Verdict.Fail or Verdict.Continue)
+            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict is Verdict.Fail or Verdict.Continue or Verdict.Replan)
                 .ThenAsync(c => c.Publish(FailedMessage(c.Saga, clock))),
             When(GoalReceived)
                 .ThenAsync(c => c.Publish(FailedMessage(c.Saga, clock))));
@@ -110,13 +123,31 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .Then(c => Remember(c.Saga, c.Message))
                 .ThenAsync(c => Fail(c, c.Message.Reason, deadlines, clock))
                 .TransitionTo(Failed),
-            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Continue && c.Saga.Step >= c.Saga.MaxSteps)
+            When(GoalEvaluated, c => IsCurrent(c) && IsContinue(c.Message) && c.Saga.Step >= c.Saga.MaxSteps)
                 .Then(c => Remember(c.Saga, c.Message))
                 .ThenAsync(c => Fail(c, $"Step limit reached: {c.Saga.MaxSteps} steps taken without a final answer.", deadlines, clock))
                 .TransitionTo(Failed),
-            When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Continue && c.Saga.Step < c.Saga.MaxSteps)
+            // ReAct: a Replan verdict means the same as Continue.
+            When(GoalEvaluated, c => IsCurrent(c) && IsContinue(c.Message) && c.Saga.Step < c.Saga.MaxSteps && !c.Saga.PlanAndExecute)
                 .Then(c => Remember(c.Saga, c.Message))
                 .ThenAsync(RequestNextContext)
+                .TransitionTo(LoadingContext));
+
+        // Plan-and-execute: the next wave, the answer or a re-plan, decided with the step's results.
+        During(Acting,
+            When(GoalEvaluated, c => IsCurrent(c) && IsContinue(c.Message) && c.Saga.Step < c.Saga.MaxSteps && c.Saga.PlanAndExecute)
+                .Then(c => Remember(c.Saga, c.Message))
+                .Then(c => c.Saga.PendingVerdictJson = JsonSerializer.Serialize(c.Message)));
+        During(Evaluating,
+            When(GoalEvaluated, c => IsCurrent(c) && IsContinue(c.Message) && c.Saga.Step < c.Saga.MaxSteps && c.Saga.PlanAndExecute
+                    && OverReplanLimit(c.Saga, Deserialize<ToolResult>(c.Saga.ToolResultJson), c.Message))
+                .Then(c => Remember(c.Saga, c.Message))
+                .ThenAsync(c => Fail(c, ReplanLimitReason(c.Saga, Deserialize<ToolResult>(c.Saga.ToolResultJson), c.Message), deadlines, clock))
+                .TransitionTo(Failed),
+            When(GoalEvaluated, c => IsCurrent(c) && IsContinue(c.Message) && c.Saga.Step < c.Saga.MaxSteps && c.Saga.PlanAndExecute
+                    && !OverReplanLimit(c.Saga, Deserialize<ToolResult>(c.Saga.ToolResultJson), c.Message))
+                .Then(c => Remember(c.Saga, c.Message))
+                .ThenAsync(c => AdvancePlan(c, Deserialize<ToolResult>(c.Saga.ToolResultJson), c.Message))
                 .TransitionTo(LoadingContext));
 
         During(LoadingContext, Planning, Acting, Evaluating,
@@ -164,6 +195,12 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         run.MaxTokens = goal.Limits?.MaxTokens ?? limits.MaxTokens;
         run.StartedAt = clock.GetUtcNow();
         run.Deadline = run.StartedAt + (goal.Limits?.Deadline ?? limits.Deadline);
+        if (agent?.Strategy == PlanningStrategy.PlanAndExecute)
+        {
+            run.PlanAndExecute = true;
+            run.MaxReplans = limits.MaxReplans;
+            run.PlanRequestJson = JsonSerializer.Serialize(new PlanRequest(PlanAction.MakePlan));
+        }
     }
 
     private static void StartFaulted(AgentRunState run, RunFaulted fault, TimeProvider clock)
@@ -173,6 +210,61 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     }
 
     private static bool IsCurrent(BehaviorContext<AgentRunState, GoalEvaluated> c) => c.Message.Step == c.Saga.Step;
+
+    private static bool IsContinue(GoalEvaluated verdict) => verdict.Verdict is Verdict.Continue or Verdict.Replan;
+
+    /// Why a proposal cannot be accepted: the planning call's error, or a plan that was asked for and is missing.
+    private static string? Problem(AgentRunState run, StepProposed proposal) =>
+        proposal.Error
+        ?? (Deserialize<PlanRequest>(run.PlanRequestJson) is { Action: PlanAction.MakePlan or PlanAction.Replan } && proposal.Plan is null
+            ? "the planning call returned no plan."
+            : null);
+
+    private static GoalEvaluated PendingVerdict(AgentRunState run) => Deserialize<GoalEvaluated>(run.PendingVerdictJson)!;
+
+    /// Why the plan must be revised, or null: a call of the step failed, or the Evaluator asked.
+    private static string? ReplanReason(ToolResult? result, GoalEvaluated verdict)
+    {
+        var failed = result?.Outcomes.Where(o => !o.Succeeded).ToList() ?? [];
+        if (failed.Count > 0)
+        {
+            return string.Join("; ", failed.Select(o => $"the call {o.Tool} {o.Arguments.GetRawText()} failed ({o.ErrorKind}: {o.Error})")) + ".";
+        }
+
+        return verdict.Verdict == Verdict.Replan ? $"The Evaluator asked for a new plan: {verdict.Reason}" : null;
+    }
+
+    private static bool OverReplanLimit(AgentRunState run, ToolResult? result, GoalEvaluated verdict) =>
+        ReplanReason(result, verdict) is not null && run.Replans >= run.MaxReplans;
+
+    private static string ReplanLimitReason(AgentRunState run, ToolResult? result, GoalEvaluated verdict) =>
+        $"Re-plan limit reached: the plan went wrong at step {run.Step} after {run.Replans} re-plan(s), the most allowed ({run.MaxReplans}): {ReplanReason(result, verdict)}";
+
+    /// Chooses the next step's work, then asks for its context: a re-plan when the step went wrong,
+    /// else the next wave of the plan, or the answer when no step is left.
+    private static Task AdvancePlan<T>(BehaviorContext<AgentRunState, T> c, ToolResult? result, GoalEvaluated verdict)
+        where T : class
+    {
+        var run = c.Saga;
+        var plan = Deserialize<Plan>(run.PlanJson)!;
+        PlanRequest next;
+        if (ReplanReason(result, verdict) is { } reason)
+        {
+            run.Replans++;
+            next = new PlanRequest(PlanAction.Replan, plan, Reason: reason);
+        }
+        else
+        {
+            run.PlanStepsDone = [.. run.PlanStepsDone.Union(run.PlanStepsRunning).Order()];
+            var wave = PlanProgress.NextWave(plan, run.PlanStepsDone);
+            next = wave.Count == 0 ? new PlanRequest(PlanAction.Answer, plan) : new PlanRequest(PlanAction.RunSteps, plan, wave);
+        }
+
+        run.PlanRequestJson = JsonSerializer.Serialize(next);
+        var request = ContextRequest(run, verdict) with { Step = run.Step + 1 };
+        run.Step++;
+        return c.Publish(request);
+    }
 
     private static bool OverTokenLimit(AgentRunState run, TokenUsage usage) =>
         run.InputTokens + run.OutputTokens + usage.Total > run.MaxTokens;
@@ -210,7 +302,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         new(run.CorrelationId, run.TenantId, run.Agent, run.Step, run.Goal, Input(run),
             previousVerdict is null ? null : Deserialize<StepPlanned>(run.PlannedStepJson),
             previousVerdict is null ? null : Deserialize<ToolResult>(run.ToolResultJson),
-            previousVerdict);
+            previousVerdict,
+            Deserialize<PlanRequest>(run.PlanRequestJson));
 
     private static T? Deserialize<T>(string? json)
         where T : class =>
@@ -221,7 +314,30 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         var step = Accept(c);
         c.Saga.PlannedStepJson = JsonSerializer.Serialize(step);
         c.Saga.ToolResultJson = null;
+        c.Saga.PendingVerdictJson = null;
+        if (c.Saga.PlanAndExecute)
+        {
+            TrackPlan(c.Saga, step);
+        }
+
         return c.Publish(step);
+    }
+
+    /// Which plan steps the accepted step runs. A new plan starts from nothing done, with the same
+    /// first wave the planning call computed (PlanProgress is shared).
+    private static void TrackPlan(AgentRunState run, StepPlanned step)
+    {
+        var request = Deserialize<PlanRequest>(run.PlanRequestJson)!;
+        if (step.Plan is { } plan)
+        {
+            run.PlanJson = JsonSerializer.Serialize(plan);
+            run.PlanStepsDone = [];
+            run.PlanStepsRunning = [.. PlanProgress.NextWave(plan, [])];
+        }
+        else
+        {
+            run.PlanStepsRunning = request.Action == PlanAction.RunSteps ? [.. request.Steps ?? []] : [];
+        }
     }
 
     private static Task RepublishStep(BehaviorContext<AgentRunState, StepProposed> c) =>
@@ -239,7 +355,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             c.Message.ToolCalls.Count == 0 ? c.Message.FinalAnswer ?? "" : null,
             c.Message.Usage,
             c.Message.Model,
-            c.Message.CacheHit);
+            c.Message.CacheHit,
+            c.Saga.PlanAndExecute && Deserialize<PlanRequest>(c.Saga.PlanRequestJson) is { Action: PlanAction.MakePlan or PlanAction.Replan } ? c.Message.Plan : null);
 
     private static async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c, IRunDeadlines deadlines, TimeProvider clock)
     {

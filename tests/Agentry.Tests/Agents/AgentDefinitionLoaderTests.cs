@@ -178,7 +178,7 @@ public sealed class When_an_agent_definition_is_loaded
             """);
 
         AssertLocated(error, "typo.yaml", 3, 3);
-        Assert.That(error.Problem, Is.EqualTo("unknown key 'max_step' in 'limits'. Allowed keys: max_steps, max_tokens, deadline."));
+        Assert.That(error.Problem, Is.EqualTo("unknown key 'max_step' in 'limits'. Allowed keys: max_steps, max_tokens, deadline, max_replans."));
     }
 
     [Test]
@@ -274,7 +274,47 @@ public sealed class When_an_agent_definition_is_loaded
             """);
 
         AssertLocated(error, "planner.yaml", 2, 11);
-        Assert.That(error.Problem, Is.EqualTo("strategy 'tree-of-thought' is not supported; use 'react'."));
+        Assert.That(error.Problem, Is.EqualTo("strategy 'tree-of-thought' is not supported; use 'react' or 'plan-and-execute'."));
+    }
+
+    [Test]
+    public void Should_read_a_plan_and_execute_agent_with_its_replan_limit()
+    {
+        var agent = Parse("planner.yaml", """
+            instructions: Plan.
+            strategy: plan-and-execute
+            limits:
+              max_replans: 0
+            """);
+
+        Assert.That((agent.Strategy, agent.Limits.MaxReplans), Is.EqualTo((PlanningStrategy.PlanAndExecute, 0)));
+        Assert.That(Parse("default.yaml", "instructions: Plan.\nstrategy: plan-and-execute").Limits.MaxReplans, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Should_refuse_a_replan_limit_for_a_react_agent()
+    {
+        var error = ErrorFor("reacting.yaml", """
+            instructions: Act.
+            limits:
+              max_replans: 3
+            """);
+
+        AssertLocated(error, "reacting.yaml", 3, 16);
+        Assert.That(error.Problem, Is.EqualTo("limits.max_replans applies only to 'strategy: plan-and-execute'; remove it or change the strategy."));
+    }
+
+    [Test]
+    public void Should_refuse_a_replan_limit_out_of_range()
+    {
+        var error = ErrorFor("planner.yaml", """
+            instructions: Plan.
+            strategy: plan-and-execute
+            limits:
+              max_replans: 21
+            """);
+
+        Assert.That(error.Problem, Is.EqualTo("limits.max_replans must be a whole number from 0 to 20, not '21'."));
     }
 
     [Test]

@@ -57,4 +57,30 @@ public sealed class When_an_agent_runs_in_one_process_on_redis
         Assert.That(run.ToString(), Does.Contain("\"CurrentState\":\"Completed\""));
         Assert.That(await Redis.Database.KeyTimeToLiveAsync(keys.Single()), Is.GreaterThan(TimeSpan.FromDays(6)));
     }
+
+    [Test]
+    public async Task Should_run_a_plan_and_execute_agent_with_its_plan_kept_in_the_run_state()
+    {
+        var keyPrefix = Redis.NewKeyPrefix();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+
+        var exit = await Commands.RunAsync(
+            new RunOptions("What is 1/0, and what time is it in Tokyo?", "planner-demo", TestAgents.RepositoryAgentsFolder(), null, Verbose: false,
+                new Dictionary<string, string?>
+                {
+                    ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
+                    ["ConnectionStrings:redis"] = TestServers.RedisConfiguration,
+                    ["Planner:Redis:KeyPrefix"] = keyPrefix,
+                    ["Evaluator:Redis:KeyPrefix"] = keyPrefix,
+                }),
+            output, error, timeout.Token);
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output.ToString() + error);
+        Assert.That(output.ToString(), Does.Contain("plan     (revision 1)"));
+        var keys = await Redis.KeysAsync(keyPrefix);
+        var run = (await Redis.Database.HashGetAsync(keys.Single(k => k.ToString().Contains("saga:agentrun:", StringComparison.Ordinal)), "data")).ToString();
+        Assert.That(run, Does.Contain("\"CurrentState\":\"Completed\"").And.Contain("\"Replans\":1").And.Contain("\"PlanAndExecute\":true"));
+    }
 }
