@@ -66,6 +66,7 @@ public sealed record ContextLoaded(
 /// <param name="Usage">Tokens the planning call used.</param>
 /// <param name="Model">The model that answered.</param>
 /// <param name="Error">Set when the model could not be asked or its reply could not be used.</param>
+/// <param name="Cost">What the planning call (with any re-asks) cost, in US dollars, from the price table.</param>
 public sealed record StepProposed(
     Guid RunId,
     string TenantId,
@@ -75,7 +76,8 @@ public sealed record StepProposed(
     string? FinalAnswer,
     TokenUsage Usage,
     string Model,
-    string? Error = null);
+    string? Error = null,
+    decimal Cost = 0);
 
 /// <summary>Step n as accepted by the saga: the model's thought and either tool calls or a final answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -88,6 +90,8 @@ public sealed record StepProposed(
 /// <param name="FinalAnswer">The answer, when the model gave one instead of calls.</param>
 /// <param name="Usage">Tokens this step's planning call used.</param>
 /// <param name="Model">The model that answered.</param>
+/// <param name="Cost">What this step's planning call cost, in US dollars.</param>
+/// <param name="Goal">The run's goal, so that a final answer can be judged against it.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -98,7 +102,9 @@ public sealed record StepPlanned(
     IReadOnlyList<ToolCall> ToolCalls,
     string? FinalAnswer,
     TokenUsage Usage,
-    string Model);
+    string Model,
+    decimal Cost = 0,
+    string? Goal = null);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
@@ -123,6 +129,8 @@ public sealed record ToolResult(
 /// <param name="Reason">Why, in words a person can read.</param>
 /// <param name="Confidence">0 to 1; rules are certain (1).</param>
 /// <param name="FinalAnswer">The answer, with a Complete verdict.</param>
+/// <param name="Usage">Tokens the evaluation itself used (a model judge); null when only rules judged.</param>
+/// <param name="Cost">What the evaluation cost, in US dollars.</param>
 public sealed record GoalEvaluated(
     Guid RunId,
     string TenantId,
@@ -130,7 +138,9 @@ public sealed record GoalEvaluated(
     Verdict Verdict,
     string Reason,
     double Confidence,
-    string? FinalAnswer = null);
+    string? FinalAnswer = null,
+    TokenUsage? Usage = null,
+    decimal Cost = 0);
 
 /// <summary>Any end of a run: consume this to act on every run that ends, however it ended.</summary>
 public interface IRunEnded
@@ -153,6 +163,7 @@ public interface IRunEnded
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to answer.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 public sealed record RunCompleted(
     Guid RunId,
     string TenantId,
@@ -160,7 +171,8 @@ public sealed record RunCompleted(
     string Answer,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration) : IRunEnded;
+    TimeSpan Duration,
+    decimal TotalCost = 0) : IRunEnded;
 
 /// <summary>A run ended without an answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -170,6 +182,7 @@ public sealed record RunCompleted(
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to failure.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 public sealed record RunFailed(
     Guid RunId,
     string TenantId,
@@ -177,7 +190,8 @@ public sealed record RunFailed(
     string Reason,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration) : IRunEnded;
+    TimeSpan Duration,
+    decimal TotalCost = 0) : IRunEnded;
 
 /// <summary>A run was handed to a person.</summary>
 /// <param name="RunId">The run.</param>
@@ -188,6 +202,7 @@ public sealed record RunFailed(
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to escalation.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 public sealed record RunEscalated(
     Guid RunId,
     string TenantId,
@@ -196,7 +211,8 @@ public sealed record RunEscalated(
     string Summary,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration) : IRunEnded;
+    TimeSpan Duration,
+    decimal TotalCost = 0) : IRunEnded;
 
 /// <summary>A run was stopped on request.</summary>
 /// <param name="RunId">The run.</param>
@@ -206,6 +222,7 @@ public sealed record RunEscalated(
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to cancellation.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 public sealed record RunCancelled(
     Guid RunId,
     string TenantId,
@@ -213,7 +230,8 @@ public sealed record RunCancelled(
     string Reason,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration) : IRunEnded;
+    TimeSpan Duration,
+    decimal TotalCost = 0) : IRunEnded;
 
 /// <summary>Stop a run.</summary>
 /// <param name="RunId">The run.</param>
@@ -248,6 +266,7 @@ public sealed record GetRun(Guid RunId);
 /// <param name="Reason">Why it ended, when it ended without an answer.</param>
 /// <param name="Usage">Tokens over the whole run, once it ended.</param>
 /// <param name="Steps">Each recorded step.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars, once it ended.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -258,7 +277,8 @@ public sealed record RunView(
     string? Answer,
     string? Reason,
     TokenUsage? Usage,
-    IReadOnlyList<StepView> Steps)
+    IReadOnlyList<StepView> Steps,
+    decimal? TotalCost = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);
@@ -274,6 +294,7 @@ public sealed record RunView(
 /// <param name="VerdictReason">Why.</param>
 /// <param name="Usage">Tokens of the step's planning call.</param>
 /// <param name="Model">The model that planned it.</param>
+/// <param name="Cost">What the step's planning call cost, in US dollars.</param>
 public sealed record StepView(
     int Step,
     string? Thought,
@@ -283,4 +304,5 @@ public sealed record StepView(
     Verdict? Verdict,
     string? VerdictReason,
     TokenUsage? Usage,
-    string? Model);
+    string? Model,
+    decimal? Cost = null);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel.ChatCompletion;
@@ -13,6 +14,7 @@ public static class LlmServiceCollectionExtensions
     /// the offline model otherwise. Swapping one for the other is configuration, never code.
     public static IServiceCollection AddAgentryLlm(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddAgentryModelPrices();
         services.AddOptions<LlmOptions>()
             .BindConfiguration(LlmOptions.Section)
             .Validate(o => o.Endpoint is null || !string.IsNullOrWhiteSpace(o.Model),
@@ -39,6 +41,18 @@ public static class LlmServiceCollectionExtensions
             var apiKey = options.ApiKey ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY") ?? "not-needed";
             return new OpenAIChatCompletionService(options.Model!, options.Endpoint!, apiKey, httpClient: http, loggerFactory: sp.GetService<ILoggerFactory>());
         });
+        return services;
+    }
+
+    /// The price table (Llm:Prices), which the Planner and the Evaluator price their calls with.
+    public static IServiceCollection AddAgentryModelPrices(this IServiceCollection services)
+    {
+        services.AddOptions<ModelPriceOptions>()
+            .BindConfiguration(LlmOptions.Section)
+            .Validate(o => o.Prices.Values.All(p => p.InputPerMillion >= 0 && p.OutputPerMillion >= 0),
+                "Llm:Prices: a price must not be negative (US dollars per million tokens).")
+            .ValidateOnStart();
+        services.TryAddSingleton<ModelPrices>();
         return services;
     }
 }

@@ -1,15 +1,29 @@
 using Agentry.Contracts;
+using Agentry.ServiceDefaults.Agents;
 using MassTransit;
 
 namespace Agentry.Evaluator;
 
-/// Judges a step that ended in a final answer.
-public sealed class FinalAnswerConsumer : IConsumer<StepPlanned>
+/// Judges a step that ended in a final answer: by the rules, then, for agents that turn it on, by
+/// the model judge.
+public sealed class FinalAnswerConsumer(AgentCatalog agents, ModelJudge judge) : IConsumer<StepPlanned>
 {
-    public Task Consume(ConsumeContext<StepPlanned> context) =>
-        context.Message.ToolCalls.Count == 0
-            ? context.Publish(Rules.JudgeAnswer(context.Message))
-            : Task.CompletedTask;
+    public async Task Consume(ConsumeContext<StepPlanned> context)
+    {
+        var step = context.Message;
+        if (step.ToolCalls.Count > 0)
+        {
+            return;
+        }
+
+        var verdict = Rules.JudgeAnswer(step);
+        if (verdict.Verdict == Verdict.Complete && agents.Find(step.Agent)?.Evaluation is { Judge: true } evaluation)
+        {
+            verdict = await judge.JudgeAsync(step, evaluation, context.CancellationToken);
+        }
+
+        await context.Publish(verdict);
+    }
 }
 
 /// Judges a step once its tool results are in.

@@ -59,16 +59,16 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """
-            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model)
-            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model)
+            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cost)
+            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cost)
             ON CONFLICT (run_id, step) DO UPDATE SET
               planned = 1, thought = excluded.thought, tool_calls = excluded.tool_calls, final_answer = excluded.final_answer,
-              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model
+              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model, cost = excluded.cost
             """,
             cancellationToken,
             ("$run", step.RunId.ToString()), ("$step", step.Step), ("$thought", step.Thought),
             ("$calls", JsonSerializer.Serialize(step.ToolCalls, Json)), ("$answer", step.FinalAnswer),
-            ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model));
+            ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cost", Money(step.Cost)));
 
     public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
     {
@@ -119,16 +119,16 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
     public Task EndRunAsync(RunEnd end, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """
-            INSERT INTO runs (run_id, tenant_id, agent, status, answer, reason, steps, input_tokens, output_tokens, ended_at)
-            VALUES ($run, $tenant, $agent, $status, $answer, $reason, $steps, $in, $out, $at)
+            INSERT INTO runs (run_id, tenant_id, agent, status, answer, reason, steps, input_tokens, output_tokens, cost, ended_at)
+            VALUES ($run, $tenant, $agent, $status, $answer, $reason, $steps, $in, $out, $cost, $at)
             ON CONFLICT (run_id) DO UPDATE SET
               status = excluded.status, answer = excluded.answer, reason = excluded.reason, steps = excluded.steps,
-              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, ended_at = excluded.ended_at
+              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cost = excluded.cost, ended_at = excluded.ended_at
             """,
             cancellationToken,
             ("$run", end.RunId.ToString()), ("$tenant", end.TenantId), ("$agent", end.Agent), ("$status", end.Status),
             ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
-            ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$at", Timestamp(end.At)));
+            ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$cost", Money(end.TotalCost)), ("$at", Timestamp(end.At)));
 
     public async Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken)
     {
@@ -136,7 +136,7 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at FROM runs WHERE run_id = $run",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost FROM runs WHERE run_id = $run",
             ("$run", run));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -152,7 +152,8 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
             Status: runReader.GetString(3),
             Answer: NullableString(runReader, 4),
             Reason: NullableString(runReader, 5),
-            Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null);
+            Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null,
+            Cost: ended ? Money(runReader, 9) : null);
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -177,7 +178,7 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
 
         var steps = new List<StepView>();
         await using (var stepCommand = Command(connection,
-            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason FROM steps WHERE run_id = $run ORDER BY step",
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cost FROM steps WHERE run_id = $run ORDER BY step",
             ("$run", run)))
         await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
         {
@@ -194,11 +195,12 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                     reader.IsDBNull(8) ? null : Enum.Parse<Verdict>(reader.GetString(8)),
                     NullableString(reader, 9),
                     planned ? new TokenUsage(reader.GetInt32(5), reader.GetInt32(6)) : null,
-                    NullableString(reader, 7)));
+                    NullableString(reader, 7),
+                    planned ? Money(reader, 10) : null));
             }
         }
 
-        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps);
+        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost);
     }
 
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
@@ -253,7 +255,26 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                   PRIMARY KEY (run_id, call_id));
                 """);
         command.ExecuteNonQuery();
+        // Columns added after the first release: an older file gets them, with no cost recorded.
+        AddColumnIfMissing(connection, "runs", "cost", "TEXT");
+        AddColumnIfMissing(connection, "steps", "cost", "TEXT");
     }
+
+    private static void AddColumnIfMissing(SqliteConnection connection, string table, string column, string type)
+    {
+        using var columns = Command(connection, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = $column", ("$column", column));
+        if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+        {
+            using var add = Command(connection, $"ALTER TABLE {table} ADD COLUMN {column} {type}");
+            add.ExecuteNonQuery();
+        }
+    }
+
+    // Dollars are kept as decimal text: SQLite's REAL would round them, and totals must add up exactly.
+    private static string Money(decimal dollars) => dollars.ToString(CultureInfo.InvariantCulture);
+
+    private static decimal? Money(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : decimal.Parse(reader.GetString(ordinal), NumberStyles.Number, CultureInfo.InvariantCulture);
 
     private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {

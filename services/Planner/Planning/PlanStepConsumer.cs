@@ -1,8 +1,10 @@
 using Agentry.Contracts;
 using Agentry.Llm;
+using Agentry.Planner.Deadlines;
 using Agentry.ServiceDefaults.Agents;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
@@ -16,6 +18,9 @@ public sealed partial class PlanStepConsumer(
     ChatModelInfo modelInfo,
     AgentCatalog agents,
     AgentToolPlugins plugins,
+    ToolCallReplies toolCalls,
+    ModelPrices prices,
+    IOptions<PlannerOptions> options,
     ILogger<PlanStepConsumer> logger) : IConsumer<ContextLoaded>
 {
     public async Task Consume(ConsumeContext<ContextLoaded> context)
@@ -36,11 +41,14 @@ public sealed partial class PlanStepConsumer(
             settings.FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false);
         }
 
-        ModelReply reply;
+        CheckedReply<ModelReply> reply;
         try
         {
-            var content = await model.GetChatMessageContentAsync(AgentChat.ToChatHistory(message.Messages), settings, kernel, context.CancellationToken);
-            reply = AgentChat.ReadReply(content);
+            // Invalid tool arguments are re-asked here, with the error shown to the model, rather
+            // than spending a whole step (tool round trip, evaluation) on a call that cannot run.
+            reply = await StructuredReplies.AskAsync(
+                model, AgentChat.ToChatHistory(message.Messages), settings, kernel,
+                toolCalls.Check, options.Value.MaxReasks, toolCalls.ShowProblems, context.CancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -49,13 +57,29 @@ public sealed partial class PlanStepConsumer(
             return;
         }
 
+        var cost = reply.Attempts.Sum(a => prices.CostOf(a.ModelId ?? modelInfo.Name, AgentChat.ReadUsage(a)));
+        if (!reply.IsValid)
+        {
+            LogInvalidReply(logger, message.RunId, message.Step, reply.Attempts.Count, reply.Problem);
+            await Propose(context,
+                error: $"the model proposed invalid tool arguments {Times(reply.Attempts.Count)} ({options.Value.MaxReasks} re-asks allowed): {reply.Problem}",
+                reply.Usage, cost);
+            return;
+        }
+
+        var step = reply.Value!;
         await context.Publish(new StepProposed(
-            message.RunId, message.TenantId, message.Step, reply.Thought, reply.ToolCalls, reply.FinalAnswer, reply.Usage, modelInfo.Name));
+            message.RunId, message.TenantId, message.Step, step.Thought, step.ToolCalls, step.FinalAnswer, reply.Usage, modelInfo.Name, Cost: cost));
     }
 
-    private Task Propose(ConsumeContext<ContextLoaded> context, string error) =>
+    private Task Propose(ConsumeContext<ContextLoaded> context, string error, TokenUsage? usage = null, decimal cost = 0) =>
         context.Publish(new StepProposed(
-            context.Message.RunId, context.Message.TenantId, context.Message.Step, null, [], null, TokenUsage.None, modelInfo.Name, error));
+            context.Message.RunId, context.Message.TenantId, context.Message.Step, null, [], null, usage ?? TokenUsage.None, modelInfo.Name, error, cost));
+
+    private static string Times(int count) => count == 1 ? "once" : $"{count} times";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The model's reply for run {RunId} step {Step} was still invalid after {Attempts} attempts: {Problem}")]
+    private static partial void LogInvalidReply(ILogger logger, Guid runId, int step, int attempts, string problem);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The model call for run {RunId} step {Step} failed.")]
     private static partial void LogModelCallFailed(ILogger logger, Guid runId, int step, Exception exception);
