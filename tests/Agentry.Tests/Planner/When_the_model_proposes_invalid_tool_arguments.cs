@@ -15,6 +15,8 @@ public sealed class When_the_model_proposes_invalid_tool_arguments : HarnessFixt
 {
     private OpenAiFake _fake = null!;
 
+    protected override TimeSpan InactivityTimeout => TimeSpan.FromSeconds(2);
+
     protected override void ConfigureServices(IServiceCollection services)
     {
         _fake = OpenAiFake.Start();
@@ -117,6 +119,8 @@ public sealed class When_the_model_proposes_invalid_tool_arguments : HarnessFixt
 public sealed class When_re_asks_are_turned_off : HarnessFixture
 {
     private OpenAiFake _fake = null!;
+
+    protected override TimeSpan InactivityTimeout => TimeSpan.FromSeconds(2);
 
     protected override void ConfigureServices(IServiceCollection services)
     {
