@@ -119,7 +119,9 @@ public sealed class RunPrinter(TextWriter output)
             Line("answer", step.FinalAnswer ?? "");
         }
 
-        Line("tokens", $"{step.Usage.InputTokens} in, {step.Usage.OutputTokens} out ({step.Model}), {ModelPrices.Format(step.Cost)}");
+        Line("tokens", step.CacheHit
+            ? $"none: answered from the response cache ({step.Model})"
+            : $"{step.Usage.InputTokens} in, {step.Usage.OutputTokens} out ({step.Model}), {ModelPrices.Format(step.Cost)}");
     }
 
     private void PrintResults(ToolResult result)

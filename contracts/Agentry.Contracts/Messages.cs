@@ -66,6 +66,7 @@ public sealed record ContextLoaded(
 /// <param name="Usage">Tokens the planning call used.</param>
 /// <param name="Model">The model that answered.</param>
 /// <param name="Error">Set when the model could not be asked or its reply could not be used.</param>
+/// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 /// <param name="Cost">What the planning call (with any re-asks) cost, in US dollars, from the price table.</param>
 public sealed record StepProposed(
     Guid RunId,
@@ -77,6 +78,7 @@ public sealed record StepProposed(
     TokenUsage Usage,
     string Model,
     string? Error = null,
+    bool CacheHit = false,
     decimal Cost = 0);
 
 /// <summary>Step n as accepted by the saga: the model's thought and either tool calls or a final answer.</summary>
@@ -90,6 +92,7 @@ public sealed record StepProposed(
 /// <param name="FinalAnswer">The answer, when the model gave one instead of calls.</param>
 /// <param name="Usage">Tokens this step's planning call used.</param>
 /// <param name="Model">The model that answered.</param>
+/// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 /// <param name="Cost">What this step's planning call cost, in US dollars.</param>
 /// <param name="Goal">The run's goal, so that a final answer can be judged against it.</param>
 public sealed record StepPlanned(
@@ -103,6 +106,7 @@ public sealed record StepPlanned(
     string? FinalAnswer,
     TokenUsage Usage,
     string Model,
+    bool CacheHit = false,
     decimal Cost = 0,
     string? Goal = null);
 
@@ -294,6 +298,7 @@ public sealed record RunView(
 /// <param name="VerdictReason">Why.</param>
 /// <param name="Usage">Tokens of the step's planning call.</param>
 /// <param name="Model">The model that planned it.</param>
+/// <param name="CacheHit">The plan came from the response cache: no tokens were spent on it.</param>
 /// <param name="Cost">What the step's planning call cost, in US dollars.</param>
 public sealed record StepView(
     int Step,
@@ -305,4 +310,5 @@ public sealed record StepView(
     string? VerdictReason,
     TokenUsage? Usage,
     string? Model,
+    bool CacheHit = false,
     decimal? Cost = null);

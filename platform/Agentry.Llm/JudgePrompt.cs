@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Json.Schema;
-using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 
 namespace Agentry.Llm;
@@ -46,9 +45,9 @@ public static class JudgePrompt
     public static bool IsJudgeRequest(ChatHistory history) =>
         history.Count > 0 && history[0].Role == AuthorRole.System && history[0].Content == Instructions;
 
-    public static ReplyCheck<JudgeVerdict> Check(ChatMessageContent reply)
+    public static ReplyCheck<JudgeVerdict> Check(ModelReply reply)
     {
-        var json = StructuredReplies.CheckJson(reply.Content ?? "", Schema);
+        var json = StructuredReplies.CheckJson(StructuredReplies.TextOf(reply), Schema);
         if (!json.IsValid)
         {
             return new ReplyCheck<JudgeVerdict>(null, json.Problems);

@@ -1,19 +1,30 @@
+using Agentry.ServiceDefaults;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
-using Microsoft.SemanticKernel.Connectors.OpenAI;
+using StackExchange.Redis;
 
 namespace Agentry.Llm;
 
 public static class LlmServiceCollectionExtensions
 {
-    /// The chat model the Planner uses: an OpenAI-compatible endpoint when Llm:Endpoint is set,
-    /// the offline model otherwise. Swapping one for the other is configuration, never code.
+    /// The model providers (Llm:Providers, or the Llm:Endpoint shorthand, or the offline model), the
+    /// ModelGateway that asks an agent's chain of models, and the response cache (Redis when the
+    /// connection string `redis` is set, this process's memory otherwise). IChatCompletionService is
+    /// the default provider's default model behind its resilience pipeline, for callers without an agent.
     public static IServiceCollection AddAgentryLlm(this IServiceCollection services, IConfiguration configuration)
     {
+        // The Planner and the Evaluator both need it; in one process, the first registration serves both.
+        if (services.Any(s => s.ServiceType == typeof(ModelGateway)))
+        {
+            return services;
+        }
+
         services.AddAgentryModelPrices();
         services.AddOptions<LlmOptions>()
             .BindConfiguration(LlmOptions.Section)
@@ -21,25 +32,38 @@ public static class LlmServiceCollectionExtensions
                 "Llm:Model is required when Llm:Endpoint is set: name the model to ask (environment Llm__Model).")
             .Validate(o => o.Endpoint is null || o.Endpoint.Scheme is "http" or "https",
                 "Llm:Endpoint must be an http or https URL, for example http://localhost:11434/v1.")
+            .Validate(o => o.Cache.Ttl > TimeSpan.Zero, "Llm:Cache:Ttl must be more than zero, e.g. 01:00:00.")
             .ValidateOnStart();
 
-        var endpoint = configuration[$"{LlmOptions.Section}:{nameof(LlmOptions.Endpoint)}"];
-        if (string.IsNullOrWhiteSpace(endpoint))
+        services.AddSingleton(sp => new LlmProviders(
+            sp.GetRequiredService<IOptions<LlmOptions>>().Value,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetService<ILoggerFactory>()));
+        services.ResolveAtStart<LlmProviders>();
+        services.AddSingleton(sp =>
         {
-            services.AddSingleton(new ChatModelInfo(OfflineChatModel.ModelName, IsOffline: true));
-            services.AddSingleton<IChatCompletionService, OfflineChatModel>();
-            return services;
+            var provider = sp.GetRequiredService<LlmProviders>().Default;
+            return new ChatModelInfo(provider.DefaultModel ?? $"{provider.Name} (model named by each agent)", provider.IsOffline);
+        });
+
+        if (RedisRegistration.HasRedis(configuration))
+        {
+            services.AddAgentryRedis(configuration);
+            services.AddSingleton<ILlmResponseCache>(sp => new RedisResponseCache(
+                sp.GetRequiredService<IConnectionMultiplexer>(),
+                sp.GetRequiredService<IOptions<LlmOptions>>().Value.Cache.KeyPrefix));
+        }
+        else
+        {
+            services.AddSingleton<ILlmResponseCache>(_ => new MemoryResponseCache(new MemoryCache(new MemoryCacheOptions { SizeLimit = 10_000 })));
         }
 
-        services.AddHttpClient(nameof(LlmOptions));
-        services.AddSingleton(sp => new ChatModelInfo(sp.GetRequiredService<IOptions<LlmOptions>>().Value.Model!, IsOffline: false));
+        services.AddSingleton<ModelGateway>();
         services.AddSingleton<IChatCompletionService>(sp =>
         {
-            var options = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
-            var http = sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(LlmOptions));
-            http.Timeout = options.Timeout;
-            var apiKey = options.ApiKey ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY") ?? "not-needed";
-            return new OpenAIChatCompletionService(options.Model!, options.Endpoint!, apiKey, httpClient: http, loggerFactory: sp.GetService<ILoggerFactory>());
+            var provider = sp.GetRequiredService<LlmProviders>().Default;
+            var connector = provider.Connector(provider.ModelName(null));
+            return provider.IsOffline ? connector : new ResilientChatCompletionService(connector, provider);
         });
         return services;
     }
@@ -55,4 +79,27 @@ public static class LlmServiceCollectionExtensions
         services.TryAddSingleton<ModelPrices>();
         return services;
     }
+}
+
+/// A connector behind its provider's resilience pipeline (retries, breaker, timeout, concurrency).
+public sealed class ResilientChatCompletionService(IChatCompletionService inner, LlmProvider provider) : IChatCompletionService
+{
+    public IReadOnlyDictionary<string, object?> Attributes => inner.Attributes;
+
+    public async Task<IReadOnlyList<ChatMessageContent>> GetChatMessageContentsAsync(
+        ChatHistory chatHistory,
+        PromptExecutionSettings? executionSettings = null,
+        Kernel? kernel = null,
+        CancellationToken cancellationToken = default) =>
+        await provider.Pipeline.ExecuteAsync(
+            async token => await inner.GetChatMessageContentsAsync(chatHistory, executionSettings, kernel, token),
+            cancellationToken);
+
+    // A stream cannot be retried once it has started; it goes straight to the connector.
+    public IAsyncEnumerable<StreamingChatMessageContent> GetStreamingChatMessageContentsAsync(
+        ChatHistory chatHistory,
+        PromptExecutionSettings? executionSettings = null,
+        Kernel? kernel = null,
+        CancellationToken cancellationToken = default) =>
+        inner.GetStreamingChatMessageContentsAsync(chatHistory, executionSettings, kernel, cancellationToken);
 }

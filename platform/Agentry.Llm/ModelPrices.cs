@@ -28,9 +28,16 @@ public sealed partial class ModelPrices(IOptions<ModelPriceOptions> options, ILo
 
     private readonly ConcurrentDictionary<string, bool> _warned = new(StringComparer.OrdinalIgnoreCase);
 
+    /// What every answer cost together: each at its own model's price (a fallback model may differ).
+    public decimal CostOf(IEnumerable<ModelAnswer> answers) => answers.Sum(a => CostOf(a.Model, a.Reply.Usage));
+
+    /// model: as a step records it, NAME or PROVIDER/NAME; a price under the full name wins over
+    /// one under the bare model name.
     public decimal CostOf(string model, TokenUsage usage)
     {
-        if (!options.Value.Prices.TryGetValue(model, out var price))
+        var slash = model.IndexOf('/', StringComparison.Ordinal);
+        if (!options.Value.Prices.TryGetValue(model, out var price)
+            && (slash < 0 || !options.Value.Prices.TryGetValue(model[(slash + 1)..], out price)))
         {
             // The offline model is free by nature; a price for it may still be set, for tests and demos.
             if (model != OfflineChatModel.ModelName && _warned.TryAdd(model, true))

@@ -1,6 +1,5 @@
 using Agentry.Contracts;
 using Agentry.ServiceDefaults.Tools;
-using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 
 namespace Agentry.Llm;
@@ -11,34 +10,32 @@ namespace Agentry.Llm;
 /// UnknownTool like any other outcome.
 public sealed class ToolCallReplies(ToolArgumentsValidator validator)
 {
-    public ReplyCheck<ModelReply> Check(ChatMessageContent content)
+    public ReplyCheck<ModelReply> Check(ModelReply reply)
     {
-        var reply = AgentChat.ReadReply(content);
         var problems = reply.ToolCalls
             .Select(call => (call, Problems: Problems(call)))
             .Where(c => c.Problems.Count > 0)
             .Select(c => $"{c.call.Tool}: {string.Join("; ", c.Problems)}")
             .ToList();
-        return problems.Count == 0 ? ReplyCheck.Valid(reply) : new ReplyCheck<ModelReply>(reply, problems);
+        return problems.Count == 0 ? ReplyCheck.Valid(reply) : ReplyCheck.Invalid(problems, reply);
     }
 
     /// The model's turn, then one tool result per call, as the chat protocol requires: the error for
     /// each invalid call, and for a valid call of the same reply that it was not run.
-    public void ShowProblems(ChatHistory history, ChatMessageContent content, ReplyCheck<ModelReply> check)
+    public void ShowProblems(ChatHistory history, ModelReply reply, ReplyCheck<ModelReply> check)
     {
-        history.Add(content);
-        // In the order ReadReply numbered them, so the index pairs each call with its reading.
-        foreach (var (call, index) in FunctionCallContent.GetFunctionCalls(content).Select((c, i) => (c, i)))
+        List<ContextMessage> turns = [new(ContextRole.Assistant, reply.Thought ?? "", reply.ToolCalls)];
+        foreach (var call in reply.ToolCalls)
         {
-            var proposed = check.Value?.ToolCalls.ElementAtOrDefault(index);
-            var problems = proposed is null ? [] : Problems(proposed);
-            var text = problems.Count > 0
-                ? ToolOutcomeText.Format(new ToolOutcome(call.Id ?? "", call.FunctionName, default, "", ToolErrorKind.InvalidArguments,
-                    $"Invalid arguments for {call.FunctionName}: {string.Join("; ", problems)}. The call was not run: call it again with arguments that match its schema.", TimeSpan.Zero))
-                : ToolOutcomeText.Format(new ToolOutcome(call.Id ?? "", call.FunctionName, default, "", ToolErrorKind.InvalidArguments,
-                    "Not run, because another call of the same reply had invalid arguments: propose it again with the corrected calls.", TimeSpan.Zero));
-            history.Add(new ChatMessageContent(AuthorRole.Tool, [new FunctionResultContent(call.FunctionName, call.PluginName, call.Id, text)]));
+            var problems = Problems(call);
+            var error = problems.Count > 0
+                ? $"Invalid arguments for {call.Tool}: {string.Join("; ", problems)}. The call was not run: call it again with arguments that match its schema."
+                : "Not run, because another call of the same reply had invalid arguments: propose it again with the corrected calls.";
+            var outcome = new ToolOutcome(call.CallId, call.Tool, call.Arguments, "", ToolErrorKind.InvalidArguments, error, TimeSpan.Zero);
+            turns.Add(new ContextMessage(ContextRole.Tool, ToolOutcomeText.Format(outcome), CallId: call.CallId));
         }
+
+        history.AddRange(AgentChat.ToChatHistory(turns));
     }
 
     private IReadOnlyList<string> Problems(ToolCall call) =>

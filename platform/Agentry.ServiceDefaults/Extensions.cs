@@ -34,7 +34,8 @@ public static class Extensions
             .ValidateOnStart();
         services.TryAddSingleton(sp => AgentCatalog.LoadDirectory(
             sp.GetRequiredService<IOptions<AgentsOptions>>().Value.ResolvePath(),
-            sp.GetRequiredService<ToolCatalog>()));
+            sp.GetRequiredService<ToolCatalog>(),
+            sp.GetService<IConfiguration>() is { } configuration ? ModelProviders.Names(configuration) : null));
         services.ResolveAtStart<AgentCatalog>();
         services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
         return services;

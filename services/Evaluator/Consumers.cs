@@ -17,9 +17,9 @@ public sealed class FinalAnswerConsumer(AgentCatalog agents, ModelJudge judge) :
         }
 
         var verdict = Rules.JudgeAnswer(step);
-        if (verdict.Verdict == Verdict.Complete && agents.Find(step.Agent)?.Evaluation is { Judge: true } evaluation)
+        if (verdict.Verdict == Verdict.Complete && agents.Find(step.Agent) is { Evaluation.Judge: true } agent)
         {
-            verdict = await judge.JudgeAsync(step, evaluation, context.CancellationToken);
+            verdict = await judge.JudgeAsync(step, agent, context.CancellationToken);
         }
 
         await context.Publish(verdict);

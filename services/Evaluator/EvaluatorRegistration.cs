@@ -4,7 +4,6 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.SemanticKernel.ChatCompletion;
 
 namespace Agentry.Evaluator;
 
@@ -28,13 +27,8 @@ public static class EvaluatorRegistration
             services.TryAddSingleton<ICallHistory, InMemoryCallHistory>();
         }
 
-        // The model judge asks whichever model Agentry.Llm's configuration selects (the offline
-        // model when none is). In one process the Planner may have registered it already.
-        if (!services.Any(s => s.ServiceType == typeof(IChatCompletionService)))
-        {
-            services.AddAgentryLlm(configuration);
-        }
-
+        // The model judge asks through the ModelGateway (the offline model when none is configured).
+        services.AddAgentryLlm(configuration);
         services.TryAddSingleton<ModelJudge>();
         return services;
     }

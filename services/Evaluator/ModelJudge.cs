@@ -3,7 +3,6 @@ using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.ServiceDefaults.Agents;
 using Microsoft.Extensions.Logging;
-using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
 
 namespace Agentry.Evaluator;
@@ -11,19 +10,24 @@ namespace Agentry.Evaluator;
 /// The optional model judge of a final answer, for agents with `evaluation: { judge: true }`. It
 /// runs after the rules accepted the answer; an answer the judge is not confident enough in goes
 /// to a person (Escalate) rather than out as the run's result.
-public sealed partial class ModelJudge(IChatCompletionService model, ChatModelInfo modelInfo, ModelPrices prices, ILogger<ModelJudge> logger)
+public sealed partial class ModelJudge(ModelGateway models, ModelPrices prices, ILogger<ModelJudge> logger)
 {
     /// A malformed verdict is asked for once more, then counted as no confidence at all.
     public const int MaxReasks = 1;
 
-    public async Task<GoalEvaluated> JudgeAsync(StepPlanned step, AgentEvaluation evaluation, CancellationToken cancellationToken)
+    /// The judge asks the evaluation's own model when the agent names one, else the agent's, with the
+    /// same fallbacks, resilience and cache as planning.
+    public async Task<GoalEvaluated> JudgeAsync(StepPlanned step, AgentDefinition agent, CancellationToken cancellationToken)
     {
+        var evaluation = agent.Evaluation;
+        var model = evaluation.Model ?? agent.Model;
         var settings = new OpenAIPromptExecutionSettings { Temperature = 0 };
         CheckedReply<JudgeVerdict> reply;
         try
         {
             reply = await StructuredReplies.AskAsync(
-                model, JudgePrompt.History(step.Goal ?? "", step.FinalAnswer ?? ""), settings, kernel: null,
+                (history, token) => models.AskAsync(model, history, settings, kernel: null, token),
+                JudgePrompt.History(step.Goal ?? "", step.FinalAnswer ?? ""),
                 JudgePrompt.Check, MaxReasks, cancellationToken: cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -32,7 +36,7 @@ public sealed partial class ModelJudge(IChatCompletionService model, ChatModelIn
             return Verdict(step, Contracts.Verdict.Escalate, $"The model judge could not be asked ({e.Message}); a person should check the answer.", 0, null, 0);
         }
 
-        var cost = reply.Attempts.Sum(a => prices.CostOf(a.ModelId ?? modelInfo.Name, AgentChat.ReadUsage(a)));
+        var cost = prices.CostOf(reply.Attempts);
         var minimum = Number(evaluation.MinConfidence);
         if (!reply.IsValid)
         {

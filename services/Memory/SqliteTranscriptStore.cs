@@ -59,16 +59,18 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """
-            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cost)
-            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cost)
+            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, cost)
+            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $cost)
             ON CONFLICT (run_id, step) DO UPDATE SET
               planned = 1, thought = excluded.thought, tool_calls = excluded.tool_calls, final_answer = excluded.final_answer,
-              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model, cost = excluded.cost
+              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model,
+              cache_hit = excluded.cache_hit, cost = excluded.cost
             """,
             cancellationToken,
             ("$run", step.RunId.ToString()), ("$step", step.Step), ("$thought", step.Thought),
             ("$calls", JsonSerializer.Serialize(step.ToolCalls, Json)), ("$answer", step.FinalAnswer),
-            ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cost", Money(step.Cost)));
+            ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cached", step.CacheHit ? 1 : 0),
+            ("$cost", Money(step.Cost)));
 
     public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
     {
@@ -178,7 +180,7 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
 
         var steps = new List<StepView>();
         await using (var stepCommand = Command(connection,
-            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cost FROM steps WHERE run_id = $run ORDER BY step",
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, cost FROM steps WHERE run_id = $run ORDER BY step",
             ("$run", run)))
         await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
         {
@@ -196,7 +198,8 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                     NullableString(reader, 9),
                     planned ? new TokenUsage(reader.GetInt32(5), reader.GetInt32(6)) : null,
                     NullableString(reader, 7),
-                    planned ? Money(reader, 10) : null));
+                    !reader.IsDBNull(10) && reader.GetInt32(10) == 1,
+                    planned ? Money(reader, 11) : null));
             }
         }
 
@@ -246,7 +249,7 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                 CREATE TABLE IF NOT EXISTS steps (
                   run_id TEXT NOT NULL, step INTEGER NOT NULL, planned INTEGER NOT NULL DEFAULT 0,
                   thought TEXT, tool_calls TEXT, final_answer TEXT, input_tokens INTEGER, output_tokens INTEGER, model TEXT,
-                  verdict TEXT, verdict_reason TEXT,
+                  verdict TEXT, verdict_reason TEXT, cache_hit INTEGER,
                   PRIMARY KEY (run_id, step));
                 CREATE TABLE IF NOT EXISTS outcomes (
                   run_id TEXT NOT NULL, step INTEGER NOT NULL, call_id TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -255,7 +258,10 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                   PRIMARY KEY (run_id, call_id));
                 """);
         command.ExecuteNonQuery();
-        // Columns added after the first release: an older file gets them, with no cost recorded.
+
+        // Files written before a column existed get it added; SQLite has no ADD COLUMN IF NOT EXISTS.
+        // An older run then has no cost recorded (null), not a cost of zero.
+        AddColumnIfMissing(connection, "steps", "cache_hit", "INTEGER");
         AddColumnIfMissing(connection, "runs", "cost", "TEXT");
         AddColumnIfMissing(connection, "steps", "cost", "TEXT");
     }

@@ -23,7 +23,7 @@ public sealed class AgentCatalog
             ? $"Unknown agent '{name}': no agents are defined."
             : $"Unknown agent '{name}'. Known agents: {string.Join(", ", _agents.Keys.Order(StringComparer.Ordinal))}.";
 
-    public static AgentCatalog LoadDirectory(string directory, ToolCatalog tools)
+    public static AgentCatalog LoadDirectory(string directory, ToolCatalog tools, ISet<string>? knownProviders = null)
     {
         if (!Directory.Exists(directory))
         {
@@ -41,7 +41,7 @@ public sealed class AgentCatalog
         {
             try
             {
-                var agent = AgentDefinitionLoader.LoadFile(file, known);
+                var agent = AgentDefinitionLoader.LoadFile(file, known, knownProviders);
                 if (agents.Any(a => a.Name == agent.Name))
                 {
                     problems.Add(new AgentDefinitionException(file, 1, 1, $"agent '{agent.Name}' is defined twice (also in {agents.First(a => a.Name == agent.Name).SourceFile})."));

@@ -19,7 +19,21 @@ public sealed record AgentDefinition(
     public AgentEvaluation Evaluation { get; init; } = AgentEvaluation.RulesOnly;
 }
 
-public sealed record ModelChoice(string? Name);
+/// The model an agent asks: a provider (by its name in Llm:Providers; none: the default provider) and
+/// a model name (none: the provider's default), the sampling temperature (none: 0), whether replies
+/// may be cached (none: only when the request is deterministic) and the models to fall back on.
+public sealed record ModelChoice(
+    string? Name,
+    string? Provider = null,
+    double? Temperature = null,
+    bool? Cache = null,
+    IReadOnlyList<FallbackModel>? Fallbacks = null)
+{
+    public IReadOnlyList<FallbackModel> FallbackModels => Fallbacks ?? [];
+}
+
+/// A model to ask when the ones before it in the chain time out, are rate limited or fail.
+public sealed record FallbackModel(string? Provider, string? Name);
 
 public enum PlanningStrategy
 {

@@ -12,10 +12,11 @@ public static partial class AgentDefinitionLoader
     private static readonly string[] TopLevelKeys =
         ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation"];
 
-    public static AgentDefinition LoadFile(string path, ISet<string> knownTools) =>
-        Parse(path, File.ReadAllText(path), knownTools);
+    public static AgentDefinition LoadFile(string path, ISet<string> knownTools, ISet<string>? knownProviders = null) =>
+        Parse(path, File.ReadAllText(path), knownTools, knownProviders);
 
-    public static AgentDefinition Parse(string file, string yaml, ISet<string> knownTools)
+    /// knownProviders: the model providers configured (see ModelProviders.Names); null skips that check.
+    public static AgentDefinition Parse(string file, string yaml, ISet<string> knownTools, ISet<string>? knownProviders = null)
     {
         var expectedName = Path.GetFileNameWithoutExtension(file);
         var reader = new Reader(file);
@@ -46,18 +47,18 @@ public static partial class AgentDefinitionLoader
             expectedName,
             description.Trim(),
             instructions.Trim(),
-            ReadModel(reader, root.Find("model")),
+            ReadModel(reader, root.Find("model"), knownProviders),
             ReadStrategy(reader, root.Find("strategy")),
             ReadTools(reader, root.Find("tools"), knownTools),
             ReadLimits(reader, root.Find("limits")),
             ReadNotify(reader, root.Find("notify")),
             file)
         {
-            Evaluation = ReadEvaluation(reader, root.Find("evaluation")),
+            Evaluation = ReadEvaluation(reader, root.Find("evaluation"), knownProviders),
         };
     }
 
-    private static ModelChoice ReadModel(Reader reader, YamlNode? node)
+    private static ModelChoice ReadModel(Reader reader, YamlNode? node, ISet<string>? knownProviders)
     {
         if (node is null)
         {
@@ -70,8 +71,52 @@ public static partial class AgentDefinitionLoader
         }
 
         var map = reader.Mapping(node, "model");
-        reader.RejectUnknownKeys(map, ["name"], "'model'");
-        return new ModelChoice(map.Find("name") is { } n ? reader.Scalar(n, "model.name") : null);
+        reader.RejectUnknownKeys(map, ["provider", "name", "temperature", "cache", "fallbacks"], "'model'");
+        var fallbacks = new List<FallbackModel>();
+        if (map.Find("fallbacks") is { } fallbackNode)
+        {
+            if (fallbackNode is not YamlSequenceNode sequence)
+            {
+                throw reader.Error(fallbackNode, "model.fallbacks must be a list of models, like [ { provider: local, name: llama3.1 } ].");
+            }
+
+            foreach (var item in sequence.Children)
+            {
+                var fallback = reader.Mapping(item, "a model in model.fallbacks");
+                reader.RejectUnknownKeys(fallback, ["provider", "name"], "a model in model.fallbacks");
+                if (fallback.Find("provider") is null && fallback.Find("name") is null)
+                {
+                    throw reader.Error(item, "a model in model.fallbacks needs a provider, a name or both.");
+                }
+
+                fallbacks.Add(new FallbackModel(
+                    ReadProvider(reader, fallback.Find("provider"), "model.fallbacks[].provider", knownProviders),
+                    fallback.Find("name") is { } fn ? reader.Scalar(fn, "model.fallbacks[].name") : null));
+            }
+        }
+
+        return new ModelChoice(
+            map.Find("name") is { } n ? reader.Scalar(n, "model.name") : null,
+            ReadProvider(reader, map.Find("provider"), "model.provider", knownProviders),
+            map.Find("temperature") is { } t ? reader.Temperature(t, "model.temperature") : null,
+            map.Find("cache") is { } c ? reader.Boolean(c, "model.cache") : null,
+            fallbacks.Count > 0 ? fallbacks : null);
+    }
+
+    private static string? ReadProvider(Reader reader, YamlNode? node, string what, ISet<string>? knownProviders)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        var provider = reader.Scalar(node, what);
+        if (knownProviders is not null && !knownProviders.Contains(provider))
+        {
+            throw reader.Error(node, $"unknown model provider '{provider}'. Configured providers: {string.Join(", ", knownProviders.Order(StringComparer.Ordinal))}. Declare it under Llm:Providers:{provider} (Kind, Endpoint, ApiKeyEnv).");
+        }
+
+        return provider;
     }
 
     private static PlanningStrategy ReadStrategy(Reader reader, YamlNode? node)
@@ -153,7 +198,7 @@ public static partial class AgentDefinitionLoader
         return limits;
     }
 
-    private static AgentEvaluation ReadEvaluation(Reader reader, YamlNode? node)
+    private static AgentEvaluation ReadEvaluation(Reader reader, YamlNode? node, ISet<string>? knownProviders)
     {
         if (node is null)
         {
@@ -166,7 +211,7 @@ public static partial class AgentDefinitionLoader
         var minConfidence = map.Find("min_confidence") is { } c
             ? reader.Fraction(c, "evaluation.min_confidence")
             : AgentEvaluation.DefaultMinConfidence;
-        var model = map.Find("model") is { } m ? ReadModel(reader, m) : null;
+        var model = map.Find("model") is { } m ? ReadModel(reader, m, knownProviders) : null;
         return new AgentEvaluation(judge, minConfidence, model);
     }
 
@@ -293,6 +338,17 @@ public static partial class AgentDefinitionLoader
             if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value < 0 || value > 1)
             {
                 throw Error(node, $"{what} must be a number from 0 to 1, such as 0.7, not '{text}'.");
+            }
+
+            return value;
+        }
+
+        public double Temperature(YamlNode node, string what)
+        {
+            var text = Scalar(node, what);
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < 0 || value > 2)
+            {
+                throw Error(node, $"{what} must be a number from 0 to 2, not '{text}'.");
             }
 
             return value;

@@ -6,15 +6,15 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel;
-using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
 
 namespace Agentry.Planner.Planning;
 
 /// The ReAct planning step: asks the model for the next step, offering the agent's tools as
-/// functions with auto-invocation off, and proposes the reply to the saga.
+/// functions with auto-invocation off, and proposes the reply to the saga. The agent's chain of
+/// models, the cache and the resilience are the ModelGateway's.
 public sealed partial class PlanStepConsumer(
-    IChatCompletionService model,
+    ModelGateway models,
     ChatModelInfo modelInfo,
     AgentCatalog agents,
     AgentToolPlugins plugins,
@@ -34,7 +34,7 @@ public sealed partial class PlanStepConsumer(
         }
 
         var kernel = new Kernel();
-        var settings = new OpenAIPromptExecutionSettings { Temperature = 0 };
+        var settings = new OpenAIPromptExecutionSettings { Temperature = agent.Model.Temperature ?? 0 };
         if (agent.Tools.Count > 0)
         {
             kernel.Plugins.Add(plugins.For(agent));
@@ -47,34 +47,47 @@ public sealed partial class PlanStepConsumer(
             // Invalid tool arguments are re-asked here, with the error shown to the model, rather
             // than spending a whole step (tool round trip, evaluation) on a call that cannot run.
             reply = await StructuredReplies.AskAsync(
-                model, AgentChat.ToChatHistory(message.Messages), settings, kernel,
-                toolCalls.Check, options.Value.MaxReasks, toolCalls.ShowProblems, context.CancellationToken);
+                (history, token) => models.AskAsync(agent.Model, history, settings, kernel, token),
+                AgentChat.ToChatHistory(message.Messages), toolCalls.Check, options.Value.MaxReasks, toolCalls.ShowProblems, context.CancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
             LogModelCallFailed(logger, message.RunId, message.Step, e);
-            await Propose(context, error: e.Message);
+            await Propose(context, error: e is ModelCallException ? e.Message : $"The model's reply could not be used: {e.Message}", PrimaryModel(agent));
             return;
         }
 
-        var cost = reply.Attempts.Sum(a => prices.CostOf(a.ModelId ?? modelInfo.Name, AgentChat.ReadUsage(a)));
+        var cost = prices.CostOf(reply.Attempts);
         if (!reply.IsValid)
         {
             LogInvalidReply(logger, message.RunId, message.Step, reply.Attempts.Count, reply.Problem);
             await Propose(context,
                 error: $"the model proposed invalid tool arguments {Times(reply.Attempts.Count)} ({options.Value.MaxReasks} re-asks allowed): {reply.Problem}",
-                reply.Usage, cost);
+                reply.Last.Model, reply.Usage, cost);
             return;
         }
 
         var step = reply.Value!;
         await context.Publish(new StepProposed(
-            message.RunId, message.TenantId, message.Step, step.Thought, step.ToolCalls, step.FinalAnswer, reply.Usage, modelInfo.Name, Cost: cost));
+            message.RunId, message.TenantId, message.Step, step.Thought, step.ToolCalls, step.FinalAnswer, reply.Usage, reply.Last.Model,
+            CacheHit: reply.CacheHit, Cost: cost));
     }
 
-    private Task Propose(ConsumeContext<ContextLoaded> context, string error, TokenUsage? usage = null, decimal cost = 0) =>
+    private string PrimaryModel(AgentDefinition agent)
+    {
+        try
+        {
+            return models.Describe(models.Chain(agent.Model)[0]);
+        }
+        catch (InvalidOperationException)
+        {
+            return modelInfo.Name;
+        }
+    }
+
+    private Task Propose(ConsumeContext<ContextLoaded> context, string error, string? model = null, TokenUsage? usage = null, decimal cost = 0) =>
         context.Publish(new StepProposed(
-            context.Message.RunId, context.Message.TenantId, context.Message.Step, null, [], null, usage ?? TokenUsage.None, modelInfo.Name, error, cost));
+            context.Message.RunId, context.Message.TenantId, context.Message.Step, null, [], null, usage ?? TokenUsage.None, model ?? modelInfo.Name, error, Cost: cost));
 
     private static string Times(int count) => count == 1 ? "once" : $"{count} times";
 

@@ -256,6 +256,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             c.Message.ToolCalls.Count == 0 ? c.Message.FinalAnswer ?? "" : null,
             c.Message.Usage,
             c.Message.Model,
+            c.Message.CacheHit,
             c.Message.Cost,
             c.Saga.Goal);
 

@@ -34,7 +34,8 @@ public sealed class OpenAiFake : IDisposable
             // The fake keeps its own request log (bodies in arrival order); WireMock's log is not needed.
             MaxRequestLogCount = 0,
         });
-        foreach (var path in new[] { "/v1/chat/completions", "/chat/completions" })
+        // Azure OpenAI puts the deployment in the path: /openai/deployments/NAME/chat/completions?api-version=...
+        foreach (var path in new[] { "/v1/chat/completions", "/chat/completions", "/openai/deployments/*/chat/completions" })
         {
             _server.Given(Request.Create().WithPath(path).UsingPost())
                 .RespondWith(Response.Create().WithCallback(Handle));
@@ -94,7 +95,7 @@ public sealed class OpenAiFake : IDisposable
         var body = request.Body ?? (request.BodyAsBytes is { } bytes ? Encoding.UTF8.GetString(bytes) : "");
         var headers = request.Headers?.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase)
             ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var received = new FakeRequest(request.Path, body, headers);
+        var received = new FakeRequest(request.Path, body, headers) { ReceivedAt = DateTimeOffset.UtcNow };
         _requests.Enqueue(received);
 
         var reply = _script.TryDequeue(out var scripted) ? scripted : WhenEmpty(received);
@@ -226,6 +227,8 @@ public sealed record FakeToolCall(string Id, string Name, string Arguments);
 public sealed record FakeRequest(string Path, string Body, IReadOnlyDictionary<string, string> Headers)
 {
     private JsonElement? _json;
+
+    public DateTimeOffset ReceivedAt { get; init; }
 
     public JsonElement Json => _json ??= JsonDocument.Parse(Body).RootElement.Clone();
 

@@ -89,7 +89,7 @@ public sealed class When_a_run_has_a_cost_limit : AgentRunSagaFixture
     {
         var runId = await StartRunInState(m => m.LoadingContext);
 
-        await Harness.Bus.Publish(new StepProposed(runId, Tenant, 1, null, [], null, new TokenUsage(30, 15), "test-model", "invalid tool arguments", 0.003m));
+        await Harness.Bus.Publish(new StepProposed(runId, Tenant, 1, null, [], null, new TokenUsage(30, 15), "test-model", "invalid tool arguments", Cost: 0.003m));
 
         var failed = await PublishedOne<RunFailed>(m => m.RunId == runId);
         Assert.That((failed.TotalCost, failed.Usage), Is.EqualTo((0.003m, new TokenUsage(30, 15))));
