@@ -30,7 +30,7 @@ public sealed partial class ModelJudge(ModelGateway models, ModelPrices prices, 
                 JudgePrompt.History(step.Goal ?? "", step.FinalAnswer ?? ""),
                 JudgePrompt.Check, MaxReasks, cancellationToken: cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogJudgeFailed(logger, step.RunId, step.Step, e);
             return Verdict(step, Contracts.Verdict.Escalate, $"The model judge could not be asked ({e.Message}); a person should check the answer.", 0, null, 0);

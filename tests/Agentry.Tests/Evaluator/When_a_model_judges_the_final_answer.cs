@@ -30,13 +30,12 @@ public sealed class When_a_model_judges_the_final_answer : HarnessFixture
     protected override void ConfigureServices(IServiceCollection services)
     {
         _fake = OpenAiFake.Start();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Llm:Endpoint"] = _fake.BaseUrl.ToString(),
-            ["Llm:Model"] = "judge-fake",
-            ["Llm:Prices:judge-fake:InputPerMillion"] = "1",
-            ["Llm:Prices:judge-fake:OutputPerMillion"] = "4",
-        }).Build();
+        var settings = LlmStack.Provider("fake", _fake, more: [("Model", "judge-fake"), ("MaxRetries", "0")])
+            .Append((Key: "Llm:Prices:judge-fake:InputPerMillion", Value: (string?)"1"))
+            .Append((Key: "Llm:Prices:judge-fake:OutputPerMillion", Value: (string?)"4"));
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
+            .Build();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddEvaluator(configuration);
     }
