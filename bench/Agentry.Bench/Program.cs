@@ -15,6 +15,11 @@ using Microsoft.Extensions.Logging;
 // same ReAct loop run with Semantic Kernel alone. Usage:
 //   dotnet run -c Release --project bench/Agentry.Bench -- [--runs-per-level N] [--levels 1,10,100] [--in-memory]
 // Needs RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672/) and REDIS_URL (default 127.0.0.1:6379).
+if (args.Contains("--llm-cache"))
+{
+    return await LlmCacheBench.RunAsync(args);
+}
+
 var levels = ArgValue("--levels")?.Split(',').Select(int.Parse).ToArray() ?? [1, 10, 100];
 var runsPerLevel = int.Parse(ArgValue("--runs-per-level") ?? "300", CultureInfo.InvariantCulture);
 var rabbitMq = Environment.GetEnvironmentVariable("RABBITMQ_URL") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/";

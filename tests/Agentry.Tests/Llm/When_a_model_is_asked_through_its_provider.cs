@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Agentry.Llm;
 using Agentry.ServiceDefaults.Agents;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.SemanticKernel.ChatCompletion;
 
 namespace Agentry.Tests.Llm;
 
@@ -138,6 +140,50 @@ public sealed class When_a_model_is_asked_through_its_provider
 
         Assert.That(answer.Reply.FinalAnswer, Is.EqualTo("ok"));
         Assert.That(_fake.Requests[1].ReceivedAt - _fake.Requests[0].ReceivedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(950)));
+    }
+
+    [Test]
+    public async Task Should_keep_calls_in_flight_within_the_providers_limit_and_refuse_what_cannot_queue()
+    {
+        _fake.WhenEmpty = _ => FakeReply.Answer("ok").After(TimeSpan.FromMilliseconds(400));
+        await using var llm = LlmStack.Create(LlmStack.Provider("fake", _fake, more: [("MaxConcurrency", "1"), ("MaxRetries", "0")]));
+        await llm.AskAsync(Fake); // the connector is built and warm before the race
+
+        var calls = Enumerable.Range(0, 3).Select(i => llm.AskAsync(Fake, goal: $"What is {i} + 1?")).ToList();
+        var outcomes = await Task.WhenAll(calls.Select(async c =>
+        {
+            try
+            {
+                return (await c).Reply.FinalAnswer;
+            }
+            catch (ModelCallException e)
+            {
+                return e.Message;
+            }
+        }));
+
+        Assert.That(outcomes.Count(o => o == "ok"), Is.EqualTo(2), "one in flight, one queued");
+        Assert.That(outcomes, Has.One.EqualTo("The model gpt-fake: not called: too many calls to it are already waiting (MaxConcurrency)"));
+        var raced = _fake.Requests.Skip(1).ToList();
+        Assert.That(raced, Has.Count.EqualTo(2));
+        Assert.That(raced[1].ReceivedAt - raced[0].ReceivedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(350)), "the second waited for the first");
+    }
+
+    [Test]
+    public async Task Should_keep_the_endpoint_shorthand_as_the_default_provider()
+    {
+        _fake.ReplyWithServerError(502).ReplyWithAnswer("via the shorthand").ReplyWithAnswer("via IChatCompletionService");
+        await using var llm = LlmStack.Create(("Llm:Endpoint", _fake.BaseUrl.ToString()), ("Llm:Model", "local-model"), ("Llm:ApiKey", "k"));
+
+        var answer = await llm.AskAsync(new ModelChoice(null, Cache: false));
+        var direct = await llm.Services.GetRequiredService<IChatCompletionService>().GetChatMessageContentAsync(new ChatHistory("hi"));
+
+        Assert.That(answer.Reply.FinalAnswer, Is.EqualTo("via the shorthand"));
+        Assert.That(answer.Model, Is.EqualTo("local-model"));
+        Assert.That(direct.Content, Is.EqualTo("via IChatCompletionService"));
+        Assert.That(_fake.Requests.Select(r => r.Model), Is.All.EqualTo("local-model"));
+        Assert.That(_fake.RequestCount, Is.EqualTo(3), "the 502 was retried by the default provider's pipeline");
+        Assert.That(llm.Services.GetRequiredService<ChatModelInfo>().Describe(), Is.EqualTo("local-model"));
     }
 
     [Test]
