@@ -253,7 +253,7 @@ public static class Commands
             await output.WriteLineAsync($"{agent.Name}");
             await output.WriteLineAsync($"  {agent.Description}");
             await output.WriteLineAsync($"  tools: {(agent.Tools.Count == 0 ? "none" : string.Join(", ", agent.Tools.Select(t => t.Name)))}");
-            await output.WriteLineAsync($"  limits: {agent.Limits.MaxSteps} steps, {agent.Limits.MaxTokens} tokens, deadline {agent.Limits.Deadline}");
+            await output.WriteLineAsync($"  limits: {agent.Limits.MaxSteps} steps, {agent.Limits.MaxTokens} tokens, deadline {agent.Limits.Deadline}{(agent.Limits.MaxCost is { } cost ? $", cost {ModelPrices.Format(cost)}" : "")}");
             await output.WriteLineAsync($"  file: {agent.SourceFile}");
         }
 

@@ -126,7 +126,7 @@ public sealed class RunPrinter(TextWriter output)
 
         Line("tokens", step.CacheHit
             ? $"none: answered from the response cache ({step.Model})"
-            : $"{step.Usage.InputTokens} in, {step.Usage.OutputTokens} out ({step.Model})");
+            : $"{step.Usage.InputTokens} in, {step.Usage.OutputTokens} out ({step.Model}), {ModelPrices.Format(step.Cost)}");
     }
 
     private void PrintResults(ToolResult result)
@@ -149,20 +149,20 @@ public sealed class RunPrinter(TextWriter output)
         {
             case RunCompleted completed:
                 output.WriteLine($"Answer: {completed.Answer}");
-                output.WriteLine($"Completed in {Summary(completed.Steps, completed.Usage, completed.Duration)}.");
+                output.WriteLine($"Completed in {Summary(completed.Steps, completed.Usage, completed.TotalCost, completed.Duration)}.");
                 break;
             case RunFailed failed:
                 output.WriteLine($"Failed: {failed.Reason}");
-                output.WriteLine($"Stopped after {Summary(failed.Steps, failed.Usage, failed.Duration)}.");
+                output.WriteLine($"Stopped after {Summary(failed.Steps, failed.Usage, failed.TotalCost, failed.Duration)}.");
                 break;
             case RunEscalated escalated:
                 output.WriteLine($"Escalated to a person: {escalated.Reason}");
                 output.WriteLine(escalated.Summary);
-                output.WriteLine($"Stopped after {Summary(escalated.Steps, escalated.Usage, escalated.Duration)}.");
+                output.WriteLine($"Stopped after {Summary(escalated.Steps, escalated.Usage, escalated.TotalCost, escalated.Duration)}.");
                 break;
             case RunCancelled cancelled:
                 output.WriteLine($"Cancelled: {cancelled.Reason}");
-                output.WriteLine($"Stopped after {Summary(cancelled.Steps, cancelled.Usage, cancelled.Duration)}.");
+                output.WriteLine($"Stopped after {Summary(cancelled.Steps, cancelled.Usage, cancelled.TotalCost, cancelled.Duration)}.");
                 break;
             default:
                 throw new ArgumentException($"Not an end of a run: {end.GetType().Name}.", nameof(end));
@@ -179,8 +179,8 @@ public sealed class RunPrinter(TextWriter output)
         }
     }
 
-    private static string Summary(int steps, TokenUsage usage, TimeSpan duration) =>
-        $"{steps} step{(steps == 1 ? "" : "s")}, {usage.Total} tokens ({usage.InputTokens} in, {usage.OutputTokens} out), {duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s";
+    private static string Summary(int steps, TokenUsage usage, decimal cost, TimeSpan duration) =>
+        $"{steps} step{(steps == 1 ? "" : "s")}, {usage.Total} tokens ({usage.InputTokens} in, {usage.OutputTokens} out), {ModelPrices.Format(cost)}, {duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s";
 
     private static string Shorten(string text)
     {

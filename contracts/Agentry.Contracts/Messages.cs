@@ -72,6 +72,7 @@ public sealed record ContextLoaded(
 /// <param name="Error">Set when the model could not be asked or its reply could not be used.</param>
 /// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 /// <param name="Plan">A new or revised plan, when the request was MakePlan or Replan; the calls are its first steps.</param>
+/// <param name="Cost">What the planning call (with any re-asks) cost, in US dollars, from the price table.</param>
 public sealed record StepProposed(
     Guid RunId,
     string TenantId,
@@ -83,7 +84,8 @@ public sealed record StepProposed(
     string Model,
     string? Error = null,
     bool CacheHit = false,
-    Plan? Plan = null);
+    Plan? Plan = null,
+    decimal Cost = 0);
 
 /// <summary>Step n as accepted by the saga: the model's thought and either tool calls or a final answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -98,6 +100,8 @@ public sealed record StepProposed(
 /// <param name="Model">The model that answered.</param>
 /// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 /// <param name="Plan">The plan made or revised at this step (plan-and-execute agents), null otherwise.</param>
+/// <param name="Cost">What this step's planning call cost, in US dollars.</param>
+/// <param name="Goal">The run's goal, so that a final answer can be judged against it.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -110,7 +114,9 @@ public sealed record StepPlanned(
     TokenUsage Usage,
     string Model,
     bool CacheHit = false,
-    Plan? Plan = null);
+    Plan? Plan = null,
+    decimal Cost = 0,
+    string? Goal = null);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
@@ -135,6 +141,8 @@ public sealed record ToolResult(
 /// <param name="Reason">Why, in words a person can read.</param>
 /// <param name="Confidence">0 to 1; rules are certain (1).</param>
 /// <param name="FinalAnswer">The answer, with a Complete verdict.</param>
+/// <param name="Usage">Tokens the evaluation itself used (a model judge); null when only rules judged.</param>
+/// <param name="Cost">What the evaluation cost, in US dollars.</param>
 public sealed record GoalEvaluated(
     Guid RunId,
     string TenantId,
@@ -142,7 +150,9 @@ public sealed record GoalEvaluated(
     Verdict Verdict,
     string Reason,
     double Confidence,
-    string? FinalAnswer = null);
+    string? FinalAnswer = null,
+    TokenUsage? Usage = null,
+    decimal Cost = 0);
 
 /// <summary>Any end of a run: consume this to act on every run that ends, however it ended.</summary>
 public interface IRunEnded
@@ -165,6 +175,7 @@ public interface IRunEnded
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to answer.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 public sealed record RunCompleted(
     Guid RunId,
     string TenantId,
@@ -172,7 +183,8 @@ public sealed record RunCompleted(
     string Answer,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration) : IRunEnded;
+    TimeSpan Duration,
+    decimal TotalCost = 0) : IRunEnded;
 
 /// <summary>A run ended without an answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -182,6 +194,7 @@ public sealed record RunCompleted(
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to failure.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 public sealed record RunFailed(
     Guid RunId,
     string TenantId,
@@ -189,7 +202,8 @@ public sealed record RunFailed(
     string Reason,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration) : IRunEnded;
+    TimeSpan Duration,
+    decimal TotalCost = 0) : IRunEnded;
 
 /// <summary>A run was handed to a person.</summary>
 /// <param name="RunId">The run.</param>
@@ -200,6 +214,7 @@ public sealed record RunFailed(
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to escalation.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 public sealed record RunEscalated(
     Guid RunId,
     string TenantId,
@@ -208,7 +223,8 @@ public sealed record RunEscalated(
     string Summary,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration) : IRunEnded;
+    TimeSpan Duration,
+    decimal TotalCost = 0) : IRunEnded;
 
 /// <summary>A run was stopped on request.</summary>
 /// <param name="RunId">The run.</param>
@@ -218,6 +234,7 @@ public sealed record RunEscalated(
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to cancellation.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 public sealed record RunCancelled(
     Guid RunId,
     string TenantId,
@@ -225,7 +242,8 @@ public sealed record RunCancelled(
     string Reason,
     int Steps,
     TokenUsage Usage,
-    TimeSpan Duration) : IRunEnded;
+    TimeSpan Duration,
+    decimal TotalCost = 0) : IRunEnded;
 
 /// <summary>Stop a run.</summary>
 /// <param name="RunId">The run.</param>
@@ -260,6 +278,7 @@ public sealed record GetRun(Guid RunId);
 /// <param name="Reason">Why it ended, when it ended without an answer.</param>
 /// <param name="Usage">Tokens over the whole run, once it ended.</param>
 /// <param name="Steps">Each recorded step.</param>
+/// <param name="TotalCost">What every model call of the run cost, in US dollars, once it ended.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -270,7 +289,8 @@ public sealed record RunView(
     string? Answer,
     string? Reason,
     TokenUsage? Usage,
-    IReadOnlyList<StepView> Steps)
+    IReadOnlyList<StepView> Steps,
+    decimal? TotalCost = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);
@@ -288,6 +308,7 @@ public sealed record RunView(
 /// <param name="Model">The model that planned it.</param>
 /// <param name="CacheHit">The plan came from the response cache: no tokens were spent on it.</param>
 /// <param name="Plan">The plan made or revised at this step, if any.</param>
+/// <param name="Cost">What the step's planning call cost, in US dollars.</param>
 public sealed record StepView(
     int Step,
     string? Thought,
@@ -299,4 +320,5 @@ public sealed record StepView(
     TokenUsage? Usage,
     string? Model,
     bool CacheHit = false,
-    Plan? Plan = null);
+    Plan? Plan = null,
+    decimal? Cost = null);

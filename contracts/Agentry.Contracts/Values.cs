@@ -26,7 +26,8 @@ public sealed record TokenUsage(int InputTokens, int OutputTokens)
 /// <param name="MaxSteps">Most planning steps.</param>
 /// <param name="MaxTokens">Most tokens over all model calls.</param>
 /// <param name="Deadline">Most wall-clock time from the start of the run.</param>
-public sealed record RunLimits(int? MaxSteps = null, int? MaxTokens = null, TimeSpan? Deadline = null);
+/// <param name="MaxCost">Most spend over all model calls, in US dollars.</param>
+public sealed record RunLimits(int? MaxSteps = null, int? MaxTokens = null, TimeSpan? Deadline = null, decimal? MaxCost = null);
 
 /// <summary>A tool call the model proposed.</summary>
 /// <param name="CallId">Unique within the run; ties the result to the call.</param>

@@ -2,6 +2,7 @@ using Agentry.ServiceDefaults;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel;
@@ -18,6 +19,13 @@ public static class LlmServiceCollectionExtensions
     /// the default provider's default model behind its resilience pipeline, for callers without an agent.
     public static IServiceCollection AddAgentryLlm(this IServiceCollection services, IConfiguration configuration)
     {
+        // The Planner and the Evaluator both need it; in one process, the first registration serves both.
+        if (services.Any(s => s.ServiceType == typeof(ModelGateway)))
+        {
+            return services;
+        }
+
+        services.AddAgentryModelPrices();
         services.AddOptions<LlmOptions>()
             .BindConfiguration(LlmOptions.Section)
             .Validate(o => o.Endpoint is null || !string.IsNullOrWhiteSpace(o.Model),
@@ -57,6 +65,18 @@ public static class LlmServiceCollectionExtensions
             var connector = provider.Connector(provider.ModelName(null));
             return provider.IsOffline ? connector : new ResilientChatCompletionService(connector, provider);
         });
+        return services;
+    }
+
+    /// The price table (Llm:Prices), which the Planner and the Evaluator price their calls with.
+    public static IServiceCollection AddAgentryModelPrices(this IServiceCollection services)
+    {
+        services.AddOptions<ModelPriceOptions>()
+            .BindConfiguration(LlmOptions.Section)
+            .Validate(o => o.Prices.Values.All(p => p.InputPerMillion >= 0 && p.OutputPerMillion >= 0),
+                "Llm:Prices: a price must not be negative (US dollars per million tokens).")
+            .ValidateOnStart();
+        services.TryAddSingleton<ModelPrices>();
         return services;
     }
 }

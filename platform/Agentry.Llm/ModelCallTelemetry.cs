@@ -37,7 +37,7 @@ public sealed class ModelCallTelemetry : IDisposable
         return new ModelCallTelemetry(activity, model.Name);
     }
 
-    public void Succeeded(string? responseModel, TokenUsage usage)
+    public void Succeeded(string? responseModel, TokenUsage usage, decimal cost = 0)
     {
         var model = _activity?.GetTagItem(Tags.GenAiResponseModel) as string ?? responseModel ?? _model;
         _activity?.SetTag(Tags.GenAiResponseModel, model)
@@ -45,6 +45,10 @@ public sealed class ModelCallTelemetry : IDisposable
             .SetTag(Tags.GenAiOutputTokens, usage.OutputTokens);
         Tokens.Add(usage.InputTokens, new(Tags.GenAiTokenType, "input"), new(Tags.GenAiRequestModel, _model));
         Tokens.Add(usage.OutputTokens, new(Tags.GenAiTokenType, "output"), new(Tags.GenAiRequestModel, _model));
+        if (cost > 0)
+        {
+            Cost.Add((double)cost, new KeyValuePair<string, object?>(Tags.GenAiRequestModel, _model));
+        }
     }
 
     public void Failed(Exception exception)

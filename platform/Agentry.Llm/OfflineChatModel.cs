@@ -12,7 +12,8 @@ namespace Agentry.Llm;
 /// A deterministic stand-in for an LLM, for the embedded default and demos. It reads the goal,
 /// picks the offered function that fits it best, fills the arguments from the goal, and once the
 /// tool results are in, answers from them. It never invents facts: what no tool can answer, it says
-/// it cannot answer. Token counts are an estimate (about four characters a token).
+/// it cannot answer. Token counts are an estimate (about four characters a token). Asked to judge an
+/// answer (JudgePrompt), it accepts any non-empty one: a placeholder, labelled as such in its reason.
 public sealed partial class OfflineChatModel : IChatCompletionService
 {
     public const string ModelName = "agentry-offline";
@@ -55,6 +56,11 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     private static ChatMessageContent Reply(ChatHistory history, IReadOnlyList<KernelFunctionMetadata> functions)
     {
+        if (JudgePrompt.IsJudgeRequest(history))
+        {
+            return Judge(history);
+        }
+
         if (history.LastOrDefault() is { Role: var role, Content: { } request } && role == AuthorRole.User
             && request.StartsWith(PlanText.PlanRequestOpening, StringComparison.Ordinal))
         {
@@ -109,6 +115,17 @@ public sealed partial class OfflineChatModel : IChatCompletionService
             })
             .ToList();
         return new ChatMessageContent(AuthorRole.Assistant, JsonSerializer.Serialize(new { steps }));
+    }
+
+    // No judgement at all: the offline model cannot tell a right answer from a wrong one, so it
+    // accepts any non-empty answer, and says so in its reason.
+    private static ChatMessageContent Judge(ChatHistory history)
+    {
+        var answered = JudgePrompt.AnswerOf(history).Length > 0;
+        var verdict = answered
+            ? new JudgeVerdict(true, 1.0, "The offline model does not judge answers: it accepts any non-empty answer. Configure a real model for a real judgement.")
+            : new JudgeVerdict(false, 0.0, "The answer is empty (the offline model only checks that an answer was given).");
+        return new ChatMessageContent(AuthorRole.Assistant, JudgePrompt.Serialize(verdict));
     }
 
     private static ChatMessageContent Answer(List<FunctionResultContent> results)

@@ -1,20 +1,29 @@
 using Agentry.Contracts;
+using Agentry.ServiceDefaults.Agents;
 using MassTransit;
 
 namespace Agentry.Evaluator;
 
-/// Judges a step that ended in a final answer.
-public sealed class FinalAnswerConsumer : IConsumer<StepPlanned>
+/// Judges a step that ended in a final answer: by the rules, then, for agents that turn it on, by
+/// the model judge.
+public sealed class FinalAnswerConsumer(AgentCatalog agents, ModelJudge judge) : IConsumer<StepPlanned>
 {
-    public Task Consume(ConsumeContext<StepPlanned> context)
+    public async Task Consume(ConsumeContext<StepPlanned> context)
     {
-        if (context.Message.ToolCalls.Count > 0)
+        var step = context.Message;
+        if (step.ToolCalls.Count > 0)
         {
-            return Task.CompletedTask;
+            return;
         }
 
-        using var telemetry = EvaluationTelemetry.Start(context.Message.RunId, context.Message.Step);
-        return context.Publish(telemetry.Judged(Rules.JudgeAnswer(context.Message)));
+        using var telemetry = EvaluationTelemetry.Start(step.RunId, step.Step);
+        var verdict = Rules.JudgeAnswer(step);
+        if (verdict.Verdict == Verdict.Complete && agents.Find(step.Agent) is { Evaluation.Judge: true } agent)
+        {
+            verdict = await judge.JudgeAsync(step, agent, context.CancellationToken);
+        }
+
+        await context.Publish(telemetry.Judged(verdict));
     }
 }
 

@@ -1,3 +1,4 @@
+using Agentry.Llm;
 using Agentry.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -26,6 +27,9 @@ public static class EvaluatorRegistration
             services.TryAddSingleton<ICallHistory, InMemoryCallHistory>();
         }
 
+        // The model judge asks through the ModelGateway (the offline model when none is configured).
+        services.AddAgentryLlm(configuration);
+        services.TryAddSingleton<ModelJudge>();
         return services;
     }
 

@@ -76,25 +76,25 @@ public sealed class TranscriptConsumer(ITranscriptStore store, TimeProvider cloc
     public Task Consume(ConsumeContext<RunCompleted> context)
     {
         var m = context.Message;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, null, m.Steps, m.Usage, clock.GetUtcNow()), context.CancellationToken);
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, null, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
     }
 
     public Task Consume(ConsumeContext<RunFailed> context)
     {
         var m = context.Message;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Failed", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow()), context.CancellationToken);
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Failed", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
     }
 
     public Task Consume(ConsumeContext<RunEscalated> context)
     {
         var m = context.Message;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Escalated", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow()), context.CancellationToken);
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Escalated", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
     }
 
     public Task Consume(ConsumeContext<RunCancelled> context)
     {
         var m = context.Message;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Cancelled", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow()), context.CancellationToken);
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Cancelled", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
     }
 }
 

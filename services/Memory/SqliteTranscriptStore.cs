@@ -59,18 +59,19 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """
-            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan)
-            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan)
+            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan, cost)
+            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan, $cost)
             ON CONFLICT (run_id, step) DO UPDATE SET
               planned = 1, thought = excluded.thought, tool_calls = excluded.tool_calls, final_answer = excluded.final_answer,
               input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model,
-              cache_hit = excluded.cache_hit, plan = excluded.plan
+              cache_hit = excluded.cache_hit, plan = excluded.plan, cost = excluded.cost
             """,
             cancellationToken,
             ("$run", step.RunId.ToString()), ("$step", step.Step), ("$thought", step.Thought),
             ("$calls", JsonSerializer.Serialize(step.ToolCalls, Json)), ("$answer", step.FinalAnswer),
             ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cached", step.CacheHit ? 1 : 0),
-            ("$plan", step.Plan is null ? null : JsonSerializer.Serialize(step.Plan, Json)));
+            ("$plan", step.Plan is null ? null : JsonSerializer.Serialize(step.Plan, Json)),
+            ("$cost", Money(step.Cost)));
 
     public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
     {
@@ -121,16 +122,16 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
     public Task EndRunAsync(RunEnd end, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """
-            INSERT INTO runs (run_id, tenant_id, agent, status, answer, reason, steps, input_tokens, output_tokens, ended_at)
-            VALUES ($run, $tenant, $agent, $status, $answer, $reason, $steps, $in, $out, $at)
+            INSERT INTO runs (run_id, tenant_id, agent, status, answer, reason, steps, input_tokens, output_tokens, cost, ended_at)
+            VALUES ($run, $tenant, $agent, $status, $answer, $reason, $steps, $in, $out, $cost, $at)
             ON CONFLICT (run_id) DO UPDATE SET
               status = excluded.status, answer = excluded.answer, reason = excluded.reason, steps = excluded.steps,
-              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, ended_at = excluded.ended_at
+              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cost = excluded.cost, ended_at = excluded.ended_at
             """,
             cancellationToken,
             ("$run", end.RunId.ToString()), ("$tenant", end.TenantId), ("$agent", end.Agent), ("$status", end.Status),
             ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
-            ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$at", Timestamp(end.At)));
+            ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$cost", Money(end.TotalCost)), ("$at", Timestamp(end.At)));
 
     public async Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken)
     {
@@ -138,7 +139,7 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at FROM runs WHERE run_id = $run",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost FROM runs WHERE run_id = $run",
             ("$run", run));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -154,7 +155,8 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
             Status: runReader.GetString(3),
             Answer: NullableString(runReader, 4),
             Reason: NullableString(runReader, 5),
-            Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null);
+            Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null,
+            Cost: ended ? Money(runReader, 9) : null);
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -179,7 +181,7 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
 
         var steps = new List<StepView>();
         await using (var stepCommand = Command(connection,
-            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan FROM steps WHERE run_id = $run ORDER BY step",
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost FROM steps WHERE run_id = $run ORDER BY step",
             ("$run", run)))
         await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
         {
@@ -198,11 +200,12 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                     planned ? new TokenUsage(reader.GetInt32(5), reader.GetInt32(6)) : null,
                     NullableString(reader, 7),
                     !reader.IsDBNull(10) && reader.GetInt32(10) == 1,
-                    reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<Plan>(reader.GetString(11), Json)));
+                    reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<Plan>(reader.GetString(11), Json),
+                    planned ? Money(reader, 12) : null));
             }
         }
 
-        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps);
+        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost);
     }
 
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
@@ -259,28 +262,28 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
         command.ExecuteNonQuery();
 
         // Files written before a column existed get it added; SQLite has no ADD COLUMN IF NOT EXISTS.
-        using var columns = Command(connection, "SELECT name FROM pragma_table_info('steps')");
-        var existing = new HashSet<string>(StringComparer.Ordinal);
-        using (var reader = columns.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                existing.Add(reader.GetString(0));
-            }
-        }
+        // An older run then has no cost recorded (null), not a cost of zero.
+        AddColumnIfMissing(connection, "steps", "cache_hit", "INTEGER");
+        AddColumnIfMissing(connection, "steps", "plan", "TEXT");
+        AddColumnIfMissing(connection, "runs", "cost", "TEXT");
+        AddColumnIfMissing(connection, "steps", "cost", "TEXT");
+    }
 
-        if (!existing.Contains("cache_hit"))
+    private static void AddColumnIfMissing(SqliteConnection connection, string table, string column, string type)
+    {
+        using var columns = Command(connection, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = $column", ("$column", column));
+        if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
         {
-            using var add = Command(connection, "ALTER TABLE steps ADD COLUMN cache_hit INTEGER");
-            add.ExecuteNonQuery();
-        }
-
-        if (!existing.Contains("plan"))
-        {
-            using var add = Command(connection, "ALTER TABLE steps ADD COLUMN plan TEXT");
+            using var add = Command(connection, $"ALTER TABLE {table} ADD COLUMN {column} {type}");
             add.ExecuteNonQuery();
         }
     }
+
+    // Dollars are kept as decimal text: SQLite's REAL would round them, and totals must add up exactly.
+    private static string Money(decimal dollars) => dollars.ToString(CultureInfo.InvariantCulture);
+
+    private static decimal? Money(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : decimal.Parse(reader.GetString(ordinal), NumberStyles.Number, CultureInfo.InvariantCulture);
 
     private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {

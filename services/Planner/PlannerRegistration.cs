@@ -5,6 +5,7 @@ using Agentry.Planner.Persistence;
 using Agentry.Planner.Planning;
 using Agentry.Planner.StateMachines;
 using Agentry.ServiceDefaults;
+using Agentry.ServiceDefaults.Tools;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +20,7 @@ public static class PlannerRegistration
     public static IServiceCollection AddPlanner(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAgentryLlm(configuration);
-        services.AddOptions<PlannerOptions>().BindConfiguration(PlannerOptions.Section);
+        services.AddOptions<PlannerOptions>().BindConfiguration(PlannerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         if (RedisRegistration.HasRedis(configuration))
         {
             services.AddPlannerRedis(configuration);
@@ -32,6 +33,8 @@ public static class PlannerRegistration
 
         services.TryAddSingleton<AgentToolPlugins>();
         services.TryAddSingleton<PlanAndExecutePlanner>();
+        services.TryAddSingleton<ToolArgumentsValidator>();
+        services.TryAddSingleton<ToolCallReplies>();
         services.AddHostedService<DeadlineMonitor>();
         return services;
     }

@@ -18,6 +18,10 @@ public abstract class HarnessFixture
 
     protected virtual AgentCatalog Agents => TestAgents.Catalog();
 
+    /// How long the bus must be idle to count as quiet. Waits for a published message end once it
+    /// is: fixtures whose consumers call a model over HTTP (a slow first call) need longer.
+    protected virtual TimeSpan InactivityTimeout => TimeSpan.FromMilliseconds(300);
+
     protected abstract void ConfigureServices(IServiceCollection services);
 
     protected abstract void ConfigureBus(IBusRegistrationConfigurator bus);
@@ -36,7 +40,7 @@ public abstract class HarnessFixture
         services.AddMassTransitTestHarness(bus =>
         {
             ServiceDefaults.Extensions.ConfigureAgentryBus(bus, [ConfigureBus]);
-            bus.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromMilliseconds(300));
+            bus.SetTestTimeouts(testInactivityTimeout: InactivityTimeout);
         });
         Provider = services.BuildServiceProvider(validateScopes: true);
         Harness = Provider.GetRequiredService<ITestHarness>();

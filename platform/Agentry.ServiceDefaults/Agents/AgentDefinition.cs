@@ -14,6 +14,9 @@ public sealed record AgentDefinition(
     string SourceFile)
 {
     public bool MayUse(string tool) => Tools.Any(t => t.Name == tool);
+
+    /// How final answers are checked: rules only unless the definition turns the model judge on.
+    public AgentEvaluation Evaluation { get; init; } = AgentEvaluation.RulesOnly;
 }
 
 /// The model an agent asks: a provider (by its name in Llm:Providers; none: the default provider) and
@@ -46,6 +49,18 @@ public sealed record AgentTool(string Name);
 public sealed record AgentLimits(int MaxSteps, int MaxTokens, TimeSpan Deadline, int MaxReplans = 2)
 {
     public static readonly AgentLimits Default = new(MaxSteps: 10, MaxTokens: 50_000, Deadline: TimeSpan.FromMinutes(5));
+
+    /// Most spend over all model calls of a run, in US dollars; null: no cost limit.
+    public decimal? MaxCost { get; init; }
+}
+
+/// The optional model judge of final answers: an answer it is less confident in than MinConfidence
+/// is escalated to a person. Model: the judge's own model; null asks the agent's.
+public sealed record AgentEvaluation(bool Judge, double MinConfidence, ModelChoice? Model)
+{
+    public const double DefaultMinConfidence = 0.7;
+
+    public static readonly AgentEvaluation RulesOnly = new(Judge: false, DefaultMinConfidence, Model: null);
 }
 
 public sealed record AgentNotifications(Uri? Webhook);

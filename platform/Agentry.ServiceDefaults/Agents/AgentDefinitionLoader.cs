@@ -10,7 +10,7 @@ namespace Agentry.ServiceDefaults.Agents;
 public static partial class AgentDefinitionLoader
 {
     private static readonly string[] TopLevelKeys =
-        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify"];
+        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation"];
 
     public static AgentDefinition LoadFile(string path, ISet<string> knownTools, ISet<string>? knownProviders = null) =>
         Parse(path, File.ReadAllText(path), knownTools, knownProviders);
@@ -60,7 +60,10 @@ public static partial class AgentDefinitionLoader
             ReadTools(reader, root.Find("tools"), knownTools),
             ReadLimits(reader, root.Find("limits")),
             ReadNotify(reader, root.Find("notify")),
-            file);
+            file)
+        {
+            Evaluation = ReadEvaluation(reader, root.Find("evaluation"), knownProviders),
+        };
     }
 
     private static ModelChoice ReadModel(Reader reader, YamlNode? node, ISet<string>? knownProviders)
@@ -180,7 +183,7 @@ public static partial class AgentDefinitionLoader
         }
 
         var map = reader.Mapping(node, "limits");
-        reader.RejectUnknownKeys(map, ["max_steps", "max_tokens", "deadline", "max_replans"], "'limits'");
+        reader.RejectUnknownKeys(map, ["max_steps", "max_tokens", "deadline", "max_replans", "max_cost"], "'limits'");
         if (map.Find("max_steps") is { } steps)
         {
             limits = limits with { MaxSteps = reader.PositiveInt(steps, "limits.max_steps", max: 1_000) };
@@ -201,7 +204,29 @@ public static partial class AgentDefinitionLoader
             limits = limits with { MaxReplans = reader.PositiveInt(replans, "limits.max_replans", max: 20, min: 0) };
         }
 
+        if (map.Find("max_cost") is { } cost)
+        {
+            limits = limits with { MaxCost = reader.Dollars(cost, "limits.max_cost") };
+        }
+
         return limits;
+    }
+
+    private static AgentEvaluation ReadEvaluation(Reader reader, YamlNode? node, ISet<string>? knownProviders)
+    {
+        if (node is null)
+        {
+            return AgentEvaluation.RulesOnly;
+        }
+
+        var map = reader.Mapping(node, "evaluation");
+        reader.RejectUnknownKeys(map, ["judge", "min_confidence", "model"], "'evaluation'");
+        var judge = map.Find("judge") is { } j && reader.Boolean(j, "evaluation.judge");
+        var minConfidence = map.Find("min_confidence") is { } c
+            ? reader.Fraction(c, "evaluation.min_confidence")
+            : AgentEvaluation.DefaultMinConfidence;
+        var model = map.Find("model") is { } m ? ReadModel(reader, m, knownProviders) : null;
+        return new AgentEvaluation(judge, minConfidence, model);
     }
 
     private static AgentNotifications ReadNotify(Reader reader, YamlNode? node)
@@ -305,6 +330,28 @@ public static partial class AgentDefinitionLoader
             if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
             {
                 throw Error(node, $"{what} must be a whole number from {min} to {max.ToString("N0", CultureInfo.InvariantCulture)}, not '{text}'.");
+            }
+
+            return value;
+        }
+
+        public decimal Dollars(YamlNode node, string what)
+        {
+            var text = Scalar(node, what);
+            if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > 1_000_000)
+            {
+                throw Error(node, $"{what} must be an amount in US dollars, more than 0 and at most 1,000,000, written like 0.50 (no currency sign), not '{text}'.");
+            }
+
+            return value;
+        }
+
+        public double Fraction(YamlNode node, string what)
+        {
+            var text = Scalar(node, what);
+            if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value < 0 || value > 1)
+            {
+                throw Error(node, $"{what} must be a number from 0 to 1, such as 0.7, not '{text}'.");
             }
 
             return value;

@@ -28,6 +28,7 @@ public static class GoalValidation
             { MaxSteps: < 1 } => $"The run's step limit must be at least 1, not {limits.MaxSteps}.",
             { MaxTokens: < 1 } => $"The run's token limit must be at least 1, not {limits.MaxTokens}.",
             { Deadline: { } d } when d <= TimeSpan.Zero => $"The run's deadline must be more than zero, not {d}.",
+            { MaxCost: <= 0 } => $"The run's cost limit must be more than zero US dollars, not {limits.MaxCost}.",
             _ => null,
         };
     }

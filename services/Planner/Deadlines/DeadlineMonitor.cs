@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Agentry.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -12,6 +13,11 @@ public sealed class PlannerOptions
 
     /// How often due run deadlines are looked for.
     public TimeSpan DeadlinePollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// How many times a reply with invalid tool arguments is sent back to the model, with the
+    /// validation error, before the step fails (Planner:MaxReasks).
+    [Range(0, 10)]
+    public int MaxReasks { get; set; } = 2;
 }
 
 /// Polls the deadline store and tells the saga of every run whose wall-clock deadline passed.

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Agentry.Contracts;
 using Agentry.Llm;
@@ -11,7 +12,7 @@ namespace Agentry.Planner.Planning;
 /// The planning call of a plan-and-execute agent: writes or revises the plan and starts its first
 /// wave, runs a wave (a tool step is its call; a sub-goal is one model call offered the tools), or
 /// writes the final answer. Each saga step is one wave; see docs/decisions/0012.
-public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins plugins)
+public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins plugins, ModelPrices prices)
 {
     /// Corrections asked for after an invalid plan, before the step fails.
     public const int MaxPlanCorrections = 2;
@@ -20,15 +21,18 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
     {
         var calls = new Calls(models, agent);
         var proposal = await ProposeAsync(agent, context, request, calls, cancellationToken);
-        return proposal with { Model = calls.Model, CacheHit = calls.AllCacheHits };
+        return proposal with { Model = calls.Model, CacheHit = calls.AllCacheHits, Cost = prices.CostOf(calls.Answers) };
     }
 
     /// Every model call of one proposal, for the step's record: the model that answered last, and
     /// whether all of them came from the cache.
     private sealed class Calls(ModelGateway models, AgentDefinition agent)
     {
+        private readonly ConcurrentQueue<ModelAnswer> _answers = new();
         private int _count;
         private int _hits;
+
+        public IEnumerable<ModelAnswer> Answers => _answers;
 
         public string? Model { get; private set; }
 
@@ -37,6 +41,7 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
         public async Task<ModelReply> AskAsync(ChatHistory history, PromptExecutionSettings settings, Kernel? kernel, CancellationToken cancellationToken)
         {
             var answer = await models.AskAsync(agent.Model, history, settings, kernel, cancellationToken);
+            _answers.Enqueue(answer);
             Interlocked.Increment(ref _count);
             if (answer.CacheHit)
             {
@@ -119,6 +124,9 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
         public string? Model { get; init; }
 
         public bool CacheHit { get; init; }
+
+        /// What every model call of the proposal cost, re-asks included, in US dollars.
+        public decimal Cost { get; init; }
 
         public static Proposal Failed(string error, TokenUsage usage) => new(null, [], null, usage, null, error);
     }

@@ -1,8 +1,10 @@
 using Agentry.Contracts;
 using Agentry.Llm;
+using Agentry.Planner.Deadlines;
 using Agentry.ServiceDefaults.Agents;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
 
@@ -18,6 +20,9 @@ public sealed partial class PlanStepConsumer(
     AgentCatalog agents,
     AgentToolPlugins plugins,
     PlanAndExecutePlanner planAndExecute,
+    ToolCallReplies toolCalls,
+    ModelPrices prices,
+    IOptions<PlannerOptions> options,
     ILogger<PlanStepConsumer> logger) : IConsumer<ContextLoaded>
 {
     public async Task Consume(ConsumeContext<ContextLoaded> context)
@@ -44,12 +49,15 @@ public sealed partial class PlanStepConsumer(
             settings.FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false);
         }
 
-        ModelAnswer answer;
+        CheckedReply<ModelReply> reply;
         using var telemetry = ModelCallTelemetry.Start(new ChatModelInfo(PrimaryModel(agent), modelInfo.IsOffline), message.RunId, message.Step);
         try
         {
-            answer = await models.AskAsync(agent.Model, AgentChat.ToChatHistory(message.Messages), settings, kernel, context.CancellationToken);
-            telemetry.Succeeded(answer.Model, answer.Reply.Usage);
+            // Invalid tool arguments are re-asked here, with the error shown to the model, rather
+            // than spending a whole step (tool round trip, evaluation) on a call that cannot run.
+            reply = await StructuredReplies.AskAsync(
+                (history, token) => models.AskAsync(agent.Model, history, settings, kernel, token),
+                AgentChat.ToChatHistory(message.Messages), toolCalls.Check, options.Value.MaxReasks, toolCalls.ShowProblems, context.CancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
@@ -59,21 +67,36 @@ public sealed partial class PlanStepConsumer(
             return;
         }
 
-        var reply = answer.Reply;
+        var cost = prices.CostOf(reply.Attempts);
+        telemetry.Succeeded(reply.Last.Model, reply.Usage, cost);
+        if (!reply.IsValid)
+        {
+            LogInvalidReply(logger, message.RunId, message.Step, reply.Attempts.Count, reply.Problem);
+            await Propose(context,
+                error: $"the model proposed invalid tool arguments {Times(reply.Attempts.Count)} ({options.Value.MaxReasks} re-asks allowed): {reply.Problem}",
+                reply.Last.Model, reply.Usage, cost);
+            return;
+        }
+
+        var step = reply.Value!;
         await context.Publish(new StepProposed(
-            message.RunId, message.TenantId, message.Step, reply.Thought, reply.ToolCalls, reply.FinalAnswer, reply.Usage, answer.Model, CacheHit: answer.CacheHit));
+            message.RunId, message.TenantId, message.Step, step.Thought, step.ToolCalls, step.FinalAnswer, reply.Usage, reply.Last.Model,
+            CacheHit: reply.CacheHit, Cost: cost));
     }
 
     private async Task ProposeFromPlan(ConsumeContext<ContextLoaded> context, AgentDefinition agent, PlanRequest request)
     {
         var message = context.Message;
         PlanAndExecutePlanner.Proposal proposal;
+        using var telemetry = ModelCallTelemetry.Start(new ChatModelInfo(PrimaryModel(agent), modelInfo.IsOffline), message.RunId, message.Step);
         try
         {
             proposal = await planAndExecute.ProposeAsync(agent, message, request, context.CancellationToken);
+            telemetry.Succeeded(proposal.Model ?? PrimaryModel(agent), proposal.Usage, proposal.Cost);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
+            telemetry.Failed(e);
             LogModelCallFailed(logger, message.RunId, message.Step, e);
             await Propose(context, error: e is ModelCallException ? e.Message : $"The model's reply could not be used: {e.Message}", PrimaryModel(agent));
             return;
@@ -81,7 +104,7 @@ public sealed partial class PlanStepConsumer(
 
         await context.Publish(new StepProposed(
             message.RunId, message.TenantId, message.Step, proposal.Thought, proposal.ToolCalls, proposal.FinalAnswer, proposal.Usage,
-            proposal.Model ?? PrimaryModel(agent), proposal.Error, proposal.CacheHit, proposal.Plan));
+            proposal.Model ?? PrimaryModel(agent), proposal.Error, proposal.CacheHit, proposal.Plan, proposal.Cost));
     }
 
     private string PrimaryModel(AgentDefinition agent)
@@ -96,9 +119,14 @@ public sealed partial class PlanStepConsumer(
         }
     }
 
-    private Task Propose(ConsumeContext<ContextLoaded> context, string error, string? model = null) =>
+    private Task Propose(ConsumeContext<ContextLoaded> context, string error, string? model = null, TokenUsage? usage = null, decimal cost = 0) =>
         context.Publish(new StepProposed(
-            context.Message.RunId, context.Message.TenantId, context.Message.Step, null, [], null, TokenUsage.None, model ?? modelInfo.Name, error));
+            context.Message.RunId, context.Message.TenantId, context.Message.Step, null, [], null, usage ?? TokenUsage.None, model ?? modelInfo.Name, error, Cost: cost));
+
+    private static string Times(int count) => count == 1 ? "once" : $"{count} times";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The model's reply for run {RunId} step {Step} was still invalid after {Attempts} attempts: {Problem}")]
+    private static partial void LogInvalidReply(ILogger logger, Guid runId, int step, int attempts, string problem);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The model call for run {RunId} step {Step} failed.")]
     private static partial void LogModelCallFailed(ILogger logger, Guid runId, int step, Exception exception);

@@ -24,6 +24,12 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     public int InputTokens { get; set; }
     public int OutputTokens { get; set; }
 
+    /// Most spend in US dollars; null: no cost limit.
+    public decimal? MaxCost { get; set; }
+
+    /// Spend so far in US dollars: every planning call and every model judge call.
+    public decimal TotalCost { get; set; }
+
     /// The step as accepted (StepPlanned, JSON), so that a redelivered proposal republishes exactly
     /// what was accepted rather than a second, possibly different, proposal.
     public string? PlannedStepJson { get; set; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Agentry.Contracts;
+using Agentry.Llm;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.Planning;
 using Agentry.ServiceDefaults.Agents;
@@ -54,19 +55,23 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         // copy of ContextLoaded: accept it in LoadingContext as well.
         During(LoadingContext, Planning,
             When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is not null)
-                .Then(c => AddUsage(c.Saga, c.Message.Usage))
+                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(c => Fail(c, $"The model could not plan step {c.Message.Step}: {Problem(c.Saga, c.Message)}", deadlines, clock))
                 .TransitionTo(Failed),
             When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && OverTokenLimit(c.Saga, c.Message.Usage))
-                .Then(c => AddUsage(c.Saga, c.Message.Usage))
+                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(c => Fail(c, $"Token limit reached: the run used {c.Saga.InputTokens + c.Saga.OutputTokens} tokens by step {c.Saga.Step}, over its limit of {c.Saga.MaxTokens}.", deadlines, clock))
                 .TransitionTo(Failed),
-            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && !OverTokenLimit(c.Saga, c.Message.Usage) && c.Message.ToolCalls.Count > 0)
-                .Then(c => AddUsage(c.Saga, c.Message.Usage))
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && !OverTokenLimit(c.Saga, c.Message.Usage) && OverCostLimit(c.Saga, c.Message.Cost))
+                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
+                .ThenAsync(c => Fail(c, $"Cost limit of {ModelPrices.Format(c.Saga.MaxCost!.Value)} reached ({ModelPrices.Format(c.Saga.TotalCost)} spent by step {c.Saga.Step}).", deadlines, clock))
+                .TransitionTo(Failed),
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0)
+                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Acting),
-            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && !OverTokenLimit(c.Saga, c.Message.Usage) && c.Message.ToolCalls.Count == 0)
-                .Then(c => AddUsage(c.Saga, c.Message.Usage))
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count == 0)
+                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Evaluating));
 
@@ -99,7 +104,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .ThenAsync(RepublishStep));
         During(Completed,
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Complete)
-                .ThenAsync(c => c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Answer ?? "", c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt))));
+                .ThenAsync(c => c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Answer ?? "", c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt, c.Saga.TotalCost))));
         During(Failed,
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict is Verdict.Fail or Verdict.Continue or Verdict.Replan)
                 .ThenAsync(c => c.Publish(FailedMessage(c.Saga, clock))),
@@ -193,6 +198,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         run.Step = 1;
         run.MaxSteps = goal.Limits?.MaxSteps ?? limits.MaxSteps;
         run.MaxTokens = goal.Limits?.MaxTokens ?? limits.MaxTokens;
+        run.MaxCost = goal.Limits?.MaxCost ?? limits.MaxCost;
         run.StartedAt = clock.GetUtcNow();
         run.Deadline = run.StartedAt + (goal.Limits?.Deadline ?? limits.Deadline);
         if (agent?.Strategy == PlanningStrategy.PlanAndExecute)
@@ -269,14 +275,25 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     private static bool OverTokenLimit(AgentRunState run, TokenUsage usage) =>
         run.InputTokens + run.OutputTokens + usage.Total > run.MaxTokens;
 
-    private static void AddUsage(AgentRunState run, TokenUsage usage)
+    // Spend over the limit ends the run; spend exactly at it does not, as with tokens.
+    private static bool OverCostLimit(AgentRunState run, decimal cost) =>
+        run.MaxCost is { } limit && run.TotalCost + cost > limit;
+
+    private static bool WithinLimits(AgentRunState run, StepProposed proposal) =>
+        !OverTokenLimit(run, proposal.Usage) && !OverCostLimit(run, proposal.Cost);
+
+    private static void AddUsage(AgentRunState run, TokenUsage usage, decimal cost)
     {
         run.InputTokens += usage.InputTokens;
         run.OutputTokens += usage.OutputTokens;
+        run.TotalCost += cost;
     }
 
+    // A verdict is accepted once per step (its transitions leave the state that accepts it), so a
+    // judge's usage is counted once.
     private static void Remember(AgentRunState run, GoalEvaluated verdict)
     {
+        AddUsage(run, verdict.Usage ?? TokenUsage.None, verdict.Cost);
         run.LastVerdict = verdict.Verdict.ToString();
         run.LastReason = verdict.Reason;
     }
@@ -356,13 +373,15 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             c.Message.Usage,
             c.Message.Model,
             c.Message.CacheHit,
-            c.Saga.PlanAndExecute && Deserialize<PlanRequest>(c.Saga.PlanRequestJson) is { Action: PlanAction.MakePlan or PlanAction.Replan } ? c.Message.Plan : null);
+            c.Saga.PlanAndExecute && Deserialize<PlanRequest>(c.Saga.PlanRequestJson) is { Action: PlanAction.MakePlan or PlanAction.Replan } ? c.Message.Plan : null,
+            c.Message.Cost,
+            c.Saga.Goal);
 
     private static async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c, IRunDeadlines deadlines, TimeProvider clock)
     {
         c.Saga.Answer = c.Message.FinalAnswer ?? "";
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
-        await c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Answer, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+        await c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Answer, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt, c.Saga.TotalCost));
     }
 
     private static async Task Fail<T>(BehaviorContext<AgentRunState, T> c, string reason, IRunDeadlines deadlines, TimeProvider clock)
@@ -374,23 +393,23 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     }
 
     private static RunFailed FailedMessage(AgentRunState run, TimeProvider clock) =>
-        new(run.CorrelationId, run.TenantId, run.Agent, run.LastReason ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt);
+        new(run.CorrelationId, run.TenantId, run.Agent, run.LastReason ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost);
 
     private static async Task Escalate<T>(BehaviorContext<AgentRunState, T> c, string reason, IRunDeadlines deadlines, TimeProvider clock)
         where T : class
     {
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
         var summary = $"Goal: {c.Saga.Goal}{Environment.NewLine}"
-            + $"Agent: {c.Saga.Agent}, {c.Saga.Step} step(s), {c.Saga.InputTokens + c.Saga.OutputTokens} tokens.{Environment.NewLine}"
+            + $"Agent: {c.Saga.Agent}, {c.Saga.Step} step(s), {c.Saga.InputTokens + c.Saga.OutputTokens} tokens, {ModelPrices.Format(c.Saga.TotalCost)}.{Environment.NewLine}"
             + $"Why it stopped: {reason}";
-        await c.Publish(new RunEscalated(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, reason, summary, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+        await c.Publish(new RunEscalated(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, reason, summary, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt, c.Saga.TotalCost));
     }
 
     private static async Task Cancel<T>(BehaviorContext<AgentRunState, T> c, string reason, IRunDeadlines deadlines, TimeProvider clock)
         where T : class
     {
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
-        await c.Publish(new RunCancelled(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, reason, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt));
+        await c.Publish(new RunCancelled(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, reason, c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt, c.Saga.TotalCost));
     }
 
     private static string Describe(TimeSpan duration) =>

@@ -178,7 +178,7 @@ public sealed class When_an_agent_definition_is_loaded
             """);
 
         AssertLocated(error, "typo.yaml", 3, 3);
-        Assert.That(error.Problem, Is.EqualTo("unknown key 'max_step' in 'limits'. Allowed keys: max_steps, max_tokens, deadline, max_replans."));
+        Assert.That(error.Problem, Is.EqualTo("unknown key 'max_step' in 'limits'. Allowed keys: max_steps, max_tokens, deadline, max_replans, max_cost."));
     }
 
     [Test]

@@ -22,7 +22,7 @@ public sealed class When_message_schemas_are_checked
     public static JsonObject Generate(Type message)
     {
         var schema = (JsonObject)JsonSchemaExporter.GetJsonSchemaAsNode(SystemTextJsonMessageSerializer.Options, message,
-            new JsonSchemaExporterOptions { TreatNullObliviousAsNonNullable = true });
+            new JsonSchemaExporterOptions { TreatNullObliviousAsNonNullable = true, TransformSchemaNode = DescribeDecimals });
         var document = new JsonObject
         {
             ["$schema"] = "https://json-schema.org/draft/2020-12/schema",
@@ -38,6 +38,35 @@ public sealed class When_message_schemas_are_checked
         }
 
         return document;
+    }
+
+    // MassTransit writes a decimal as a string, to keep it exact, and reads a string or a number.
+    // The exporter cannot see through that converter (it describes such a property as anything at
+    // all, and never calls the transform for it), so the object that holds one describes it.
+    private static JsonNode DescribeDecimals(JsonSchemaExporterContext context, JsonNode schema)
+    {
+        if (schema is not JsonObject { } node || node["properties"] is not JsonObject properties)
+        {
+            return schema;
+        }
+
+        foreach (var property in context.TypeInfo.Properties.Where(p => p.PropertyType == typeof(decimal) || p.PropertyType == typeof(decimal?)))
+        {
+            var described = new JsonObject
+            {
+                ["$comment"] = "A decimal amount, written as a string to keep it exact; a JSON number is accepted too.",
+                ["type"] = property.PropertyType == typeof(decimal) ? new JsonArray("string", "number") : new JsonArray("string", "number", "null"),
+                ["pattern"] = @"^-?\d+(\.\d+)?$",
+            };
+            if (properties[property.Name] is JsonObject existing && existing.TryGetPropertyValue("default", out var value))
+            {
+                described["default"] = value?.DeepClone();
+            }
+
+            properties[property.Name] = described;
+        }
+
+        return schema;
     }
 
     private static string Render(JsonObject schema) =>

@@ -18,7 +18,9 @@ public sealed class When_tool_results_reach_the_evaluator
     public async Task StartAsync()
     {
         var services = new ServiceCollection();
-        services.AddEvaluator(new ConfigurationBuilder().Build());
+        var configuration = new ConfigurationBuilder().Build();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddEvaluator(configuration);
         services.AddMassTransitTestHarness(x => x.AddConsumer<ToolResultConsumer>());
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         _harness = _provider.GetRequiredService<ITestHarness>();
