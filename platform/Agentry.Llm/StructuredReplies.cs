@@ -40,11 +40,11 @@ public sealed record CheckedReply<T>(T? Value, ReplyCheck<T> LastCheck, IReadOnl
 /// Asks a model for a reply that must pass a check (tool arguments valid against their schemas, a
 /// JSON verdict, a plan) and, while it does not, asks again a bounded number of times, showing the
 /// model what was wrong as a message in the chat history. The Planner checks tool calls with it,
-/// the Evaluator its judge's verdict; a plan-and-execute planner can check its plans the same way:
+/// the Evaluator its judge's verdict, the plan-and-execute planner its plans (PlanFormat.Check):
 ///
 ///     var plan = await StructuredReplies.AskAsync(
 ///         (history, token) => models.AskAsync(agent.Model, history, settings, kernel: null, token),
-///         history, StructuredReplies.JsonMatching(planSchema), maxReasks: 2, cancellationToken: token);
+///         history, StructuredReplies.JsonMatching(schema), maxReasks: 2, cancellationToken: token);
 ///     if (!plan.IsValid) ... fail with plan.Problem; plan.Usage and prices.CostOf(plan.Attempts) are the spend.
 public static class StructuredReplies
 {

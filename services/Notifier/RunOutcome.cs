@@ -2,7 +2,8 @@ using Agentry.Contracts;
 
 namespace Agentry.Notifier;
 
-/// The JSON body POSTed to an agent's webhook when a run ends.
+/// The JSON body POSTed to an agent's webhook when a run ends. TotalCost is what every model call
+/// of the run cost, in US dollars (0 when no prices are configured).
 public sealed record RunOutcome(
     string Event,
     Guid RunId,
@@ -14,17 +15,18 @@ public sealed record RunOutcome(
     string? Summary,
     int Steps,
     TokenUsage Usage,
-    double DurationMs)
+    double DurationMs,
+    decimal TotalCost)
 {
     public static RunOutcome From(RunCompleted m) =>
-        new("run.completed", m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, null, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds);
+        new("run.completed", m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, null, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
 
     public static RunOutcome From(RunFailed m) =>
-        new("run.failed", m.RunId, m.TenantId, m.Agent, "Failed", null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds);
+        new("run.failed", m.RunId, m.TenantId, m.Agent, "Failed", null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
 
     public static RunOutcome From(RunEscalated m) =>
-        new("run.escalated", m.RunId, m.TenantId, m.Agent, "Escalated", null, m.Reason, m.Summary, m.Steps, m.Usage, m.Duration.TotalMilliseconds);
+        new("run.escalated", m.RunId, m.TenantId, m.Agent, "Escalated", null, m.Reason, m.Summary, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
 
     public static RunOutcome From(RunCancelled m) =>
-        new("run.cancelled", m.RunId, m.TenantId, m.Agent, "Cancelled", null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds);
+        new("run.cancelled", m.RunId, m.TenantId, m.Agent, "Cancelled", null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
 }

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,7 +22,9 @@ public sealed class PlannerOptions
     public int MaxReasks { get; set; } = 2;
 }
 
-/// Polls the deadline store and tells the saga of every run whose wall-clock deadline passed.
+/// Polls the deadline store and tells the saga of every run whose wall-clock deadline passed. Each
+/// RunDeadlineReached is published inside a span whose parent is the trace context stored with the
+/// deadline, so the saga's transition on it joins the run's trace.
 public sealed partial class DeadlineMonitor(
     IRunDeadlines deadlines,
     IBus bus,
@@ -50,6 +54,7 @@ public sealed partial class DeadlineMonitor(
         {
             try
             {
+                using var activity = StartActivity(due);
                 await bus.Publish(new RunDeadlineReached(due.RunId, due.TenantId, due.Deadline), cancellationToken);
             }
             catch
@@ -59,6 +64,21 @@ public sealed partial class DeadlineMonitor(
                 throw;
             }
         }
+    }
+
+    /// The W3C traceparent of the current span, to store with a deadline; null outside a trace.
+    public static string? CurrentTraceParent() =>
+        Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null;
+
+    // MassTransit's publish span, and so the saga's consume, continue Activity.Current: this span
+    // puts the run's context there. Without a stored (or readable) context it is a root of its own.
+    private static Activity? StartActivity(RunDeadline due)
+    {
+        var parent = due.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var context)
+            ? context
+            : default;
+        return AgentryTelemetry.Source.StartActivity("deadline reached", ActivityKind.Internal, parent)
+            ?.SetTag(AgentryTelemetry.Tags.RunId, due.RunId.ToString());
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for due run deadlines failed; trying again at the next tick.")]

@@ -1,6 +1,8 @@
 namespace Agentry.Planner.Deadlines;
 
-public sealed record RunDeadline(Guid RunId, string TenantId, DateTimeOffset Deadline);
+/// A run's deadline. TraceParent is the W3C trace context the deadline was set in (the run's
+/// trace), so that the poller, which has no message to continue from, can publish into it.
+public sealed record RunDeadline(Guid RunId, string TenantId, DateTimeOffset Deadline, string? TraceParent = null);
 
 /// Deadlines of active runs, kept apart from the saga so that a poller can find the due ones
 /// without a scheduler. The in-memory store serves the embedded mode; a durable one (Redis)

@@ -19,11 +19,13 @@ public sealed class PlannerRedisOptions
 
     public string RunKeyPrefix => KeyPrefix + "saga:agentrun:";
 
-    // One hash tag for both deadline keys: the claiming script touches both, and on a Redis cluster
-    // a script's keys must live in one slot.
+    // One hash tag for the deadline keys: the claiming script touches them all, and on a Redis
+    // cluster a script's keys must live in one slot.
     public string DeadlinesKey => KeyPrefix + "{deadlines}:due";
 
     public string DeadlineTenantsKey => KeyPrefix + "{deadlines}:tenant";
+
+    public string DeadlineTracesKey => KeyPrefix + "{deadlines}:traceparent";
 }
 
 public static class AgentRunPersistence

@@ -38,7 +38,10 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
 
         public bool AllCacheHits => _count > 0 && _hits == _count;
 
-        public async Task<ModelReply> AskAsync(ChatHistory history, PromptExecutionSettings settings, Kernel? kernel, CancellationToken cancellationToken)
+        public async Task<ModelReply> AskAsync(ChatHistory history, PromptExecutionSettings settings, Kernel? kernel, CancellationToken cancellationToken) =>
+            (await AnswerAsync(history, settings, kernel, cancellationToken)).Reply;
+
+        public async Task<ModelAnswer> AnswerAsync(ChatHistory history, PromptExecutionSettings settings, Kernel? kernel, CancellationToken cancellationToken)
         {
             var answer = await models.AskAsync(agent.Model, history, settings, kernel, cancellationToken);
             _answers.Enqueue(answer);
@@ -49,7 +52,7 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
             }
 
             Model = answer.Model;
-            return answer.Reply;
+            return answer;
         }
     }
 
@@ -152,32 +155,27 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
 
     private sealed record WrittenPlan(Plan? Plan, string? Problem, TokenUsage Usage);
 
-    /// Asks for the plan as JSON; an invalid one is shown its problems and asked for again, a
-    /// bounded number of times. The agent's tools are described to the model but not callable.
+    /// Asks for the plan as JSON through StructuredReplies; an invalid one is shown its problems and
+    /// asked for again, a bounded number of times. The agent's tools are described to the model but
+    /// not callable.
     private async Task<WrittenPlan> WritePlanAsync(AgentDefinition agent, ContextLoaded context, PlanRequest request, int revision, Calls model, CancellationToken cancellationToken)
     {
         var history = AgentChat.ToChatHistory(context.Messages);
         history.AddUserMessage(request.Action == PlanAction.MakePlan ? PlanPrompts.MakePlan(agent) : PlanPrompts.Replan(agent, request));
         var (kernel, settings) = ToolsDescribed(agent);
 
-        var usage = TokenUsage.None;
-        IReadOnlyList<string> problems = [];
-        for (var attempt = 0; attempt <= MaxPlanCorrections; attempt++)
-        {
-            var reply = await model.AskAsync(history, settings, kernel, cancellationToken);
-            usage += reply.Usage;
-            var text = reply.FinalAnswer ?? reply.Thought ?? "";
-            (var plan, problems) = PlanFormat.Read(text, agent, revision);
-            if (plan is not null)
-            {
-                return new WrittenPlan(plan, null, usage);
-            }
+        var plan = await StructuredReplies.AskAsync(
+            (chat, token) => model.AnswerAsync(chat, settings, kernel, token),
+            history, PlanFormat.Check(agent, revision), MaxPlanCorrections, ShowPlanProblems, cancellationToken);
+        return plan.IsValid
+            ? new WrittenPlan(plan.Value, null, plan.Usage)
+            : new WrittenPlan(null, $"The model's plan was still invalid after {MaxPlanCorrections} correction(s): {plan.Problem}.", plan.Usage);
+    }
 
-            history.AddAssistantMessage(text);
-            history.AddUserMessage(PlanPrompts.Correct(problems));
-        }
-
-        return new WrittenPlan(null, $"The model's plan was still invalid after {MaxPlanCorrections} correction(s): {string.Join("; ", problems)}.", usage);
+    private static void ShowPlanProblems(ChatHistory history, ModelReply reply, ReplyCheck<Plan> check)
+    {
+        history.AddAssistantMessage(StructuredReplies.TextOf(reply));
+        history.AddUserMessage(PlanPrompts.Correct(check.Problems));
     }
 
     private async Task<(IReadOnlyList<ToolCall> Calls, string? Thought, TokenUsage Usage, string? Problem)> RunStepAsync(

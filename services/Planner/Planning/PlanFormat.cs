@@ -39,34 +39,24 @@ public static class PlanFormat
 
     private static readonly JsonSchema Compiled = JsonSchema.FromText(Schema);
 
-    private static readonly EvaluationOptions Validation = new() { OutputFormat = OutputFormat.List };
+    /// A check for StructuredReplies: the reply is a plan. The JSON and its schema are checked by
+    /// the shared StructuredReplies.CheckJson; then what a schema cannot say.
+    public static Func<ModelReply, ReplyCheck<Plan>> Check(AgentDefinition agent, int revision) =>
+        reply => Read(StructuredReplies.TextOf(reply), agent, revision);
 
     /// The plan, or the problems with the text in words a model can act on.
-    public static (Plan? Plan, IReadOnlyList<string> Problems) Read(string text, AgentDefinition agent, int revision)
+    public static ReplyCheck<Plan> Read(string text, AgentDefinition agent, int revision)
     {
-        JsonNode? node;
-        try
+        var json = StructuredReplies.CheckJson(text, Compiled);
+        if (!json.IsValid)
         {
-            node = JsonNode.Parse(Unfence(text));
-        }
-        catch (JsonException e)
-        {
-            return (null, [$"the reply is not JSON ({e.Message})"]);
+            return ReplyCheck.Invalid<Plan>(json.Problems);
         }
 
-        var results = Compiled.Evaluate(node, Validation);
-        if (!results.IsValid)
-        {
-            return (null, results.Details
-                .Where(d => d.HasErrors)
-                .SelectMany(d => d.Errors!.Select(e => $"{Where(d.InstanceLocation.ToString())}: {e.Value}"))
-                .Distinct()
-                .ToList());
-        }
-
+        var node = JsonNode.Parse(json.Value.GetRawText())!;
         var steps = new List<PlanStep>();
         var problems = new List<string>();
-        var items = node!["steps"]!.AsArray();
+        var items = node["steps"]!.AsArray();
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i]!;
@@ -90,22 +80,6 @@ public static class PlanFormat
             steps.Add(new PlanStep(number, item["description"]!.GetValue<string>(), tool, arguments, dependsOn));
         }
 
-        return problems.Count > 0 ? (null, problems) : (new Plan(revision, steps), []);
+        return problems.Count > 0 ? ReplyCheck.Invalid<Plan>(problems) : ReplyCheck.Valid(new Plan(revision, steps));
     }
-
-    // Models often wrap JSON in a Markdown code fence even when asked not to.
-    private static string Unfence(string text)
-    {
-        var trimmed = text.Trim();
-        if (!trimmed.StartsWith("```", StringComparison.Ordinal))
-        {
-            return trimmed;
-        }
-
-        var start = trimmed.IndexOf('\n', StringComparison.Ordinal);
-        var end = trimmed.LastIndexOf("```", StringComparison.Ordinal);
-        return start > 0 && end > start ? trimmed[(start + 1)..end].Trim() : trimmed;
-    }
-
-    private static string Where(string pointer) => pointer is "" or "#" ? "the plan" : pointer.TrimStart('#');
 }

@@ -38,7 +38,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .TransitionTo(Failed),
             When(GoalReceived, c => StartProblem(c.Message, agents) is null)
                 .Then(c => Start(c.Saga, c.Message, agents.Find(c.Message.Agent)!, clock))
-                .ThenAsync(c => deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Deadline), c.CancellationToken))
+                .ThenAsync(c => deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Deadline, DeadlineMonitor.CurrentTraceParent()), c.CancellationToken))
                 .ThenAsync(RequestContext)
                 .TransitionTo(LoadingContext),
             // The goal itself could not be read: the run is recorded as failed, with the reason.

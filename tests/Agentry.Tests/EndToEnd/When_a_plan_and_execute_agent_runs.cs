@@ -146,7 +146,7 @@ public sealed class When_a_plan_and_execute_agent_runs
 
         Assert.That(exit, Is.EqualTo(ExitCodes.NotCompleted), output);
         Assert.That(fake.RequestCount, Is.EqualTo(3), "one plan request and two corrections, no more");
-        Assert.That(LastUserMessage(fake.Requests[1]), Does.StartWith("That plan is not valid: the reply is not JSON"));
+        Assert.That(LastUserMessage(fake.Requests[1]), Does.StartWith("That plan is not valid: the reply is not valid JSON"));
         Assert.That(LastUserMessage(fake.Requests[2]), Is.EqualTo("That plan is not valid: step 1: 'teleport' is not one of this agent's tools (calculator). Reply with the corrected plan as one JSON object only."));
         Assert.That(output, Does.Contain("Failed: The model could not plan step 1: The model's plan was still invalid after 2 correction(s): step 1: depends_on 1 is not an earlier step; a step can only wait for steps listed before it."));
     }

@@ -58,7 +58,7 @@ public sealed class When_a_run_ends : HarnessFixture
     {
         var runId = NewId.NextGuid();
 
-        await Harness.Bus.Publish(new RunCompleted(runId, "tenant-a", "assistant", "395", 2, new TokenUsage(400, 30), TimeSpan.FromMilliseconds(850)));
+        await Harness.Bus.Publish(new RunCompleted(runId, "tenant-a", "assistant", "395", 2, new TokenUsage(400, 30), TimeSpan.FromMilliseconds(850), TotalCost: 0.0125m));
         await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         var body = _received.Single();
@@ -68,6 +68,7 @@ public sealed class When_a_run_ends : HarnessFixture
         Assert.That(body.GetProperty("steps").GetInt32(), Is.EqualTo(2));
         Assert.That(body.GetProperty("usage").GetProperty("inputTokens").GetInt32(), Is.EqualTo(400));
         Assert.That(body.GetProperty("durationMs").GetDouble(), Is.EqualTo(850));
+        Assert.That(body.GetProperty("totalCost").GetDecimal(), Is.EqualTo(0.0125m));
     }
 
     [Test]

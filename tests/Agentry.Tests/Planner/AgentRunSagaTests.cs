@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Agentry.Contracts;
+using Agentry.Tests.Telemetry;
 using MassTransit;
 using MassTransit.Testing;
 
@@ -299,6 +301,30 @@ public sealed class When_a_run_reaches_a_limit : AgentRunSagaFixture
         Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
         Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason,
             Does.StartWith("Deadline passed: the run was still Acting at step 1").And.EndWith("30s after it started."));
+    }
+
+    [Test]
+    public async Task Should_end_a_run_at_its_deadline_within_the_runs_trace()
+    {
+        using var spans = new RecordedSpans();
+        Guid runId;
+        ActivityTraceId runTrace;
+        using (var root = spans.StartRoot("start the run"))
+        {
+            runTrace = root.TraceId;
+            runId = await StartRunInState(m => m.Acting);
+        }
+
+        // The poller runs outside any trace, as its background loop does.
+        Assert.That(Activity.Current, Is.Null);
+        Clock.Advance(TimeSpan.FromSeconds(31));
+        await DeadlineMonitor().PublishDueAsync(CancellationToken.None);
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        var transition = await spans.WaitFor(s => s.DisplayName == "saga DeadlineReached" && RecordedSpans.IsOfRun(s, runId), "for the saga's transition on the deadline");
+        Assert.That(transition.TraceId, Is.EqualTo(runTrace), "the deadline's transition is in a trace of its own");
+        var poller = await spans.WaitFor(s => s.DisplayName == "deadline reached" && RecordedSpans.IsOfRun(s, runId), "for the poller's publish");
+        Assert.That(poller.TraceId, Is.EqualTo(runTrace));
     }
 
     [Test]

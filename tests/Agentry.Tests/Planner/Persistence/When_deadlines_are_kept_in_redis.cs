@@ -96,12 +96,13 @@ public sealed class When_deadlines_are_kept_in_redis
         var kept = new RunDeadline(NewId.NextGuid(), "tenant-a", Now - TimeSpan.FromSeconds(2));
         var removed = new RunDeadline(NewId.NextGuid(), "tenant-a", Now - TimeSpan.FromSeconds(1));
         await deadlines.SetAsync(kept, CancellationToken.None);
-        await deadlines.SetAsync(removed, CancellationToken.None);
+        await deadlines.SetAsync(removed with { TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" }, CancellationToken.None);
 
         await deadlines.RemoveAsync(removed.RunId, CancellationToken.None);
 
         Assert.That(await deadlines.TakeDueAsync(Now, max: 10, CancellationToken.None), Is.EqualTo(new[] { kept }));
         Assert.That(await Redis.Database.HashLengthAsync(_options.Value.DeadlineTenantsKey), Is.Zero, "a tenant entry was left behind");
+        Assert.That(await Redis.Database.HashLengthAsync(_options.Value.DeadlineTracesKey), Is.Zero, "a trace context was left behind");
     }
 
     [Test]
@@ -115,6 +116,32 @@ public sealed class When_deadlines_are_kept_in_redis
 
         Assert.That(await deadlines.TakeDueAsync(Now, max: 10, CancellationToken.None), Is.Empty);
         Assert.That(await deadlines.TakeDueAsync(Now + TimeSpan.FromMinutes(1), max: 10, CancellationToken.None), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Should_hand_out_a_deadline_with_the_trace_context_it_was_set_in()
+    {
+        var deadlines = await Planner();
+        const string traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var traced = new RunDeadline(NewId.NextGuid(), "tenant-a", Now - TimeSpan.FromSeconds(1), traceParent);
+        var untraced = new RunDeadline(NewId.NextGuid(), "tenant-a", Now - TimeSpan.FromSeconds(2));
+        await deadlines.SetAsync(traced, CancellationToken.None);
+        await deadlines.SetAsync(untraced, CancellationToken.None);
+
+        Assert.That(await deadlines.TakeDueAsync(Now, max: 10, CancellationToken.None), Is.EqualTo(new[] { untraced, traced }));
+        Assert.That(await Redis.Database.HashLengthAsync(_options.Value.DeadlineTracesKey), Is.Zero, "a trace context was left behind");
+    }
+
+    [Test]
+    public async Task Should_forget_the_trace_context_of_a_deadline_set_again_without_one()
+    {
+        var deadlines = await Planner();
+        var runId = NewId.NextGuid();
+        await deadlines.SetAsync(new RunDeadline(runId, "tenant-a", Now, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), CancellationToken.None);
+
+        await deadlines.SetAsync(new RunDeadline(runId, "tenant-a", Now), CancellationToken.None);
+
+        Assert.That((await deadlines.TakeDueAsync(Now, max: 10, CancellationToken.None)).Single().TraceParent, Is.Null);
     }
 
     [Test]

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Agentry.Contracts;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.StateMachines;
+using Agentry.Tests.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -96,6 +98,31 @@ public sealed class When_runs_are_kept_in_redis : RedisAgentRunSagaFixture
 
         Assert.That((await StoredIn(runId, m => m.Failed)).LastReason, Does.StartWith("Deadline passed: the run was still LoadingContext at step 1"));
         Assert.That(await DeadlineScore(runId), Is.Null);
+    }
+
+    [Test]
+    public async Task Should_end_a_run_at_its_deadline_in_redis_within_the_runs_trace()
+    {
+        using var spans = new RecordedSpans();
+        Guid runId;
+        ActivityTraceId runTrace;
+        using (var root = spans.StartRoot("start the run"))
+        {
+            runTrace = root.TraceId;
+            runId = await Start();
+        }
+
+        Assert.That((string?)await Redis.Database.HashGetAsync($"{KeyPrefix}{{deadlines}}:traceparent", runId.ToString("D")),
+            Does.StartWith($"00-{runTrace}-"), "the run's trace context is not kept with its deadline");
+        Clock.Advance(TimeSpan.FromSeconds(31));
+        var monitor = new DeadlineMonitor(
+            Provider.GetRequiredService<IRunDeadlines>(), Harness.Bus, Clock, Options.Create(new PlannerOptions()), NullLogger<DeadlineMonitor>.Instance);
+
+        await Deliver(() => monitor.PublishDueAsync(CancellationToken.None), messages: 1);
+
+        Assert.That((await StoredIn(runId, m => m.Failed)).LastReason, Does.StartWith("Deadline passed"));
+        var transition = await spans.WaitFor(s => s.DisplayName == "saga DeadlineReached" && RecordedSpans.IsOfRun(s, runId), "for the saga's transition on the deadline");
+        Assert.That(transition.TraceId, Is.EqualTo(runTrace), "the deadline's transition is in a trace of its own");
     }
 
     private Task<double?> DeadlineScore(Guid runId) =>
