@@ -1,0 +1,114 @@
+using Agentry.Memory;
+using Microsoft.Extensions.Options;
+using MongoDB.Driver;
+using Testcontainers.MongoDb;
+
+namespace Agentry.Tests.Memory.Stores;
+
+/// A database the store contract suite runs against. Each fixture gets its own, empty one.
+public abstract class StoreBackend
+{
+    public abstract string Name { get; }
+
+    /// Opens a fresh store; throws NUnit's Inconclusive or Fail when the backend cannot run here.
+    public abstract Task<StoreUnderTest> OpenAsync();
+
+    public override string ToString() => Name;
+
+    public static IEnumerable<StoreBackend> All() => [new SqliteBackend(), new MongoBackend()];
+}
+
+public sealed class StoreUnderTest(ITranscriptStore transcripts, IMemoryItemStore items, IKnowledgeStore knowledge, Func<Task> dispose) : IAsyncDisposable
+{
+    public ITranscriptStore Transcripts { get; } = transcripts;
+
+    public IMemoryItemStore Items { get; } = items;
+
+    public IKnowledgeStore Knowledge { get; } = knowledge;
+
+    public ValueTask DisposeAsync() => new(dispose());
+}
+
+public sealed class SqliteBackend : StoreBackend
+{
+    public override string Name => "sqlite";
+
+    public override Task<StoreUnderTest> OpenAsync()
+    {
+        var folder = new TempFolder();
+        var store = new SqliteTranscriptStore(Options.Create(new MemoryOptions { SqliteConnectionString = folder.SqliteConnectionString }));
+        return Task.FromResult(new StoreUnderTest(store, store, store, () =>
+        {
+            store.Dispose();
+            folder.Dispose();
+            return Task.CompletedTask;
+        }));
+    }
+}
+
+/// MongoDB from MONGODB_URI, else a Testcontainers container where AGENTRY_TESTCONTAINERS=1 (a
+/// Docker engine). No MongoDB server can be installed on the machines without Docker, so there
+/// the suite does not run and says so loudly (console, test result, test.sh summary); in CI with
+/// MONGODB_URI set, a MongoDB that does not answer is a failure.
+public sealed class MongoBackend : StoreBackend
+{
+    private static readonly Lazy<MongoDbContainer?> Container = new(StartContainer);
+
+    public override string Name => "mongodb";
+
+    public static string? Uri =>
+        Environment.GetEnvironmentVariable("MONGODB_URI") is { Length: > 0 } uri ? uri
+        : Container.Value?.GetConnectionString();
+
+    public override async Task<StoreUnderTest> OpenAsync()
+    {
+        var uri = Uri;
+        if (uri is null)
+        {
+            NotRun.Report("MONGODB CONTRACT SUITE DID NOT RUN: no MongoDB reachable (set MONGODB_URI, or AGENTRY_TESTCONTAINERS=1 with a Docker engine). Only the SQLite backend was tested.");
+            Assert.Inconclusive("MONGODB CONTRACT SUITE DID NOT RUN: no MongoDB configured");
+            return null!;
+        }
+
+        var settings = MongoClientSettings.FromConnectionString(uri);
+        settings.ServerSelectionTimeout = TimeSpan.FromSeconds(5);
+        var client = new MongoClient(settings);
+        var database = client.GetDatabase($"agentry_test_{Guid.NewGuid():N}");
+        try
+        {
+            await database.RunCommandAsync<MongoDB.Bson.BsonDocument>(new MongoDB.Bson.BsonDocument("ping", 1));
+        }
+        catch (Exception e) when (e is MongoException or TimeoutException)
+        {
+            client.Dispose();
+            var message = $"MONGODB CONTRACT SUITE DID NOT RUN: the MongoDB at MONGODB_URI does not answer ({e.GetType().Name}: {e.Message.Split('\n')[0]})";
+            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+            {
+                Assert.Fail(message);
+            }
+
+            NotRun.Report(message);
+            Assert.Inconclusive(message);
+        }
+
+        var store = new MongoStore(database);
+        return new StoreUnderTest(store, store, store, async () =>
+        {
+            await client.DropDatabaseAsync(database.DatabaseNamespace.DatabaseName);
+            client.Dispose();
+        });
+    }
+
+    private static MongoDbContainer? StartContainer()
+    {
+        if (Environment.GetEnvironmentVariable("AGENTRY_TESTCONTAINERS") != "1")
+        {
+            return null;
+        }
+
+        var mongo = new MongoDbBuilder("mongo:8.0").Build();
+        mongo.StartAsync().GetAwaiter().GetResult();
+        TestContext.Progress.WriteLine($"Testcontainers: MongoDB at {mongo.GetConnectionString()}");
+        return mongo;
+    }
+}
