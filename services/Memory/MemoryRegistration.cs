@@ -14,19 +14,20 @@ public static class MemoryRegistration
     /// without one they live in the embedded SQLite file.
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
+        // Bound either way: the deployment files keep the SQLite fallback's location beside `mongodb`.
+        services.AddOptions<MemoryOptions>().Configure(options =>
+        {
+            if (configuration.GetConnectionString(MemoryOptions.SqliteConnectionName) is { Length: > 0 } sqlite)
+            {
+                options.SqliteConnectionString = sqlite;
+            }
+        });
         if (configuration.GetConnectionString(MongoStore.ConnectionName) is { Length: > 0 } mongodb)
         {
             AddMongoStore(services, mongodb);
         }
         else
         {
-            services.AddOptions<MemoryOptions>().Configure(options =>
-            {
-                if (configuration.GetConnectionString(MemoryOptions.SqliteConnectionName) is { Length: > 0 } sqlite)
-                {
-                    options.SqliteConnectionString = sqlite;
-                }
-            });
             services.TryAddSingleton<SqliteTranscriptStore>();
             AddStores<SqliteTranscriptStore>(services);
         }
