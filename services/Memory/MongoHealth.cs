@@ -34,8 +34,9 @@ public sealed partial class MongoIndexes(MongoStore store, ILogger<MongoIndexes>
         {
             await store.EnsureIndexesAsync(stoppingToken);
         }
-        catch (Exception e) when (e is MongoException or TimeoutException)
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
+            // Whatever went wrong, the service stays up (readiness shows it) and the first write retries.
             IndexesNotCreated(logger, store.Database.DatabaseNamespace.DatabaseName, e);
         }
     }

@@ -44,8 +44,9 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
         {
             await indexes.Value.WaitAsync(cancellationToken);
         }
-        catch (MongoException)
+        catch when (indexes.Value.IsFaulted)
         {
+            // A MongoDB that was not up (a driver TimeoutException) or refused: the next caller tries again.
             Interlocked.CompareExchange(ref _indexes, new Lazy<Task>(CreateIndexesAsync), indexes);
             throw;
         }
