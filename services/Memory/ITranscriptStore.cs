@@ -20,6 +20,11 @@ public interface ITranscriptStore
 
     Task EndRunAsync(RunEnd end, CancellationToken cancellationToken);
 
-    /// The run with its steps in order; RunView.Found is false for an unknown run.
+    /// The run with its steps in order; RunView.Found is false for an unknown run. Run ids are
+    /// unique across tenants, so this read needs none: it serves callers that do not know the
+    /// tenant yet (the Gateway's GET /runs/{id}). Prefer the overload with the tenant.
     Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken);
+
+    /// The run only if it belongs to the tenant; another tenant's run is reported as not found.
+    Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken);
 }

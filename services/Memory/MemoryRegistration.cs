@@ -3,13 +3,18 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MongoDB.Driver;
 
 namespace Agentry.Memory;
 
 public static class MemoryRegistration
 {
+    /// A `mongodb` connection string selects MongoDB for transcripts, memory items and knowledge;
+    /// without one they live in the embedded SQLite file.
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
+        // Bound either way: the deployment files keep the SQLite fallback's location beside `mongodb`.
         services.AddOptions<MemoryOptions>().Configure(options =>
         {
             if (configuration.GetConnectionString(MemoryOptions.SqliteConnectionName) is { Length: > 0 } sqlite)
@@ -17,9 +22,46 @@ public static class MemoryRegistration
                 options.SqliteConnectionString = sqlite;
             }
         });
-        services.TryAddSingleton<ITranscriptStore, SqliteTranscriptStore>();
+        if (configuration.GetConnectionString(MongoStore.ConnectionName) is { Length: > 0 } mongodb)
+        {
+            AddMongoStore(services, mongodb);
+        }
+        else
+        {
+            services.TryAddSingleton<SqliteTranscriptStore>();
+            AddStores<SqliteTranscriptStore>(services);
+        }
+
         services.ResolveAtStart<ITranscriptStore>();
         return services;
+    }
+
+    private static void AddMongoStore(IServiceCollection services, string connectionString)
+    {
+        MongoUrl url;
+        try
+        {
+            url = MongoUrl.Create(connectionString);
+        }
+        catch (MongoConfigurationException e)
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{MongoStore.ConnectionName} is not a MongoDB connection string ({e.Message}). Expected mongodb://host:27017/agentry.", e);
+        }
+
+        services.TryAddSingleton<IMongoClient>(_ => new MongoClient(url));
+        services.TryAddSingleton(provider => new MongoStore(provider.GetRequiredService<IMongoClient>().GetDatabase(url.DatabaseName ?? MongoStore.DefaultDatabase)));
+        AddStores<MongoStore>(services);
+        services.AddHostedService<MongoIndexes>();
+        services.AddHealthChecks().AddCheck<MongoHealthCheck>(MongoStore.ConnectionName, tags: ["ready"]);
+    }
+
+    private static void AddStores<TStore>(IServiceCollection services)
+        where TStore : class, ITranscriptStore, IMemoryItemStore, IKnowledgeStore
+    {
+        services.TryAddSingleton<ITranscriptStore>(provider => provider.GetRequiredService<TStore>());
+        services.TryAddSingleton<IMemoryItemStore>(provider => provider.GetRequiredService<TStore>());
+        services.TryAddSingleton<IKnowledgeStore>(provider => provider.GetRequiredService<TStore>());
     }
 
     public static void AddMemoryConsumers(this IBusRegistrationConfigurator bus)

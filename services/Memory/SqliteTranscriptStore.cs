@@ -17,8 +17,10 @@ public sealed class MemoryOptions
     public string SqliteConnectionString { get; set; } = DefaultSqliteConnectionString;
 }
 
-/// The embedded transcript store: one SQLite file, nothing to install.
-public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
+/// The embedded store: transcripts, long-term memory items and knowledge chunks in one SQLite
+/// file, nothing to install. (The name predates the memory items and knowledge, in the partial
+/// files beside this one; it is kept so that its callers do not change.)
+public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryItemStore, IKnowledgeStore, IDisposable
 {
     // One writer at a time inside the process: SQLite allows one anyway, and a writer that finds the
     // file busy is made to sleep 150 ms by Microsoft.Data.Sqlite before trying again. Reads (WAL) go on.
@@ -133,14 +135,24 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
             ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
             ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$cost", Money(end.TotalCost)), ("$at", Timestamp(end.At)));
 
-    public async Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken)
+    public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => ReadRunAsync(null, runId, cancellationToken);
+
+    // Steps and outcomes are keyed by run id alone: a run id belongs to one tenant, and the tenant
+    // is checked on the run's row before any of them is read.
+    public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        return ReadRunAsync(tenantId, runId, cancellationToken);
+    }
+
+    private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost FROM runs WHERE run_id = $run",
-            ("$run", run));
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            ("$run", run), ("$tenant", tenantId));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
         {
@@ -208,14 +220,14 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost);
     }
 
-    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
             await using var command = Command(connection, sql, parameters);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
         }
         finally
         {
@@ -258,6 +270,16 @@ public sealed class SqliteTranscriptStore : ITranscriptStore, IDisposable
                   tool TEXT NOT NULL, arguments TEXT NOT NULL, output TEXT NOT NULL, error_kind TEXT NOT NULL, error TEXT,
                   duration_ms REAL NOT NULL,
                   PRIMARY KEY (run_id, call_id));
+                CREATE TABLE IF NOT EXISTS memory_items (
+                  tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, id TEXT NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL,
+                  source_run TEXT, created_at TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  UNIQUE (tenant_id, user_id, id));
+                CREATE INDEX IF NOT EXISTS memory_items_by_user ON memory_items (tenant_id, user_id, created_at);
+                CREATE TABLE IF NOT EXISTS knowledge_chunks (
+                  tenant_id TEXT NOT NULL, collection TEXT NOT NULL, id TEXT NOT NULL, source_path TEXT NOT NULL,
+                  position INTEGER NOT NULL, text TEXT NOT NULL, embedding BLOB,
+                  PRIMARY KEY (tenant_id, collection, id));
+                CREATE INDEX IF NOT EXISTS knowledge_chunks_in_order ON knowledge_chunks (tenant_id, collection, source_path, position);
                 """);
         command.ExecuteNonQuery();
 

@@ -107,6 +107,7 @@ public static class TestServers
             }
 
             TestContext.Error.WriteLine(message);
+            NotRun.Report(message);
             Assert.Inconclusive(message);
         }
     }

@@ -1,3 +1,4 @@
+using Agentry.Memory;
 using Agentry.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -68,7 +69,7 @@ public sealed class When_services_run_on_docker_compose
     public void Should_set_only_environment_variables_the_services_read(string folder)
     {
         var unknown = Environment(folder).Keys.Where(v => !AgentryServices.IsRead(v));
-        Assert.That(unknown, Is.Empty, "no options class, connection string or library reads these (a `mongodb` connection string waits for the MongoDB store)");
+        Assert.That(unknown, Is.Empty, "no options class, connection string or library reads these");
     }
 
     [TestCaseSource(nameof(Services))]
@@ -91,6 +92,21 @@ public sealed class When_services_run_on_docker_compose
         {
             Assert.That(compose.GetValueOrDefault(key), Is.EqualTo(kubernetes.GetValueOrDefault(key)), key);
         }
+    }
+
+    [Test]
+    public async Task Should_point_memory_at_the_mongodb_service_and_wait_for_it()
+    {
+        var configuration = When_services_run_on_kubernetes.Configuration(Environment("Memory"));
+        var services = new ServiceCollection();
+        services.AddMemory(configuration);
+        await using var provider = services.BuildServiceProvider();
+
+        var store = provider.GetRequiredService<ITranscriptStore>();
+        Assert.That(store, Is.InstanceOf<MongoStore>());
+        var host = MongoDB.Driver.MongoUrl.Create(configuration.GetConnectionString(MongoStore.ConnectionName)).Server.Host;
+        Assert.That(Manifests.Compose.Map("services").ContainsKey(host), $"MongoDB {host} is not a compose service");
+        Assert.That(Manifests.ComposeService("Memory").Text("depends_on.mongodb.condition"), Is.EqualTo("service_healthy"));
     }
 
     [Test]

@@ -1,0 +1,164 @@
+using System.Text.Json;
+using Agentry.Contracts;
+using MongoDB.Bson;
+using MongoDB.Driver;
+
+namespace Agentry.Memory;
+
+// Documents: runs (_id = run id), steps (_id = run:step), outcomes (_id = run:call id). Each write is
+// an upsert with the same meaning as the SQLite statements, so redelivered or reordered messages
+// leave the same record.
+public sealed partial class MongoStore
+{
+    public async Task StartRunAsync(RunStart start, CancellationToken cancellationToken)
+    {
+        await EnsureIndexesAsync(cancellationToken);
+        // Whatever an earlier event wrote wins (coalesce), as in SQLite: a pipeline update can say so.
+        BsonDocument KeepOr(string field, BsonValue value) => new("$ifNull", new BsonArray { "$" + field, Literal(value) });
+        var set = new BsonDocument
+        {
+            ["tenant"] = KeepOr("tenant", Required(start.TenantId)),
+            ["status"] = KeepOr("status", "Running"),
+            ["agent"] = KeepOr("agent", Text(start.Agent)),
+            ["goal"] = KeepOr("goal", Text(start.Goal)),
+            ["input"] = KeepOr("input", Text(start.InputJson)),
+            ["startedAt"] = KeepOr("startedAt", start.At.UtcDateTime),
+        };
+        await _runs.UpdateOneAsync(
+            new BsonDocument("_id", start.RunId.ToString()),
+            new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", set) }),
+            Upsert,
+            cancellationToken);
+    }
+
+    public async Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken)
+    {
+        await EnsureIndexesAsync(cancellationToken);
+        var update = Builders<BsonDocument>.Update
+            .SetOnInsert("tenant", Required(step.TenantId)).SetOnInsert("run", step.RunId.ToString()).SetOnInsert("step", step.Step)
+            .Set("planned", true)
+            .Set("thought", Text(step.Thought))
+            .Set("toolCalls", JsonSerializer.Serialize(step.ToolCalls, Json))
+            .Set("finalAnswer", Text(step.FinalAnswer))
+            .Set("inputTokens", step.Usage.InputTokens)
+            .Set("outputTokens", step.Usage.OutputTokens)
+            .Set("model", Text(step.Model))
+            .Set("cacheHit", step.CacheHit)
+            .Set("plan", step.Plan is null ? (BsonValue)BsonNull.Value : new BsonString(JsonSerializer.Serialize(step.Plan, Json)))
+            .Set("cost", Money(step.Cost));
+        await _steps.UpdateOneAsync(StepKey(step.RunId, step.Step), update, Upsert, cancellationToken);
+    }
+
+    public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
+    {
+        if (result.Outcomes.Count == 0)
+        {
+            return;
+        }
+
+        await EnsureIndexesAsync(cancellationToken);
+        // First write wins per call, as ON CONFLICT DO NOTHING does in SQLite.
+        var writes = result.Outcomes.Select((outcome, seq) => new UpdateOneModel<BsonDocument>(
+            new BsonDocument("_id", $"{result.RunId}:{outcome.CallId}"),
+            Builders<BsonDocument>.Update
+                .SetOnInsert("tenant", Required(result.TenantId)).SetOnInsert("run", result.RunId.ToString())
+                .SetOnInsert("step", result.Step).SetOnInsert("seq", seq)
+                .SetOnInsert("callId", outcome.CallId).SetOnInsert("tool", outcome.Tool)
+                .SetOnInsert("arguments", outcome.Arguments.GetRawText()).SetOnInsert("output", outcome.Output)
+                .SetOnInsert("errorKind", outcome.ErrorKind.ToString()).SetOnInsert("error", Text(outcome.Error))
+                .SetOnInsert("durationMs", outcome.Duration.TotalMilliseconds))
+        { IsUpsert = true });
+        await _outcomes.BulkWriteAsync(writes, new BulkWriteOptions { IsOrdered = false }, cancellationToken);
+    }
+
+    public async Task RecordVerdictAsync(GoalEvaluated verdict, CancellationToken cancellationToken)
+    {
+        await EnsureIndexesAsync(cancellationToken);
+        var update = Builders<BsonDocument>.Update
+            .SetOnInsert("tenant", Required(verdict.TenantId)).SetOnInsert("run", verdict.RunId.ToString()).SetOnInsert("step", verdict.Step)
+            .SetOnInsert("planned", false)
+            .Set("verdict", verdict.Verdict.ToString())
+            .Set("verdictReason", Text(verdict.Reason));
+        await _steps.UpdateOneAsync(StepKey(verdict.RunId, verdict.Step), update, Upsert, cancellationToken);
+    }
+
+    public async Task EndRunAsync(RunEnd end, CancellationToken cancellationToken)
+    {
+        await EnsureIndexesAsync(cancellationToken);
+        var update = Builders<BsonDocument>.Update
+            .SetOnInsert("tenant", Required(end.TenantId)).SetOnInsert("agent", Text(end.Agent))
+            .Set("status", end.Status)
+            .Set("answer", Text(end.Answer))
+            .Set("reason", Text(end.Reason))
+            .Set("steps", end.Steps)
+            .Set("inputTokens", end.Usage.InputTokens)
+            .Set("outputTokens", end.Usage.OutputTokens)
+            .Set("cost", Money(end.TotalCost))
+            .Set("endedAt", end.At.UtcDateTime);
+        await _runs.UpdateOneAsync(new BsonDocument("_id", end.RunId.ToString()), update, Upsert, cancellationToken);
+    }
+
+    public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) =>
+        GetRunAsync(new BsonDocument("_id", runId.ToString()), runId, cancellationToken);
+
+    public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken) =>
+        GetRunAsync(new BsonDocument { ["_id"] = runId.ToString(), ["tenant"] = Required(tenantId) }, runId, cancellationToken);
+
+    private async Task<RunView> GetRunAsync(BsonDocument filter, Guid runId, CancellationToken cancellationToken)
+    {
+        var run = await _runs.Find(filter).FirstOrDefaultAsync(cancellationToken);
+        if (run is null)
+        {
+            return RunView.NotFound(runId);
+        }
+
+        var ofRun = new BsonDocument { ["tenant"] = run["tenant"], ["run"] = runId.ToString() };
+        var outcomes = (await _outcomes.Find(ofRun).Sort(new BsonDocument { ["step"] = 1, ["seq"] = 1 }).ToListAsync(cancellationToken))
+            .GroupBy(o => o["step"].AsInt32)
+            .ToDictionary(g => g.Key, g => g.Select(o => new ToolOutcome(
+                o["callId"].AsString,
+                o["tool"].AsString,
+                ParseJson(o["arguments"].AsString),
+                o["output"].AsString,
+                Enum.Parse<ToolErrorKind>(o["errorKind"].AsString),
+                Text(o, "error"),
+                TimeSpan.FromMilliseconds(o["durationMs"].ToDouble()))).ToList());
+
+        var steps = (await _steps.Find(ofRun).Sort(new BsonDocument("step", 1)).ToListAsync(cancellationToken))
+            .Select(s =>
+            {
+                var number = s["step"].AsInt32;
+                var planned = s.GetValue("planned", false).ToBoolean();
+                return new StepView(
+                    number,
+                    Text(s, "thought"),
+                    planned ? JsonSerializer.Deserialize<List<ToolCall>>(s["toolCalls"].AsString, Json)! : [],
+                    outcomes.GetValueOrDefault(number) ?? [],
+                    Text(s, "finalAnswer"),
+                    Text(s, "verdict") is { } verdict ? Enum.Parse<Verdict>(verdict) : null,
+                    Text(s, "verdictReason"),
+                    planned ? new TokenUsage(s["inputTokens"].AsInt32, s["outputTokens"].AsInt32) : null,
+                    Text(s, "model"),
+                    s.GetValue("cacheHit", false).ToBoolean(),
+                    Text(s, "plan") is { } plan ? JsonSerializer.Deserialize<Plan>(plan, Json) : null,
+                    planned ? Money(s, "cost") : null);
+            })
+            .ToList();
+
+        var ended = run.Contains("endedAt");
+        return new RunView(
+            runId, true, run["tenant"].AsString, Text(run, "agent"), Text(run, "goal"), run["status"].AsString,
+            Text(run, "answer"), Text(run, "reason"),
+            ended ? new TokenUsage(run["inputTokens"].AsInt32, run["outputTokens"].AsInt32) : null,
+            steps,
+            ended ? Money(run, "cost") : null);
+    }
+
+    private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");
+
+    private static JsonElement ParseJson(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+}

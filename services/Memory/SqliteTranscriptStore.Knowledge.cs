@@ -1,0 +1,82 @@
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
+
+namespace Agentry.Memory;
+
+public sealed partial class SqliteTranscriptStore
+{
+    public async Task UpsertChunksAsync(IReadOnlyCollection<KnowledgeChunk> chunks, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            foreach (var chunk in chunks)
+            {
+                await using var command = Command(
+                    connection,
+                    """
+                    INSERT INTO knowledge_chunks (tenant_id, collection, id, source_path, position, text, embedding)
+                    VALUES ($tenant, $collection, $id, $path, $position, $text, $embedding)
+                    ON CONFLICT (tenant_id, collection, id) DO UPDATE SET
+                      source_path = excluded.source_path, position = excluded.position, text = excluded.text, embedding = excluded.embedding
+                    """,
+                    ("$tenant", Required(chunk.TenantId)), ("$collection", Required(chunk.Collection)), ("$id", Required(chunk.Id)),
+                    ("$path", chunk.SourcePath), ("$position", chunk.Position), ("$text", chunk.Text),
+                    ("$embedding", chunk.Embedding is null ? null : MemoryMarshal.AsBytes(chunk.Embedding.AsSpan()).ToArray()));
+                command.Transaction = transaction;
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public Task<IReadOnlyList<KnowledgeChunk>> ListChunksAsync(string tenantId, string collection, CancellationToken cancellationToken) =>
+        ReadChunksAsync(tenantId, collection, null, cancellationToken);
+
+    public async Task<KnowledgeChunk?> GetChunkAsync(string tenantId, string collection, string id, CancellationToken cancellationToken) =>
+        (await ReadChunksAsync(tenantId, collection, Required(id), cancellationToken)).SingleOrDefault();
+
+    public Task<int> DeleteCollectionAsync(string tenantId, string collection, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "DELETE FROM knowledge_chunks WHERE tenant_id = $tenant AND collection = $collection",
+            cancellationToken,
+            ("$tenant", Required(tenantId)), ("$collection", Required(collection)));
+
+    // The embedded store scans the collection: it is meant for a laptop's worth of documents.
+    public async Task<IReadOnlyList<KnowledgeChunk>> SearchChunksAsync(string tenantId, string collection, string query, int limit, CancellationToken cancellationToken) =>
+        TermMatch.Rank(await ReadChunksAsync(tenantId, collection, null, cancellationToken), chunk => chunk.Text, query, limit);
+
+    private async Task<IReadOnlyList<KnowledgeChunk>> ReadChunksAsync(string tenantId, string collection, string? id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection,
+            """
+            SELECT id, source_path, position, text, embedding FROM knowledge_chunks
+            WHERE tenant_id = $tenant AND collection = $collection AND ($id IS NULL OR id = $id)
+            ORDER BY source_path, position, id
+            """,
+            ("$tenant", Required(tenantId)), ("$collection", Required(collection)), ("$id", id));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var chunks = new List<KnowledgeChunk>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            chunks.Add(new KnowledgeChunk(
+                reader.GetString(0),
+                tenantId,
+                collection,
+                reader.GetString(1),
+                reader.GetInt32(2),
+                reader.GetString(3),
+                reader.IsDBNull(4) ? null : MemoryMarshal.Cast<byte, float>((byte[])reader.GetValue(4)).ToArray()));
+        }
+
+        return chunks;
+    }
+}
