@@ -130,7 +130,7 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     private static ChatMessageContent Answer(List<FunctionResultContent> results)
     {
-        var texts = results.Select(r => (Tool: r.FunctionName ?? "tool", Text: r.Result?.ToString() ?? "")).ToList();
+        var texts = results.Select(r => (Tool: r.FunctionName ?? "tool", Text: ToolOutcomeText.Unwrap(r.Result?.ToString() ?? ""))).ToList();
         var failures = texts.Where(t => ToolOutcomeText.IsError(t.Text, out _)).ToList();
         string answer;
         if (failures.Count > 0)

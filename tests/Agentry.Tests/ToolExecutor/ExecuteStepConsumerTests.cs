@@ -19,7 +19,7 @@ public sealed class When_a_planned_step_is_executed
         tools: [calculator]
         """);
 
-    private static readonly Dictionary<string, string?> AllowLocalHostOnly = new() { ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1" };
+    private static readonly Dictionary<string, string?> AllowLocalHostOnly = new() { ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1", ["Tools:HttpGet:PrivateHosts:0"] = "127.0.0.1" };
 
     private ServiceProvider _provider = null!;
     private ITestHarness _harness = null!;
