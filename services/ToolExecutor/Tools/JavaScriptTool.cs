@@ -33,6 +33,22 @@ public sealed class JavaScriptTool(IOptionsMonitor<JavaScriptToolOptions> option
 {
     private const string Prelude = "const __agentryLog = []; const console = Object.freeze({ log: (...a) => { __agentryLog.push(a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ')); } });";
 
+    // Jint checks the memory limit between statements, so one native call that builds a huge string
+    // ('x'.repeat(1e9)) would allocate it all first: these calls are checked before they run.
+    private const string StringGuards = """
+        (() => {
+          const max = __MAX__;
+          const guard = (name, size) => {
+            const original = String.prototype[name];
+            Object.defineProperty(String.prototype, name, { writable: false, configurable: false, enumerable: false,
+              value: function (...args) { if (size(String(this), args) > max) { throw new RangeError('Invalid string length: the sandbox allows ' + max + ' characters'); } return original.apply(this, args); } });
+          };
+          guard('repeat', (s, a) => s.length * Number(a[0]));
+          guard('padStart', (s, a) => Number(a[0]));
+          guard('padEnd', (s, a) => Number(a[0]));
+        })();
+        """;
+
     public string Name => BuiltInTools.RunJavaScript.Name;
 
     public Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
@@ -56,6 +72,7 @@ public sealed class JavaScriptTool(IOptionsMonitor<JavaScriptToolOptions> option
         try
         {
             engine.Execute(Prelude);
+            engine.Execute(StringGuards.Replace("__MAX__", (settings.MemoryLimitBytes / 4).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
             var value = engine.Evaluate(code);
             var result = new StringBuilder();
             foreach (var line in engine.Evaluate("__agentryLog").AsArray())

@@ -58,6 +58,23 @@ public sealed class When_javascript_runs_in_the_sandbox
         Assert.That(error.Message, Is.EqualTo("The program allocated more than 64 MiB and was stopped."));
     }
 
+    [TestCase("'x'.repeat(1e9)")]
+    [TestCase("'ab'.repeat(5e8)")]
+    [TestCase("''.padEnd(1e9, 'x')")]
+    [TestCase("'x'.padStart(1e9)")]
+    public void Should_refuse_to_build_a_huge_string_in_one_call(string code)
+    {
+        var error = Refused(code);
+
+        Assert.That(error.Message, Does.Contain("Invalid string length: the sandbox allows 16777216 characters"));
+    }
+
+    [Test]
+    public async Task Should_still_build_a_reasonable_string()
+    {
+        Assert.That(await RunAsync("'ab'.repeat(3) + 'x'.padStart(3, '-')"), Is.EqualTo("ababab--x"));
+    }
+
     [Test]
     public void Should_stop_deep_recursion()
     {
