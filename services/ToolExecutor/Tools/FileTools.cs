@@ -43,8 +43,9 @@ public sealed class RunWorkspace(IOptionsMonitor<FileToolOptions> options)
         foreach (var part in Path.GetRelativePath(root, full).Split(Path.DirectorySeparatorChar))
         {
             current = Path.Combine(current, part);
+            // LinkTarget also sees a dangling link, which a write would otherwise create outside.
             FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
-            if (info.Exists && info.LinkTarget is not null)
+            if (info.LinkTarget is not null)
             {
                 var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName;
                 if (target is null || !(target + Path.DirectorySeparatorChar).StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))

@@ -94,6 +94,18 @@ public sealed class When_a_run_reads_and_writes_files
     }
 
     [Test]
+    public void Should_not_write_through_a_dangling_link_to_outside()
+    {
+        Directory.CreateDirectory(Workspace);
+        File.CreateSymbolicLink(Path.Combine(Workspace, "later.txt"), _outside.File("created-later.txt"));
+
+        var error = Assert.ThrowsAsync<ToolException>(() => WriteAsync("later.txt", "planted"))!;
+
+        Assert.That(error.Kind, Is.EqualTo(ToolErrorKind.PermissionDenied));
+        Assert.That(File.Exists(_outside.File("created-later.txt")), Is.False);
+    }
+
+    [Test]
     public async Task Should_follow_a_symbolic_link_that_stays_inside()
     {
         await WriteAsync("real.txt", "inside");
