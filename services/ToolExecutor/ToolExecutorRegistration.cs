@@ -5,6 +5,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Agentry.ToolExecutor;
 
@@ -26,7 +27,7 @@ public static class ToolExecutorRegistration
         {
             services.AddHttpClient(HttpTools.ClientFor(tool)).ConfigurePrimaryHttpMessageHandler(sp => AddressGuard.CreateHandler(
                 sp.GetRequiredService<IHostResolver>(),
-                () => sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<HttpToolOptions>>().Get(tool)));
+                () => sp.GetRequiredService<IOptionsMonitor<HttpToolOptions>>().Get(tool)));
         }
 
         services.AddSingleton<ToolCallGuard>();

@@ -27,7 +27,7 @@ public sealed class HttpRequestTool(IHttpClientFactory httpClients, IOptionsMoni
                 : HttpGetTool.GetAsync(client, Name, Section, url, options.Get(Name), emptyAllowsAny: true, cancellationToken);
         }
 
-        var body = arguments.TryGetProperty("body", out var b) ? b : JsonDocument.Parse("{}").RootElement;
+        var body = arguments.TryGetProperty("body", out var b) ? b : JsonSerializer.SerializeToElement(new { });
         return HttpPostTool.PostAsync(client, Name, Section, url, body, invocation, options.Get(Name), emptyAllowsAny: true, cancellationToken);
     }
 
