@@ -130,7 +130,7 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     private static ChatMessageContent Answer(List<FunctionResultContent> results)
     {
-        var texts = results.Select(r => (Tool: r.FunctionName ?? "tool", Text: r.Result?.ToString() ?? "")).ToList();
+        var texts = results.Select(r => (Tool: r.FunctionName ?? "tool", Text: ToolOutcomeText.Unwrap(r.Result?.ToString() ?? ""))).ToList();
         var failures = texts.Where(t => ToolOutcomeText.IsError(t.Text, out _)).ToList();
         string answer;
         if (failures.Count > 0)
@@ -192,6 +192,8 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         return score > 0 ? new FunctionMatch(score, arguments, string.Join("; ", reasons)) : null;
     }
 
+    private static readonly HashSet<string> NotFreeText = ["path", "content", "code", "sql"];
+
     private static (string Value, double Strength)? Extract(KernelParameterMetadata parameter, string goal)
     {
         var schema = parameter.Schema?.RootElement;
@@ -219,6 +221,13 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         {
             var option = options.EnumerateArray().Select(o => o.ToString()).FirstOrDefault(o => goal.Contains(o, StringComparison.OrdinalIgnoreCase));
             return option is null ? null : (option, 2);
+        }
+
+        // The goal as a whole can be a topic or a question, never a file path, a program or a query:
+        // a tool that needs one of those is left to a real model.
+        if (NotFreeText.Contains(name))
+        {
+            return null;
         }
 
         var type = schema?.TryGetProperty("type", out var t) == true ? t.GetString() : "string";

@@ -31,7 +31,7 @@ public static class Extensions
         services.AddAgentryTelemetry(configuration, serviceName);
         services.AddAgentryShutdown(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(ToolCatalog.BuiltIn);
+        services.TryAddSingleton(ToolCatalog.For(configuration));
         services.AddOptions<AgentsOptions>()
             .BindConfiguration(AgentsOptions.Section)
             .ValidateDataAnnotations()

@@ -7,7 +7,6 @@ using Agentry.ServiceDefaults.Tools;
 using Agentry.ToolExecutor.Tools;
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Agentry.ToolExecutor;
 
@@ -15,10 +14,9 @@ namespace Agentry.ToolExecutor;
 /// A call that is refused or fails becomes an outcome with an error kind: it never fails the consume.
 public sealed partial class ExecuteStepConsumer(
     ToolRegistry registry,
-    ToolCatalog catalog,
     IToolCallLedger ledger,
     AgentCatalog agents,
-    IOptions<ToolExecutorOptions> options,
+    ToolCallGuard guard,
     ILogger<ExecuteStepConsumer> logger) : IConsumer<StepPlanned>
 {
     public async Task Consume(ConsumeContext<StepPlanned> context)
@@ -56,7 +54,7 @@ public sealed partial class ExecuteStepConsumer(
             return recorded;
         }
 
-        var sideEffects = catalog.Find(call.Tool)?.SideEffects ?? false;
+        var sideEffects = registry.HasSideEffects(call.Tool, call.Arguments);
         switch (await ledger.ClaimAsync(step.RunId, call.CallId, takeOverInterrupted: !sideEffects, cancellationToken))
         {
             case CallClaim.RunningElsewhere:
@@ -124,28 +122,9 @@ public sealed partial class ExecuteStepConsumer(
             return Outcome("", ToolErrorKind.InvalidArguments, $"Invalid arguments for {call.Tool}: {string.Join("; ", problems)}.");
         }
 
-        var timeout = options.Value.CallTimeout;
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
-        try
-        {
-            var invocation = new ToolInvocation(step.RunId, step.TenantId, step.Agent, step.Step, call.CallId);
-            var output = await tool.InvokeAsync(call.Arguments, invocation, limit.Token).WaitAsync(limit.Token);
-            return Outcome(output);
-        }
-        catch (ToolException e)
-        {
-            return Outcome("", e.Kind, e.Message);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return Outcome("", ToolErrorKind.Timeout, $"{call.Tool} did not finish within {timeout.TotalSeconds:0.#}s.");
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogToolCrashed(logger, call.Tool, step.RunId, e);
-            return Outcome("", ToolErrorKind.Failed, $"{call.Tool} failed: {e.Message}");
-        }
+        var invocation = new ToolInvocation(step.RunId, step.TenantId, step.Agent, step.Step, call.CallId);
+        var attempt = await guard.RunAsync(call.Tool, token => tool.InvokeAsync(call.Arguments, invocation, token), cancellationToken);
+        return Outcome(attempt.Output, attempt.Kind, attempt.Error);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Step {Step} of run {RunId} is being run by another ToolExecutor; waiting for its outcome.")]
@@ -153,9 +132,6 @@ public sealed partial class ExecuteStepConsumer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ran {Count} tool call(s) of step {Step} of run {RunId}; {Failed} failed.")]
     private static partial void LogStepExecuted(ILogger logger, int count, int step, Guid runId, int failed);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw while running for run {RunId}.")]
-    private static partial void LogToolCrashed(ILogger logger, string tool, Guid runId, Exception exception);
 }
 
 public sealed class ToolCallHeldElsewhereException(string message) : Exception(message);

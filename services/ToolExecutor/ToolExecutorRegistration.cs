@@ -5,6 +5,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Agentry.ToolExecutor;
 
@@ -17,12 +18,34 @@ public static class ToolExecutorRegistration
         services.AddOptions<ToolExecutorOptions>().BindConfiguration(ToolExecutorOptions.Section);
         services.AddOptions<HttpToolOptions>(BuiltInTools.HttpGet.Name).BindConfiguration(HttpGetTool.Section);
         services.AddOptions<HttpToolOptions>(BuiltInTools.HttpPost.Name).BindConfiguration(HttpPostTool.Section);
-        services.AddHttpClient(HttpTools.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        services.AddOptions<HttpToolOptions>(BuiltInTools.HttpRequest.Name).BindConfiguration(HttpRequestTool.Section);
+        services.AddOptions<JavaScriptToolOptions>().BindConfiguration(JavaScriptToolOptions.Section);
+        services.AddOptions<SqlQueryToolOptions>().BindConfiguration(SqlQueryToolOptions.Section);
+        services.AddOptions<FileToolOptions>().BindConfiguration(FileToolOptions.Section);
+        services.TryAddSingleton<IHostResolver, DnsHostResolver>();
+        foreach (var tool in new[] { BuiltInTools.HttpGet.Name, BuiltInTools.HttpPost.Name, BuiltInTools.HttpRequest.Name })
+        {
+            services.AddHttpClient(HttpTools.ClientFor(tool)).ConfigurePrimaryHttpMessageHandler(sp => AddressGuard.CreateHandler(
+                sp.GetRequiredService<IHostResolver>(),
+                () => sp.GetRequiredService<IOptionsMonitor<HttpToolOptions>>().Get(tool)));
+        }
+
+        services.AddSingleton<ToolCallGuard>();
+        services.AddSingleton<RunWorkspace>();
         services.AddSingleton<ITool, CalculatorTool>();
         services.AddSingleton<ITool, CurrentTimeTool>();
         services.AddSingleton<ITool, HttpGetTool>();
         services.AddSingleton<ITool, HttpPostTool>();
+        services.AddSingleton<ITool, HttpRequestTool>();
+        services.AddSingleton<ITool, JavaScriptTool>();
+        services.AddSingleton<ITool, SqlQueryTool>();
+        services.AddSingleton<ITool, ReadFileTool>();
+        services.AddSingleton<ITool, WriteFileTool>();
+        if (!string.IsNullOrWhiteSpace(configuration[ToolCatalog.WebSearchProviderKey]))
+        {
+            services.AddSingleton<ITool, WebSearchTool>();
+        }
+
         services.AddSingleton<ToolRegistry>();
         if (RedisRegistration.HasRedis(configuration))
         {

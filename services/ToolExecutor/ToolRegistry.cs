@@ -12,6 +12,7 @@ public sealed class ToolRegistry
 {
     private readonly FrozenDictionary<string, ITool> _tools;
     private readonly ToolArgumentsValidator _arguments;
+    private readonly ToolCatalog _catalog;
 
     public ToolRegistry(ToolCatalog catalog, IEnumerable<ITool> implementations)
     {
@@ -25,10 +26,18 @@ public sealed class ToolRegistry
         }
 
         _tools = byName.ToFrozenDictionary(StringComparer.Ordinal);
+        _catalog = catalog;
         _arguments = new ToolArgumentsValidator(catalog);
     }
 
     public ITool? Find(string name) => _tools.GetValueOrDefault(name);
+
+    /// Whether this call may change something outside the run, which decides whether the ledger
+    /// may run it again after a crash: the descriptor says, unless the tool decides per call.
+    public bool HasSideEffects(string tool, JsonElement arguments) =>
+        Find(tool) is IArgumentDependentSideEffects perCall
+            ? perCall.HasSideEffects(arguments)
+            : _catalog.Find(tool)?.SideEffects ?? false;
 
     /// The problems with the arguments, in words; empty when they are valid.
     public IReadOnlyList<string> Validate(string tool, JsonElement arguments) => _arguments.Validate(tool, arguments);

@@ -39,6 +39,7 @@ public sealed class Deployment : IAsyncDisposable
             ["ConnectionStrings__sqlite"] = $"Data Source={Path.Combine(folder, "agentry.db")}",
             ["Agents__Path"] = Path.Combine(Repository.Root, "agents"),
             ["Tools__HttpGet__AllowedHosts__0"] = "127.0.0.1",
+            ["Tools__HttpGet__PrivateHosts__0"] = "127.0.0.1",
             ["Logging__LogLevel__Default"] = "Warning",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };

@@ -80,6 +80,7 @@ public sealed class When_a_service_is_killed_mid_run
         {
             ["Agents__Path"] = _agents,
             ["Tools__HttpPost__AllowedHosts__0"] = "127.0.0.1",
+            ["Tools__HttpPost__PrivateHosts__0"] = "127.0.0.1",
         });
         await using var outcomes = await RunOutcomes.StartAsync(deployment.AmqpUrl);
         var runs = Enumerable.Range(1, Runs).Select(_ => Guid.NewGuid()).ToList();
@@ -124,6 +125,7 @@ public sealed class When_a_service_is_killed_mid_run
         {
             ["Agents__Path"] = _agents,
             ["Tools__HttpPost__AllowedHosts__0"] = "127.0.0.1",
+            ["Tools__HttpPost__PrivateHosts__0"] = "127.0.0.1",
         });
         await using var outcomes = await RunOutcomes.StartAsync(deployment.AmqpUrl);
         var runId = Guid.NewGuid();

@@ -61,5 +61,98 @@ public static class BuiltInTools
         """,
         SideEffects: true);
 
-    public static IReadOnlyList<ToolDescriptor> All { get; } = [Calculator, CurrentTime, HttpGet, HttpPost];
+    /// Declared with side effects because a POST has them; the ToolExecutor treats a GET as free of them.
+    public static readonly ToolDescriptor HttpRequest = new(
+        "http_request",
+        "Sends an HTTP GET, or a POST with a JSON body, to a public web address and returns the response status and body. Private and local network addresses are refused.",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "method": { "enum": ["GET", "POST"], "description": "GET (the default) to read, POST to send the body." },
+            "url": { "type": "string", "format": "uri", "pattern": "^https?://", "description": "The absolute http or https URL." },
+            "body": { "description": "POST only: the JSON value to send." }
+          },
+          "required": ["url"],
+          "additionalProperties": false
+        }
+        """,
+        SideEffects: true);
+
+    public static readonly ToolDescriptor RunJavaScript = new(
+        "run_javascript",
+        "Runs a JavaScript (ECMAScript 2023) program in a sandbox with no network, files or host access, and returns the value of its last expression and anything it printed with console.log. Time, memory and recursion are limited.",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "code": { "type": "string", "minLength": 1, "maxLength": 20000, "description": "The program; the value of its last statement is the result, for example [1,2,3].map(x => x * x)." }
+          },
+          "required": ["code"],
+          "additionalProperties": false
+        }
+        """);
+
+    public static readonly ToolDescriptor SqlQuery = new(
+        "sql_query",
+        "Runs one read-only SQL query (a single SELECT or WITH statement, SQLite dialect) against the configured database, with named parameters such as :name, and returns the rows as JSON.",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "sql": { "type": "string", "minLength": 1, "maxLength": 10000, "description": "One SELECT or WITH statement; pass values as parameters (:name), not inside the text." },
+            "parameters": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean", "null"] }, "description": "Values for the named parameters, by name without the colon." }
+          },
+          "required": ["sql"],
+          "additionalProperties": false
+        }
+        """);
+
+    public static readonly ToolDescriptor ReadFile = new(
+        "read_file",
+        "Reads a text file from this run's workspace, by a path relative to the workspace.",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "path": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A relative path inside the workspace, for example notes/summary.txt." }
+          },
+          "required": ["path"],
+          "additionalProperties": false
+        }
+        """);
+
+    public static readonly ToolDescriptor WriteFile = new(
+        "write_file",
+        "Writes (creates or replaces) a text file in this run's workspace, by a path relative to the workspace.",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "path": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A relative path inside the workspace, for example notes/summary.txt." },
+            "content": { "type": "string", "description": "The whole text of the file." }
+          },
+          "required": ["path", "content"],
+          "additionalProperties": false
+        }
+        """,
+        SideEffects: true);
+
+    /// Catalogued only when a search provider is configured (Tools:WebSearch:Provider): see ToolCatalog.For.
+    public static readonly ToolDescriptor WebSearch = new(
+        "web_search",
+        "Searches the web and returns the top results (title, address and snippet).",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "query": { "type": "string", "minLength": 1, "maxLength": 400, "description": "What to search for." },
+            "count": { "type": "integer", "minimum": 1, "maximum": 10, "description": "How many results, 5 when absent." }
+          },
+          "required": ["query"],
+          "additionalProperties": false
+        }
+        """);
+
+    public static IReadOnlyList<ToolDescriptor> All { get; } = [Calculator, CurrentTime, HttpGet, HttpPost, HttpRequest, RunJavaScript, SqlQuery, ReadFile, WriteFile];
 }

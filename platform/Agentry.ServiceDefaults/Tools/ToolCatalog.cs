@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Collections.Frozen;
 
 namespace Agentry.ServiceDefaults.Tools;
@@ -13,6 +14,14 @@ public sealed class ToolCatalog
     }
 
     public static ToolCatalog BuiltIn { get; } = new(BuiltInTools.All);
+
+    /// The setting that names the web search provider; web_search exists only when it is set.
+    public const string WebSearchProviderKey = "Tools:WebSearch:Provider";
+
+    /// The built-in tools this configuration offers: every process of a deployment reads the same
+    /// settings, so the Planner, the agent loader and the ToolExecutor agree on the list.
+    public static ToolCatalog For(IConfiguration? configuration) =>
+        string.IsNullOrWhiteSpace(configuration?[WebSearchProviderKey]) ? BuiltIn : new([.. BuiltInTools.All, BuiltInTools.WebSearch]);
 
     public IEnumerable<string> Names => _tools.Keys.Order(StringComparer.Ordinal);
 

@@ -5,26 +5,29 @@ using Microsoft.Extensions.Options;
 
 namespace Agentry.ToolExecutor.Tools;
 
-/// HTTP GET limited to an allow-list of hosts, with a time and size limit.
+/// HTTP GET limited to an allow-list of hosts and to public addresses (AddressGuard), with a time and size limit.
 public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptionsMonitor<HttpToolOptions> options) : ITool
 {
     public const string Section = "Tools:HttpGet";
-    private const int MaxRedirects = 5;
 
     public string Name => BuiltInTools.HttpGet.Name;
 
-    public async Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
+    public Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken) =>
+        GetAsync(httpClients.CreateClient(HttpTools.ClientFor(Name)), Name, Section, HttpTools.ParseUrl(arguments.GetProperty("url").GetString()!),
+            options.Get(Name), emptyAllowsAny: false, cancellationToken);
+
+    private const int MaxRedirects = 5;
+
+    /// GET following redirects itself, so every hop passes the allow-list (and, at connect, the address guard).
+    internal static async Task<string> GetAsync(HttpClient client, string tool, string section, Uri url, HttpToolOptions settings, bool emptyAllowsAny, CancellationToken cancellationToken)
     {
-        var settings = options.Get(Name);
-        var url = HttpTools.ParseUrl(arguments.GetProperty("url").GetString()!);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.Timeout);
-        var client = httpClients.CreateClient(HttpTools.HttpClientName);
         try
         {
             for (var hop = 0; ; hop++)
             {
-                HttpTools.EnsureAllowed(Name, Section, url, settings);
+                HttpTools.EnsureAllowed(tool, section, url, settings, emptyAllowsAny);
                 using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
                 if (HttpTools.IsRedirect(response.StatusCode) && response.Headers.Location is { } location)
                 {
@@ -46,7 +49,7 @@ public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptionsMonitor<
         }
         catch (HttpRequestException e)
         {
-            throw new ToolException(ToolErrorKind.Failed, $"GET {url} failed: {e.Message}");
+            throw HttpTools.Failure("GET", url, e);
         }
     }
 }

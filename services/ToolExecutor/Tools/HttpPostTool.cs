@@ -15,18 +15,20 @@ public sealed class HttpPostTool(IHttpClientFactory httpClients, IOptionsMonitor
 
     public string Name => BuiltInTools.HttpPost.Name;
 
-    public async Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
+    public Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken) =>
+        PostAsync(httpClients.CreateClient(HttpTools.ClientFor(Name)), Name, Section, HttpTools.ParseUrl(arguments.GetProperty("url").GetString()!),
+            arguments.GetProperty("body"), invocation, options.Get(Name), emptyAllowsAny: false, cancellationToken);
+
+    internal static async Task<string> PostAsync(HttpClient client, string tool, string section, Uri url, JsonElement body, ToolInvocation invocation, HttpToolOptions settings, bool emptyAllowsAny, CancellationToken cancellationToken)
     {
-        var settings = options.Get(Name);
-        var url = HttpTools.ParseUrl(arguments.GetProperty("url").GetString()!);
-        HttpTools.EnsureAllowed(Name, Section, url, settings);
+        HttpTools.EnsureAllowed(tool, section, url, settings, emptyAllowsAny);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.Timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(arguments.GetProperty("body")) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(body) };
         request.Headers.Add("Idempotency-Key", $"{invocation.RunId}:{invocation.CallId}");
         try
         {
-            using var response = await httpClients.CreateClient(HttpTools.HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             return await HttpTools.DescribeAsync(response, settings, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -35,7 +37,7 @@ public sealed class HttpPostTool(IHttpClientFactory httpClients, IOptionsMonitor
         }
         catch (HttpRequestException e)
         {
-            throw new ToolException(ToolErrorKind.Failed, $"POST {url} failed: {e.Message}");
+            throw HttpTools.Failure("POST", url, e);
         }
     }
 }

@@ -4,11 +4,16 @@ using Agentry.Contracts;
 
 namespace Agentry.ToolExecutor.Tools;
 
-/// Limits of an HTTP tool, configured per tool (Tools:HttpGet, Tools:HttpPost).
+/// Limits of an HTTP tool, configured per tool (Tools:HttpGet, Tools:HttpPost, Tools:HttpRequest).
 public sealed class HttpToolOptions
 {
-    /// Hosts the tool may reach, e.g. "api.example.com". Empty: every request is refused.
+    /// Hosts the tool may reach, e.g. "api.example.com". Empty: http_get and http_post refuse every
+    /// request; http_request reaches any host that resolves to public addresses only.
     public List<string> AllowedHosts { get; set; } = [];
+
+    /// Hosts that may resolve to loopback, private or link-local addresses (a service on the local
+    /// network). Every other host is refused when any of its addresses is one of those.
+    public List<string> PrivateHosts { get; set; } = [];
 
     /// The body is cut at this many bytes so one page cannot flood the model's context.
     public int MaxResponseBytes { get; set; } = 64 * 1024;
@@ -19,19 +24,26 @@ public sealed class HttpToolOptions
 /// What the HTTP tools share: the allow-list check, the size cap and how a response is shown.
 public static class HttpTools
 {
-    /// Redirects are followed by the tools themselves, so every hop is checked against the allow-list.
-    public const string HttpClientName = "agentry-http-tools";
+    /// Each tool has its own client and connection pool, so a connection opened under one tool's
+    /// PrivateHosts is never reused by another. Redirects are followed by the tools themselves, so
+    /// every hop is checked against the allow-list.
+    public static string ClientFor(string tool) => "agentry-http-tool-" + tool;
 
     public static Uri ParseUrl(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
             ? url
             : throw new ToolException(ToolErrorKind.InvalidArguments, $"'{text}' is not an absolute http or https URL.");
 
-    public static void EnsureAllowed(string tool, string section, Uri url, HttpToolOptions settings)
+    public static void EnsureAllowed(string tool, string section, Uri url, HttpToolOptions settings, bool emptyAllowsAny = false)
     {
         if (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
         {
             throw new ToolException(ToolErrorKind.PermissionDenied, $"'{url}' is not an http or https URL.");
+        }
+
+        if (emptyAllowsAny && settings.AllowedHosts.Count == 0)
+        {
+            return;
         }
 
         if (!settings.AllowedHosts.Contains(url.Host, StringComparer.OrdinalIgnoreCase))
@@ -39,6 +51,25 @@ public static class HttpTools
             var allowed = settings.AllowedHosts.Count == 0 ? "no hosts are allowed" : "allowed hosts: " + string.Join(", ", settings.AllowedHosts);
             throw new ToolException(ToolErrorKind.PermissionDenied, $"Host '{url.Host}' is not on the {tool} allow-list ({allowed}; configure {section}:AllowedHosts).");
         }
+    }
+
+    /// A transport failure as the call's result; a refused address is a permission matter.
+    public static ToolException Failure(string method, Uri url, HttpRequestException e) =>
+        FindBlocked(e) is { } blocked
+            ? new ToolException(ToolErrorKind.PermissionDenied, $"{method} {url} refused: {blocked.Message}")
+            : new ToolException(ToolErrorKind.Failed, $"{method} {url} failed: {e.Message}");
+
+    private static BlockedAddressException? FindBlocked(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is BlockedAddressException blocked)
+            {
+                return blocked;
+            }
+        }
+
+        return null;
     }
 
     public static bool IsRedirect(HttpStatusCode status) =>

@@ -15,8 +15,18 @@ public interface ITool
 /// Who is calling, for tools whose behaviour depends on the run.
 public sealed record ToolInvocation(Guid RunId, string TenantId, string Agent, int Step, string CallId);
 
-/// A tool's own refusal or failure, reported to the model as the call's result.
-public sealed class ToolException(ToolErrorKind kind, string message) : Exception(message)
+/// A tool whose side effects depend on its arguments (http_request: a POST has them, a GET not).
+public interface IArgumentDependentSideEffects
+{
+    bool HasSideEffects(JsonElement arguments);
+}
+
+/// A tool's own refusal or failure, reported to the model as the call's result. CausedByCaller
+/// marks a failure of what the model asked (a program that throws, a query with an error), which
+/// says nothing about the tool's health, so it does not count towards the tool's circuit breaker.
+public sealed class ToolException(ToolErrorKind kind, string message, bool causedByCaller = false) : Exception(message)
 {
     public ToolErrorKind Kind { get; } = kind;
+
+    public bool CausedByCaller { get; } = causedByCaller;
 }

@@ -38,7 +38,7 @@ public sealed partial class When_the_cli_shows_a_runs_trace
             "1 evaluate verdict Continue",
             "1 step wall time, first span start to last span end",
             "2 context context of 4 messages",
-            "2 plan chat agentry-offline, 239 in / 1 out tokens",
+            "2 plan chat agentry-offline, 289 in / 1 out tokens",
             "2 evaluate verdict Complete",
             "2 step wall time, first span start to last span end",
         }), table);

@@ -1,3 +1,4 @@
+using Agentry.Llm;
 using Agentry.Cli;
 using Agentry.Tests.Llm;
 using Microsoft.Data.Sqlite;
@@ -74,7 +75,7 @@ public sealed class When_an_agent_runs_on_a_real_model_connector
         Assert.That(_fake.Requests.Select(r => r.Model), Is.EqualTo(new[] { "gpt-fake", "gpt-fake", "gpt-fake-mini" }));
         var secondCall = _fake.Requests[1].Messages;
         Assert.That(secondCall.EnumerateArray().Any(m => m.GetProperty("role").GetString() == "tool"
-            && m.GetProperty("content").GetString() == "395"), "the tool result went back to the model");
+            && m.GetProperty("content").GetString() == ToolOutcomeText.Wrap("395")), "the tool result went back to the model");
 
         await using var db = new SqliteConnection(_folder.SqliteConnectionString);
         await db.OpenAsync();

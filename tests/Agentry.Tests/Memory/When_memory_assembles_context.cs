@@ -1,3 +1,4 @@
+using Agentry.Llm;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Memory;
@@ -66,7 +67,7 @@ public sealed class When_memory_assembles_context : HarnessFixture
         var context = await PublishedOne<ContextLoaded>(m => m.RunId == runId && m.Step == 2);
         Assert.That(context.Messages.Select(m => m.Role), Is.EqualTo(new[] { ContextRole.System, ContextRole.User, ContextRole.Assistant, ContextRole.Tool }));
         Assert.That(context.Messages[2].ToolCalls!.Single().Tool, Is.EqualTo("calculator"));
-        Assert.That((context.Messages[3].CallId, context.Messages[3].Content), Is.EqualTo(("call_1", "5")));
+        Assert.That((context.Messages[3].CallId, context.Messages[3].Content), Is.EqualTo(("call_1", ToolOutcomeText.Wrap("5"))));
     }
 
     [Test]
@@ -83,7 +84,7 @@ public sealed class When_memory_assembles_context : HarnessFixture
 
         Assert.That(await Harness.Published.Any<ContextLoaded>(m => m.Context.Message.RunId == runId && m.Context.Message.Step == 2));
         var context = await PublishedOne<ContextLoaded>(m => m.RunId == runId && m.Step == 2);
-        Assert.That(context.Messages[^1].Content, Is.EqualTo("5"));
+        Assert.That(context.Messages[^1].Content, Is.EqualTo(ToolOutcomeText.Wrap("5")));
     }
 
     [Test]
@@ -100,7 +101,7 @@ public sealed class When_memory_assembles_context : HarnessFixture
 
         Assert.That(await Harness.Published.Any<ContextLoaded>(m => m.Context.Message.RunId == runId && m.Context.Message.Step == 2));
         Assert.That((await PublishedOne<ContextLoaded>(m => m.RunId == runId && m.Step == 2)).Messages[^1].Content,
-            Is.EqualTo("ERROR Failed: Division by zero at position 2 in '1/0'."));
+            Is.EqualTo(ToolOutcomeText.Wrap("ERROR Failed: Division by zero at position 2 in '1/0'.")));
     }
 
     [Test]

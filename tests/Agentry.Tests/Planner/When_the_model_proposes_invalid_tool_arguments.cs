@@ -1,3 +1,4 @@
+using Agentry.Llm;
 using Agentry.Contracts;
 using Agentry.Planner;
 using Agentry.Planner.Planning;
@@ -64,7 +65,7 @@ public sealed class When_the_model_proposes_invalid_tool_arguments : HarnessFixt
         var error = messages[^1];
         Assert.That(error.GetProperty("role").GetString(), Is.EqualTo("tool"));
         Assert.That(error.GetProperty("tool_call_id").GetString(), Is.EqualTo("call_1"));
-        Assert.That(error.GetProperty("content").ToString(), Does.StartWith("ERROR InvalidArguments: Invalid arguments for calculator: /expression: ").And.Contain("string"));
+        Assert.That(ToolOutcomeText.Unwrap(error.GetProperty("content").ToString()), Does.StartWith("ERROR InvalidArguments: Invalid arguments for calculator: /expression: ").And.Contain("string"));
         // Both replies were paid for: 2 x (10 in, 5 out) at $2.50 and $10 per million.
         Assert.That(proposal.Usage, Is.EqualTo(new TokenUsage(20, 10)));
         Assert.That(proposal.Cost, Is.EqualTo(0.00015m));

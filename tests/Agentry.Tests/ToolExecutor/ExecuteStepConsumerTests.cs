@@ -19,7 +19,7 @@ public sealed class When_a_planned_step_is_executed
         tools: [calculator]
         """);
 
-    private static readonly Dictionary<string, string?> AllowLocalHostOnly = new() { ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1" };
+    private static readonly Dictionary<string, string?> AllowLocalHostOnly = new() { ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1", ["Tools:HttpGet:PrivateHosts:0"] = "127.0.0.1" };
 
     private ServiceProvider _provider = null!;
     private ITestHarness _harness = null!;
@@ -113,6 +113,32 @@ public sealed class When_a_planned_step_is_executed
 
             Assert.That(result.Outcomes.Select(o => o.Duration), Has.All.GreaterThanOrEqualTo(TimeSpan.Zero));
         });
+    }
+
+    [Test]
+    public async Task Should_refuse_hostile_calls_of_the_new_tools_as_outcomes()
+    {
+        var hostile = TestAgents.Parse("hostile", """
+            instructions: Try everything.
+            tools: [http_request, run_javascript, sql_query, read_file, write_file]
+            """);
+        using var root = new TempFolder();
+        await StartAsync(ToolServices.Create(new Dictionary<string, string?> { ["Tools:Files:Root"] = root.Path, ["Tools:JavaScript:Timeout"] = "00:00:00.300" }), TestAgents.Catalog(hostile));
+
+        var result = await ResultOfAsync(Step("hostile",
+            Call("c1", "http_request", """{"url":"http://169.254.169.254/latest/meta-data/"}"""),
+            Call("c2", "run_javascript", """{"code":"for (;;) {}"}"""),
+            Call("c3", "sql_query", """{"sql":"DROP TABLE users"}"""),
+            Call("c4", "write_file", """{"path":"../../etc/cron.d/x","content":"* * * * * root rm -rf /"}"""),
+            Call("c5", "run_javascript", """{"code":"6 * 7"}""")));
+
+        Assert.That(result.Outcomes.Select(o => o.ErrorKind), Is.EqualTo(new[]
+        {
+            ToolErrorKind.PermissionDenied, ToolErrorKind.Failed, ToolErrorKind.PermissionDenied, ToolErrorKind.PermissionDenied, ToolErrorKind.None,
+        }));
+        // The statement limit (1,000,000 by default) stops the loop before the time limit does.
+        Assert.That(result.Outcomes[1].Error, Does.StartWith("The program ran more than 1000000 statements"));
+        Assert.That(result.Outcomes[4].Output, Is.EqualTo("42"));
     }
 
     [Test]

@@ -42,6 +42,8 @@ public sealed class When_http_get_fetches_from_a_local_server
         _tools = ToolServices.Build(new Dictionary<string, string?>
         {
             ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1",
+            // The test server listens on loopback, which only a host listed here may reach.
+            ["Tools:HttpGet:PrivateHosts:0"] = "127.0.0.1",
             ["Tools:HttpGet:MaxResponseBytes"] = MaxResponseBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Tools:HttpGet:Timeout"] = "00:00:00.200",
         });

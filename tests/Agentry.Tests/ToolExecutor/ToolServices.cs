@@ -15,7 +15,7 @@ public static class ToolServices
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging();
         services.AddSingleton(clock ?? TimeProvider.System);
-        services.AddSingleton(ToolCatalog.BuiltIn);
+        services.AddSingleton(ToolCatalog.For(configuration));
         services.AddToolExecutor(configuration);
         return services;
     }

@@ -41,7 +41,7 @@ public sealed class When_a_step_is_delivered_again
 
             return Results.Json(new { received = true });
         }));
-        var services = ToolServices.Create(new Dictionary<string, string?> { ["Tools:HttpPost:AllowedHosts:0"] = "127.0.0.1" });
+        var services = ToolServices.Create(new Dictionary<string, string?> { ["Tools:HttpPost:AllowedHosts:0"] = "127.0.0.1", ["Tools:HttpPost:PrivateHosts:0"] = "127.0.0.1" });
         services.AddSingleton(new AgentCatalog([Poster]));
         services.AddMassTransitTestHarness(x => x.AddConsumer<ExecuteStepConsumer>());
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });

@@ -33,7 +33,7 @@ namespace Agentry.Tests.ToolExecutor
             server.MapGet("/hop", () => Results.Redirect(new UriBuilder(address) { Host = "localhost", Path = "/secret" }.Uri.ToString()));
             await server.StartAsync();
             address = new Uri(server.Urls.Single());
-            await using var services = ToolServices.Build(new Dictionary<string, string?> { ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1" });
+            await using var services = ToolServices.Build(new Dictionary<string, string?> { ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1", ["Tools:HttpGet:PrivateHosts:0"] = "127.0.0.1" });
             var tool = services.GetServices<ITool>().OfType<HttpGetTool>().Single();
 
             string? output = null;
