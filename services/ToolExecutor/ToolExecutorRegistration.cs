@@ -41,7 +41,7 @@ public static class ToolExecutorRegistration
         services.AddSingleton<ITool, SqlQueryTool>();
         services.AddSingleton<ITool, ReadFileTool>();
         services.AddSingleton<ITool, WriteFileTool>();
-        if (!string.IsNullOrWhiteSpace(configuration[ToolCatalog.WebSearchProviderKey]))
+        if (ToolCatalog.OffersWebSearch(configuration))
         {
             services.AddSingleton<ITool, WebSearchTool>();
         }

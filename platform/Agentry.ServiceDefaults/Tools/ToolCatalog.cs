@@ -21,7 +21,11 @@ public sealed class ToolCatalog
     /// The built-in tools this configuration offers: every process of a deployment reads the same
     /// settings, so the Planner, the agent loader and the ToolExecutor agree on the list.
     public static ToolCatalog For(IConfiguration? configuration) =>
-        string.IsNullOrWhiteSpace(configuration?[WebSearchProviderKey]) ? BuiltIn : new([.. BuiltInTools.All, BuiltInTools.WebSearch]);
+        OffersWebSearch(configuration) ? new([.. BuiltInTools.All, BuiltInTools.WebSearch]) : BuiltIn;
+
+    /// Whether web_search is catalogued; the ToolExecutor registers its implementation on the same test.
+    public static bool OffersWebSearch(IConfiguration? configuration) =>
+        !string.IsNullOrWhiteSpace(configuration?[WebSearchProviderKey]);
 
     public IEnumerable<string> Names => _tools.Keys.Order(StringComparer.Ordinal);
 
