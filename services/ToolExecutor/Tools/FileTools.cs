@@ -74,10 +74,8 @@ public sealed class ReadFileTool(RunWorkspace workspace) : ITool
 
         var max = workspace.Settings.MaxReadBytes;
         await using var stream = File.OpenRead(full);
-        var buffer = new byte[max + 1];
-        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
-        var text = Encoding.UTF8.GetString(buffer, 0, Math.Min(read, max));
-        return read > max ? $"{text}{Environment.NewLine}[truncated at {max} bytes of {stream.Length}]" : text;
+        var (text, truncated) = await CappedText.ReadAsync(stream, max, cancellationToken);
+        return truncated ? $"{text}{Environment.NewLine}[truncated at {max} bytes of {stream.Length}]" : text;
     }
 }
 

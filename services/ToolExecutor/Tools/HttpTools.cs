@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Agentry.Contracts;
 
 namespace Agentry.ToolExecutor.Tools;
@@ -79,7 +78,8 @@ public static class HttpTools
     /// The response as the model sees it; a 4xx or 5xx answer is the call's failure.
     public static async Task<string> DescribeAsync(HttpResponseMessage response, HttpToolOptions settings, CancellationToken cancellationToken)
     {
-        var (body, truncated) = await ReadCappedAsync(response.Content, settings.MaxResponseBytes, cancellationToken);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var (body, truncated) = await CappedText.ReadAsync(stream, settings.MaxResponseBytes, cancellationToken);
         var result = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}{Environment.NewLine}Content-Type: {response.Content.Headers.ContentType}{Environment.NewLine}{Environment.NewLine}{body}";
         if (truncated)
         {
@@ -89,19 +89,5 @@ public static class HttpTools
         return response.StatusCode >= HttpStatusCode.BadRequest
             ? throw new ToolException(ToolErrorKind.Failed, result)
             : result;
-    }
-
-    private static async Task<(string Body, bool Truncated)> ReadCappedAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[maxBytes + 1];
-        var read = 0;
-        int count;
-        while (read < buffer.Length && (count = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken)) > 0)
-        {
-            read += count;
-        }
-
-        return (Encoding.UTF8.GetString(buffer, 0, Math.Min(read, maxBytes)), read > maxBytes);
     }
 }
