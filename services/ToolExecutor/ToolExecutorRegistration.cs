@@ -16,15 +16,18 @@ public static class ToolExecutorRegistration
     public static IServiceCollection AddToolExecutor(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ToolExecutorOptions>().BindConfiguration(ToolExecutorOptions.Section);
-        services.AddOptions<HttpToolOptions>(BuiltInTools.HttpGet.Name).BindConfiguration(HttpGetTool.Section);
-        services.AddOptions<HttpToolOptions>(BuiltInTools.HttpPost.Name).BindConfiguration(HttpPostTool.Section);
-        services.AddOptions<HttpToolOptions>(BuiltInTools.HttpRequest.Name).BindConfiguration(HttpRequestTool.Section);
         services.AddOptions<JavaScriptToolOptions>().BindConfiguration(JavaScriptToolOptions.Section);
         services.AddOptions<SqlQueryToolOptions>().BindConfiguration(SqlQueryToolOptions.Section);
         services.AddOptions<FileToolOptions>().BindConfiguration(FileToolOptions.Section);
         services.TryAddSingleton<IHostResolver, DnsHostResolver>();
-        foreach (var tool in new[] { BuiltInTools.HttpGet.Name, BuiltInTools.HttpPost.Name, BuiltInTools.HttpRequest.Name })
+        foreach (var (tool, section) in new[]
         {
+            (BuiltInTools.HttpGet.Name, HttpGetTool.Section),
+            (BuiltInTools.HttpPost.Name, HttpPostTool.Section),
+            (BuiltInTools.HttpRequest.Name, HttpRequestTool.Section),
+        })
+        {
+            services.AddOptions<HttpToolOptions>(tool).BindConfiguration(section);
             services.AddHttpClient(HttpTools.ClientFor(tool)).ConfigurePrimaryHttpMessageHandler(sp => AddressGuard.CreateHandler(
                 sp.GetRequiredService<IHostResolver>(),
                 () => sp.GetRequiredService<IOptionsMonitor<HttpToolOptions>>().Get(tool)));
