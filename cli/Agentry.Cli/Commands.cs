@@ -99,7 +99,7 @@ public static class Commands
         {
             // The saga ends the run at its deadline; the margin only guards against a process that lost its way.
             var patience = options.Timeout ?? agent.Limits.Deadline + TimeSpan.FromSeconds(30);
-            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, header, patience, output, cancellationToken, host.Services.GetRequiredService<RunSpans>(), host.Services.GetRequiredService<ITranscriptStore>());
+            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, header, patience, output, cancellationToken);
         }
         finally
         {
@@ -140,14 +140,16 @@ public static class Commands
             endpoint.Temporary = true;
         });
 
-    /// Follows one run to its end. When the services run in this process, `spans` collects the
-    /// run's spans for the timing table printed at the end, and `transcript` is Memory's store.
+    /// Follows one run to its end. When the services run in this process, RunSpans collects the
+    /// run's spans for the timing table printed at the end, and ITranscriptStore is Memory's store;
+    /// a CLI following a deployment has neither.
     private static async Task<int> FollowRunAsync(
-        IServiceProvider services, string agent, string goal, JsonElement? input, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken,
-        RunSpans? spans = null, ITranscriptStore? transcript = null)
+        IServiceProvider services, string agent, string goal, JsonElement? input, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken)
     {
         var bus = services.GetRequiredService<IBus>();
         var watch = services.GetRequiredService<RunWatch>();
+        var spans = services.GetService<RunSpans>();
+        var transcript = services.GetService<ITranscriptStore>();
         var runId = NewId.NextGuid();
         var events = watch.Follow(runId);
         spans?.Follow(runId);

@@ -20,7 +20,7 @@ internal sealed class EvaluationTelemetry(Activity? span) : IDisposable
 
     public void Dispose()
     {
-        StageDuration.Record(Stopwatch.GetElapsedTime(_started).TotalSeconds, new KeyValuePair<string, object?>(Tags.Stage, Stages.Evaluate));
+        RecordStage(Stages.Evaluate, _started);
         span?.Dispose();
     }
 }

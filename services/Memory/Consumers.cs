@@ -45,7 +45,7 @@ public sealed class ContextRequestedConsumer(ITranscriptStore store, AgentCatalo
 
         var messages = ContextBuilder.Build(agent, run, request);
         span?.SetTag(AgentryTelemetry.Tags.ContextMessages, messages.Count);
-        AgentryTelemetry.StageDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(AgentryTelemetry.Tags.Stage, AgentryTelemetry.Stages.Context));
+        AgentryTelemetry.RecordStage(AgentryTelemetry.Stages.Context, started);
         await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, messages, request.PlanRequest));
     }
 }

@@ -285,18 +285,26 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
 
         // Files written before a column existed get it added; SQLite has no ADD COLUMN IF NOT EXISTS.
         // An older run then has no cost recorded (null), not a cost of zero.
-        AddColumnIfMissing(connection, "steps", "cache_hit", "INTEGER");
-        AddColumnIfMissing(connection, "steps", "plan", "TEXT");
-        AddColumnIfMissing(connection, "runs", "cost", "TEXT");
-        AddColumnIfMissing(connection, "steps", "cost", "TEXT");
+        AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"));
+        AddMissingColumns(connection, "runs", ("cost", "TEXT"));
     }
 
-    private static void AddColumnIfMissing(SqliteConnection connection, string table, string column, string type)
+    // One read of the table's columns, however many may be missing.
+    private static void AddMissingColumns(SqliteConnection connection, string table, params (string Name, string Type)[] wanted)
     {
-        using var columns = Command(connection, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = $column", ("$column", column));
-        if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        using (var columns = Command(connection, $"SELECT name FROM pragma_table_info('{table}')"))
+        using (var reader = columns.ExecuteReader())
         {
-            using var add = Command(connection, $"ALTER TABLE {table} ADD COLUMN {column} {type}");
+            while (reader.Read())
+            {
+                present.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var (name, type) in wanted.Where(column => !present.Contains(column.Name)))
+        {
+            using var add = Command(connection, $"ALTER TABLE {table} ADD COLUMN {name} {type}");
             add.ExecuteNonQuery();
         }
     }

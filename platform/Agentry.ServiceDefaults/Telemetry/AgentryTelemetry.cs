@@ -72,6 +72,11 @@ public static class AgentryTelemetry
         return activity;
     }
 
+    /// Records agentry.step.duration for a stage begun at `started` (a Stopwatch timestamp): the
+    /// metric is kept whether or not anyone listens to the stage's span.
+    public static void RecordStage(string stage, long started) =>
+        StageDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(Tags.Stage, stage));
+
     /// Marks a span as failed the way the conventions say: status Error and error.type.
     public static void Fail(this Activity? activity, string errorType, string? description = null)
     {
