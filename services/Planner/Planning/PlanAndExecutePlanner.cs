@@ -203,7 +203,7 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
         history.AddUserMessage(PlanPrompts.Answer(plan));
         var (kernel, settings) = ToolsDescribed(agent);
         var reply = await model.AskAsync(history, settings, kernel, cancellationToken);
-        return ((reply.FinalAnswer ?? reply.Thought ?? "").Trim(), reply.Usage);
+        return (StructuredReplies.TextOf(reply).Trim(), reply.Usage);
     }
 
     private static string Steps(int count) => count == 1 ? "1 step" : $"{count} steps";
