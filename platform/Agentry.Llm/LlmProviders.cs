@@ -166,15 +166,12 @@ public sealed class LlmProviders : IDisposable
         var pipeline = ProviderResilience.Build(name, options, clock, logger);
         Func<string, IChatCompletionService> create = kind switch
         {
+            OpenAIKind when options.Endpoint is null => model => new OpenAIChatCompletionService(model, apiKey!, httpClient: http, loggerFactory: loggers),
             AzureOpenAIKind => model => new AzureOpenAIChatCompletionService(
                 options.Deployment ?? model, options.Endpoint!.ToString(), apiKey!, model, http, loggers, options.ApiVersion),
             // Local servers (Ollama, vLLM, LM Studio, llama.cpp) take any key; the connector wants one.
             _ => model => new OpenAIChatCompletionService(model, options.Endpoint!, apiKey ?? "not-needed", httpClient: http, loggerFactory: loggers),
         };
-        if (kind == OpenAIKind && options.Endpoint is null)
-        {
-            create = model => new OpenAIChatCompletionService(model, apiKey!, httpClient: http, loggerFactory: loggers);
-        }
 
         return new LlmProvider(name, kind, options.Model, options.Timeout, pipeline, create, http);
     }

@@ -75,16 +75,18 @@ public sealed partial class ModelGateway(
         {
             var model = chain[i];
             var provider = providers.Get(model.Provider);
+            var name = Describe(model);
+            var cached = cacheable && !provider.IsOffline;
             try
             {
-                var answer = cacheable && !provider.IsOffline
-                    ? await AskCachedAsync(provider, model, history, settings, kernel, cancellationToken)
-                    : new ModelAnswer(await CallAsync(provider, model, history, settings, kernel, cancellationToken), Describe(model), CacheHit: false);
+                var answer = cached
+                    ? await AskCachedAsync(provider, model, name, history, settings, kernel, cancellationToken)
+                    : new ModelAnswer(await CallAsync(provider, model, history, settings, kernel, cancellationToken), name, CacheHit: false);
                 Activity.Current?.SetTag(CacheHitTag, answer.CacheHit);
-                if (cacheable && !provider.IsOffline)
+                if (cached)
                 {
                     (answer.CacheHit ? AgentryTelemetry.CacheHits : AgentryTelemetry.CacheMisses)
-                        .Add(1, new KeyValuePair<string, object?>(AgentryTelemetry.Tags.GenAiRequestModel, Describe(model)));
+                        .Add(1, new KeyValuePair<string, object?>(AgentryTelemetry.Tags.GenAiRequestModel, name));
                 }
 
                 Activity.Current?.SetTag(ResponseModelTag, answer.Model);
@@ -93,10 +95,10 @@ public sealed partial class ModelGateway(
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ModelCallException)
             {
                 var failure = ProviderResilience.Describe(e, provider.Timeout);
-                failures.Add($"{Describe(model)}: {failure}");
+                failures.Add($"{name}: {failure}");
                 if (i < chain.Count - 1 && ProviderResilience.ShouldFallBack(e))
                 {
-                    LogFallingBack(logger, Describe(model), Describe(chain[i + 1]), failure);
+                    LogFallingBack(logger, name, Describe(chain[i + 1]), failure);
                     continue;
                 }
 
@@ -112,6 +114,7 @@ public sealed partial class ModelGateway(
     private async Task<ModelAnswer> AskCachedAsync(
         LlmProvider provider,
         ModelRef model,
+        string name,
         ChatHistory history,
         PromptExecutionSettings settings,
         Kernel? kernel,
@@ -145,7 +148,7 @@ public sealed partial class ModelGateway(
             try
             {
                 var reply = await CallAsync(provider, model, history, settings, kernel, cancellationToken);
-                var cached = CachedReply.From(reply, Describe(model));
+                var cached = CachedReply.From(reply, name);
                 await TrySetAsync(key, cached, cancellationToken);
                 leader.SetResult(cached);
                 return new ModelAnswer(reply, cached.Model, CacheHit: false);

@@ -29,14 +29,12 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
     private sealed class Calls(ModelGateway models, AgentDefinition agent)
     {
         private readonly ConcurrentQueue<ModelAnswer> _answers = new();
-        private int _count;
-        private int _hits;
 
         public IEnumerable<ModelAnswer> Answers => _answers;
 
         public string? Model { get; private set; }
 
-        public bool AllCacheHits => _count > 0 && _hits == _count;
+        public bool AllCacheHits => !_answers.IsEmpty && _answers.All(a => a.CacheHit);
 
         public async Task<ModelReply> AskAsync(ChatHistory history, PromptExecutionSettings settings, Kernel? kernel, CancellationToken cancellationToken) =>
             (await AnswerAsync(history, settings, kernel, cancellationToken)).Reply;
@@ -45,12 +43,6 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
         {
             var answer = await models.AskAsync(agent.Model, history, settings, kernel, cancellationToken);
             _answers.Enqueue(answer);
-            Interlocked.Increment(ref _count);
-            if (answer.CacheHit)
-            {
-                Interlocked.Increment(ref _hits);
-            }
-
             Model = answer.Model;
             return answer;
         }
@@ -211,7 +203,7 @@ public sealed class PlanAndExecutePlanner(ModelGateway models, AgentToolPlugins 
         history.AddUserMessage(PlanPrompts.Answer(plan));
         var (kernel, settings) = ToolsDescribed(agent);
         var reply = await model.AskAsync(history, settings, kernel, cancellationToken);
-        return ((reply.FinalAnswer ?? reply.Thought ?? "").Trim(), reply.Usage);
+        return (StructuredReplies.TextOf(reply).Trim(), reply.Usage);
     }
 
     private static string Steps(int count) => count == 1 ? "1 step" : $"{count} steps";

@@ -62,9 +62,10 @@ public static class PlanFormat
             var item = items[i]!;
             var number = i + 1;
             // Functions reach an OpenAI model as "tools-NAME"; a plan may name them so.
-            var tool = item["tool"]?.GetValue<string>() is { } named && named.StartsWith(ToolFunctions.PluginName + "-", StringComparison.Ordinal)
+            var named = item["tool"]?.GetValue<string>();
+            var tool = named is not null && named.StartsWith(ToolFunctions.PluginName + "-", StringComparison.Ordinal)
                 ? named[(ToolFunctions.PluginName.Length + 1)..]
-                : item["tool"]?.GetValue<string>();
+                : named;
             if (tool is not null && !agent.MayUse(tool))
             {
                 problems.Add($"step {number}: '{tool}' is not one of this agent's tools ({string.Join(", ", agent.Tools.Select(t => t.Name))})");

@@ -35,9 +35,11 @@ public sealed partial class PlanStepConsumer(
             return;
         }
 
+        // Named on the telemetry and on a failed step; the chain is resolved once per step.
+        var primary = PrimaryModel(agent);
         if (message.PlanRequest is { } request)
         {
-            await ProposeFromPlan(context, agent, request);
+            await ProposeFromPlan(context, agent, request, primary);
             return;
         }
 
@@ -50,7 +52,7 @@ public sealed partial class PlanStepConsumer(
         }
 
         CheckedReply<ModelReply> reply;
-        using var telemetry = ModelCallTelemetry.Start(new ChatModelInfo(PrimaryModel(agent), modelInfo.IsOffline), message.RunId, message.Step);
+        using var telemetry = StartTelemetry(message, primary);
         try
         {
             // Invalid tool arguments are re-asked here, with the error shown to the model, rather
@@ -61,9 +63,7 @@ public sealed partial class PlanStepConsumer(
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
-            telemetry.Failed(e);
-            LogModelCallFailed(logger, message.RunId, message.Step, e);
-            await Propose(context, error: e is ModelCallException ? e.Message : $"The model's reply could not be used: {e.Message}", PrimaryModel(agent));
+            await ProposeFailure(context, telemetry, e, primary);
             return;
         }
 
@@ -84,27 +84,36 @@ public sealed partial class PlanStepConsumer(
             CacheHit: reply.CacheHit, Cost: cost));
     }
 
-    private async Task ProposeFromPlan(ConsumeContext<ContextLoaded> context, AgentDefinition agent, PlanRequest request)
+    private async Task ProposeFromPlan(ConsumeContext<ContextLoaded> context, AgentDefinition agent, PlanRequest request, string primary)
     {
         var message = context.Message;
         PlanAndExecutePlanner.Proposal proposal;
-        using var telemetry = ModelCallTelemetry.Start(new ChatModelInfo(PrimaryModel(agent), modelInfo.IsOffline), message.RunId, message.Step);
+        using var telemetry = StartTelemetry(message, primary);
         try
         {
             proposal = await planAndExecute.ProposeAsync(agent, message, request, context.CancellationToken);
-            telemetry.Succeeded(proposal.Model ?? PrimaryModel(agent), proposal.Usage, proposal.Cost);
+            telemetry.Succeeded(proposal.Model ?? primary, proposal.Usage, proposal.Cost);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
-            telemetry.Failed(e);
-            LogModelCallFailed(logger, message.RunId, message.Step, e);
-            await Propose(context, error: e is ModelCallException ? e.Message : $"The model's reply could not be used: {e.Message}", PrimaryModel(agent));
+            await ProposeFailure(context, telemetry, e, primary);
             return;
         }
 
         await context.Publish(new StepProposed(
             message.RunId, message.TenantId, message.Step, proposal.Thought, proposal.ToolCalls, proposal.FinalAnswer, proposal.Usage,
-            proposal.Model ?? PrimaryModel(agent), proposal.Error, proposal.CacheHit, proposal.Plan, proposal.Cost));
+            proposal.Model ?? primary, proposal.Error, proposal.CacheHit, proposal.Plan, proposal.Cost));
+    }
+
+    private ModelCallTelemetry StartTelemetry(ContextLoaded message, string primary) =>
+        ModelCallTelemetry.Start(new ChatModelInfo(primary, modelInfo.IsOffline), message.RunId, message.Step);
+
+    /// A model call that threw: recorded on the span, logged, and proposed as the step's error.
+    private Task ProposeFailure(ConsumeContext<ContextLoaded> context, ModelCallTelemetry telemetry, Exception e, string primary)
+    {
+        telemetry.Failed(e);
+        LogModelCallFailed(logger, context.Message.RunId, context.Message.Step, e);
+        return Propose(context, error: e is ModelCallException ? e.Message : $"The model's reply could not be used: {e.Message}", primary);
     }
 
     private string PrimaryModel(AgentDefinition agent)
