@@ -38,7 +38,7 @@ public sealed partial class ExecuteStepConsumer(
             throw new ToolCallHeldElsewhereException($"A call of step {step.Step} of run {step.RunId} is being run by another ToolExecutor.");
         }
 
-        AgentryTelemetry.StageDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(AgentryTelemetry.Tags.Stage, AgentryTelemetry.Stages.Act));
+        AgentryTelemetry.RecordStage(AgentryTelemetry.Stages.Act, started);
         await context.Publish(new ToolResult(step.RunId, step.TenantId, step.Agent, step.Step, step.MaxSteps, outcomes!));
         LogStepExecuted(logger, outcomes.Length, step.Step, step.RunId, outcomes.Count(o => !o!.Succeeded));
     }
