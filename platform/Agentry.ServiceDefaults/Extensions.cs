@@ -58,7 +58,16 @@ public static class Extensions
             ConfigureAgentryBus(bus, stages);
             if (string.IsNullOrWhiteSpace(rabbitMq))
             {
-                bus.UsingInMemory((context, transport) => ConfigureTransport(context, transport, configuration));
+                bus.UsingInMemory((context, transport) =>
+                {
+                    // MassTransit's meter (consume counts, durations, errors, retries): see docs/observability.md.
+                    transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
+                    transport.UseRawJsonDeserializer(isDefault: false);
+                    // MassTransit's default (twice the cores) starves I/O-bound consumers on small
+                    // machines; see docs/performance.md.
+                    transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
+                    transport.ConfigureEndpoints(context);
+                });
             }
             else
             {
@@ -70,26 +79,18 @@ public static class Extensions
                         host.Heartbeat(TimeSpan.FromSeconds(10));
                         host.ConnectionName(AppDomain.CurrentDomain.FriendlyName);
                     });
-                    ConfigureTransport(context, transport, configuration);
+                    transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
+                    // Upstream systems may publish plain JSON (content type application/json) without
+                    // MassTransit's envelope; see docs/integration.md.
+                    transport.UseRawJsonDeserializer(isDefault: false);
+                    // MassTransit's default (twice the cores) starves I/O-bound consumers on small
+                    // machines; see docs/performance.md.
+                    transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
+                    transport.ConfigureEndpoints(context);
                 });
             }
         });
         return services;
-    }
-
-    // What either transport is given after its host.
-    private static void ConfigureTransport<TEndpoint>(IBusRegistrationContext context, IBusFactoryConfigurator<TEndpoint> transport, IConfiguration configuration)
-        where TEndpoint : IReceiveEndpointConfigurator
-    {
-        // MassTransit's meter (consume counts, durations, errors, retries): see docs/observability.md.
-        transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
-        // Upstream systems may publish plain JSON (content type application/json) without
-        // MassTransit's envelope; see docs/integration.md.
-        transport.UseRawJsonDeserializer(isDefault: false);
-        // MassTransit's default (twice the cores) starves I/O-bound consumers on small
-        // machines; see docs/performance.md.
-        transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
-        transport.ConfigureEndpoints(context);
     }
 
     /// Endpoint conventions shared by the real bus and the test harness, so tests run the same pipeline.
