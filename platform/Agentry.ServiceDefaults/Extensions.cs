@@ -100,19 +100,19 @@ public static class Extensions
         bus.AddConfigureEndpointsCallback((context, name, endpoint) =>
         {
             // Immediate retries first (a lost race, a conflict), then growing waits (a peer restarting).
-            endpoint.UseMessageRetry(retry => retry.Intervals(0, 0, 20, 100, 500, 2000));
-            // A broker that went away (restart, failover) is waited for longer, inside the retries
-            // above, so that a message whose results could not be published is not given up on.
+            // Not when the broker went away: the delivery cannot be acknowledged on the lost channel
+            // and comes back on its own; retrying would only hold up the endpoint's reconnection.
             endpoint.UseMessageRetry(retry =>
             {
-                retry.Handle<Exception>(IsBrokerUnavailable);
-                retry.Intervals(500, 1000, 2000, 5000, 10000, 20000);
+                retry.Ignore<Exception>(BrokerOutageFilter.IsBrokerUnavailable);
+                retry.Intervals(0, 0, 20, 100, 500, 2000);
             });
             // Messages a consumer publishes go out only after it succeeded, so a retried
             // consume never publishes twice and a failed one publishes nothing.
             endpoint.UseInMemoryOutbox(context);
             endpoint.ConfigureError(error =>
             {
+                error.UseFilter(new BrokerOutageFilter());
                 error.UseFilter(new GenerateFaultFilter());
                 error.UseFilter(new ErrorTransportFilter());
                 error.UseFilter(new PoisonMessageReporter(context.GetRequiredService<ILoggerFactory>().CreateLogger<PoisonMessageReporter>()));
@@ -128,20 +128,6 @@ public static class Extensions
         {
             stage(bus);
         }
-    }
-
-    private static bool IsBrokerUnavailable(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is MassTransitException { Message: var m } && m.Contains("connection", StringComparison.OrdinalIgnoreCase)
-                || e.GetType().Namespace?.StartsWith("RabbitMQ.Client", StringComparison.Ordinal) == true)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// For a process that hosts services: core, health endpoints' checks, and the bus.
