@@ -11,6 +11,7 @@ namespace Agentry.Contracts;
 /// <param name="Trigger">How the run was started.</param>
 /// <param name="Limits">Optional limits that override the agent's.</param>
 /// <param name="ParentRunId">The run that started this one as a sub-agent.</param>
+/// <param name="UserId">The user the run works for: long-term memory is kept and recalled per user.</param>
 public sealed record GoalReceived(
     Guid RunId,
     string TenantId,
@@ -19,7 +20,8 @@ public sealed record GoalReceived(
     JsonElement? Input = null,
     TriggerKind Trigger = TriggerKind.Api,
     RunLimits? Limits = null,
-    Guid? ParentRunId = null);
+    Guid? ParentRunId = null,
+    string? UserId = null);
 
 /// <summary>The saga asks Memory for the context of the next planning call.</summary>
 /// <param name="RunId">The run.</param>
@@ -33,6 +35,7 @@ public sealed record GoalReceived(
 /// <param name="PreviousResult">The tool results of the step before, when the saga has them.</param>
 /// <param name="PreviousVerdict">The verdict on the step before.</param>
 /// <param name="PlanRequest">For a plan-and-execute agent: what the planning call is to do; null for ReAct.</param>
+/// <param name="UserId">The run's user, whose long-term memory the context may recall.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
@@ -43,7 +46,8 @@ public sealed record ContextRequested(
     StepPlanned? PreviousStep = null,
     ToolResult? PreviousResult = null,
     GoalEvaluated? PreviousVerdict = null,
-    PlanRequest? PlanRequest = null);
+    PlanRequest? PlanRequest = null,
+    string? UserId = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>

@@ -32,6 +32,7 @@ public static class MemoryRegistration
             AddStores<SqliteTranscriptStore>(services);
         }
 
+        services.TryAddSingleton<IKnowledgeRetriever, TermMatchRetriever>();
         services.ResolveAtStart<ITranscriptStore>();
         return services;
     }

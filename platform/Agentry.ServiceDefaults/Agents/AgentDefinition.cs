@@ -17,6 +17,12 @@ public sealed record AgentDefinition(
 
     /// How final answers are checked: rules only unless the definition turns the model judge on.
     public AgentEvaluation Evaluation { get; init; } = AgentEvaluation.RulesOnly;
+
+    /// What the context of each planning call holds beyond the goal and instructions.
+    public AgentMemory Memory { get; init; } = AgentMemory.Default;
+
+    /// The tool's policy, or null when the agent may not call it.
+    public ToolPolicy? PolicyOf(string tool) => Tools.FirstOrDefault(t => t.Name == tool)?.Policy;
 }
 
 /// The model an agent asks: a provider (by its name in Llm:Providers; none: the default provider) and
@@ -43,7 +49,20 @@ public enum PlanningStrategy
     PlanAndExecute,
 }
 
-public sealed record AgentTool(string Name);
+/// A tool the agent may call, and the policy its calls are held to.
+public sealed record AgentTool(string Name)
+{
+    public ToolPolicy Policy { get; init; } = ToolPolicy.Unrestricted;
+}
+
+/// AllowedHosts: the only hosts a network tool may reach for this agent (empty: the tool's own
+/// allow-list applies). ReadOnly: the tool must not change anything (a tool that cannot promise
+/// that is refused). MaxCallsPerRun: null, no limit. NeedsApproval: a person approves each call
+/// before it runs.
+public sealed record ToolPolicy(IReadOnlyList<string> AllowedHosts, bool ReadOnly, int? MaxCallsPerRun, bool NeedsApproval)
+{
+    public static readonly ToolPolicy Unrestricted = new([], ReadOnly: false, MaxCallsPerRun: null, NeedsApproval: false);
+}
 
 /// MaxReplans bounds the re-plans of a plan-and-execute run; ReAct runs never re-plan.
 public sealed record AgentLimits(int MaxSteps, int MaxTokens, TimeSpan Deadline, int MaxReplans = 2)
@@ -64,3 +83,14 @@ public sealed record AgentEvaluation(bool Judge, double MinConfidence, ModelChoi
 }
 
 public sealed record AgentNotifications(Uri? Webhook);
+
+/// The agent's memory, from `memory:` in its definition. ContextTokens: the budget of the whole
+/// planning context, counted with the model's tokenizer. RecentSteps: the latest steps always kept
+/// verbatim; older ones are summarized when the context would not fit. LongTerm: facts and
+/// preferences about the user are recalled into the context and may be remembered. Knowledge: the
+/// collections the agent may search. Retrieve: passages retrieved from them automatically for each
+/// planning call (0: only through the search_knowledge tool).
+public sealed record AgentMemory(int ContextTokens, int RecentSteps, bool LongTerm, IReadOnlyList<string> Knowledge, int Retrieve)
+{
+    public static readonly AgentMemory Default = new(ContextTokens: 8_000, RecentSteps: 4, LongTerm: false, Knowledge: [], Retrieve: 0);
+}

@@ -10,7 +10,7 @@ namespace Agentry.ServiceDefaults.Agents;
 public static partial class AgentDefinitionLoader
 {
     private static readonly string[] TopLevelKeys =
-        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation"];
+        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory"];
 
     public static AgentDefinition LoadFile(string path, ISet<string> knownTools, ISet<string>? knownProviders = null) =>
         Parse(path, File.ReadAllText(path), knownTools, knownProviders);
@@ -63,6 +63,7 @@ public static partial class AgentDefinitionLoader
             file)
         {
             Evaluation = ReadEvaluation(reader, root.Find("evaluation"), knownProviders),
+            Memory = ReadMemory(reader, root.Find("memory")),
         };
     }
 
@@ -151,27 +152,86 @@ public static partial class AgentDefinitionLoader
 
         if (node is not YamlSequenceNode sequence)
         {
-            throw reader.Error(node, "'tools' must be a list of tool names.");
+            throw reader.Error(node, "'tools' must be a list of tool names, or of mappings with a tool's name and its policy.");
         }
 
         var tools = new List<AgentTool>();
         foreach (var item in sequence.Children)
         {
-            var name = reader.Scalar(item, "a tool name");
+            // A tool is listed by name, or as a mapping with its name and its policy.
+            var map = item is YamlMappingNode ? reader.Mapping(item, "a tool") : null;
+            var nameNode = map is null ? item : map.Find("name") ?? throw reader.Error(item, "a tool given as a mapping needs a 'name'.");
+            var name = reader.Scalar(nameNode, "a tool name");
             if (!knownTools.Contains(name))
             {
-                throw reader.Error(item, $"unknown tool '{name}'. Known tools: {string.Join(", ", knownTools.Order(StringComparer.Ordinal))}.");
+                throw reader.Error(nameNode, $"unknown tool '{name}'. Known tools: {string.Join(", ", knownTools.Order(StringComparer.Ordinal))}.");
             }
 
             if (tools.Any(t => t.Name == name))
             {
-                throw reader.Error(item, $"tool '{name}' is listed twice.");
+                throw reader.Error(nameNode, $"tool '{name}' is listed twice.");
             }
 
-            tools.Add(new AgentTool(name));
+            tools.Add(new AgentTool(name) { Policy = map is null ? ToolPolicy.Unrestricted : ReadToolPolicy(reader, map, name) });
         }
 
         return tools;
+    }
+
+    private static ToolPolicy ReadToolPolicy(Reader reader, MappingView map, string tool)
+    {
+        reader.RejectUnknownKeys(map, ["name", "allowed_hosts", "read_only", "max_calls", "needs_approval"], $"tool '{tool}'");
+        var hosts = map.Find("allowed_hosts") is { } hostsNode
+            ? reader.Names(hostsNode, $"{tool}.allowed_hosts", HostPattern(), "a host name such as api.example.com")
+            : [];
+        return new ToolPolicy(
+            hosts,
+            ReadOnly: map.Find("read_only") is { } readOnly && reader.Boolean(readOnly, $"{tool}.read_only"),
+            MaxCallsPerRun: map.Find("max_calls") is { } maxCalls ? reader.PositiveInt(maxCalls, $"{tool}.max_calls", max: 10_000) : null,
+            NeedsApproval: map.Find("needs_approval") is { } approval && reader.Boolean(approval, $"{tool}.needs_approval"));
+    }
+
+    private static AgentMemory ReadMemory(Reader reader, YamlNode? node)
+    {
+        var memory = AgentMemory.Default;
+        if (node is null)
+        {
+            return memory;
+        }
+
+        var map = reader.Mapping(node, "memory");
+        reader.RejectUnknownKeys(map, ["context_tokens", "recent_steps", "long_term", "knowledge", "retrieve"], "'memory'");
+        if (map.Find("context_tokens") is { } tokens)
+        {
+            memory = memory with { ContextTokens = reader.PositiveInt(tokens, "memory.context_tokens", max: 2_000_000, min: 500) };
+        }
+
+        if (map.Find("recent_steps") is { } recent)
+        {
+            memory = memory with { RecentSteps = reader.PositiveInt(recent, "memory.recent_steps", max: 100, min: 0) };
+        }
+
+        if (map.Find("long_term") is { } longTerm)
+        {
+            memory = memory with { LongTerm = reader.Boolean(longTerm, "memory.long_term") };
+        }
+
+        if (map.Find("knowledge") is { } knowledge)
+        {
+            memory = memory with { Knowledge = reader.Names(knowledge, "memory.knowledge", CollectionPattern(), "a collection name (lower-case letters, digits, '-' and '_')") };
+        }
+
+        if (map.Find("retrieve") is { } retrieve)
+        {
+            if (memory.Knowledge.Count == 0)
+            {
+                throw reader.Error(retrieve, "memory.retrieve needs memory.knowledge: name the collections to retrieve from.");
+            }
+
+            memory = memory with { Retrieve = reader.PositiveInt(retrieve, "memory.retrieve", max: 50, min: 0) };
+        }
+
+        return memory;
     }
 
     private static AgentLimits ReadLimits(Reader reader, YamlNode? node)
@@ -254,6 +314,12 @@ public static partial class AgentDefinitionLoader
 
     [GeneratedRegex("^[a-z][a-z0-9-]*$")]
     private static partial Regex AgentNamePattern();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
+    private static partial Regex CollectionPattern();
+
+    [GeneratedRegex(@"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")]
+    private static partial Regex HostPattern();
 
     [GeneratedRegex(@"^(?<value>\d+(\.\d+)?)\s*(?<unit>ms|s|m|h)$")]
     private static partial Regex DurationPattern();
@@ -366,6 +432,34 @@ public static partial class AgentDefinitionLoader
             }
 
             return value;
+        }
+
+        /// A list of distinct names, each matching the pattern.
+        public List<string> Names(YamlNode node, string what, Regex pattern, string expected)
+        {
+            if (node is not YamlSequenceNode sequence)
+            {
+                throw Error(node, $"{what} must be a list.");
+            }
+
+            var names = new List<string>();
+            foreach (var item in sequence.Children)
+            {
+                var name = Scalar(item, $"an entry of {what}");
+                if (!pattern.IsMatch(name))
+                {
+                    throw Error(item, $"'{name}' in {what} is not {expected}.");
+                }
+
+                if (names.Contains(name))
+                {
+                    throw Error(item, $"'{name}' is listed twice in {what}.");
+                }
+
+                names.Add(name);
+            }
+
+            return names;
         }
 
         public bool Boolean(YamlNode node, string what) =>

@@ -13,6 +13,7 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     public string Agent { get; set; } = "";
     public string Goal { get; set; } = "";
     public string? InputJson { get; set; }
+    public string? UserId { get; set; }
 
     /// The step being worked on, 1-based. Every step-scoped message must carry this number.
     public int Step { get; set; }

@@ -195,6 +195,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         run.Agent = goal.Agent;
         run.Goal = goal.Goal;
         run.InputJson = goal.Input?.GetRawText();
+        run.UserId = string.IsNullOrWhiteSpace(goal.UserId) ? null : goal.UserId;
         run.Step = 1;
         run.MaxSteps = goal.Limits?.MaxSteps ?? limits.MaxSteps;
         run.MaxTokens = goal.Limits?.MaxTokens ?? limits.MaxTokens;
@@ -320,7 +321,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             previousVerdict is null ? null : Deserialize<StepPlanned>(run.PlannedStepJson),
             previousVerdict is null ? null : Deserialize<ToolResult>(run.ToolResultJson),
             previousVerdict,
-            Deserialize<PlanRequest>(run.PlanRequestJson));
+            Deserialize<PlanRequest>(run.PlanRequestJson),
+            run.UserId);
 
     private static T? Deserialize<T>(string? json)
         where T : class =>

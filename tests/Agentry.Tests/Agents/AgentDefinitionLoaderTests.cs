@@ -326,6 +326,6 @@ public sealed class When_an_agent_definition_is_loaded
             """);
 
         AssertLocated(error, "scalar.yaml", 2, 8);
-        Assert.That(error.Problem, Is.EqualTo("'tools' must be a list of tool names."));
+        Assert.That(error.Problem, Is.EqualTo("'tools' must be a list of tool names, or of mappings with a tool's name and its policy."));
     }
 }
