@@ -5,6 +5,7 @@ using MassTransit;
 using MassTransit.Middleware;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -90,6 +91,11 @@ public static class Extensions
                 });
             }
         });
+        if (!string.IsNullOrWhiteSpace(rabbitMq))
+        {
+            services.AddHostedService<ConsumerWatchdog>();
+        }
+
         return services;
     }
 
@@ -174,8 +180,39 @@ public static class Extensions
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
         // MassTransit's bus health check carries the `ready` tag.
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = WriteHealthReport });
         return app;
+    }
+
+    // Readiness names what is not ready (MassTransit reports each receive endpoint), so an operator
+    // or a failing test sees which queue a service stopped consuming.
+    private static Task WriteHealthReport(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(
+                entry => entry.Key,
+                entry => new
+                {
+                    status = entry.Value.Status.ToString(),
+                    description = entry.Value.Description,
+                    data = entry.Value.Data.ToDictionary(d => d.Key, d => Describe(d.Value)),
+                }),
+        }));
+
+        static string? Describe(object value)
+        {
+            try
+            {
+                return System.Text.Json.JsonSerializer.Serialize(value);
+            }
+            catch (Exception e) when (e is NotSupportedException or System.Text.Json.JsonException or InvalidOperationException)
+            {
+                return value.ToString();
+            }
+        }
     }
 
     /// Builds a singleton when the host starts, so a bad configuration it checks stops the

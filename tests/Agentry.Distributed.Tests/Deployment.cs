@@ -74,6 +74,35 @@ public sealed class Deployment : IAsyncDisposable
         return process;
     }
 
+    /// What a failed assertion should show beside the logs: each queue's depth and consumers (a
+    /// queue with messages and no consumer is a service that stopped consuming) and each service's
+    /// readiness report.
+    public async Task<string> DescribeAsync()
+    {
+        var report = new System.Text.StringBuilder();
+        if (_virtualHost is not null
+            && await TestServers.RabbitMqCtlAsync("list_queues", "-p", _virtualHost, "name", "messages", "messages_unacknowledged", "consumers", "--quiet", "--no-table-headers") is { ExitCode: 0 } queues)
+        {
+            report.AppendLine("queues (name, messages, unacknowledged, consumers):").AppendLine(queues.Output);
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        foreach (var process in _processes)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri(process.BaseAddress, "/health/ready"));
+                report.AppendLine($"{process.Service}/{process.Instance} /health/ready {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                report.AppendLine($"{process.Service}/{process.Instance} /health/ready unreachable: {e.Message}");
+            }
+        }
+
+        return report.ToString();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(_processes.Select(p => p.DisposeAsync().AsTask()));

@@ -5,12 +5,16 @@ using System.Text;
 
 namespace Agentry.Distributed.Tests;
 
-/// One Agentry service running as an OS process of its own, from its build output.
+/// One Agentry service running as an OS process of its own, from its build output. Like the
+/// restart policy of its Kubernetes Deployment and of docker-compose.yml, a process that exits on
+/// its own with a failure code is started again (a service stops itself that way when it can no
+/// longer consume; see ConsumerWatchdog); one the test kills is not.
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly StringBuilder _log = new();
     private readonly Lock _logGate = new();
     private Process _process = null!;
+    private volatile bool _stopping;
 
     private ServiceProcess(string service, string instance, IReadOnlyDictionary<string, string> environment)
     {
@@ -67,7 +71,14 @@ public sealed class ServiceProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Service}.");
+        _stopping = false;
+        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        _process.Exited += (_, _) => RestartAfterFailure();
+        if (!_process.Start())
+        {
+            throw new InvalidOperationException($"Could not start {Service}.");
+        }
+
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.BeginOutputReadLine();
@@ -78,6 +89,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// SIGKILL: no shutdown, no acknowledgements, exactly as a crashed pod.
     public async Task KillAsync()
     {
+        _stopping = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
@@ -123,6 +135,28 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"{Service} was not ready within {timeout.TotalSeconds}s:{System.Environment.NewLine}{Log}");
+    }
+
+    private void RestartAfterFailure()
+    {
+        var exited = _process;
+        if (_stopping || exited.ExitCode == 0)
+        {
+            return;
+        }
+
+        Append($"[supervisor] exited with code {exited.ExitCode}; starting it again");
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await StartAsync();
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+            {
+                Append($"[supervisor] could not start it again: {e.Message}");
+            }
+        });
     }
 
     private void Append(string? line)
