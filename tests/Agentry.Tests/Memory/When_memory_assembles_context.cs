@@ -2,6 +2,7 @@ using Agentry.Llm;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Memory;
+using Agentry.ServiceDefaults.Agents;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.Configuration;
@@ -14,6 +15,12 @@ public sealed class When_memory_assembles_context : HarnessFixture
 {
     private const string Tenant = "tenant-a";
     private TempFolder _folder = null!;
+
+    protected override AgentCatalog Agents => TestAgents.Catalog(TestAgents.Assistant(), TestAgents.Parse("verbose", $"""
+        instructions: {string.Join(" ", Enumerable.Range(0, 600).Select(i => $"rule{i}"))}
+        memory:
+          context_tokens: 500
+        """));
 
     protected override void ConfigureServices(IServiceCollection services)
     {
@@ -135,6 +142,20 @@ public sealed class When_memory_assembles_context : HarnessFixture
         Assert.That(run.Steps, Has.Count.EqualTo(2));
         Assert.That(run.Steps[0].Outcomes, Has.Count.EqualTo(1), "a redelivered ToolResult was recorded twice");
         Assert.That((run.Steps[0].Verdict, run.Steps[1].Verdict, run.Steps[1].FinalAnswer), Is.EqualTo((Verdict.Continue, Verdict.Complete, "5")));
+    }
+
+    [Test]
+    public async Task Should_end_the_run_with_the_reason_rather_than_send_a_context_over_budget()
+    {
+        var runId = NewId.NextGuid();
+
+        await Harness.Bus.Publish(new ContextRequested(runId, Tenant, "verbose", 1, "What is 2+3?"));
+
+        var fault = await PublishedOne<RunFaulted>(m => m.RunId == runId);
+        Assert.That(fault.Reason, Does.Contain("does not fit agent 'verbose''s budget of 500 tokens (memory.context_tokens)"));
+        Assert.That(fault.TenantId, Is.EqualTo(Tenant));
+        await Quiet();
+        Assert.That(PublishedMessages<ContextLoaded>(m => m.RunId == runId), Is.Empty);
     }
 
     [Test]
