@@ -46,7 +46,7 @@ public sealed partial class TranscriptSummarizer(
         var fresh = old.Where(s => s.Step > (previous?.ThroughStep ?? 0)).ToList();
         using var span = AgentryTelemetry.StartStage("summarize_transcript", AgentryTelemetry.Stages.Context, request.RunId, request.Step);
         string? problem;
-        if (OfflinePrimary(agent, out problem))
+        if (!CanSummarize(agent))
         {
             return await SaveAsync(Extractive(request, previous, old, fresh, tokenizer, maxTokens), cancellationToken);
         }
@@ -55,7 +55,9 @@ public sealed partial class TranscriptSummarizer(
         history.AddUserMessage(Prompt(request, previous, fresh, maxTokens));
         try
         {
-            var answer = await models.AskAsync(agent.Model, history, new OpenAIPromptExecutionSettings { Temperature = 0, MaxTokens = maxTokens }, null, cancellationToken);
+            // The length is asked for in the prompt and enforced after, not by max_tokens: a reasoning
+            // model spends that allowance on its reasoning too and could answer with nothing.
+            var answer = await models.AskAsync(agent.Model, history, new OpenAIPromptExecutionSettings { Temperature = 0 }, null, cancellationToken);
             var text = StructuredReplies.TextOf(answer.Reply).Trim();
             span?.SetTag(AgentryTelemetry.Tags.GenAiResponseModel, answer.Model)
                 .SetTag(AgentryTelemetry.Tags.GenAiInputTokens, answer.Reply.Usage.InputTokens)
@@ -95,18 +97,17 @@ public sealed partial class TranscriptSummarizer(
         return await store.GetSummaryAsync(summary.TenantId, summary.RunId, summary.ThroughStep, cancellationToken) ?? summary;
     }
 
-    private bool OfflinePrimary(AgentDefinition agent, out string? problem)
+    /// False for the offline model, which cannot summarize, and for a model choice that names no
+    /// usable provider (the planning call reports that; here it only means no model can summarize).
+    private bool CanSummarize(AgentDefinition agent)
     {
-        problem = null;
         try
         {
-            return providers.Get(models.Chain(agent.Model)[0].Provider).IsOffline;
+            return !providers.Get(models.Chain(agent.Model)[0].Provider).IsOffline;
         }
-        catch (InvalidOperationException e)
+        catch (InvalidOperationException)
         {
-            // The planning call will say the same; here it only means no model can summarize.
-            problem = e.Message;
-            return true;
+            return false;
         }
     }
 
