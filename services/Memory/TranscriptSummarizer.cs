@@ -45,11 +45,12 @@ public sealed partial class TranscriptSummarizer(
 
         var fresh = old.Where(s => s.Step > (previous?.ThroughStep ?? 0)).ToList();
         using var span = AgentryTelemetry.StartStage("summarize_transcript", AgentryTelemetry.Stages.Context, request.RunId, request.Step);
-        string? problem;
         if (!CanSummarize(agent))
         {
             return await SaveAsync(Extractive(request, previous, old, fresh, tokenizer, maxTokens), cancellationToken);
         }
+
+        string problem;
 
         var history = new ChatHistory(Instructions);
         history.AddUserMessage(Prompt(request, previous, fresh, maxTokens));
@@ -67,17 +68,18 @@ public sealed partial class TranscriptSummarizer(
             if (answer.Model == OfflineChatModel.ModelName)
             {
                 // A fallback to the offline model answered: what it says is not a summary.
-                return await SaveAsync(Extractive(request, previous, old, fresh, tokenizer, maxTokens), cancellationToken);
+                problem = "only the offline fallback answered, and it cannot summarize";
             }
-
-            if (text.Length > 0)
+            else if (text.Length > 0)
             {
                 var covered = previous is null ? "" : $" (extending the summary of steps 1 to {previous.ThroughStep})";
                 LogSummarized(logger, request.RunId, through, answer.Model, covered);
                 return await SaveAsync(new TranscriptSummary(request.RunId, request.TenantId, through, ContextTokens.Shorten(tokenizer, text, maxTokens), answer.Model, clock.GetUtcNow()), cancellationToken);
             }
-
-            problem = "the model's summary was empty";
+            else
+            {
+                problem = "the model's summary was empty";
+            }
         }
         catch (ModelCallException e)
         {
@@ -172,6 +174,7 @@ public sealed partial class TranscriptSummarizer(
 
     /// Each step's first words, the oldest lines left out first when they do not all fit. Built from
     /// every old step again (it costs nothing), except after a model's summary, which it extends.
+    /// Stored only when no model of the agent can summarize; after a failed call it stands in once.
     private TranscriptSummary Extractive(
         ContextRequested request, TranscriptSummary? previous, IReadOnlyList<StepView> old, IReadOnlyList<StepView> fresh, Tokenizer tokenizer, int maxTokens)
     {
@@ -184,7 +187,7 @@ public sealed partial class TranscriptSummarizer(
                 LineTokens))
             .ToList();
         var head = extendsModel
-            ? $"{previous!.Text}\n\nSteps {fresh[0].Step} to {fresh[^1].Step}, extracted (not summarized: the model could not be asked):"
+            ? $"{previous!.Text}\n\nSteps {fresh[0].Step} to {fresh[^1].Step}, extracted (no model summarized them):"
             : ExtractiveLabel;
         var omitted = 0;
         string text;
@@ -207,5 +210,5 @@ public sealed partial class TranscriptSummarizer(
     private static partial void LogSummarized(ILogger logger, Guid runId, int through, string model, string extending);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: steps 1 to {Through} could not be summarized by the model ({Problem}); an extractive summary stands in for this step.")]
-    private static partial void LogNotSummarized(ILogger logger, Guid runId, int through, string? problem);
+    private static partial void LogNotSummarized(ILogger logger, Guid runId, int through, string problem);
 }
