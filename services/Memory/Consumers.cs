@@ -3,10 +3,19 @@ using Agentry.Contracts;
 using Agentry.ServiceDefaults.Agents;
 using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
+using Microsoft.Extensions.Logging;
 
 namespace Agentry.Memory;
 
-public sealed class ContextRequestedConsumer(ITranscriptStore store, AgentCatalog agents, TimeProvider clock) : IConsumer<ContextRequested>
+/// Answers a ContextRequested with the context of the next planning call (ContextBuilder). A
+/// context that cannot be fitted to the agent's budget ends the run with the reason (RunFaulted)
+/// rather than reaching the model over budget: retrying could not make it fit.
+public sealed partial class ContextRequestedConsumer(
+    ITranscriptStore store,
+    ContextBuilder builder,
+    AgentCatalog agents,
+    TimeProvider clock,
+    ILogger<ContextRequestedConsumer> logger) : IConsumer<ContextRequested>
 {
     public async Task Consume(ConsumeContext<ContextRequested> context)
     {
@@ -43,11 +52,27 @@ public sealed class ContextRequestedConsumer(ITranscriptStore store, AgentCatalo
             run = await store.GetAsync(request.RunId, context.CancellationToken);
         }
 
-        var messages = ContextBuilder.Build(agent, run, request);
-        span?.SetTag(AgentryTelemetry.Tags.ContextMessages, messages.Count);
+        var assembled = await builder.BuildAsync(agent, run, request, context.CancellationToken);
+        span?.SetTag(AgentryTelemetry.Tags.ContextMessages, assembled.Messages.Count)
+            .SetTag(AgentryTelemetry.Tags.ContextTokens, assembled.Tokens)
+            .SetTag(AgentryTelemetry.Tags.ContextBudget, assembled.Budget)
+            .SetTag(AgentryTelemetry.Tags.ContextSummarizedSteps, assembled.SummarizedSteps)
+            .SetTag(AgentryTelemetry.Tags.ContextMemories, assembled.Memories)
+            .SetTag(AgentryTelemetry.Tags.ContextPassages, assembled.Passages);
         AgentryTelemetry.RecordStage(AgentryTelemetry.Stages.Context, started);
-        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, messages, request.PlanRequest));
+        if (assembled.OverBudget is { } reason)
+        {
+            span.Fail("context_over_budget", reason);
+            LogOverBudget(logger, request.RunId, request.Step, reason);
+            await context.Publish(new RunFaulted(request.RunId, request.TenantId, reason));
+            return;
+        }
+
+        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, assembled.Messages, request.PlanRequest));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} step {Step}: {Reason}")]
+    private static partial void LogOverBudget(ILogger logger, Guid runId, int step, string reason);
 }
 
 /// Records every event of a run's lifecycle in its transcript.

@@ -1,8 +1,11 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.ServiceDefaults.Agents;
+using Microsoft.ML.Tokenizers;
 
 namespace Agentry.Memory;
 
@@ -10,48 +13,259 @@ namespace Agentry.Memory;
 /// the consumer's retry asks again shortly.
 public sealed class TranscriptNotReadyException(string message) : Exception(message);
 
-/// Builds what the next planning call needs: the agent's instructions, the goal, and every
-/// earlier step (the model's calls, their results, and the Evaluator's reason when it asked again).
-public static class ContextBuilder
+/// The context of one planning call and what went into it. OverBudget: why no context within the
+/// budget could be made (Messages is then the smallest one tried, never to be sent).
+public sealed record AssembledContext(
+    IReadOnlyList<ContextMessage> Messages,
+    int Tokens,
+    int Budget,
+    int SummarizedSteps,
+    int Memories,
+    int Passages,
+    int ShortenedSteps,
+    string? OverBudget);
+
+/// Builds what the next planning call needs, in this order: the agent's instructions; what is
+/// remembered about the user (memory.long_term); passages retrieved from the agent's collections
+/// (memory.retrieve), each labelled so that an answer can cite it; the goal; then the transcript.
+/// The whole fits memory.context_tokens as the model's tokenizer counts it. When it does not:
+/// 1. all but the latest memory.recent_steps steps are replaced by a summary (TranscriptSummarizer);
+/// 2. then passages are dropped, least relevant first, then memories;
+/// 3. then the tool outputs of the verbatim steps before the latest are shortened, oldest first;
+/// 4. and if the instructions, goal, summary and latest steps still do not fit, OverBudget says so.
+public sealed class ContextBuilder(
+    IMemoryItemStore memories,
+    IKnowledgeRetriever knowledge,
+    TranscriptSummarizer summarizer,
+    ContextTokens tokens,
+    ModelGateway models)
 {
+    /// How many memories about the user are looked up for one context.
+    public const int MemoryLimit = 10;
+
+    /// How long an older verbatim step's tool output may stay once outputs must be shortened.
+    public const int ShortOutputTokens = 100;
+
     private static readonly JsonSerializerOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static IReadOnlyList<ContextMessage> Build(AgentDefinition agent, RunView run, ContextRequested request)
+    public async Task<AssembledContext> BuildAsync(AgentDefinition agent, RunView run, ContextRequested request, CancellationToken cancellationToken)
     {
-        var messages = new List<ContextMessage>
-        {
-            new(ContextRole.System, agent.Instructions),
-            new(ContextRole.User, request.Input is { } input ? $"{request.Goal}{Environment.NewLine}{Environment.NewLine}Input:{Environment.NewLine}{JsonSerializer.Serialize(input, CompactJson)}" : request.Goal),
-        };
+        var settings = agent.Memory;
+        var tokenizer = tokens.For(ModelName(agent));
+        var steps = Transcript(run, request);
+        var query = steps.Count > 0 && !string.IsNullOrWhiteSpace(steps[^1].Thought) ? $"{request.Goal}\n{steps[^1].Thought}" : request.Goal;
 
+        IReadOnlyList<MemoryItem> remembered = settings.LongTerm && !string.IsNullOrWhiteSpace(request.UserId)
+            ? await memories.SearchItemsAsync(request.TenantId, request.UserId, query, MemoryLimit, cancellationToken)
+            : [];
+        IReadOnlyList<RetrievedPassage> passages = settings.Retrieve > 0 && settings.Knowledge.Count > 0
+            ? await knowledge.RetrieveAsync(request.TenantId, settings.Knowledge, query, settings.Retrieve, cancellationToken)
+            : [];
+
+        var draft = new Draft(agent.Instructions, Goal(request), remembered, passages, null, steps, 0);
+        if (Fits(draft, tokenizer, settings.ContextTokens, out var context))
+        {
+            return context;
+        }
+
+        // 1. The transcript does not fit: the older steps become one summary.
+        var oldCount = steps.Count - settings.RecentSteps;
+        if (oldCount > 0)
+        {
+            var summary = await summarizer.SummarizeAsync(agent, request, steps.Take(oldCount).ToList(), tokenizer, SummaryTokens(settings.ContextTokens), cancellationToken);
+            draft = draft with { Summary = summary, Steps = steps.Skip(oldCount).ToList() };
+            if (Fits(draft, tokenizer, settings.ContextTokens, out context))
+            {
+                return context;
+            }
+        }
+
+        // 2. Still over: what was looked up goes before what the run itself did.
+        while (draft.Passages.Count > 0)
+        {
+            draft = draft with { Passages = draft.Passages.Take(draft.Passages.Count - 1).ToList() };
+            if (Fits(draft, tokenizer, settings.ContextTokens, out context))
+            {
+                return context;
+            }
+        }
+
+        while (draft.Memories.Count > 0)
+        {
+            draft = draft with { Memories = draft.Memories.Take(draft.Memories.Count - 1).ToList() };
+            if (Fits(draft, tokenizer, settings.ContextTokens, out context))
+            {
+                return context;
+            }
+        }
+
+        // 3. The latest step's outputs are what the model must act on next: only earlier ones are cut.
+        while (draft.Shortened < draft.Steps.Count - 1)
+        {
+            draft = draft with { Shortened = draft.Shortened + 1 };
+            if (Fits(draft, tokenizer, settings.ContextTokens, out context))
+            {
+                return context;
+            }
+        }
+
+        // 4. Nothing left to give up.
+        return context with { OverBudget = OverBudget(agent, request, draft, context.Tokens) };
+    }
+
+    private sealed record Draft(
+        string Instructions,
+        string Goal,
+        IReadOnlyList<MemoryItem> Memories,
+        IReadOnlyList<RetrievedPassage> Passages,
+        TranscriptSummary? Summary,
+        IReadOnlyList<StepView> Steps,
+        int Shortened);
+
+    private static bool Fits(Draft draft, Tokenizer tokenizer, int budget, out AssembledContext context)
+    {
+        var messages = Compose(draft, tokenizer);
+        var count = ContextTokens.Count(tokenizer, messages);
+        context = new AssembledContext(messages, count, budget, draft.Summary?.ThroughStep ?? 0, draft.Memories.Count, draft.Passages.Count, draft.Shortened, null);
+        return count <= budget;
+    }
+
+    private static List<ContextMessage> Compose(Draft draft, Tokenizer tokenizer)
+    {
+        var messages = new List<ContextMessage> { new(ContextRole.System, draft.Instructions) };
+        // System messages, not user ones: the goal stays the first user message, where models
+        // (the offline one included) look for it. Both are wrapped as data: neither was written by
+        // the agent's author, and a passage or a remembered line may carry someone's instructions.
+        if (draft.Memories.Count > 0)
+        {
+            var lines = string.Join("\n", draft.Memories.Select(m => $"- ({m.Kind.ToString().ToLowerInvariant()}) {m.Text}"));
+            messages.Add(new ContextMessage(ContextRole.System,
+                "What is remembered about this user from earlier runs; use it where it helps.\n" + ToolOutcomeText.WrapData("remembered about the user", lines)));
+        }
+
+        if (draft.Passages.Count > 0)
+        {
+            var text = new StringBuilder("Passages retrieved from the knowledge base for this goal. When an answer uses one, cite it by its label, e.g. ")
+                .Append(Label(draft.Passages[0])).Append('.');
+            foreach (var passage in draft.Passages)
+            {
+                text.Append("\n\n").Append(Label(passage)).Append('\n').Append(ToolOutcomeText.WrapData($"a passage of {passage.Source}", passage.Text));
+            }
+
+            messages.Add(new ContextMessage(ContextRole.System, text.ToString()));
+        }
+
+        messages.Add(new ContextMessage(ContextRole.User, draft.Goal));
+        if (draft.Summary is { } summary)
+        {
+            var which = summary.ThroughStep == 1 ? "Step 1" : $"Steps 1 to {summary.ThroughStep}";
+            messages.Add(new ContextMessage(ContextRole.User,
+                $"{which} of this run, summarized to fit the context (the later steps follow as they were):\n"
+                + ToolOutcomeText.WrapData("a summary of earlier steps and their tool outputs", summary.Text)));
+        }
+
+        for (var i = 0; i < draft.Steps.Count; i++)
+        {
+            AddStep(messages, draft.Steps[i], i < draft.Shortened ? tokenizer : null);
+        }
+
+        return messages;
+    }
+
+    /// How a passage is named in the context and in citations: "[collection] source, passage N".
+    public static string Label(RetrievedPassage passage) =>
+        string.Create(CultureInfo.InvariantCulture, $"[{passage.Collection}] {passage.Source}, passage {passage.Position}");
+
+    private static void AddStep(List<ContextMessage> messages, StepView step, Tokenizer? shorten)
+    {
+        if (step.ToolCalls.Count > 0)
+        {
+            messages.Add(new ContextMessage(ContextRole.Assistant, step.Thought ?? "", step.ToolCalls));
+            foreach (var call in step.ToolCalls)
+            {
+                var outcome = step.Outcomes.First(o => o.CallId == call.CallId);
+                messages.Add(new ContextMessage(ContextRole.Tool, ToolOutcomeText.Format(shorten is null ? outcome : Shortened(outcome, shorten)), CallId: call.CallId));
+            }
+        }
+        else
+        {
+            messages.Add(new ContextMessage(ContextRole.Assistant, step.FinalAnswer ?? ""));
+            if (step.VerdictReason is { } reason)
+            {
+                messages.Add(new ContextMessage(ContextRole.User, reason));
+            }
+        }
+    }
+
+    private static ToolOutcome Shortened(ToolOutcome outcome, Tokenizer tokenizer)
+    {
+        var total = ContextTokens.Count(tokenizer, outcome.Output);
+        if (total <= ShortOutputTokens)
+        {
+            return outcome;
+        }
+
+        var kept = ContextTokens.Shorten(tokenizer, outcome.Output, ShortOutputTokens);
+        return outcome with { Output = $"{kept}\n[shortened to fit the context: the first {ShortOutputTokens} of {total} tokens]" };
+    }
+
+    /// Steps 1 to request.Step - 1, each complete (planned, and every call's outcome recorded).
+    private static List<StepView> Transcript(RunView run, ContextRequested request)
+    {
+        var steps = new List<StepView>();
         for (var number = 1; number < request.Step; number++)
         {
             var step = run.Steps.FirstOrDefault(s => s.Step == number && s.Usage is not null)
                 ?? throw new TranscriptNotReadyException($"Step {number} of run {request.RunId} is not recorded yet.");
-            if (step.ToolCalls.Count > 0)
+            if (step.ToolCalls.Any(call => step.Outcomes.All(o => o.CallId != call.CallId)))
             {
-                if (step.Outcomes.Count < step.ToolCalls.Count)
-                {
-                    throw new TranscriptNotReadyException($"The tool results of step {number} of run {request.RunId} are not recorded yet.");
-                }
+                throw new TranscriptNotReadyException($"The tool results of step {number} of run {request.RunId} are not recorded yet.");
+            }
 
-                messages.Add(new ContextMessage(ContextRole.Assistant, step.Thought ?? "", step.ToolCalls));
-                foreach (var call in step.ToolCalls)
-                {
-                    var outcome = step.Outcomes.First(o => o.CallId == call.CallId);
-                    messages.Add(new ContextMessage(ContextRole.Tool, ToolOutcomeText.Format(outcome), CallId: call.CallId));
-                }
-            }
-            else
-            {
-                messages.Add(new ContextMessage(ContextRole.Assistant, step.FinalAnswer ?? ""));
-                if (step.VerdictReason is { } reason)
-                {
-                    messages.Add(new ContextMessage(ContextRole.User, reason));
-                }
-            }
+            steps.Add(step);
         }
 
-        return messages;
+        return steps;
+    }
+
+    private static string Goal(ContextRequested request) =>
+        request.Input is { } input
+            ? $"{request.Goal}{Environment.NewLine}{Environment.NewLine}Input:{Environment.NewLine}{JsonSerializer.Serialize(input, CompactJson)}"
+            : request.Goal;
+
+    /// The summary gets a fifth of the budget: room for the latest steps stays the larger part.
+    public static int SummaryTokens(int budget) => Math.Clamp(budget / 5, 100, 2_000);
+
+    /// The name the primary model is asked by, whose tokenizer counts the context.
+    private string? ModelName(AgentDefinition agent)
+    {
+        try
+        {
+            return models.Chain(agent.Model)[0].Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string OverBudget(AgentDefinition agent, ContextRequested request, Draft draft, int tokens)
+    {
+        var parts = new List<string> { "the instructions", "the goal" };
+        if (draft.Summary is { } summary)
+        {
+            parts.Add($"the summary of steps 1 to {summary.ThroughStep}");
+        }
+
+        if (draft.Steps.Count > 0)
+        {
+            parts.Add(draft.Steps.Count == 1 ? "the latest step" : $"the latest {draft.Steps.Count} steps");
+        }
+
+        var given = draft.Steps.Count > 1 ? "retrieved passages and memories were dropped and older tool outputs shortened" : "retrieved passages and memories were dropped";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"The context for step {request.Step} does not fit agent '{agent.Name}''s budget of {agent.Memory.ContextTokens} tokens (memory.context_tokens): "
+            + $"{string.Join(", ", parts[..^1])} and {parts[^1]} come to {tokens} tokens, after {given}. "
+            + $"Raise memory.context_tokens or lower memory.recent_steps in {agent.SourceFile}, or shorten the instructions or the goal.");
     }
 }

@@ -4,6 +4,10 @@ namespace Agentry.Memory;
 
 public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At);
 
+/// A summary of a run's steps 1 to ThroughStep, written when they no longer fit the context
+/// verbatim. Model: what wrote it (a model's name, or ExtractiveSummary.Writer when no model did).
+public sealed record TranscriptSummary(Guid RunId, string TenantId, int ThroughStep, string Text, string Model, DateTimeOffset At);
+
 public sealed record RunEnd(Guid RunId, string TenantId, string Agent, string Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At, decimal TotalCost = 0);
 
 /// Each run's transcript. Every write is an idempotent upsert keyed by run, step and call, so
@@ -27,4 +31,11 @@ public interface ITranscriptStore
 
     /// The run only if it belongs to the tenant; another tenant's run is reported as not found.
     Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken);
+
+    /// Keeps a summary, keyed by run and ThroughStep; the first one saved for a key is kept (two
+    /// deliveries of one request summarize the same steps once each, and the context stays stable).
+    Task SaveSummaryAsync(TranscriptSummary summary, CancellationToken cancellationToken);
+
+    /// The summary of the run that covers the most steps without going past throughStep, or null.
+    Task<TranscriptSummary?> GetSummaryAsync(string tenantId, Guid runId, int throughStep, CancellationToken cancellationToken);
 }

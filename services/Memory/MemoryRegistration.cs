@@ -1,3 +1,4 @@
+using Agentry.Llm;
 using Agentry.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -33,6 +34,14 @@ public static class MemoryRegistration
         }
 
         services.TryAddSingleton<IKnowledgeRetriever, TermMatchRetriever>();
+
+        // Context assembly: the agent's model summarizes old steps, through the same chain, cache and
+        // resilience as its planning calls (in one process, the Planner's registration is shared).
+        services.AddAgentryLlm(configuration);
+        services.TryAddSingleton<ContextTokens>();
+        services.ResolveAtStart<ContextTokens>();
+        services.TryAddSingleton<TranscriptSummarizer>();
+        services.TryAddSingleton<ContextBuilder>();
         services.ResolveAtStart<ITranscriptStore>();
         return services;
     }

@@ -21,6 +21,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
     private readonly IMongoCollection<BsonDocument> _outcomes;
     private readonly IMongoCollection<BsonDocument> _items;
     private readonly IMongoCollection<BsonDocument> _chunks;
+    private readonly IMongoCollection<BsonDocument> _summaries;
     private Lazy<Task> _indexes;
 
     public MongoStore(IMongoDatabase database)
@@ -31,6 +32,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
         _outcomes = database.GetCollection<BsonDocument>("outcomes");
         _items = database.GetCollection<BsonDocument>("memory_items");
         _chunks = database.GetCollection<BsonDocument>("knowledge_chunks");
+        _summaries = database.GetCollection<BsonDocument>("summaries");
         _indexes = new Lazy<Task>(CreateIndexesAsync);
     }
 
@@ -68,6 +70,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
             Index("tenant_collection_id", true, "tenant", "collection", "id"),
             Index("tenant_collection_order", false, "tenant", "collection", "source", "position"),
         ]);
+        await _summaries.Indexes.CreateManyAsync([Index("tenant_run_through", true, "tenant", "run", "through")]);
     }
 
     private static readonly UpdateOptions Upsert = new() { IsUpsert = true };

@@ -280,6 +280,10 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
                   position INTEGER NOT NULL, text TEXT NOT NULL, embedding BLOB,
                   PRIMARY KEY (tenant_id, collection, id));
                 CREATE INDEX IF NOT EXISTS knowledge_chunks_in_order ON knowledge_chunks (tenant_id, collection, source_path, position);
+                CREATE TABLE IF NOT EXISTS summaries (
+                  run_id TEXT NOT NULL, through_step INTEGER NOT NULL, tenant_id TEXT NOT NULL, text TEXT NOT NULL,
+                  model TEXT NOT NULL, created_at TEXT NOT NULL,
+                  PRIMARY KEY (run_id, through_step));
                 """);
         command.ExecuteNonQuery();
 

@@ -106,6 +106,11 @@ public static class AgentryTelemetry
         public const string SagaStateFrom = "agentry.saga.state.from";
         public const string SagaStateTo = "agentry.saga.state.to";
         public const string ContextMessages = "agentry.context.messages";
+        public const string ContextTokens = "agentry.context.tokens";
+        public const string ContextBudget = "agentry.context.budget";
+        public const string ContextSummarizedSteps = "agentry.context.summarized_steps";
+        public const string ContextMemories = "agentry.context.memories";
+        public const string ContextPassages = "agentry.context.passages";
         public const string Verdict = "agentry.verdict";
         public const string ToolOutcome = "agentry.tool.outcome";
         public const string ToolReplayed = "agentry.tool.replayed";

@@ -2,6 +2,7 @@ using Agentry.Llm;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Memory;
+using Agentry.ServiceDefaults.Agents;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.Configuration;
@@ -15,6 +16,12 @@ public sealed class When_memory_assembles_context : HarnessFixture
     private const string Tenant = "tenant-a";
     private TempFolder _folder = null!;
 
+    protected override AgentCatalog Agents => TestAgents.Catalog(TestAgents.Assistant(), TestAgents.Parse("verbose", $"""
+        instructions: {string.Join(" ", Enumerable.Range(0, 600).Select(i => $"rule{i}"))}
+        memory:
+          context_tokens: 500
+        """));
+
     protected override void ConfigureServices(IServiceCollection services)
     {
         _folder = new TempFolder();
@@ -25,6 +32,14 @@ public sealed class When_memory_assembles_context : HarnessFixture
     }
 
     protected override void ConfigureBus(IBusRegistrationConfigurator bus) => bus.AddMemoryConsumers();
+
+    // A service loads its tokenizer and model layer at start (hosted services, which the harness does
+    // not run): done here, so that the first context is not slower than the harness's idle timeout.
+    [OneTimeSetUp]
+    public void LoadTokenizer() => _ = new ContextTokens();
+
+    // Context assembly reads the model layer and the tokenizer: more than a store write on a busy machine.
+    protected override TimeSpan InactivityTimeout => TimeSpan.FromSeconds(1);
 
     [TearDown]
     public void RemoveFolder() => _folder.Dispose();
@@ -56,6 +71,7 @@ public sealed class When_memory_assembles_context : HarnessFixture
     {
         var runId = NewId.NextGuid();
         await Harness.Bus.Publish(new ContextRequested(runId, Tenant, "assistant", 1, "What is 2+3?"));
+        Assert.That(await Harness.Published.Any<ContextLoaded>(m => m.Context.Message.RunId == runId));
         await Harness.Bus.Publish(Step1(runId));
         await Harness.Bus.Publish(Result1(runId));
         await Harness.Bus.Publish(new GoalEvaluated(runId, Tenant, 1, Verdict.Continue, "1 tool result observed", 1));
@@ -126,6 +142,20 @@ public sealed class When_memory_assembles_context : HarnessFixture
         Assert.That(run.Steps, Has.Count.EqualTo(2));
         Assert.That(run.Steps[0].Outcomes, Has.Count.EqualTo(1), "a redelivered ToolResult was recorded twice");
         Assert.That((run.Steps[0].Verdict, run.Steps[1].Verdict, run.Steps[1].FinalAnswer), Is.EqualTo((Verdict.Continue, Verdict.Complete, "5")));
+    }
+
+    [Test]
+    public async Task Should_end_the_run_with_the_reason_rather_than_send_a_context_over_budget()
+    {
+        var runId = NewId.NextGuid();
+
+        await Harness.Bus.Publish(new ContextRequested(runId, Tenant, "verbose", 1, "What is 2+3?"));
+
+        var fault = await PublishedOne<RunFaulted>(m => m.RunId == runId);
+        Assert.That(fault.Reason, Does.Contain("does not fit agent 'verbose''s budget of 500 tokens (memory.context_tokens)"));
+        Assert.That(fault.TenantId, Is.EqualTo(Tenant));
+        await Quiet();
+        Assert.That(PublishedMessages<ContextLoaded>(m => m.RunId == runId), Is.Empty);
     }
 
     [Test]

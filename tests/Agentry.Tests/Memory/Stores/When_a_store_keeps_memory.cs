@@ -7,7 +7,7 @@ namespace Agentry.Tests.Memory.Stores;
 /// The store contract: every backend (SQLite always, MongoDB where one is reachable) keeps
 /// transcripts, memory items and knowledge chunks the same way, per tenant.
 [TestFixtureSource(typeof(StoreBackend), nameof(StoreBackend.All))]
-public sealed class When_a_store_keeps_memory(StoreBackend backend)
+public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
 {
     private static readonly CancellationToken None = CancellationToken.None;
     private static readonly DateTimeOffset At = new(2026, 11, 26, 3, 0, 0, TimeSpan.Zero);
