@@ -2,7 +2,8 @@ using Agentry.Contracts;
 
 namespace Agentry.Memory;
 
-public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At);
+/// UserId: the user the run works for (long-term memory is kept per user); null when it named none.
+public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At, string? UserId = null);
 
 public sealed record RunEnd(Guid RunId, string TenantId, string Agent, string Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At, decimal TotalCost = 0);
 

@@ -1,3 +1,4 @@
+using Agentry.Llm;
 using Agentry.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -33,6 +34,8 @@ public static class MemoryRegistration
         }
 
         services.TryAddSingleton<IKnowledgeRetriever, TermMatchRetriever>();
+        // Extraction of long-term memory at the end of a run asks the agent's model, like the Planner.
+        services.AddAgentryLlm(configuration);
         services.ResolveAtStart<ITranscriptStore>();
         return services;
     }
@@ -70,5 +73,9 @@ public static class MemoryRegistration
         bus.AddConsumer<ContextRequestedConsumer>();
         bus.AddConsumer<TranscriptConsumer>();
         bus.AddConsumer<GetRunConsumer>();
+        bus.AddConsumer<RememberMemoryConsumer>();
+        bus.AddConsumer<ListMemoriesConsumer>();
+        bus.AddConsumer<ForgetMemoriesConsumer>();
+        bus.AddConsumer<MemoryExtractionConsumer>();
     }
 }
