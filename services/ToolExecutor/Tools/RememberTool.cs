@@ -9,7 +9,7 @@ namespace Agentry.ToolExecutor.Tools;
 
 /// Keeps a fact or preference about the run's user. The ToolExecutor owns no store: Memory keeps the
 /// item and answers, so the call's result says whether it was kept. Memory knows the run's user.
-public sealed class RememberTool(AgentCatalog agents, IServiceProvider services) : ITool
+public sealed class RememberTool(IServiceProvider services) : ITool
 {
     public static readonly TimeSpan MemoryTimeout = TimeSpan.FromSeconds(10);
 
@@ -17,7 +17,7 @@ public sealed class RememberTool(AgentCatalog agents, IServiceProvider services)
 
     public async Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
     {
-        if (agents.Find(invocation.Agent) is not { Memory.LongTerm: true })
+        if (services.GetRequiredService<AgentCatalog>().Find(invocation.Agent) is not { Memory.LongTerm: true })
         {
             throw new ToolException(ToolErrorKind.PermissionDenied,
                 $"Agent '{invocation.Agent}' has no long-term memory, so it cannot remember anything about the user. Set `memory: {{ long_term: true }}` in its definition to allow it.");
@@ -25,8 +25,8 @@ public sealed class RememberTool(AgentCatalog agents, IServiceProvider services)
 
         var text = arguments.GetProperty("text").GetString()!.Trim();
         var kind = arguments.GetProperty("kind").GetString() == "preference" ? MemoryItemKind.Preference : MemoryItemKind.Fact;
-        // Resolved per call rather than injected: the tool registry is built (and checked) in
-        // processes and tests that have no bus, and only this tool needs one.
+        // Resolved per call rather than injected (the catalog above too): the tool registry is built
+        // and checked where there is no bus and no agent catalog, and only this tool needs them.
         var client = services.GetRequiredService<IClientFactory>().CreateRequestClient<RememberMemory>(RequestTimeout.After(s: (int)MemoryTimeout.TotalSeconds));
         var answer = (await client.GetResponse<MemoryRemembered>(
             new RememberMemory(invocation.RunId, invocation.TenantId, invocation.CallId, text, kind), cancellationToken)).Message;
