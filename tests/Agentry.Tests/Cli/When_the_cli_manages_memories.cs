@@ -90,4 +90,35 @@ public sealed class When_the_cli_manages_memories
         Assert.That((neither.Exit, both.Exit), Is.EqualTo((ExitCodes.BadInput, ExitCodes.BadInput)));
         Assert.That(neither.Error, Does.Contain("--id ID for one memory").And.Contain("--all"));
     }
+
+    [Test]
+    public async Task Should_record_the_user_a_run_is_started_for_with_user()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await Commands.RunAsync(
+            new RunOptions("What is 6 * 7?", "assistant", TestAgents.RepositoryAgentsFolder(), null, Verbose: false, Settings: _settings, User: "ada"),
+            output, error, CancellationToken.None);
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), error.ToString());
+        var runLine = output.ToString().Split('\n').First(l => l.StartsWith("Run: ", StringComparison.Ordinal));
+        var run = await _store.GetAsync(Guid.Parse(runLine["Run: ".Length..].Trim()), CancellationToken.None);
+        Assert.That(run.UserId, Is.EqualTo("ada"));
+        Assert.That(output.ToString(), Does.Contain("User: ada"));
+    }
+
+    [Test]
+    public async Task Should_refuse_a_user_id_of_spaces_before_starting_anything()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await Commands.RunAsync(
+            new RunOptions("What is 6 * 7?", "assistant", TestAgents.RepositoryAgentsFolder(), null, Verbose: false, Settings: _settings, User: " "),
+            output, error, CancellationToken.None);
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(error.ToString(), Does.StartWith("--user: The user id is empty"));
+    }
 }
