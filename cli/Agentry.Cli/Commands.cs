@@ -37,7 +37,8 @@ public sealed record RunOptions(
     bool Verbose,
     IReadOnlyDictionary<string, string?>? Settings = null,
     string? Bus = null,
-    TimeSpan? Timeout = null);
+    TimeSpan? Timeout = null,
+    string? User = null);
 
 /// The CLI's commands, apart from their parsing so tests can call them with their own writers.
 public static class Commands
@@ -57,6 +58,12 @@ public static class Commands
                 await error.WriteLineAsync($"--input is not valid JSON: {e.Message}");
                 return ExitCodes.BadInput;
             }
+        }
+
+        if (UserIds.Problem(options.User) is { } userProblem)
+        {
+            await error.WriteLineAsync($"--user: {userProblem}");
+            return ExitCodes.BadInput;
         }
 
         var builder = CreateBuilder(options.AgentsPath, options.Verbose, options.Settings);
@@ -99,7 +106,7 @@ public static class Commands
         {
             // The saga ends the run at its deadline; the margin only guards against a process that lost its way.
             var patience = options.Timeout ?? agent.Limits.Deadline + TimeSpan.FromSeconds(30);
-            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, header, patience, output, cancellationToken);
+            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, options.User, header, patience, output, cancellationToken);
         }
         finally
         {
@@ -125,7 +132,7 @@ public static class Commands
         await host.StartAsync(cancellationToken);
         try
         {
-            return await FollowRunAsync(host.Services, options.Agent, options.Goal.Trim(), input, header, options.Timeout ?? TimeSpan.FromMinutes(10), output, cancellationToken);
+            return await FollowRunAsync(host.Services, options.Agent, options.Goal.Trim(), input, options.User, header, options.Timeout ?? TimeSpan.FromMinutes(10), output, cancellationToken);
         }
         finally
         {
@@ -144,7 +151,7 @@ public static class Commands
     /// run's spans for the timing table printed at the end, and ITranscriptStore is Memory's store;
     /// a CLI following a deployment has neither.
     private static async Task<int> FollowRunAsync(
-        IServiceProvider services, string agent, string goal, JsonElement? input, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken)
+        IServiceProvider services, string agent, string goal, JsonElement? input, string? user, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken)
     {
         var bus = services.GetRequiredService<IBus>();
         var watch = services.GetRequiredService<RunWatch>();
@@ -175,9 +182,14 @@ public static class Commands
         }
 
         await output.WriteLineAsync($"Goal: {goal}");
+        if (user is not null)
+        {
+            await output.WriteLineAsync($"User: {user}");
+        }
+
         await output.WriteLineAsync();
 
-        await bus.Publish(new GoalReceived(runId, Extensions.DefaultTenant, agent, goal, input, TriggerKind.Api), cancellationToken);
+        await bus.Publish(new GoalReceived(runId, Extensions.DefaultTenant, agent, goal, input, TriggerKind.Api, UserId: user), cancellationToken);
 
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         waiting.CancelAfter(patience);
@@ -286,10 +298,11 @@ public static class Commands
         var app = builder.Build();
         app.MapAgentryEndpoints();
         app.MapRunsApi();
+        app.MapMemoriesApi();
         return app;
     }
 
-    private static HostApplicationBuilder CreateBuilder(string? agentsPath, bool verbose, IReadOnlyDictionary<string, string?>? settings = null)
+    internal static HostApplicationBuilder CreateBuilder(string? agentsPath, bool verbose, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         Configure(builder.Configuration, agentsPath, settings);

@@ -283,6 +283,7 @@ public sealed record GetRun(Guid RunId);
 /// <param name="Usage">Tokens over the whole run, once it ended.</param>
 /// <param name="Steps">Each recorded step.</param>
 /// <param name="TotalCost">What every model call of the run cost, in US dollars, once it ended.</param>
+/// <param name="UserId">The user the run worked for, when it named one.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -294,7 +295,8 @@ public sealed record RunView(
     string? Reason,
     TokenUsage? Usage,
     IReadOnlyList<StepView> Steps,
-    decimal? TotalCost = null)
+    decimal? TotalCost = null,
+    string? UserId = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);

@@ -14,6 +14,7 @@ namespace Agentry.Llm;
 /// tool results are in, answers from them. It never invents facts: what no tool can answer, it says
 /// it cannot answer. Token counts are an estimate (about four characters a token). Asked to judge an
 /// answer (JudgePrompt), it accepts any non-empty one: a placeholder, labelled as such in its reason.
+/// Asked to learn about a user from a run (MemoryExtractionPrompt), it learns nothing.
 public sealed partial class OfflineChatModel : IChatCompletionService
 {
     public const string ModelName = "agentry-offline";
@@ -59,6 +60,12 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         if (JudgePrompt.IsJudgeRequest(history))
         {
             return Judge(history);
+        }
+
+        // It cannot tell a durable fact about a user from anything else, so it claims to have learned nothing.
+        if (MemoryExtractionPrompt.IsExtractionRequest(history))
+        {
+            return new ChatMessageContent(AuthorRole.Assistant, MemoryExtractionPrompt.Serialize([]));
         }
 
         if (history.LastOrDefault() is { Role: var role, Content: { } request } && role == AuthorRole.User

@@ -8,4 +8,5 @@ builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddGatewayClien
 var app = builder.Build();
 app.MapAgentryEndpoints();
 app.MapRunsApi();
+app.MapMemoriesApi();
 app.Run();

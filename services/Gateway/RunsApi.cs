@@ -9,7 +9,8 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Agentry.Gateway;
 
-public sealed record StartRunRequest(string? Agent, string? Goal, JsonElement? Input = null, string? TenantId = null, RunLimits? Limits = null);
+/// UserId: the user the run works for; long-term memory about them is kept and recalled under it.
+public sealed record StartRunRequest(string? Agent, string? Goal, JsonElement? Input = null, string? TenantId = null, RunLimits? Limits = null, string? UserId = null);
 
 public sealed record StartRunResponse(Guid RunId, string Status);
 
@@ -22,16 +23,17 @@ public static class RunsApi
     {
         var runs = app.MapGroup("/runs");
 
-        runs.MapPost("/", async (StartRunRequest request, AgentCatalog agents, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        runs.MapPost("/", async (StartRunRequest request, HttpRequest http, AgentCatalog agents, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
-            if (GoalValidation.Problem(agents, request.Agent, request.Goal, request.Limits) is { } problem)
+            if ((GoalValidation.Problem(agents, request.Agent, request.Goal, request.Limits) ?? UserIds.Problem(request.UserId)) is { } problem)
             {
                 return Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "The run cannot start.");
             }
 
             var runId = NewId.NextGuid();
-            var tenant = string.IsNullOrWhiteSpace(request.TenantId) ? Extensions.DefaultTenant : request.TenantId;
-            await bus.Publish(new GoalReceived(runId, tenant, request.Agent!, request.Goal!.Trim(), request.Input, TriggerKind.Api, request.Limits), cancellationToken);
+            // The body's tenant, else the X-Tenant-Id header that the memories API reads, else the default.
+            var tenant = string.IsNullOrWhiteSpace(request.TenantId) ? MemoriesApi.TenantOf(http) : request.TenantId;
+            await bus.Publish(new GoalReceived(runId, tenant, request.Agent!, request.Goal!.Trim(), request.Input, TriggerKind.Api, request.Limits, UserId: request.UserId), cancellationToken);
             return Results.Accepted($"/runs/{runId}", new StartRunResponse(runId, "Accepted"));
         });
 
@@ -52,6 +54,9 @@ public static class RunsApi
         return app;
     }
 
-    public static void AddGatewayClients(this IBusRegistrationConfigurator bus) =>
+    public static void AddGatewayClients(this IBusRegistrationConfigurator bus)
+    {
         bus.AddRequestClient<GetRun>(RequestTimeout.After(s: 10));
+        bus.AddMemoryClients();
+    }
 }

@@ -24,7 +24,7 @@ public sealed partial class ContextRequestedConsumer(
         using var span = AgentryTelemetry.StartStage("assemble_context", AgentryTelemetry.Stages.Context, request.RunId, request.Step);
         if (request.Step == 1)
         {
-            await store.StartRunAsync(new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow()), context.CancellationToken);
+            await store.StartRunAsync(new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow(), request.UserId), context.CancellationToken);
         }
 
         // What the request carries is recorded first (idempotently): the context then never waits for
@@ -89,7 +89,7 @@ public sealed class TranscriptConsumer(ITranscriptStore store, TimeProvider cloc
     public Task Consume(ConsumeContext<GoalReceived> context)
     {
         var goal = context.Message;
-        return store.StartRunAsync(new RunStart(goal.RunId, goal.TenantId, goal.Agent, goal.Goal, goal.Input?.GetRawText(), clock.GetUtcNow()), context.CancellationToken);
+        return store.StartRunAsync(new RunStart(goal.RunId, goal.TenantId, goal.Agent, goal.Goal, goal.Input?.GetRawText(), clock.GetUtcNow(), goal.UserId), context.CancellationToken);
     }
 
     public Task Consume(ConsumeContext<StepPlanned> context) => store.RecordStepAsync(context.Message, context.CancellationToken);

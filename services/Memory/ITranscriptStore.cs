@@ -2,7 +2,8 @@ using Agentry.Contracts;
 
 namespace Agentry.Memory;
 
-public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At);
+/// UserId: the user the run works for (long-term memory is kept per user); null when it named none.
+public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At, string? UserId = null);
 
 /// A summary of a run's steps 1 to ThroughStep, written when they no longer fit the context
 /// verbatim. Model: what wrote it (a model's name, or ExtractiveSummary.Writer when no model did).

@@ -35,8 +35,9 @@ public static class MemoryRegistration
 
         services.TryAddSingleton<IKnowledgeRetriever, TermMatchRetriever>();
 
-        // Context assembly: the agent's model summarizes old steps, through the same chain, cache and
-        // resilience as its planning calls (in one process, the Planner's registration is shared).
+        // Context assembly (summaries) and the extraction of long-term memory at the end of a run ask the
+        // agent's model through the same chain, cache and resilience as its planning calls (in one
+        // process, the Planner's registration is shared).
         services.AddAgentryLlm(configuration);
         services.TryAddSingleton<ContextTokens>();
         services.ResolveAtStart<ContextTokens>();
@@ -79,5 +80,9 @@ public static class MemoryRegistration
         bus.AddConsumer<ContextRequestedConsumer>();
         bus.AddConsumer<TranscriptConsumer>();
         bus.AddConsumer<GetRunConsumer>();
+        bus.AddConsumer<RememberMemoryConsumer>();
+        bus.AddConsumer<ListMemoriesConsumer>();
+        bus.AddConsumer<ForgetMemoriesConsumer>();
+        bus.AddConsumer<MemoryExtractionConsumer>();
     }
 }

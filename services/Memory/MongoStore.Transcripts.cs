@@ -23,6 +23,7 @@ public sealed partial class MongoStore
             ["goal"] = KeepOr("goal", Text(start.Goal)),
             ["input"] = KeepOr("input", Text(start.InputJson)),
             ["startedAt"] = KeepOr("startedAt", start.At.UtcDateTime),
+            ["user"] = KeepOr("user", Text(start.UserId)),
         };
         await _runs.UpdateOneAsync(
             new BsonDocument("_id", start.RunId.ToString()),
@@ -151,7 +152,8 @@ public sealed partial class MongoStore
             Text(run, "answer"), Text(run, "reason"),
             ended ? new TokenUsage(run["inputTokens"].AsInt32, run["outputTokens"].AsInt32) : null,
             steps,
-            ended ? Money(run, "cost") : null);
+            ended ? Money(run, "cost") : null,
+            Text(run, "user"));
     }
 
     private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");

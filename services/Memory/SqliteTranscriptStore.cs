@@ -46,17 +46,18 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
     public Task StartRunAsync(RunStart start, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """
-            INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at)
-            VALUES ($run, $tenant, $agent, $goal, $input, 'Running', $at)
+            INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at, user_id)
+            VALUES ($run, $tenant, $agent, $goal, $input, 'Running', $at, $user)
             ON CONFLICT (run_id) DO UPDATE SET
               agent = coalesce(runs.agent, excluded.agent),
+              user_id = coalesce(runs.user_id, excluded.user_id),
               goal = coalesce(runs.goal, excluded.goal),
               input = coalesce(runs.input, excluded.input),
               started_at = coalesce(runs.started_at, excluded.started_at)
             """,
             cancellationToken,
             ("$run", start.RunId.ToString()), ("$tenant", start.TenantId), ("$agent", start.Agent),
-            ("$goal", start.Goal), ("$input", start.InputJson), ("$at", Timestamp(start.At)));
+            ("$goal", start.Goal), ("$input", start.InputJson), ("$at", Timestamp(start.At)), ("$user", start.UserId));
 
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         ExecuteAsync(
@@ -151,7 +152,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
             ("$run", run), ("$tenant", tenantId));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -168,7 +169,8 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
             Answer: NullableString(runReader, 4),
             Reason: NullableString(runReader, 5),
             Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null,
-            Cost: ended ? Money(runReader, 9) : null);
+            Cost: ended ? Money(runReader, 9) : null,
+            User: NullableString(runReader, 10));
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -217,7 +219,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
             }
         }
 
-        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost);
+        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost, header.User);
     }
 
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
@@ -290,7 +292,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
         // Files written before a column existed get it added; SQLite has no ADD COLUMN IF NOT EXISTS.
         // An older run then has no cost recorded (null), not a cost of zero.
         AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"));
-        AddMissingColumns(connection, "runs", ("cost", "TEXT"));
+        AddMissingColumns(connection, "runs", ("cost", "TEXT"), ("user_id", "TEXT"));
     }
 
     // One read of the table's columns, however many may be missing.

@@ -44,6 +44,7 @@ public static class ToolExecutorRegistration
         services.AddSingleton<ITool, SqlQueryTool>();
         services.AddSingleton<ITool, ReadFileTool>();
         services.AddSingleton<ITool, WriteFileTool>();
+        services.AddSingleton<ITool, RememberTool>();
         if (ToolCatalog.OffersWebSearch(configuration))
         {
             services.AddSingleton<ITool, WebSearchTool>();

@@ -138,6 +138,24 @@ public static class BuiltInTools
         """,
         SideEffects: true);
 
+    /// Keeps a fact or preference about the run's user for later runs. Only for agents with
+    /// memory.long_term and runs with a user; repeating a call adds nothing (the item's id is the call's).
+    public static readonly ToolDescriptor Remember = new(
+        "remember",
+        "Remembers a durable fact about the user, or a preference of theirs, for later conversations (for example: prefers answers in French). Use it only for what the user said or clearly showed about themselves.",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "text": { "type": "string", "minLength": 1, "maxLength": 500, "description": "The fact or preference, as one short sentence about the user." },
+            "kind": { "enum": ["fact", "preference"], "description": "fact: something true about the user; preference: how they like things done." }
+          },
+          "required": ["text", "kind"],
+          "additionalProperties": false
+        }
+        """,
+        SideEffects: true);
+
     /// Catalogued only when a search provider is configured (Tools:WebSearch:Provider): see ToolCatalog.For.
     public static readonly ToolDescriptor WebSearch = new(
         "web_search",
@@ -154,5 +172,5 @@ public static class BuiltInTools
         }
         """);
 
-    public static IReadOnlyList<ToolDescriptor> All { get; } = [Calculator, CurrentTime, HttpGet, HttpPost, HttpRequest, RunJavaScript, SqlQuery, ReadFile, WriteFile];
+    public static IReadOnlyList<ToolDescriptor> All { get; } = [Calculator, CurrentTime, HttpGet, HttpPost, HttpRequest, RunJavaScript, SqlQuery, ReadFile, WriteFile, Remember];
 }

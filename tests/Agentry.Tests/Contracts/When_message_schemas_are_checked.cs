@@ -16,7 +16,7 @@ public sealed class When_message_schemas_are_checked
 
     public static IEnumerable<Type> Messages() =>
         typeof(GoalReceived).Assembly.GetExportedTypes()
-            .Where(t => t.Namespace == "Agentry.Contracts" && t.IsClass && t.GetProperty("RunId") is not null)
+            .Where(t => t.Namespace == "Agentry.Contracts" && t.IsClass && (t.GetProperty("RunId") ?? t.GetProperty("TenantId")) is not null)
             .OrderBy(t => t.Name, StringComparer.Ordinal);
 
     public static JsonObject Generate(Type message)

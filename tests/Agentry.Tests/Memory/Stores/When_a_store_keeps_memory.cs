@@ -122,6 +122,37 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
         new(Guid.NewGuid(), tenant, user, text, kind, Guid.NewGuid(), At.AddMinutes(minute).AddTicks(1234));
 
     [Test]
+    public async Task Should_keep_the_user_a_run_first_named_and_show_it_on_the_run()
+    {
+        var run = Guid.NewGuid();
+        var anonymous = Guid.NewGuid();
+        var transcripts = Store.Transcripts;
+        await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At, UserId: "ada"), None);
+        // A later start without the user (or naming another) leaves the first one, as for the goal.
+        await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At.AddSeconds(1)), None);
+        await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At.AddSeconds(2), UserId: "mallory"), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Completed", "42", null, 1, new TokenUsage(1, 1), At.AddMinutes(1)), None);
+        await transcripts.StartRunAsync(new RunStart(anonymous, "acme", "assistant", "goal", null, At), None);
+
+        Assert.That((await transcripts.GetAsync("acme", run, None)).UserId, Is.EqualTo("ada"));
+        Assert.That((await transcripts.GetAsync(run, None)).UserId, Is.EqualTo("ada"));
+        Assert.That((await transcripts.GetAsync("acme", anonymous, None)).UserId, Is.Null);
+    }
+
+    [Test]
+    public async Task Should_record_the_user_of_a_run_whose_end_arrived_first()
+    {
+        var run = Guid.NewGuid();
+        var transcripts = Store.Transcripts;
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Completed", "42", null, 1, new TokenUsage(1, 1), At.AddMinutes(1)), None);
+        await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At, UserId: "ada"), None);
+
+        var view = await transcripts.GetAsync("acme", run, None);
+
+        Assert.That((view.UserId, view.Status), Is.EqualTo(("ada", "Completed")));
+    }
+
+    [Test]
     public async Task Should_list_a_users_items_oldest_first_and_add_each_only_once()
     {
         var user = Guid.NewGuid().ToString();

@@ -1,0 +1,31 @@
+using MassTransit.Testing;
+
+namespace Agentry.Tests;
+
+/// Waits for a harness list to hold a matching element. The harness's own Any() stops waiting once
+/// the bus has been idle, which it has been after the first exchange of a test; a second delivery
+/// in the same test needs a wait of its own.
+public static class Eventually
+{
+    private static readonly CancellationToken OnlyWhatIsThere = new(canceled: true);
+
+    public static async Task<TElement> Find<TElement>(IAsyncElementList<TElement> list, FilterDelegate<TElement> filter, string what)
+        where TElement : class, IAsyncListElement
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (list.Select(filter, OnlyWhatIsThere).FirstOrDefault() is { } found)
+            {
+                return found;
+            }
+
+            if (waited.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                Assert.Fail($"{what} did not happen within 20 s");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Http.Json;
+using Agentry.Cli;
+using Agentry.Contracts;
+using Agentry.Gateway;
+using Agentry.Memory;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Agentry.Tests.Gateway;
+
+/// GET and DELETE /users/{userId}/memories over real Kestrel: the Gateway asks Memory over the bus,
+/// and the tenant (X-Tenant-Id) bounds what a caller sees and deletes.
+public sealed class When_memories_are_managed_over_http
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 26, 5, 0, 0, TimeSpan.Zero);
+    private TempFolder _folder = null!;
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+
+    [SetUp]
+    public async Task StartServer()
+    {
+        _folder = new TempFolder();
+        _app = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false,
+            new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString });
+        await _app.StartAsync();
+        _http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_app) };
+    }
+
+    [TearDown]
+    public async Task StopServer()
+    {
+        _http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _folder.Dispose();
+    }
+
+    private IMemoryItemStore Store => _app.Services.GetRequiredService<IMemoryItemStore>();
+
+    private async Task<MemoryItem> Keep(string tenant, string user, string text, int minute = 0)
+    {
+        var item = new MemoryItem(Guid.NewGuid(), tenant, user, text, MemoryKind.Fact, null, At.AddMinutes(minute));
+        await Store.AddItemAsync(item, CancellationToken.None);
+        return item;
+    }
+
+    private static HttpRequestMessage Request(HttpMethod method, string path, string? tenant)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (tenant is not null)
+        {
+            request.Headers.Add(MemoriesApi.TenantHeader, tenant);
+        }
+
+        return request;
+    }
+
+    private async Task<List<MemoryItemView>> List(string user, string? tenant)
+    {
+        using var response = await _http.SendAsync(Request(HttpMethod.Get, $"/users/{user}/memories", tenant));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        return (await response.Content.ReadFromJsonAsync<List<MemoryItemView>>())!;
+    }
+
+    [Test]
+    public async Task Should_list_a_users_memories_to_their_tenant_only()
+    {
+        var first = await Keep("acme", "ada", "Lives in Lyon.");
+        var second = await Keep("acme", "ada", "Works on compilers.", minute: 1);
+        await Keep("globex", "ada", "Globex's Ada, another person.");
+        await Keep("default", "bob", "Bob, in the default tenant.");
+
+        Assert.That((await List("ada", "acme")).Select(i => (i.Id, i.Text, i.Kind)), Is.EqualTo(new[]
+        {
+            (first.Id, "Lives in Lyon.", MemoryItemKind.Fact), (second.Id, "Works on compilers.", MemoryItemKind.Fact),
+        }));
+        Assert.That((await List("ada", "initech")), Is.Empty);
+        Assert.That((await List("bob", tenant: null)).Single().Text, Is.EqualTo("Bob, in the default tenant."), "no header: the default tenant");
+    }
+
+    [Test]
+    public async Task Should_delete_one_memory_and_answer_404_for_one_it_does_not_have()
+    {
+        var item = await Keep("acme", "ada", "Lives in Lyon.");
+        var kept = await Keep("acme", "ada", "Works on compilers.", minute: 1);
+
+        using var otherTenant = await _http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "globex"));
+        using var deleted = await _http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme"));
+        using var again = await _http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme"));
+        using var otherUser = await _http.SendAsync(Request(HttpMethod.Delete, $"/users/bob/memories/{kept.Id}", "acme"));
+
+        Assert.That(otherTenant.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(await again.Content.ReadAsStringAsync(), Does.Contain($"User 'ada' has no memory {item.Id}."));
+        Assert.That(otherUser.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await Store.ListItemsAsync("acme", "ada", CancellationToken.None)).Select(i => i.Id), Is.EqualTo(new[] { kept.Id }));
+    }
+
+    [Test]
+    public async Task Should_delete_all_of_a_users_memories_in_the_tenant_and_nothing_else()
+    {
+        await Keep("acme", "ada", "Lives in Lyon.");
+        await Keep("acme", "ada", "Works on compilers.", minute: 1);
+        await Keep("acme", "bob", "Bob's.");
+        await Keep("globex", "ada", "Globex's Ada.");
+
+        using var response = await _http.SendAsync(Request(HttpMethod.Delete, "/users/ada/memories", "acme"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await response.Content.ReadFromJsonAsync<ForgetResponse>())!.Deleted, Is.EqualTo(2));
+        Assert.That(await Store.ListItemsAsync("acme", "ada", CancellationToken.None), Is.Empty);
+        Assert.That(await Store.ListItemsAsync("acme", "bob", CancellationToken.None), Has.Count.EqualTo(1));
+        Assert.That(await Store.ListItemsAsync("globex", "ada", CancellationToken.None), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Should_record_the_user_a_run_is_started_for()
+    {
+        using var response = await _http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "What is 6 * 7?", userId = "ada" });
+        var started = (await response.Content.ReadFromJsonAsync<StartRunResponse>())!;
+
+        // Memory records the start on its own queue: ask until it has.
+        RunView? run = null;
+        for (var attempt = 0; attempt < 100 && run?.UserId is null; attempt++)
+        {
+            using var get = await _http.GetAsync($"/runs/{started.RunId}");
+            run = get.IsSuccessStatusCode ? await get.Content.ReadFromJsonAsync<RunView>() : null;
+            await Task.Delay(50);
+        }
+
+        Assert.That(run?.UserId, Is.EqualTo("ada"));
+    }
+
+    [Test]
+    public async Task Should_refuse_a_user_id_of_spaces()
+    {
+        using var run = await _http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "hello", userId = " " });
+        using var list = await _http.GetAsync("/users/%20/memories");
+
+        Assert.That(run.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await run.Content.ReadAsStringAsync(), Does.Contain("The user id is empty"));
+        Assert.That(list.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+    }
+}
