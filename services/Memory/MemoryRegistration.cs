@@ -70,5 +70,6 @@ public static class MemoryRegistration
         bus.AddConsumer<ContextRequestedConsumer>();
         bus.AddConsumer<TranscriptConsumer>();
         bus.AddConsumer<GetRunConsumer>();
+        bus.AddConsumer<GetPendingApprovalsConsumer>();
     }
 }
