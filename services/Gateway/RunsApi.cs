@@ -15,7 +15,7 @@ public sealed record StartRunResponse(Guid RunId, string Status);
 
 public sealed record CancelRunRequest(string? Reason);
 
-/// The trigger stage's HTTP API: start a run, read it back, cancel it.
+/// The trigger stage's HTTP API: start a run, read it back, cancel it (and, in ApprovalsApi, decide its calls).
 public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
@@ -49,9 +49,13 @@ public static class RunsApi
             return Results.Accepted($"/runs/{runId}");
         });
 
+        app.MapApprovalsApi();
         return app;
     }
 
-    public static void AddGatewayClients(this IBusRegistrationConfigurator bus) =>
+    public static void AddGatewayClients(this IBusRegistrationConfigurator bus)
+    {
         bus.AddRequestClient<GetRun>(RequestTimeout.After(s: 10));
+        bus.AddRequestClient<GetPendingApprovals>(RequestTimeout.After(s: 10));
+    }
 }
