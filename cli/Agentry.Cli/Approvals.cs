@@ -69,6 +69,12 @@ public static class RunApprovals
                 return (null, null);
             }
 
+            // A terminal echoes what was typed; answers read from a pipe or a file are shown here.
+            if (input != Console.In || Console.IsInputRedirected)
+            {
+                await output.WriteLineAsync(line);
+            }
+
             var parts = line.Trim().Split(' ', 2, StringSplitOptions.TrimEntries);
             var comment = parts.Length > 1 && parts[1].Length > 0 ? parts[1] : null;
             switch (parts[0].ToLowerInvariant())
