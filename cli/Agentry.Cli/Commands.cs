@@ -38,7 +38,8 @@ public sealed record RunOptions(
     IReadOnlyDictionary<string, string?>? Settings = null,
     string? Bus = null,
     TimeSpan? Timeout = null,
-    string? User = null);
+    string? User = null,
+    ApprovalChoice? Approvals = null);
 
 /// The CLI's commands, apart from their parsing so tests can call them with their own writers.
 public static class Commands
@@ -106,7 +107,7 @@ public static class Commands
         {
             // The saga ends the run at its deadline; the margin only guards against a process that lost its way.
             var patience = options.Timeout ?? agent.Limits.Deadline + TimeSpan.FromSeconds(30);
-            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, options.User, header, patience, output, cancellationToken);
+            return await FollowRunAsync(host.Services, agent.Name, options.Goal.Trim(), input, options.User, header, patience, options.Approvals ?? ApprovalChoice.Default, remote: false, output, cancellationToken);
         }
         finally
         {
@@ -132,7 +133,7 @@ public static class Commands
         await host.StartAsync(cancellationToken);
         try
         {
-            return await FollowRunAsync(host.Services, options.Agent, options.Goal.Trim(), input, options.User, header, options.Timeout ?? TimeSpan.FromMinutes(10), output, cancellationToken);
+            return await FollowRunAsync(host.Services, options.Agent, options.Goal.Trim(), input, options.User, header, options.Timeout ?? TimeSpan.FromMinutes(10), options.Approvals ?? ApprovalChoice.Default, remote: true, output, cancellationToken);
         }
         finally
         {
@@ -151,7 +152,8 @@ public static class Commands
     /// run's spans for the timing table printed at the end, and ITranscriptStore is Memory's store;
     /// a CLI following a deployment has neither.
     private static async Task<int> FollowRunAsync(
-        IServiceProvider services, string agent, string goal, JsonElement? input, string? user, IEnumerable<string> header, TimeSpan patience, TextWriter output, CancellationToken cancellationToken)
+        IServiceProvider services, string agent, string goal, JsonElement? input, string? user, IEnumerable<string> header, TimeSpan patience,
+        ApprovalChoice approvals, bool remote, TextWriter output, CancellationToken cancellationToken)
     {
         var bus = services.GetRequiredService<IBus>();
         var watch = services.GetRequiredService<RunWatch>();
@@ -194,10 +196,23 @@ public static class Commands
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         waiting.CancelAfter(patience);
         var printer = new RunPrinter(output);
+        var asked = new HashSet<(int Step, string CallId)>();
         try
         {
             await foreach (var message in events.ReadAllAsync(waiting.Token))
             {
+                if (message is ApprovalRequested request)
+                {
+                    // A redelivered request asks again for calls already put to the person: once is enough.
+                    var unasked = request.Calls.Where(c => asked.Add((request.Step, c.CallId))).ToList();
+                    if (unasked.Count > 0)
+                    {
+                        await RunApprovals.DecideAsync(bus, request with { Calls = unasked }, approvals, remote, output, waiting.Token);
+                    }
+
+                    continue;
+                }
+
                 if (printer.Print(message))
                 {
                     if (spans is not null)

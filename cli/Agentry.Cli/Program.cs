@@ -25,13 +25,31 @@ var busOption = new Option<string?>("--bus")
 };
 var timeoutOption = new Option<TimeSpan?>("--timeout") { Description = "Stop waiting for the run after this long (hh:mm:ss); default: the agent's deadline plus 30 s, or 10 minutes with --bus." };
 var userOption = new Option<string?>("--user", "-u") { Description = "The user the run works for: agents with long-term memory remember facts and preferences per user (see `agentry memory`)." };
-var run = new Command("run", "Run an agent on a goal with every service in this process, showing each step as it happens. Exits 0 when the run completed, 1 when it failed, escalated or was cancelled, 2 on bad input.")
+var approveOption = new Option<bool>("--approve") { Description = "Approve every call that needs approval, without asking (for scripts)." };
+var denyOption = new Option<bool>("--deny") { Description = "Deny every call that needs approval, without asking; the agent is told (see --comment)." };
+var runCommentOption = new Option<string?>("--comment") { Description = "The comment recorded with --approve or --deny decisions." };
+var byOption = new Option<string>("--by")
 {
-    goalArgument, agentOption, inputOption, busOption, timeoutOption, userOption,
+    Description = "Who decides: recorded with each decision (default: your user name).",
+    DefaultValueFactory = _ => Environment.UserName,
 };
+var run = new Command("run", "Run an agent on a goal with every service in this process, showing each step as it happens. A call that needs approval is put to you at the terminal (y / n COMMENT), or decided by --approve or --deny. Exits 0 when the run completed, 1 when it failed, escalated or was cancelled, 2 on bad input.")
+{
+    goalArgument, agentOption, inputOption, busOption, timeoutOption, userOption, approveOption, denyOption, runCommentOption, byOption,
+};
+run.Validators.Add(result =>
+{
+    if (result.GetValue(approveOption) && result.GetValue(denyOption))
+    {
+        result.AddError("--approve and --deny cannot both be given.");
+    }
+});
 run.SetAction((parse, cancellationToken) => Commands.RunAsync(
     new RunOptions(parse.GetValue(goalArgument) ?? "", parse.GetValue(agentOption)!, parse.GetValue(agentsOption), parse.GetValue(inputOption), parse.GetValue(verboseOption),
-        Bus: parse.GetValue(busOption), Timeout: parse.GetValue(timeoutOption), User: parse.GetValue(userOption)),
+        Bus: parse.GetValue(busOption), Timeout: parse.GetValue(timeoutOption), User: parse.GetValue(userOption),
+        Approvals: new ApprovalChoice(
+            parse.GetValue(approveOption) ? ApprovalMode.Approve : parse.GetValue(denyOption) ? ApprovalMode.Deny : ApprovalMode.Ask,
+            parse.GetValue(byOption)!, parse.GetValue(runCommentOption))),
     Console.Out,
     Console.Error,
     cancellationToken));
@@ -52,8 +70,33 @@ serve.SetAction((parse, cancellationToken) => Commands.ServeAsync(parse.GetValue
 
 var memory = MemoryCommands.Create(agentsOption, Console.Out, Console.Error);
 
+var gatewayOption = new Option<string>("--gateway")
+{
+    Description = "The Gateway of a running deployment (default: AGENTRY_GATEWAY, or http://127.0.0.1:5080 as `agentry serve` listens).",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AGENTRY_GATEWAY") is { Length: > 0 } gateway ? gateway : ApprovalCommands.DefaultGateway,
+};
+var tenantOption = new Option<string?>("--tenant") { Description = "The tenant whose calls to list (default: the default tenant)." };
+var approvals = new Command("approvals", "List the calls waiting for a person's approval on a running deployment.") { gatewayOption, tenantOption };
+approvals.SetAction((parse, cancellationToken) => ApprovalCommands.ListAsync(parse.GetValue(gatewayOption)!, parse.GetValue(tenantOption), Console.Out, Console.Error, cancellationToken));
+
+var runIdArgument = new Argument<string>("run") { Description = "The run id, as `agentry approvals` lists it." };
+var callIdArgument = new Argument<string>("call") { Description = "The call id, as `agentry approvals` lists it." };
+var commentOption = new Option<string?>("--comment", "-m") { Description = "Why: recorded with the decision; a denial's comment is shown to the agent." };
+var approve = new Command("approve", "Approve a call waiting for approval: it runs. Exits 2 when the run or call is unknown or already decided.")
+{
+    runIdArgument, callIdArgument, commentOption, byOption, gatewayOption,
+};
+approve.SetAction((parse, cancellationToken) => ApprovalCommands.DecideAsync(parse.GetValue(gatewayOption)!, parse.GetValue(runIdArgument)!, parse.GetValue(callIdArgument)!, approved: true,
+    parse.GetValue(byOption)!, parse.GetValue(commentOption), Console.Out, Console.Error, cancellationToken));
+var deny = new Command("deny", "Deny a call waiting for approval: the agent is told it was denied, by whom and why (--comment is required).")
+{
+    runIdArgument, callIdArgument, commentOption, byOption, gatewayOption,
+};
+deny.SetAction((parse, cancellationToken) => ApprovalCommands.DecideAsync(parse.GetValue(gatewayOption)!, parse.GetValue(runIdArgument)!, parse.GetValue(callIdArgument)!, approved: false,
+    parse.GetValue(byOption)!, parse.GetValue(commentOption), Console.Out, Console.Error, cancellationToken));
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, memory,
+    agentsOption, verboseOption, run, agents, serve, memory, approvals, approve, deny,
 };
 return await root.Parse(args).InvokeAsync();

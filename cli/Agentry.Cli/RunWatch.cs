@@ -30,8 +30,11 @@ public sealed class RunWatchConsumer(RunWatch watch) :
     IConsumer<RunCompleted>,
     IConsumer<RunFailed>,
     IConsumer<RunEscalated>,
-    IConsumer<RunCancelled>
+    IConsumer<RunCancelled>,
+    IConsumer<ApprovalRequested>
 {
+    public Task Consume(ConsumeContext<ApprovalRequested> context) => Post(context.Message.RunId, context.Message);
+
     public Task Consume(ConsumeContext<StepPlanned> context) => Post(context.Message.RunId, context.Message);
 
     public Task Consume(ConsumeContext<ToolResult> context) => Post(context.Message.RunId, context.Message);

@@ -106,6 +106,8 @@ public sealed record StepProposed(
 /// <param name="Plan">The plan made or revised at this step (plan-and-execute agents), null otherwise.</param>
 /// <param name="Cost">What this step's planning call cost, in US dollars.</param>
 /// <param name="Goal">The run's goal, so that a final answer can be judged against it.</param>
+/// <param name="DecidedOutcomes">Outcomes settled before the step ran, by call id: calls a person denied.
+/// The ToolExecutor reports them as they are instead of running those calls.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -120,7 +122,8 @@ public sealed record StepPlanned(
     bool CacheHit = false,
     Plan? Plan = null,
     decimal Cost = 0,
-    string? Goal = null);
+    string? Goal = null,
+    IReadOnlyList<ToolOutcome>? DecidedOutcomes = null);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
@@ -267,6 +270,87 @@ public sealed record RunFaulted(Guid RunId, string? TenantId, string Reason);
 /// <param name="Deadline">The deadline that passed.</param>
 public sealed record RunDeadlineReached(Guid RunId, string TenantId, DateTimeOffset Deadline);
 
+/// <summary>Tool calls of a step wait for a person's approval before they run (published by the Planner saga).</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Step">The step whose calls wait.</param>
+/// <param name="Calls">The calls that need approval, with their tools and arguments.</param>
+/// <param name="ExpiresAt">When the calls still undecided are settled by the agent's timeout policy.</param>
+/// <param name="OnTimeout">What happens then: Deny or Escalate.</param>
+/// <param name="Thought">The model's reasoning for the step, to help the person decide.</param>
+/// <param name="Goal">The run's goal.</param>
+public sealed record ApprovalRequested(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    int Step,
+    IReadOnlyList<ToolCall> Calls,
+    DateTimeOffset ExpiresAt,
+    string OnTimeout,
+    string? Thought = null,
+    string? Goal = null);
+
+/// <summary>A person's (or the timeout's) decision on one call waiting for approval.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Step">The step the call belongs to.</param>
+/// <param name="CallId">The call decided.</param>
+/// <param name="Approved">True: the call runs; false: it is denied and the model is told why.</param>
+/// <param name="DecidedBy">Who decided.</param>
+/// <param name="Comment">Why, in the decider's words; shown to the model with a denial.</param>
+public sealed record ApprovalDecided(
+    Guid RunId,
+    string TenantId,
+    int Step,
+    string CallId,
+    bool Approved,
+    string DecidedBy,
+    string? Comment = null);
+
+/// <summary>The approval of a run's waiting calls timed out (published by the Planner's deadline monitor).</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Deadline">The approval deadline that passed.</param>
+public sealed record ApprovalDeadlineReached(Guid RunId, string TenantId, DateTimeOffset Deadline);
+
+/// <summary>Ask Memory for the calls of a tenant's running runs that wait for approval (request/response).</summary>
+/// <param name="TenantId">The tenant.</param>
+public sealed record GetPendingApprovals(string TenantId);
+
+/// <summary>The calls waiting for approval, oldest first.</summary>
+/// <param name="Approvals">The undecided calls of runs still running.</param>
+public sealed record PendingApprovals(IReadOnlyList<ApprovalView> Approvals);
+
+/// <summary>A tool call that needed approval, as Memory recorded it.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent.</param>
+/// <param name="Step">The step.</param>
+/// <param name="CallId">The call.</param>
+/// <param name="Tool">The tool called.</param>
+/// <param name="Arguments">The call's arguments.</param>
+/// <param name="RequestedAt">When approval was asked for.</param>
+/// <param name="ExpiresAt">When the timeout policy settles it.</param>
+/// <param name="Approved">The decision; null while undecided.</param>
+/// <param name="DecidedBy">Who decided.</param>
+/// <param name="Comment">The decider's comment.</param>
+/// <param name="DecidedAt">When it was decided.</param>
+public sealed record ApprovalView(
+    Guid RunId,
+    string TenantId,
+    string Agent,
+    int Step,
+    string CallId,
+    string Tool,
+    JsonElement Arguments,
+    DateTimeOffset RequestedAt,
+    DateTimeOffset ExpiresAt,
+    bool? Approved = null,
+    string? DecidedBy = null,
+    string? Comment = null,
+    DateTimeOffset? DecidedAt = null);
+
 /// <summary>Ask Memory for what is known of a run (request/response).</summary>
 /// <param name="RunId">The run.</param>
 public sealed record GetRun(Guid RunId);
@@ -284,6 +368,7 @@ public sealed record GetRun(Guid RunId);
 /// <param name="Steps">Each recorded step.</param>
 /// <param name="TotalCost">What every model call of the run cost, in US dollars, once it ended.</param>
 /// <param name="UserId">The user the run worked for, when it named one.</param>
+/// <param name="Approvals">The tool calls of the run that needed a person's approval, with the decisions.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -296,7 +381,8 @@ public sealed record RunView(
     TokenUsage? Usage,
     IReadOnlyList<StepView> Steps,
     decimal? TotalCost = null,
-    string? UserId = null)
+    string? UserId = null,
+    IReadOnlyList<ApprovalView>? Approvals = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);

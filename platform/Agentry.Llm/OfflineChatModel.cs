@@ -224,6 +224,14 @@ public sealed partial class OfflineChatModel : IChatCompletionService
             return TimeZoneIn(goal) is { } zone ? (zone, 2) : null;
         }
 
+        // An identifier (order_id, ticket_id): the first number in the goal, such as the 1042 of
+        // "Refund order 1042".
+        if (name == "id" || name.EndsWith("_id", StringComparison.Ordinal))
+        {
+            var number = NumberPattern().Match(goal);
+            return number.Success ? (number.Value, 3) : null;
+        }
+
         if (schema?.TryGetProperty("enum", out var options) == true)
         {
             var option = options.EnumerateArray().Select(o => o.ToString()).FirstOrDefault(o => goal.Contains(o, StringComparison.OrdinalIgnoreCase));
@@ -342,6 +350,9 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     [GeneratedRegex(@"(\d)\s*[xX]\s*(\d)")]
     private static partial Regex TimesLetterPattern();
+
+    [GeneratedRegex(@"\b\d+\b")]
+    private static partial Regex NumberPattern();
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex WhitespacePattern();

@@ -16,7 +16,7 @@ public sealed record StartRunResponse(Guid RunId, string Status);
 
 public sealed record CancelRunRequest(string? Reason);
 
-/// The trigger stage's HTTP API: start a run, read it back, cancel it.
+/// The trigger stage's HTTP API: start a run, read it back, cancel it (and, in ApprovalsApi, decide its calls).
 public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
@@ -51,6 +51,7 @@ public static class RunsApi
             return Results.Accepted($"/runs/{runId}");
         });
 
+        app.MapApprovalsApi();
         return app;
     }
 
@@ -58,5 +59,6 @@ public static class RunsApi
     {
         bus.AddRequestClient<GetRun>(RequestTimeout.After(s: 10));
         bus.AddMemoryClients();
+        bus.AddRequestClient<GetPendingApprovals>(RequestTimeout.After(s: 10));
     }
 }

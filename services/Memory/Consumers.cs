@@ -84,8 +84,16 @@ public sealed class TranscriptConsumer(ITranscriptStore store, TimeProvider cloc
     IConsumer<RunCompleted>,
     IConsumer<RunFailed>,
     IConsumer<RunEscalated>,
-    IConsumer<RunCancelled>
+    IConsumer<RunCancelled>,
+    IConsumer<ApprovalRequested>,
+    IConsumer<ApprovalDecided>
 {
+    public Task Consume(ConsumeContext<ApprovalRequested> context) =>
+        store.RecordApprovalRequestedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
+
+    public Task Consume(ConsumeContext<ApprovalDecided> context) =>
+        store.RecordApprovalDecidedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
+
     public Task Consume(ConsumeContext<GoalReceived> context)
     {
         var goal = context.Message;
@@ -127,4 +135,10 @@ public sealed class GetRunConsumer(ITranscriptStore store) : IConsumer<GetRun>
 {
     public async Task Consume(ConsumeContext<GetRun> context) =>
         await context.RespondAsync(await store.GetAsync(context.Message.RunId, context.CancellationToken));
+}
+
+public sealed class GetPendingApprovalsConsumer(ITranscriptStore store) : IConsumer<GetPendingApprovals>
+{
+    public async Task Consume(ConsumeContext<GetPendingApprovals> context) =>
+        await context.RespondAsync(new PendingApprovals(await store.PendingApprovalsAsync(context.Message.TenantId, context.CancellationToken)));
 }

@@ -25,6 +25,16 @@ public interface ITranscriptStore
 
     Task EndRunAsync(RunEnd end, CancellationToken cancellationToken);
 
+    /// Records the calls of a step that wait for a person's approval. A decision recorded before
+    /// (messages travel on different queues) is kept.
+    Task RecordApprovalRequestedAsync(ApprovalRequested request, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// Records a decision on a waiting call; the first decision of a call wins, as in the saga.
+    Task RecordApprovalDecidedAsync(ApprovalDecided decision, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// The tenant's calls still waiting for a decision, of runs still running, oldest first.
+    Task<IReadOnlyList<ApprovalView>> PendingApprovalsAsync(string tenantId, CancellationToken cancellationToken);
+
     /// The run with its steps in order; RunView.Found is false for an unknown run. Run ids are
     /// unique across tenants, so this read needs none: it serves callers that do not know the
     /// tenant yet (the Gateway's GET /runs/{id}). Prefer the overload with the tenant.

@@ -84,5 +84,6 @@ public static class MemoryRegistration
         bus.AddConsumer<ListMemoriesConsumer>();
         bus.AddConsumer<ForgetMemoriesConsumer>();
         bus.AddConsumer<MemoryExtractionConsumer>();
+        bus.AddConsumer<GetPendingApprovalsConsumer>();
     }
 }

@@ -147,13 +147,15 @@ public sealed partial class MongoStore
             .ToList();
 
         var ended = run.Contains("endedAt");
+        var approvals = await ApprovalsOfRunAsync(run["tenant"], runId, cancellationToken);
         return new RunView(
             runId, true, run["tenant"].AsString, Text(run, "agent"), Text(run, "goal"), run["status"].AsString,
             Text(run, "answer"), Text(run, "reason"),
             ended ? new TokenUsage(run["inputTokens"].AsInt32, run["outputTokens"].AsInt32) : null,
             steps,
             ended ? Money(run, "cost") : null,
-            Text(run, "user"));
+            Text(run, "user"),
+            approvals.Count == 0 ? null : approvals);
     }
 
     private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");

@@ -62,6 +62,10 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
         await _runs.Indexes.CreateManyAsync([Index("tenant_started", false, "tenant", "startedAt")]);
         await _steps.Indexes.CreateManyAsync([Index("tenant_run_step", true, "tenant", "run", "step")]);
         await _outcomes.Indexes.CreateManyAsync([Index("tenant_run_step_seq", false, "tenant", "run", "step", "seq")]);
+        await Database.GetCollection<BsonDocument>("approvals").Indexes.CreateManyAsync([
+            Index("tenant_run", false, "tenant", "run"),
+            Index("tenant_waiting", false, "tenant", "approved", "requestedAt"),
+        ]);
         await _items.Indexes.CreateManyAsync([
             Index("tenant_user_id", true, "tenant", "user", "id"),
             Index("tenant_user_created", false, "tenant", "user", "createdTicks"),

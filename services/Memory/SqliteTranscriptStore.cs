@@ -219,7 +219,9 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
             }
         }
 
-        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost, header.User);
+        var approvals = await ApprovalsOfRunAsync(connection, run, cancellationToken);
+        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
+            header.User, approvals.Count == 0 ? null : approvals);
     }
 
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
@@ -288,6 +290,10 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
                   PRIMARY KEY (run_id, through_step));
                 """);
         command.ExecuteNonQuery();
+        using (var approvals = Command(connection, ApprovalsSchema))
+        {
+            approvals.ExecuteNonQuery();
+        }
 
         // Files written before a column existed get it added; SQLite has no ADD COLUMN IF NOT EXISTS.
         // An older run then has no cost recorded (null), not a cost of zero.

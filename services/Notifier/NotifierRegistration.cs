@@ -11,6 +11,9 @@ public static class NotifierRegistration
         return services;
     }
 
-    public static void AddNotifierConsumers(this IBusRegistrationConfigurator bus) =>
+    public static void AddNotifierConsumers(this IBusRegistrationConfigurator bus)
+    {
         bus.AddConsumer<OutcomeConsumer>();
+        bus.AddConsumer<ApprovalRequestConsumer>();
+    }
 }

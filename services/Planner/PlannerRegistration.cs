@@ -71,6 +71,8 @@ public static class PlannerRegistration
         saga.Message<RunDeadlineReached>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
         saga.Message<CancelRun>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
         saga.Message<RunFaulted>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
+        saga.Message<ApprovalDecided>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
+        saga.Message<ApprovalDeadlineReached>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
     }
 
     // Both entry points need the connection and the options; registering them twice is harmless.

@@ -48,6 +48,13 @@ public sealed partial class ExecuteStepConsumer(
     private async Task<ToolOutcome?> RunOnceAsync(ToolCall call, StepPlanned step, AgentDefinition? agent, CancellationToken cancellationToken)
     {
         using var span = ToolCallTelemetry.Start(call, step);
+        // A call a person denied (or whose approval timed out) is settled already: it never runs.
+        if (step.DecidedOutcomes?.FirstOrDefault(o => o.CallId == call.CallId) is { } decided)
+        {
+            ToolCallTelemetry.Ran(span, decided);
+            return decided;
+        }
+
         if (await ledger.FindAsync(step.RunId, call.CallId, cancellationToken) is { } recorded)
         {
             ToolCallTelemetry.Replayed(span, recorded);

@@ -19,6 +19,8 @@ public static class ToolExecutorRegistration
         services.AddOptions<JavaScriptToolOptions>().BindConfiguration(JavaScriptToolOptions.Section);
         services.AddOptions<SqlQueryToolOptions>().BindConfiguration(SqlQueryToolOptions.Section);
         services.AddOptions<FileToolOptions>().BindConfiguration(FileToolOptions.Section);
+        services.AddOptions<OrderDeskOptions>().BindConfiguration(OrderDeskOptions.Section);
+        services.TryAddSingleton<OrderDesk>();
         services.TryAddSingleton<IHostResolver, DnsHostResolver>();
         foreach (var (tool, section) in new[]
         {
@@ -45,6 +47,8 @@ public static class ToolExecutorRegistration
         services.AddSingleton<ITool, ReadFileTool>();
         services.AddSingleton<ITool, WriteFileTool>();
         services.AddSingleton<ITool, RememberTool>();
+        services.AddSingleton<ITool, LookupOrderTool>();
+        services.AddSingleton<ITool, RefundOrderTool>();
         if (ToolCatalog.OffersWebSearch(configuration))
         {
             services.AddSingleton<ITool, WebSearchTool>();

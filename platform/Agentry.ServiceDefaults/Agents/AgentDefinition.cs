@@ -21,6 +21,9 @@ public sealed record AgentDefinition(
     /// What the context of each planning call holds beyond the goal and instructions.
     public AgentMemory Memory { get; init; } = AgentMemory.Default;
 
+    /// How long a call that needs approval waits for a person, and what happens when nobody decides.
+    public AgentApproval Approval { get; init; } = AgentApproval.Default;
+
     /// The tool's policy, or null when the agent may not call it.
     public ToolPolicy? PolicyOf(string tool) => Tools.FirstOrDefault(t => t.Name == tool)?.Policy;
 }
@@ -93,4 +96,19 @@ public sealed record AgentNotifications(Uri? Webhook);
 public sealed record AgentMemory(int ContextTokens, int RecentSteps, bool LongTerm, IReadOnlyList<string> Knowledge, int Retrieve)
 {
     public static readonly AgentMemory Default = new(ContextTokens: 8_000, RecentSteps: 4, LongTerm: false, Knowledge: [], Retrieve: 0);
+}
+
+/// From `approval:` in the agent's definition: Timeout, how long the calls of a step wait for a
+/// person's decision; OnTimeout, what then happens to the calls still undecided.
+public sealed record AgentApproval(TimeSpan Timeout, ApprovalTimeoutAction OnTimeout)
+{
+    public static readonly AgentApproval Default = new(TimeSpan.FromHours(1), ApprovalTimeoutAction.Deny);
+}
+
+public enum ApprovalTimeoutAction
+{
+    /// The undecided calls are denied; the model sees the denial and the run goes on.
+    Deny,
+    /// The run is escalated to a person.
+    Escalate,
 }

@@ -10,7 +10,7 @@ namespace Agentry.ServiceDefaults.Agents;
 public static partial class AgentDefinitionLoader
 {
     private static readonly string[] TopLevelKeys =
-        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory"];
+        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory", "approval"];
 
     public static AgentDefinition LoadFile(string path, ISet<string> knownTools, ISet<string>? knownProviders = null) =>
         Parse(path, File.ReadAllText(path), knownTools, knownProviders);
@@ -64,6 +64,7 @@ public static partial class AgentDefinitionLoader
         {
             Evaluation = ReadEvaluation(reader, root.Find("evaluation"), knownProviders),
             Memory = ReadMemory(reader, root.Find("memory")),
+            Approval = ReadApproval(reader, root.Find("approval")),
         };
     }
 
@@ -189,6 +190,37 @@ public static partial class AgentDefinitionLoader
             ReadOnly: map.Find("read_only") is { } readOnly && reader.Boolean(readOnly, $"{tool}.read_only"),
             MaxCallsPerRun: map.Find("max_calls") is { } maxCalls ? reader.PositiveInt(maxCalls, $"{tool}.max_calls", max: 10_000) : null,
             NeedsApproval: map.Find("needs_approval") is { } approval && reader.Boolean(approval, $"{tool}.needs_approval"));
+    }
+
+    private static AgentApproval ReadApproval(Reader reader, YamlNode? node)
+    {
+        var approval = AgentApproval.Default;
+        if (node is null)
+        {
+            return approval;
+        }
+
+        var map = reader.Mapping(node, "approval");
+        reader.RejectUnknownKeys(map, ["timeout", "on_timeout"], "'approval'");
+        if (map.Find("timeout") is { } timeout)
+        {
+            approval = approval with { Timeout = reader.Duration(timeout, "approval.timeout") };
+        }
+
+        if (map.Find("on_timeout") is { } onTimeout)
+        {
+            approval = approval with
+            {
+                OnTimeout = reader.Scalar(onTimeout, "approval.on_timeout") switch
+                {
+                    "deny" => ApprovalTimeoutAction.Deny,
+                    "escalate" => ApprovalTimeoutAction.Escalate,
+                    var other => throw reader.Error(onTimeout, $"approval.on_timeout '{other}' is not known: use 'deny' (the calls waiting are denied and the run goes on) or 'escalate' (the run is handed to a person)."),
+                },
+            };
+        }
+
+        return approval;
     }
 
     private static AgentMemory ReadMemory(Reader reader, YamlNode? node)

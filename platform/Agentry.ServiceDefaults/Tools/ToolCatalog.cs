@@ -13,7 +13,7 @@ public sealed class ToolCatalog
         _tools = tools.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
     }
 
-    public static ToolCatalog BuiltIn { get; } = new(BuiltInTools.All);
+    public static ToolCatalog BuiltIn { get; } = new([.. BuiltInTools.All, .. SampleTools.Orders]);
 
     /// The setting that names the web search provider; web_search exists only when it is set.
     public const string WebSearchProviderKey = "Tools:WebSearch:Provider";
@@ -21,7 +21,7 @@ public sealed class ToolCatalog
     /// The built-in tools this configuration offers: every process of a deployment reads the same
     /// settings, so the Planner, the agent loader and the ToolExecutor agree on the list.
     public static ToolCatalog For(IConfiguration? configuration) =>
-        OffersWebSearch(configuration) ? new([.. BuiltInTools.All, BuiltInTools.WebSearch]) : BuiltIn;
+        OffersWebSearch(configuration) ? new([.. BuiltInTools.All, .. SampleTools.Orders, BuiltInTools.WebSearch]) : BuiltIn;
 
     /// Whether web_search is catalogued; the ToolExecutor registers its implementation on the same test.
     public static bool OffersWebSearch(IConfiguration? configuration) =>

@@ -22,7 +22,8 @@ public sealed class PlannerOptions
     public int MaxReasks { get; set; } = 2;
 }
 
-/// Polls the deadline store and tells the saga of every run whose wall-clock deadline passed. Each
+/// Polls the deadline store and tells the saga of every run whose wall-clock deadline, or approval
+/// timeout, passed. Each
 /// RunDeadlineReached is published inside a span whose parent is the trace context stored with the
 /// deadline, so the saga's transition on it joins the run's trace.
 public sealed partial class DeadlineMonitor(
@@ -55,7 +56,14 @@ public sealed partial class DeadlineMonitor(
             try
             {
                 using var activity = StartActivity(due);
-                await bus.Publish(new RunDeadlineReached(due.RunId, due.TenantId, due.Deadline), cancellationToken);
+                if (due.Kind == DeadlineKind.Approval)
+                {
+                    await bus.Publish(new ApprovalDeadlineReached(due.RunId, due.TenantId, due.Deadline), cancellationToken);
+                }
+                else
+                {
+                    await bus.Publish(new RunDeadlineReached(due.RunId, due.TenantId, due.Deadline), cancellationToken);
+                }
             }
             catch
             {

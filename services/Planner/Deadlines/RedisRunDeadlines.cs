@@ -7,7 +7,8 @@ namespace Agentry.Planner.Deadlines;
 
 /// Deadlines in Redis, shared by every Planner process and kept across restarts: a sorted set of
 /// run ids scored by deadline (unix milliseconds), a hash of each run's tenant and one of each
-/// run's trace context.
+/// run's trace context. A run's wall-clock deadline is its bare id (as before approvals existed,
+/// so stored deadlines stay readable); its approval deadline is the id with ":approval".
 public sealed class RedisRunDeadlines(IConnectionMultiplexer redis, IOptions<PlannerRedisOptions> options) : IRunDeadlines
 {
     // Reads and removes the due ones in one atomic step, so of several Planners polling at once
@@ -39,7 +40,7 @@ public sealed class RedisRunDeadlines(IConnectionMultiplexer redis, IOptions<Pla
 
     public async Task SetAsync(RunDeadline deadline, CancellationToken cancellationToken)
     {
-        var member = Member(deadline.RunId);
+        var member = Member(deadline.RunId, deadline.Kind);
         var transaction = Database.CreateTransaction();
         var tenant = transaction.HashSetAsync(_tenants, member, deadline.TenantId);
         // A deadline set again without a trace context must not keep the old one.
@@ -51,9 +52,9 @@ public sealed class RedisRunDeadlines(IConnectionMultiplexer redis, IOptions<Pla
         await Task.WhenAll(tenant, trace, due);
     }
 
-    public async Task RemoveAsync(Guid runId, CancellationToken cancellationToken)
+    public async Task RemoveAsync(Guid runId, DeadlineKind kind, CancellationToken cancellationToken)
     {
-        var member = Member(runId);
+        var member = Member(runId, kind);
         var transaction = Database.CreateTransaction();
         var due = transaction.SortedSetRemoveAsync(_due, member);
         var tenant = transaction.HashDeleteAsync(_tenants, member);
@@ -74,15 +75,21 @@ public sealed class RedisRunDeadlines(IConnectionMultiplexer redis, IOptions<Pla
         {
             var score = double.Parse((string)result[i + 1]!, NumberStyles.Float, CultureInfo.InvariantCulture);
             var trace = (string)result[i + 3]!;
+            var member = (string)result[i]!;
+            var kind = member.EndsWith(ApprovalSuffix, StringComparison.Ordinal) ? DeadlineKind.Approval : DeadlineKind.Run;
             taken.Add(new RunDeadline(
-                Guid.Parse((string)result[i]!),
+                Guid.Parse(kind == DeadlineKind.Run ? member : member[..^ApprovalSuffix.Length]),
                 (string)result[i + 2]!,
                 DateTimeOffset.FromUnixTimeMilliseconds((long)score),
-                trace.Length == 0 ? null : trace));
+                trace.Length == 0 ? null : trace,
+                kind));
         }
 
         return taken;
     }
 
-    private static RedisValue Member(Guid runId) => runId.ToString("D");
+    private const string ApprovalSuffix = ":approval";
+
+    private static RedisValue Member(Guid runId, DeadlineKind kind) =>
+        kind == DeadlineKind.Run ? runId.ToString("D") : runId.ToString("D") + ApprovalSuffix;
 }

@@ -1,3 +1,4 @@
+using Agentry.ServiceDefaults.Agents;
 using MassTransit;
 
 namespace Agentry.Planner.StateMachines;
@@ -57,6 +58,15 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     /// plan-and-execute run needs both to choose between the next wave and a re-plan.
     public string? PendingVerdictJson { get; set; }
 
+    /// The calls of the current step waiting for a person, with their decisions as they come
+    /// (docs/approvals.md); empty when nothing waits. The step itself is PlannedStepJson.
+    public List<PendingApproval> Approvals { get; set; } = [];
+    public DateTimeOffset? ApprovalExpiresAt { get; set; }
+    public ApprovalTimeoutAction ApprovalOnTimeout { get; set; }
+
     public string? LastVerdict { get; set; }
     public string? LastReason { get; set; }
 }
+
+/// A call waiting for approval; Approved is null until it is decided.
+public sealed record PendingApproval(string CallId, string Tool, bool? Approved = null, string? DecidedBy = null, string? Comment = null);

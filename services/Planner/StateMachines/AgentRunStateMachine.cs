@@ -27,6 +27,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         Event(() => DeadlineReached, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => CancelRequested, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => RunFaultReported, e => e.CorrelateById(c => c.Message.RunId));
+        Event(() => ApprovalDecided, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => ApprovalDeadlineReached, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
 
         // Late and duplicated messages land here: the state they expected has passed.
         OnUnhandledEvent(x => x.Ignore());
@@ -66,7 +68,11 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(c => Fail(c, $"Cost limit of {ModelPrices.Format(c.Saga.MaxCost!.Value)} reached ({ModelPrices.Format(c.Saga.TotalCost)} spent by step {c.Saga.Step}).", deadlines, clock))
                 .TransitionTo(Failed),
-            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0)
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0 && NeedingApproval(agents, c).Count > 0)
+                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
+                .ThenAsync(c => RequestApproval(c, agents, deadlines, clock))
+                .TransitionTo(AwaitingApproval),
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && Problem(c.Saga, c.Message) is null && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0 && NeedingApproval(agents, c).Count == 0)
                 .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Acting),
@@ -74,6 +80,36 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Evaluating));
+
+        // Human approval (docs/approvals.md): each waiting call is decided once; the first decision
+        // wins, and a decision for a call that is not waiting (unknown, already decided, another
+        // step) changes nothing. Once all are decided, the step goes to the ToolExecutor with the
+        // denied calls' outcomes settled.
+        During(AwaitingApproval,
+            When(ApprovalDecided, c => c.Message.Step == c.Saga.Step && IsWaiting(c.Saga, c.Message.CallId))
+                .Then(c => Decide(c.Saga, c.Message.CallId, c.Message.Approved, c.Message.DecidedBy, c.Message.Comment))
+                .IfElse(
+                    c => c.Saga.Approvals.All(a => a.Approved is not null),
+                    decided => decided.ThenAsync(c => ReleaseStep(c, deadlines)).TransitionTo(Acting),
+                    waiting => waiting),
+            When(ApprovalDeadlineReached, c => c.Message.Deadline == c.Saga.ApprovalExpiresAt && c.Saga.ApprovalOnTimeout == ApprovalTimeoutAction.Deny)
+                .ThenAsync(c => TimeOutApprovals(c))
+                .ThenAsync(c => ReleaseStep(c, deadlines))
+                .TransitionTo(Acting),
+            When(ApprovalDeadlineReached, c => c.Message.Deadline == c.Saga.ApprovalExpiresAt && c.Saga.ApprovalOnTimeout == ApprovalTimeoutAction.Escalate)
+                .ThenAsync(c => TimeOutApprovals(c))
+                .ThenAsync(c => Escalate(c, ApprovalTimeoutReason(c.Saga, clock), deadlines, clock))
+                .TransitionTo(Escalated),
+            // Redelivered: the proposal was accepted and approval asked for; ask again.
+            When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null)
+                .ThenAsync(c => c.Publish(ApprovalRequest(c.Saga))));
+
+        // A redelivered last decision finds the step released: release it again (the ToolExecutor
+        // runs each call once). The saga's own timeout decisions come back here too and need nothing.
+        During(Acting,
+            When(ApprovalDecided, c => c.Message.Step == c.Saga.Step && c.Message.DecidedBy != ApprovalTimeoutDecider
+                    && c.Saga.Approvals.Any(a => a.CallId == c.Message.CallId && a.Approved == c.Message.Approved && a.DecidedBy == c.Message.DecidedBy))
+                .ThenAsync(c => RepublishStep(c)));
 
         During(Acting,
             When(ToolResult, c => c.Message.Step == c.Saga.Step && c.Saga.PendingVerdictJson is null)
@@ -101,7 +137,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .ThenAsync(c => c.Publish(ContextRequest(c.Saga, PendingVerdict(c.Saga)))));
         During(Acting, Evaluating,
             When(StepProposed, c => c.Message.Step == c.Saga.Step && c.Message.Error is null)
-                .ThenAsync(RepublishStep));
+                .ThenAsync(c => RepublishStep(c)));
         During(Completed,
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Complete)
                 .ThenAsync(c => c.Publish(new RunCompleted(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Agent, c.Saga.Answer ?? "", c.Saga.Step, Usage(c.Saga), clock.GetUtcNow() - c.Saga.StartedAt, c.Saga.TotalCost))));
@@ -155,7 +191,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .ThenAsync(c => AdvancePlan(c, Deserialize<ToolResult>(c.Saga.ToolResultJson), c.Message))
                 .TransitionTo(LoadingContext));
 
-        During(LoadingContext, Planning, Acting, Evaluating,
+        // The run's own deadline, a cancel and a fault end the run in every active state.
+        During([LoadingContext, Planning, Acting, AwaitingApproval, Evaluating],
             When(DeadlineReached)
                 .ThenAsync(c => Fail(c, $"Deadline passed: the run was still {c.Saga.CurrentState} at step {c.Saga.Step} at {c.Message.Deadline.ToString("u", CultureInfo.InvariantCulture)}, {Describe(c.Saga.Deadline - c.Saga.StartedAt)} after it started.", deadlines, clock))
                 .TransitionTo(Failed),
@@ -170,6 +207,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     public State LoadingContext { get; private set; } = null!;
     public State Planning { get; private set; } = null!;
     public State Acting { get; private set; } = null!;
+    public State AwaitingApproval { get; private set; } = null!;
     public State Evaluating { get; private set; } = null!;
     public State Completed { get; private set; } = null!;
     public State Failed { get; private set; } = null!;
@@ -184,6 +222,11 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     public Event<RunDeadlineReached> DeadlineReached { get; private set; } = null!;
     public Event<CancelRun> CancelRequested { get; private set; } = null!;
     public Event<RunFaulted> RunFaultReported { get; private set; } = null!;
+    public Event<ApprovalDecided> ApprovalDecided { get; private set; } = null!;
+    public Event<ApprovalDeadlineReached> ApprovalDeadlineReached { get; private set; } = null!;
+
+    /// Who decided the calls the approval timeout denied.
+    public const string ApprovalTimeoutDecider = "approval timeout";
 
     private static string? StartProblem(GoalReceived goal, AgentCatalog agents) =>
         GoalValidation.Problem(agents, goal.Agent, goal.Goal, goal.Limits);
@@ -359,7 +402,97 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         }
     }
 
-    private static Task RepublishStep(BehaviorContext<AgentRunState, StepProposed> c) =>
+    /// The proposed calls whose tool's policy says a person must approve them.
+    private static List<ToolCall> NeedingApproval(AgentCatalog agents, BehaviorContext<AgentRunState, StepProposed> c) =>
+        agents.Find(c.Saga.Agent) is { } agent
+            ? [.. c.Message.ToolCalls.Where(call => agent.PolicyOf(call.Tool)?.NeedsApproval == true)]
+            : [];
+
+    /// Accepts the step as PublishStep would, but holds it back and asks for approval of the calls
+    /// that need it, with a durable deadline for the agent's approval timeout.
+    private static async Task RequestApproval(BehaviorContext<AgentRunState, StepProposed> c, AgentCatalog agents, IRunDeadlines deadlines, TimeProvider clock)
+    {
+        var agent = agents.Find(c.Saga.Agent)!;
+        var step = Accept(c);
+        c.Saga.PlannedStepJson = JsonSerializer.Serialize(step);
+        c.Saga.ToolResultJson = null;
+        c.Saga.PendingVerdictJson = null;
+        if (c.Saga.PlanAndExecute)
+        {
+            TrackPlan(c.Saga, step);
+        }
+
+        c.Saga.Approvals = [.. NeedingApproval(agents, c).Select(call => new PendingApproval(call.CallId, call.Tool))];
+        // Whole milliseconds: the deadline store keeps milliseconds, and the deadline it hands back
+        // must equal this one to be recognised.
+        var expires = DateTimeOffset.FromUnixTimeMilliseconds((clock.GetUtcNow() + agent.Approval.Timeout).ToUnixTimeMilliseconds());
+        c.Saga.ApprovalExpiresAt = expires;
+        c.Saga.ApprovalOnTimeout = agent.Approval.OnTimeout;
+        await deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, expires, DeadlineMonitor.CurrentTraceParent(), DeadlineKind.Approval), c.CancellationToken);
+        await c.Publish(ApprovalRequest(c.Saga));
+    }
+
+    private static ApprovalRequested ApprovalRequest(AgentRunState run)
+    {
+        var step = Deserialize<StepPlanned>(run.PlannedStepJson)!;
+        var waiting = run.Approvals.Select(a => a.CallId).ToHashSet();
+        return new ApprovalRequested(
+            run.CorrelationId, run.TenantId, run.Agent, run.Step,
+            [.. step.ToolCalls.Where(call => waiting.Contains(call.CallId))],
+            run.ApprovalExpiresAt!.Value, run.ApprovalOnTimeout.ToString(), step.Thought, run.Goal);
+    }
+
+    private static bool IsWaiting(AgentRunState run, string callId) =>
+        run.Approvals.Any(a => a.CallId == callId && a.Approved is null);
+
+    private static void Decide(AgentRunState run, string callId, bool approved, string decidedBy, string? comment) =>
+        run.Approvals = [.. run.Approvals.Select(a => a.CallId == callId ? a with { Approved = approved, DecidedBy = decidedBy, Comment = comment } : a)];
+
+    /// Denies every call still waiting, and tells Memory (the read model of approvals) so.
+    private static async Task TimeOutApprovals<T>(BehaviorContext<AgentRunState, T> c)
+        where T : class
+    {
+        var comment = $"No decision by {c.Saga.ApprovalExpiresAt!.Value.ToString("u", CultureInfo.InvariantCulture)}.";
+        foreach (var waiting in c.Saga.Approvals.Where(a => a.Approved is null).ToList())
+        {
+            Decide(c.Saga, waiting.CallId, approved: false, ApprovalTimeoutDecider, comment);
+            await c.Publish(new ApprovalDecided(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Step, waiting.CallId, Approved: false, ApprovalTimeoutDecider, comment));
+        }
+    }
+
+    private static string ApprovalTimeoutReason(AgentRunState run, TimeProvider clock)
+    {
+        var tools = string.Join(", ", run.Approvals.Where(a => a.DecidedBy == ApprovalTimeoutDecider).Select(a => $"{a.Tool} ({a.CallId})"));
+        return $"Approval timed out: nobody decided on {tools} at step {run.Step} by {run.ApprovalExpiresAt!.Value.ToString("u", CultureInfo.InvariantCulture)}; the agent's approval policy escalates on timeout.";
+    }
+
+    /// Sends the held step to the ToolExecutor: approved calls run, denied ones come back to the
+    /// model as PermissionDenied outcomes carrying who denied them and why.
+    private static async Task ReleaseStep<T>(BehaviorContext<AgentRunState, T> c, IRunDeadlines deadlines)
+        where T : class
+    {
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, DeadlineKind.Approval, c.CancellationToken);
+        var step = Deserialize<StepPlanned>(c.Saga.PlannedStepJson)!;
+        var denied = c.Saga.Approvals.Where(a => a.Approved == false).ToDictionary(a => a.CallId);
+        var outcomes = step.ToolCalls
+            .Where(call => denied.ContainsKey(call.CallId))
+            .Select(call => new ToolOutcome(call.CallId, call.Tool, call.Arguments, "", ToolErrorKind.PermissionDenied, DenialText(denied[call.CallId]), TimeSpan.Zero))
+            .ToList();
+        step = step with { DecidedOutcomes = outcomes.Count == 0 ? null : outcomes };
+        c.Saga.PlannedStepJson = JsonSerializer.Serialize(step);
+        await c.Publish(step);
+    }
+
+    private static string DenialText(PendingApproval decision)
+    {
+        var comment = string.IsNullOrWhiteSpace(decision.Comment) ? "" : $": {decision.Comment.Trim()}";
+        return decision.DecidedBy == ApprovalTimeoutDecider
+            ? $"Denied: nobody decided on this call before its approval timed out ({decision.Comment?.Trim()})."
+            : $"Denied by {decision.DecidedBy}{comment}";
+    }
+
+    private static Task RepublishStep<T>(BehaviorContext<AgentRunState, T> c)
+        where T : class =>
         c.Saga.PlannedStepJson is { } json ? c.Publish(JsonSerializer.Deserialize<StepPlanned>(json)!) : Task.CompletedTask;
 
     private static StepPlanned Accept(BehaviorContext<AgentRunState, StepProposed> c) =>

@@ -54,6 +54,24 @@ public sealed class When_a_run_ends : HarnessFixture
     protected override void ConfigureBus(IBusRegistrationConfigurator bus) => bus.AddNotifierConsumers();
 
     [Test]
+    public async Task Should_post_each_call_waiting_for_approval_with_where_to_decide_it()
+    {
+        var runId = NewId.NextGuid();
+        var expires = new DateTimeOffset(2026, 11, 25, 12, 30, 0, TimeSpan.Zero);
+
+        await Harness.Bus.Publish(new ApprovalRequested(runId, "tenant-a", "assistant", 1,
+            [new ToolCall("call_1_1", "http_get", JsonDocument.Parse("""{"url":"https://example.com"}""").RootElement.Clone())], expires, "Deny", "Fetch it.", "Read example.com"));
+        await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var body = _received.Single();
+        Assert.That(body.GetProperty("event").GetString(), Is.EqualTo("approval.requested"));
+        Assert.That((body.GetProperty("runId").GetGuid(), body.GetProperty("callId").GetString(), body.GetProperty("tool").GetString()), Is.EqualTo((runId, "call_1_1", "http_get")));
+        Assert.That(body.GetProperty("arguments").GetProperty("url").GetString(), Is.EqualTo("https://example.com"));
+        Assert.That(body.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(expires));
+        Assert.That(body.GetProperty("decide").GetString(), Is.EqualTo($"POST /runs/{runId}/approvals/call_1_1"));
+    }
+
+    [Test]
     public async Task Should_post_the_outcome_as_json_to_the_agents_webhook()
     {
         var runId = NewId.NextGuid();

@@ -194,7 +194,7 @@ public sealed class When_a_planned_step_is_executed
         var stall = new ToolDescriptor("stall", "Never finishes.", """{"type":"object"}""");
         var crash = new ToolDescriptor("crash", "Throws.", """{"type":"object"}""");
         var services = ToolServices.Create(new Dictionary<string, string?> { ["Tools:CallTimeout"] = "00:00:00.200" });
-        services.Replace(ServiceDescriptor.Singleton(new ToolCatalog([.. BuiltInTools.All, stall, crash])));
+        services.Replace(ServiceDescriptor.Singleton(new ToolCatalog([.. BuiltInTools.All, .. SampleTools.Orders, stall, crash])));
         services.AddSingleton<ITool>(new StallingTool());
         services.AddSingleton<ITool>(new CrashingTool());
         var agent = AgentDefinitionLoader.Parse("tester.yaml", "instructions: Test.\ntools: [stall, crash, calculator]", new HashSet<string> { "stall", "crash", "calculator" });

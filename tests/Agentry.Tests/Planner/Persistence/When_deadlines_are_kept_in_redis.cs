@@ -106,6 +106,25 @@ public sealed class When_deadlines_are_kept_in_redis
     }
 
     [Test]
+    public async Task Should_keep_a_runs_approval_deadline_apart_from_its_own_deadline()
+    {
+        var deadlines = await Planner();
+        var runId = NewId.NextGuid();
+        var run = new RunDeadline(runId, "tenant-a", Now - TimeSpan.FromSeconds(1));
+        var approval = new RunDeadline(runId, "tenant-a", Now - TimeSpan.FromSeconds(2), Kind: DeadlineKind.Approval);
+        await deadlines.SetAsync(run, CancellationToken.None);
+        await deadlines.SetAsync(approval, CancellationToken.None);
+
+        // A second store (another Planner, or this one after a restart) hands out both, each as what it is.
+        Assert.That(await (await Planner()).TakeDueAsync(Now, max: 10, CancellationToken.None), Is.EqualTo(new[] { approval, run }));
+
+        await deadlines.SetAsync(run, CancellationToken.None);
+        await deadlines.SetAsync(approval, CancellationToken.None);
+        await deadlines.RemoveAsync(runId, DeadlineKind.Approval, CancellationToken.None);
+        Assert.That(await deadlines.TakeDueAsync(Now, max: 10, CancellationToken.None), Is.EqualTo(new[] { run }), "removing the approval deadline removed the run's");
+    }
+
+    [Test]
     public async Task Should_replace_a_deadline_that_is_set_again()
     {
         var deadlines = await Planner();

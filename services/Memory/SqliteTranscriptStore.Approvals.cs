@@ -1,0 +1,103 @@
+using System.Globalization;
+using Agentry.Contracts;
+using Microsoft.Data.Sqlite;
+
+namespace Agentry.Memory;
+
+// Approvals: one row per call that needed approval, keyed by run and call. A row may be created by
+// its decision first (requested_at null) and is completed by the request; it is shown only once requested.
+public sealed partial class SqliteTranscriptStore
+{
+    private const string ApprovalsSchema = """
+        CREATE TABLE IF NOT EXISTS approvals (
+          run_id TEXT NOT NULL, call_id TEXT NOT NULL, tenant_id TEXT NOT NULL, agent TEXT, step INTEGER NOT NULL,
+          tool TEXT, arguments TEXT, requested_at TEXT, expires_at TEXT,
+          approved INTEGER, decided_by TEXT, comment TEXT, decided_at TEXT,
+          PRIMARY KEY (run_id, call_id));
+        CREATE INDEX IF NOT EXISTS approvals_waiting ON approvals (tenant_id, approved, requested_at);
+        """;
+
+    private const string ApprovalColumns = "run_id, tenant_id, agent, step, call_id, tool, arguments, requested_at, expires_at, approved, decided_by, comment, decided_at";
+
+    public async Task RecordApprovalRequestedAsync(ApprovalRequested request, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        foreach (var call in request.Calls)
+        {
+            await ExecuteAsync(
+                """
+                INSERT INTO approvals (run_id, call_id, tenant_id, agent, step, tool, arguments, requested_at, expires_at)
+                VALUES ($run, $call, $tenant, $agent, $step, $tool, $args, $at, $expires)
+                ON CONFLICT (run_id, call_id) DO UPDATE SET
+                  agent = excluded.agent, step = excluded.step, tool = excluded.tool, arguments = excluded.arguments,
+                  requested_at = coalesce(approvals.requested_at, excluded.requested_at), expires_at = excluded.expires_at
+                """,
+                cancellationToken,
+                ("$run", request.RunId.ToString()), ("$call", call.CallId), ("$tenant", request.TenantId), ("$agent", request.Agent),
+                ("$step", request.Step), ("$tool", call.Tool), ("$args", call.Arguments.GetRawText()),
+                ("$at", Timestamp(at)), ("$expires", Timestamp(request.ExpiresAt)));
+        }
+    }
+
+    public Task RecordApprovalDecidedAsync(ApprovalDecided decision, DateTimeOffset at, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            INSERT INTO approvals (run_id, call_id, tenant_id, step, approved, decided_by, comment, decided_at)
+            VALUES ($run, $call, $tenant, $step, $approved, $by, $comment, $at)
+            ON CONFLICT (run_id, call_id) DO UPDATE SET
+              approved = excluded.approved, decided_by = excluded.decided_by, comment = excluded.comment, decided_at = excluded.decided_at
+            WHERE approvals.approved IS NULL
+            """,
+            cancellationToken,
+            ("$run", decision.RunId.ToString()), ("$call", decision.CallId), ("$tenant", decision.TenantId), ("$step", decision.Step),
+            ("$approved", decision.Approved ? 1 : 0), ("$by", decision.DecidedBy), ("$comment", decision.Comment), ("$at", Timestamp(at)));
+
+    public async Task<IReadOnlyList<ApprovalView>> PendingApprovalsAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection,
+            $"""
+            SELECT {string.Join(", ", ApprovalColumns.Split(", ").Select(c => "a." + c))} FROM approvals a JOIN runs r ON r.run_id = a.run_id
+            WHERE a.tenant_id = $tenant AND a.approved IS NULL AND a.requested_at IS NOT NULL AND r.status = 'Running'
+            ORDER BY a.requested_at, a.run_id, a.call_id
+            """,
+            ("$tenant", tenantId));
+        return await ReadApprovalsAsync(command, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<ApprovalView>> ApprovalsOfRunAsync(SqliteConnection connection, string runId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection,
+            $"SELECT {ApprovalColumns} FROM approvals WHERE run_id = $run AND requested_at IS NOT NULL ORDER BY step, requested_at, call_id",
+            ("$run", runId));
+        return await ReadApprovalsAsync(command, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<ApprovalView>> ReadApprovalsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var approvals = new List<ApprovalView>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            approvals.Add(new ApprovalView(
+                Guid.Parse(reader.GetString(0)),
+                reader.GetString(1),
+                NullableString(reader, 2) ?? "",
+                reader.GetInt32(3),
+                reader.GetString(4),
+                reader.GetString(5),
+                ParseJson(reader.GetString(6)),
+                ParseTimestamp(reader.GetString(7)),
+                ParseTimestamp(reader.GetString(8)),
+                reader.IsDBNull(9) ? null : reader.GetInt32(9) == 1,
+                NullableString(reader, 10),
+                NullableString(reader, 11),
+                reader.IsDBNull(12) ? null : ParseTimestamp(reader.GetString(12))));
+        }
+
+        return approvals;
+    }
+
+    private static DateTimeOffset ParseTimestamp(string text) =>
+        DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Http.Json;
+using Agentry.Cli;
+using Agentry.Contracts;
+using Agentry.Gateway;
+using Microsoft.AspNetCore.Builder;
+
+namespace Agentry.Tests.Gateway;
+
+/// GET /approvals and POST /runs/{id}/approvals/{callId} over real Kestrel, with every service
+/// behind them in one process, and `agentry approvals/approve/deny` against them.
+public sealed class When_calls_are_approved_over_http
+{
+    private TempFolder _folder = null!;
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+    private string _gateway = null!;
+
+    [SetUp]
+    public async Task StartServer()
+    {
+        _folder = new TempFolder();
+        _app = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false,
+            new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
+                ["Tools:Orders:ConnectionString"] = $"Data Source={_folder.File("orders.db")};Pooling=False",
+            });
+        await _app.StartAsync();
+        _http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_app) };
+        _gateway = _http.BaseAddress!.ToString();
+    }
+
+    [TearDown]
+    public async Task StopServer()
+    {
+        _http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _folder.Dispose();
+    }
+
+    private async Task<Guid> StartRefund(string goal = "Refund order 1042, it arrived broken")
+    {
+        using var response = await _http.PostAsJsonAsync("/runs", new { agent = "customer-support", goal });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        return (await response.Content.ReadFromJsonAsync<StartRunResponse>())!.RunId;
+    }
+
+    private async Task<ApprovalView> WaitForApproval(Guid runId) =>
+        await Eventually(async () => (await _http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals.SingleOrDefault(a => a.RunId == runId), "the refund to wait for approval");
+
+    private async Task<RunView> WaitForEnd(Guid runId) =>
+        (await Eventually(async () => await _http.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Status: not "Running" } run ? run : null, "the run to end"))!;
+
+    private static async Task<T> Eventually<T>(Func<Task<T?>> read, string what)
+        where T : class
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            if (await read() is { } found)
+            {
+                return found;
+            }
+
+            Assert.That(timeout.IsCancellationRequested, Is.False, $"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Test]
+    public async Task Should_list_the_waiting_call_run_it_once_approved_and_refuse_a_second_decision()
+    {
+        var runId = await StartRefund();
+
+        var waiting = await WaitForApproval(runId);
+        Assert.That((waiting.Agent, waiting.Tool, waiting.Step, waiting.Approved), Is.EqualTo(("customer-support", "refund_order", 1, (bool?)null)));
+        Assert.That(waiting.Arguments.GetProperty("order_id").GetString(), Is.EqualTo("1042"));
+
+        using (var incomplete = await _http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true }))
+        {
+            Assert.That(incomplete.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(await incomplete.Content.ReadAsStringAsync(), Does.Contain("Say who decides"));
+        }
+
+        using (var unknownCall = await _http.PostAsJsonAsync($"/runs/{runId}/approvals/call_nobody_made", new { approved = true, by = "alice" }))
+        {
+            Assert.That(unknownCall.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(await unknownCall.Content.ReadAsStringAsync(), Does.Contain($"Calls waiting: {waiting.CallId}"));
+        }
+
+        using (var unknownRun = await _http.PostAsJsonAsync($"/runs/{Guid.NewGuid()}/approvals/{waiting.CallId}", new { approved = true, by = "alice" }))
+        {
+            Assert.That(unknownRun.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        }
+
+        using (var approved = await _http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true, by = "alice", comment = "photos checked" }))
+        {
+            Assert.That(approved.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        }
+
+        var run = await WaitForEnd(runId);
+        Assert.That(run.Status, Is.EqualTo("Completed"), run.Reason);
+        Assert.That(run.Steps[0].Outcomes.Single().Output, Does.StartWith("Refunded 249.99 EUR for order 1042"));
+        var decided = run.Approvals!.Single();
+        Assert.That((decided.Approved, decided.DecidedBy, decided.Comment), Is.EqualTo(((bool?)true, (string?)"alice", (string?)"photos checked")));
+        Assert.That((await _http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals, Is.Empty);
+
+        using var again = await _http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = false, by = "mallory", comment = "no" });
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That(await again.Content.ReadAsStringAsync(), Does.Contain("already approved by alice"));
+    }
+
+    [Test]
+    public async Task Should_list_and_deny_from_the_cli()
+    {
+        var runId = await StartRefund();
+        var waiting = await WaitForApproval(runId);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        Assert.That(await ApprovalCommands.ListAsync(_gateway, null, output, error, CancellationToken.None), Is.EqualTo(ExitCodes.Completed), error.ToString());
+        Assert.That(output.ToString(), Does.Contain($"{runId} {waiting.CallId}  customer-support, step 1: refund_order"));
+
+        Assert.That(await ApprovalCommands.DecideAsync(_gateway, runId.ToString(), waiting.CallId, approved: false, "bob", null, output, error, CancellationToken.None),
+            Is.EqualTo(ExitCodes.BadInput), "a denial without a reason was sent");
+        Assert.That(error.ToString(), Does.Contain("Say why with --comment"));
+
+        Assert.That(await ApprovalCommands.DecideAsync(_gateway, runId.ToString(), waiting.CallId, approved: false, "bob", "not for this customer", output, error, CancellationToken.None),
+            Is.EqualTo(ExitCodes.Completed), error.ToString());
+
+        var run = await WaitForEnd(runId);
+        var outcome = run.Steps[0].Outcomes.Single();
+        Assert.That((outcome.ErrorKind, outcome.Error), Is.EqualTo((ToolErrorKind.PermissionDenied, "Denied by bob: not for this customer")));
+        Assert.That(run.Answer, Does.StartWith("I could not complete the goal: refund_order failed"));
+
+        using var lateError = new StringWriter();
+        Assert.That(await ApprovalCommands.DecideAsync(_gateway, runId.ToString(), waiting.CallId, approved: true, "mallory", null, output, lateError, CancellationToken.None),
+            Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(lateError.ToString(), Does.Contain("already denied by bob"));
+    }
+}
