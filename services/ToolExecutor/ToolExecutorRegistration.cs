@@ -1,6 +1,7 @@
 using Agentry.ToolExecutor.Tools;
 using Agentry.ServiceDefaults;
 using Agentry.ServiceDefaults.Tools;
+using Agentry.ServiceDefaults.Tools.Mcp;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -49,7 +50,10 @@ public static class ToolExecutorRegistration
             services.AddSingleton<ITool, WebSearchTool>();
         }
 
-        services.AddSingleton<ToolRegistry>();
+        services.AddSingleton<McpSessions>();
+        services.AddSingleton(sp => new ToolRegistry(
+            sp.GetRequiredService<ToolCatalog>(),
+            [.. sp.GetServices<ITool>(), .. McpTool.All(sp.GetService<McpTools>() ?? McpTools.None, sp.GetRequiredService<McpSessions>())]));
         if (RedisRegistration.HasRedis(configuration))
         {
             services.AddAgentryRedis(configuration);
