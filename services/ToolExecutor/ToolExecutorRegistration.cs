@@ -51,9 +51,7 @@ public static class ToolExecutorRegistration
         }
 
         services.AddSingleton<McpSessions>();
-        services.AddSingleton(sp => new ToolRegistry(
-            sp.GetRequiredService<ToolCatalog>(),
-            [.. sp.GetServices<ITool>(), .. McpTool.All(sp.GetService<McpTools>() ?? McpTools.None, sp.GetRequiredService<McpSessions>())]));
+        services.AddSingleton(sp => new ToolRegistry(sp.GetRequiredService<ToolCatalog>(), [.. sp.GetServices<ITool>(), .. McpTool.All(sp)]));
         if (RedisRegistration.HasRedis(configuration))
         {
             services.AddAgentryRedis(configuration);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.ServiceDefaults.Tools.Mcp;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
@@ -57,8 +58,12 @@ public sealed class McpTool(McpToolBinding binding, McpSessions sessions) : IToo
         return text.Length == 0 && result.StructuredContent is { } structured ? structured.ToString() : text.ToString();
     }
 
-    /// One implementation per MCP tool this process listed at start.
-    public static IEnumerable<ITool> All(McpTools tools, McpSessions sessions) => tools.Bindings.Select(b => new McpTool(b, sessions));
+    /// One implementation per MCP tool this process listed at start. The sessions are only created
+    /// when there are MCP tools, so a process without them holds nothing to close.
+    public static IEnumerable<ITool> All(IServiceProvider services) =>
+        services.GetService<McpTools>() is { Bindings.Count: > 0 } tools
+            ? tools.Bindings.Select(b => new McpTool(b, services.GetRequiredService<McpSessions>())).ToList()
+            : [];
 }
 
 /// The ToolExecutor's sessions with the MCP servers: opened on first use, shared by all calls, and
