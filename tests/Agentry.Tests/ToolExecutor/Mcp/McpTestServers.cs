@@ -19,7 +19,7 @@ public enum McpTransport
 /// or the same tools hosted over HTTP (streamable HTTP) in this process on a free loopback port.
 public sealed class McpTestServer : IAsyncDisposable
 {
-    private readonly WebApplication? _web;
+    private WebApplication? _web;
 
     private McpTestServer(McpTransport transport, IDictionary<string, string?> settings, WebApplication? web)
     {
@@ -33,7 +33,8 @@ public sealed class McpTestServer : IAsyncDisposable
     /// The Tools:Mcp:Servers:NAME settings that reach this server.
     public IDictionary<string, string?> Settings { get; }
 
-    public static async Task<McpTestServer> StartAsync(McpTransport transport, string name)
+    /// Port 0: any free port (HTTP only).
+    public static async Task<McpTestServer> StartAsync(McpTransport transport, string name, int port = 0)
     {
         if (transport == McpTransport.Stdio)
         {
@@ -42,7 +43,7 @@ public sealed class McpTestServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         builder.Services.AddMcpServer().WithHttpTransport().WithTools([typeof(TestTools)]);
         var web = builder.Build();
         web.MapMcp("/mcp");
@@ -69,7 +70,7 @@ public sealed class McpTestServer : IAsyncDisposable
             ? new() { [$"Tools:Mcp:Servers:{name}:Command"] = Path.Combine(Path.GetTempPath(), $"agentry-no-such-mcp-server-{Guid.NewGuid():N}") }
             : HttpSettings(name, new Uri($"http://127.0.0.1:{FreePort()}/mcp"));
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -78,10 +79,11 @@ public sealed class McpTestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_web is not null)
+        if (_web is { } web)
         {
-            await _web.StopAsync();
-            await _web.DisposeAsync();
+            _web = null;
+            await web.StopAsync();
+            await web.DisposeAsync();
         }
     }
 }
