@@ -28,8 +28,21 @@ public static class McpConnector
                 Command = server.Command!,
                 Arguments = server.Args,
                 WorkingDirectory = server.WorkingDirectory,
-                EnvironmentVariables = server.Env.ToDictionary(e => e.Key, string? (e) => e.Value),
+                InheritEnvironmentVariables = server.InheritEnvironment,
+                EnvironmentVariables = ServerEnvironment(server),
             }, loggers);
         return await McpClient.CreateAsync(transport, ClientOptions, loggers, cancellationToken);
+    }
+
+    /// A server program is someone else's code: it does not get this process's secrets unless asked.
+    private static Dictionary<string, string?> ServerEnvironment(McpServerOptions server)
+    {
+        Dictionary<string, string?> variables = server.InheritEnvironment ? [] : StdioClientTransportOptions.GetDefaultEnvironmentVariables();
+        foreach (var (name, value) in server.Env)
+        {
+            variables[name] = value;
+        }
+
+        return variables;
     }
 }

@@ -30,6 +30,10 @@ public sealed class McpServerOptions
 
     public Dictionary<string, string> Env { get; set; } = new(StringComparer.Ordinal);
 
+    /// Whether the program gets this process's whole environment (connection strings, API keys). By
+    /// default it gets only what programs need to start (PATH, HOME and the like) plus Env.
+    public bool InheritEnvironment { get; set; }
+
     public string? WorkingDirectory { get; set; }
 
     public Uri? Url { get; set; }

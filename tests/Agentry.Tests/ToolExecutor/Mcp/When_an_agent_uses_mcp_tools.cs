@@ -66,7 +66,7 @@ public sealed class When_an_agent_uses_mcp_tools(McpTransport transport)
         Assert.That(_tools.Unavailable, Is.Empty);
         Assert.That(_tools.Bindings.Select(b => (b.Descriptor.Name, b.Server, b.Tool)), Is.EquivalentTo(new[]
         {
-            ("mcp_test_echo", Server, "echo"), ("mcp_test_fail", Server, "fail"), ("mcp_test_sleep", Server, "sleep"),
+            ("mcp_test_echo", Server, "echo"), ("mcp_test_fail", Server, "fail"), ("mcp_test_read_env", Server, "read_env"), ("mcp_test_sleep", Server, "sleep"),
         }));
         var echo = _catalog.Get("mcp_test_echo");
         using var schema = JsonDocument.Parse(echo.ArgumentsSchema);
