@@ -1,7 +1,6 @@
 using Agentry.ToolExecutor.Tools;
 using Agentry.ServiceDefaults;
 using Agentry.ServiceDefaults.Tools;
-using Agentry.ServiceDefaults.Tools.Mcp;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
