@@ -1,6 +1,7 @@
 using Agentry.ServiceDefaults.Agents;
 using Agentry.ServiceDefaults.Telemetry;
 using Agentry.ServiceDefaults.Tools;
+using Agentry.ServiceDefaults.Tools.Mcp;
 using MassTransit;
 using MassTransit.Middleware;
 using Microsoft.AspNetCore.Builder;
@@ -32,7 +33,9 @@ public static class Extensions
         services.AddAgentryTelemetry(configuration, serviceName);
         services.AddAgentryShutdown(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(ToolCatalog.For(configuration));
+        // MCP servers' tools join the catalog at start (McpTools), in every process alike.
+        services.TryAddSingleton(sp => McpTools.ListAtStart(configuration, sp.GetService<ILoggerFactory>()));
+        services.TryAddSingleton(sp => ToolCatalog.For(configuration).With(sp.GetRequiredService<McpTools>().Descriptors));
         services.AddOptions<AgentsOptions>()
             .BindConfiguration(AgentsOptions.Section)
             .ValidateDataAnnotations()

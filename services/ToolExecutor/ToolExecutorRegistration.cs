@@ -54,7 +54,8 @@ public static class ToolExecutorRegistration
             services.AddSingleton<ITool, WebSearchTool>();
         }
 
-        services.AddSingleton<ToolRegistry>();
+        services.AddSingleton<McpSessions>();
+        services.AddSingleton(sp => new ToolRegistry(sp.GetRequiredService<ToolCatalog>(), [.. sp.GetServices<ITool>(), .. McpTool.All(sp)]));
         if (RedisRegistration.HasRedis(configuration))
         {
             services.AddAgentryRedis(configuration);

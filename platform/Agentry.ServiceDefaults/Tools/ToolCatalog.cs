@@ -27,6 +27,16 @@ public sealed class ToolCatalog
     public static bool OffersWebSearch(IConfiguration? configuration) =>
         !string.IsNullOrWhiteSpace(configuration?[WebSearchProviderKey]);
 
+    /// This catalog plus other tools (an MCP server's), which must not reuse a catalogued name.
+    public ToolCatalog With(IEnumerable<ToolDescriptor> more)
+    {
+        var added = more.ToList();
+        var taken = added.Where(t => Contains(t.Name)).Select(t => t.Name).ToList();
+        return taken.Count > 0
+            ? throw new InvalidOperationException($"These tool names are already catalogued: {string.Join(", ", taken)}.")
+            : added.Count == 0 ? this : new([.. _tools.Values, .. added]);
+    }
+
     public IEnumerable<string> Names => _tools.Keys.Order(StringComparer.Ordinal);
 
     public bool Contains(string name) => _tools.ContainsKey(name);
