@@ -106,6 +106,7 @@ public sealed record StepProposed(
 /// <param name="Plan">The plan made or revised at this step (plan-and-execute agents), null otherwise.</param>
 /// <param name="Cost">What this step's planning call cost, in US dollars.</param>
 /// <param name="Goal">The run's goal, so that a final answer can be judged against it.</param>
+/// <param name="UserId">The run's user, so that a sub-agent's child run works for the same user.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -120,7 +121,8 @@ public sealed record StepPlanned(
     bool CacheHit = false,
     Plan? Plan = null,
     decimal Cost = 0,
-    string? Goal = null);
+    string? Goal = null,
+    string? UserId = null);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
