@@ -44,9 +44,10 @@ public sealed partial class SubAgentRunEndedConsumer(
             await calls.TryCompleteStepAsync(child.ParentRunId, child.TenantId, child.ParentAgent, child.Step, child.MaxSteps, child.StepCallIds, context, cancellationToken);
         }
 
+        // A completed parent waited for all its children; one that ended otherwise may leave some running.
         foreach (var orphan in await runs.TakeChildrenAsync(ended.RunId, cancellationToken))
         {
-            if (await ledger.FindAsync(orphan.ParentRunId, orphan.CallId, cancellationToken) is null)
+            if (ended is not RunCompleted && await ledger.FindAsync(orphan.ParentRunId, orphan.CallId, cancellationToken) is null)
             {
                 LogCancellingChild(logger, orphan.ChildRunId, ended.RunId, how);
                 await context.Publish(new CancelRun(orphan.ChildRunId, orphan.TenantId, $"Its parent run {ended.RunId} {how} before this sub-agent finished."), cancellationToken);
