@@ -108,6 +108,7 @@ public sealed record StepProposed(
 /// <param name="Goal">The run's goal, so that a final answer can be judged against it.</param>
 /// <param name="DecidedOutcomes">Outcomes settled before the step ran, by call id: calls a person denied.
 /// The ToolExecutor reports them as they are instead of running those calls.</param>
+/// <param name="UserId">The run's user, so that a sub-agent's child run works for the same user.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -123,7 +124,8 @@ public sealed record StepPlanned(
     Plan? Plan = null,
     decimal Cost = 0,
     string? Goal = null,
-    IReadOnlyList<ToolOutcome>? DecidedOutcomes = null);
+    IReadOnlyList<ToolOutcome>? DecidedOutcomes = null,
+    string? UserId = null);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using ChatCompletion = OpenAI.Chat.ChatCompletion;
@@ -38,7 +39,7 @@ public static class AgentChat
 
                     foreach (var call in message.ToolCalls ?? [])
                     {
-                        items.Add(new FunctionCallContent(call.Tool, ToolFunctions.PluginName, call.CallId, ToKernelArguments(call.Arguments)));
+                        items.Add(new FunctionCallContent(SubAgentTools.FunctionName(call.Tool), ToolFunctions.PluginName, call.CallId, ToKernelArguments(call.Arguments)));
                     }
 
                     history.Add(new ChatMessageContent(AuthorRole.Assistant, items));
@@ -60,7 +61,7 @@ public static class AgentChat
         var calls = FunctionCallContent.GetFunctionCalls(reply)
             .Select((call, index) => new ToolCall(
                 string.IsNullOrEmpty(call.Id) ? $"call_{index + 1}" : call.Id,
-                call.FunctionName,
+                SubAgentTools.ToolOfFunction(call.FunctionName),
                 RawArguments(reply, call)))
             .ToList();
         var text = string.Concat(reply.Items.OfType<TextContent>().Select(t => t.Text)).Trim();

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 
@@ -81,12 +82,23 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         }
 
         var goal = history.FirstOrDefault(m => m.Role == AuthorRole.User)?.Content ?? "";
-        var choice = functions
-            .Select(f => (Function: f, Match: Match(f, goal)))
-            .Where(c => c.Match is not null)
-            .OrderByDescending(c => c.Match!.Score)
-            .ThenBy(c => c.Function.Name, StringComparer.Ordinal)
-            .FirstOrDefault();
+        var assistantTurns = history.Count(m => m.Role == AuthorRole.Assistant);
+        if (TasksIn(goal) is { Count: > 1 } tasks && tasks.Select(t => BestMatch(functions, t)).ToList() is var picks && picks.All(p => p.Match is not null))
+        {
+            // A goal that lists several tasks (as '- ' lines or separated by ';') gets one call per task, in parallel.
+            var items = new ChatMessageContentItemCollection
+            {
+                new TextContent($"The goal lists {tasks.Count} tasks; calling {string.Join(", ", picks.Select(p => p.Function.Name))} for them in parallel."),
+            };
+            for (var i = 0; i < picks.Count; i++)
+            {
+                items.Add(new FunctionCallContent(picks[i].Function.Name, picks[i].Function.PluginName, $"call_{assistantTurns + 1}_{i + 1}", picks[i].Match!.Arguments));
+            }
+
+            return new ChatMessageContent(AuthorRole.Assistant, items);
+        }
+
+        var choice = BestMatch(functions, goal);
         if (choice.Match is null)
         {
             var offered = functions.Count == 0 ? "no tools" : "the tools " + string.Join(", ", functions.Select(f => f.Name));
@@ -95,7 +107,6 @@ public sealed partial class OfflineChatModel : IChatCompletionService
                 + "Configure a real model (Llm__Endpoint and Llm__Model) for open-ended goals.");
         }
 
-        var assistantTurns = history.Count(m => m.Role == AuthorRole.Assistant);
         var call = new FunctionCallContent(choice.Function.Name, choice.Function.PluginName, $"call_{assistantTurns + 1}_1", choice.Match.Arguments);
         var thought = $"The goal fits the {choice.Function.Name} tool ({choice.Match.Because}); calling it.";
         return new ChatMessageContent(AuthorRole.Assistant, [new TextContent(thought), call]);
@@ -137,7 +148,7 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     private static ChatMessageContent Answer(List<FunctionResultContent> results)
     {
-        var texts = results.Select(r => (Tool: r.FunctionName ?? "tool", Text: ToolOutcomeText.Unwrap(r.Result?.ToString() ?? ""))).ToList();
+        var texts = results.Select(r => (Tool: r.FunctionName is { } name ? SubAgentTools.ToolOfFunction(name) : "tool", Text: ToolOutcomeText.Unwrap(r.Result?.ToString() ?? ""))).ToList();
         var failures = texts.Where(t => ToolOutcomeText.IsError(t.Text, out _)).ToList();
         string answer;
         if (failures.Count > 0)
@@ -159,6 +170,21 @@ public sealed partial class OfflineChatModel : IChatCompletionService
     }
 
     private sealed record FunctionMatch(double Score, KernelArguments Arguments, string Because);
+
+    private static (KernelFunctionMetadata Function, FunctionMatch? Match) BestMatch(IReadOnlyList<KernelFunctionMetadata> functions, string goal) =>
+        functions
+            .Select(f => (Function: f, Match: Match(f, goal)))
+            .Where(c => c.Match is not null)
+            .OrderByDescending(c => c.Match!.Score)
+            .ThenBy(c => c.Function.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+
+    /// The tasks a goal lists: its "- " bullet lines, or else its parts separated by ';'.
+    private static List<string> TasksIn(string goal)
+    {
+        var bullets = goal.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("- ", StringComparison.Ordinal)).Select(l => l[2..].Trim()).ToList();
+        return bullets.Count > 1 ? bullets : [.. goal.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)];
+    }
 
     /// Null when a required argument cannot be filled from the goal.
     private static FunctionMatch? Match(KernelFunctionMetadata function, string goal)

@@ -37,7 +37,7 @@ public static class ToolFunctions
             new Func<string>(() => throw new InvalidOperationException($"Tool '{tool.Name}' runs in the ToolExecutor; the Planner never invokes it.")),
             new KernelFunctionFromMethodOptions
             {
-                FunctionName = tool.Name,
+                FunctionName = SubAgentTools.FunctionName(tool.Name),
                 Description = tool.Description,
                 Parameters = parameters,
                 ReturnParameter = new KernelReturnParameterMetadata { Description = "The tool's output." },

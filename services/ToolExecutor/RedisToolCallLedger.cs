@@ -83,11 +83,29 @@ public sealed class RedisToolCallLedger(IConnectionMultiplexer redis, IOptions<T
     // find its outcomes rather than run its tools again.
     public Task ForgetAsync(Guid runId, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    // One script, so that two ToolExecutors counting calls of the same run cannot both take the last one.
+    public async Task<bool> CountCallAsync(Guid runId, string tool, string callId, int limit, CancellationToken cancellationToken)
+    {
+        var counted = await Database.ScriptEvaluateAsync(
+            """
+            if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+            if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+            redis.call('SADD', KEYS[1], ARGV[1])
+            redis.call('PEXPIRE', KEYS[1], ARGV[3])
+            return 1
+            """,
+            [CountKey(runId, tool)],
+            [callId, limit, (long)options.Value.Retention.TotalMilliseconds]);
+        return (int)counted == 1;
+    }
+
     public Task RenewLivenessAsync() => Database.StringSetAsync(AliveKey(InstanceId), "1", options.Value.LivenessTimeout);
 
     private RedisKey OutcomesKey(Guid runId) => $"{Prefix}tools:{runId}:outcomes";
 
     private RedisKey ClaimsKey(Guid runId) => $"{Prefix}tools:{runId}:claims";
+
+    private RedisKey CountKey(Guid runId, string tool) => $"{Prefix}tools:{runId}:count:{tool}";
 
     private RedisKey AliveKey(string instance) => $"{Prefix}toolexecutor:alive:{instance}";
 }

@@ -32,6 +32,11 @@ public interface IToolCallLedger
 
     /// Drops what is kept of an ended run.
     Task ForgetAsync(Guid runId, CancellationToken cancellationToken);
+
+    /// Counts a call of the tool against the run's limit (a max_calls policy), once per call id:
+    /// true when it is within the limit. A call counted before (a redelivered step) stays within
+    /// it, so that a redelivery never uses up the allowance twice.
+    Task<bool> CountCallAsync(Guid runId, string tool, string callId, int limit, CancellationToken cancellationToken);
 }
 
 /// The embedded mode's ledger: one process, so a claim is never held by a process that died.
@@ -39,6 +44,7 @@ public sealed class InMemoryToolCallLedger : IToolCallLedger
 {
     private readonly ConcurrentDictionary<(Guid, string), ToolOutcome> _outcomes = new();
     private readonly ConcurrentDictionary<(Guid, string), bool> _claims = new();
+    private readonly ConcurrentDictionary<(Guid, string), HashSet<string>> _counted = new();
 
     public Task<ToolOutcome?> FindAsync(Guid runId, string callId, CancellationToken cancellationToken) =>
         Task.FromResult(_outcomes.GetValueOrDefault((runId, callId)));
@@ -60,13 +66,28 @@ public sealed class InMemoryToolCallLedger : IToolCallLedger
 
     public Task ForgetAsync(Guid runId, CancellationToken cancellationToken)
     {
-        foreach (var key in _claims.Keys.Where(k => k.Item1 == runId))
+        // Refusals and sub-agents' outcomes are recorded without a claim.
+        foreach (var key in _claims.Keys.Concat(_outcomes.Keys).Where(k => k.Item1 == runId).ToList())
         {
             _claims.TryRemove(key, out _);
             _outcomes.TryRemove(key, out _);
         }
 
+        foreach (var key in _counted.Keys.Where(k => k.Item1 == runId))
+        {
+            _counted.TryRemove(key, out _);
+        }
+
         return Task.CompletedTask;
+    }
+
+    public Task<bool> CountCallAsync(Guid runId, string tool, string callId, int limit, CancellationToken cancellationToken)
+    {
+        var calls = _counted.GetOrAdd((runId, tool), _ => new HashSet<string>(StringComparer.Ordinal));
+        lock (calls)
+        {
+            return Task.FromResult(calls.Contains(callId) || (calls.Count < limit && calls.Add(callId)));
+        }
     }
 }
 

@@ -9,11 +9,30 @@ namespace Agentry.ToolExecutor;
 /// ledger (a redelivered step) gets a span marked replayed and is not counted again.
 internal static class ToolCallTelemetry
 {
-    public static Activity? Start(ToolCall call, StepPlanned step) =>
-        StartStage($"execute_tool {call.Tool}", Stages.Act, step.RunId, step.Step)?
+    /// The policy that refused a call (tools, allowed_hosts, read_only, max_calls, max_depth, max_fan_out).
+    public const string PolicyTag = "agentry.tool.policy";
+
+    /// The child run a sub-agent call started.
+    public const string ChildRunTag = "agentry.sub_agent.run_id";
+
+    public static Activity? Start(ToolCall call, StepPlanned step) => Start(call.Tool, call.CallId, step.RunId, step.Step);
+
+    public static Activity? Start(string tool, string callId, Guid runId, int step) =>
+        StartStage($"execute_tool {tool}", Stages.Act, runId, step)?
             .SetTag(Tags.GenAiOperation, "execute_tool")
-            .SetTag(Tags.GenAiToolName, call.Tool)
-            .SetTag(Tags.GenAiToolCallId, call.CallId);
+            .SetTag(Tags.GenAiToolName, tool)
+            .SetTag(Tags.GenAiToolCallId, callId);
+
+    /// A call refused before it ran; the policy names the rule, the outcome's error says why.
+    public static void Refused(Activity? span, ToolOutcome outcome, string? policy)
+    {
+        span?.SetTag(PolicyTag, policy);
+        Ran(span, outcome);
+    }
+
+    /// A sub-agent call whose child run was started; its outcome gets a span of its own when the child ends.
+    public static void ChildStarted(Activity? span, Guid childRunId) =>
+        span?.SetTag(Tags.ToolOutcome, "sub_agent_started").SetTag(ChildRunTag, childRunId.ToString());
 
     public static void Replayed(Activity? span, ToolOutcome outcome)
     {

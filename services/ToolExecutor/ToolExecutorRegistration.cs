@@ -1,3 +1,4 @@
+using Agentry.ToolExecutor.SubAgents;
 using Agentry.ToolExecutor.Tools;
 using Agentry.ServiceDefaults;
 using Agentry.ServiceDefaults.Tools;
@@ -56,8 +57,11 @@ public static class ToolExecutorRegistration
 
         services.AddSingleton<McpSessions>();
         services.AddSingleton(sp => new ToolRegistry(sp.GetRequiredService<ToolCatalog>(), [.. sp.GetServices<ITool>(), .. McpTool.All(sp)]));
+        services.AddOptions<SubAgentOptions>().BindConfiguration(SubAgentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<SubAgentCalls>();
         if (RedisRegistration.HasRedis(configuration))
         {
+            services.TryAddSingleton<ISubAgentRuns, RedisSubAgentRuns>();
             services.AddAgentryRedis(configuration);
             services.AddOptions<ToolLedgerOptions>().BindConfiguration(ToolLedgerOptions.Section);
             services.TryAddSingleton<RedisToolCallLedger>();
@@ -67,6 +71,7 @@ public static class ToolExecutorRegistration
         else
         {
             services.TryAddSingleton<IToolCallLedger, InMemoryToolCallLedger>();
+            services.TryAddSingleton<ISubAgentRuns, InMemorySubAgentRuns>();
         }
         services.ResolveAtStart<ToolRegistry>();
         return services;
@@ -79,5 +84,6 @@ public static class ToolExecutorRegistration
         // "run-ended": on one queue the two services would compete for each run's end and each
         // forget only some runs.
         bus.AddConsumer<RunEndedConsumer>().Endpoint(endpoint => endpoint.Name = "tool-executor-run-ended");
+        bus.AddConsumer<SubAgentRunEndedConsumer>().Endpoint(endpoint => endpoint.Name = "tool-executor-sub-agents");
     }
 }

@@ -25,12 +25,26 @@ public sealed class ToolRegistry
                 $"The tool catalog and the tool implementations disagree. Without an implementation: [{string.Join(", ", missing)}]; not in the catalog: [{string.Join(", ", extra)}].");
         }
 
+        var mismatched = byName.Values
+            .Where(t => t is IArgumentDependentSideEffects != catalog.Get(t.Name).SideEffectsDependOnArguments)
+            .Select(t => t.Name)
+            .ToList();
+        if (mismatched.Count > 0)
+        {
+            // The loader decides from the descriptor whether a read_only policy can hold; the
+            // implementation decides per call: they must agree.
+            throw new InvalidOperationException(
+                $"The tools [{string.Join(", ", mismatched)}] disagree with their descriptors on whether their side effects depend on the arguments (IArgumentDependentSideEffects against ToolDescriptor.SideEffectsDependOnArguments).");
+        }
+
         _tools = byName.ToFrozenDictionary(StringComparer.Ordinal);
         _catalog = catalog;
         _arguments = new ToolArgumentsValidator(catalog);
     }
 
     public ITool? Find(string name) => _tools.GetValueOrDefault(name);
+
+    public ToolDescriptor? Describe(string name) => _catalog.Find(name);
 
     /// Whether this call may change something outside the run, which decides whether the ledger
     /// may run it again after a crash: the descriptor says, unless the tool decides per call.

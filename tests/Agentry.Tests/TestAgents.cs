@@ -7,7 +7,7 @@ namespace Agentry.Tests;
 public static class TestAgents
 {
     public static AgentDefinition Parse(string name, string yaml) =>
-        AgentDefinitionLoader.Parse($"{name}.yaml", yaml, ToolCatalog.BuiltIn.Names.ToHashSet());
+        AgentDefinitionLoader.Parse($"{name}.yaml", yaml, ToolCatalog.BuiltIn);
 
     public static AgentDefinition Assistant(int maxSteps = 8, int maxTokens = 20_000, string deadline = "2m", string? webhook = null) =>
         Parse("assistant", $"""

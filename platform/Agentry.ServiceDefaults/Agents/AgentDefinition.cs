@@ -1,3 +1,5 @@
+using Agentry.ServiceDefaults.Tools;
+
 namespace Agentry.ServiceDefaults.Agents;
 
 /// An agent as declared in agents/NAME.yaml. Only what the services act on today is modelled;
@@ -26,6 +28,9 @@ public sealed record AgentDefinition(
 
     /// The tool's policy, or null when the agent may not call it.
     public ToolPolicy? PolicyOf(string tool) => Tools.FirstOrDefault(t => t.Name == tool)?.Policy;
+
+    /// The agents this one may start as sub-agents (its `agent:NAME` tools).
+    public IEnumerable<string> SubAgents => Tools.Select(t => SubAgentTools.TryGetAgent(t.Name, out var agent) ? agent : null).OfType<string>();
 }
 
 /// The model an agent asks: a provider (by its name in Llm:Providers; none: the default provider) and
@@ -52,19 +57,56 @@ public enum PlanningStrategy
     PlanAndExecute,
 }
 
-/// A tool the agent may call, and the policy its calls are held to.
+/// A tool the agent may call, and the policy its calls are held to. Line and Column: where the
+/// definition names it (0 when built in code), for the catalog's checks of sub-agents.
 public sealed record AgentTool(string Name)
 {
     public ToolPolicy Policy { get; init; } = ToolPolicy.Unrestricted;
+
+    public long Line { get; init; }
+
+    public long Column { get; init; }
 }
 
 /// AllowedHosts: the only hosts a network tool may reach for this agent (empty: the tool's own
-/// allow-list applies). ReadOnly: the tool must not change anything (a tool that cannot promise
+/// allow-list applies); "api.example.com" is that host on any port, "*.example.com" any host under
+/// example.com (not example.com itself), ":8443" after either limits the port. It narrows, never
+/// widens: the tool's own allow-list and its refusal of private and loopback addresses still apply. ReadOnly: the tool must not change anything (a tool that cannot promise
 /// that is refused). MaxCallsPerRun: null, no limit. NeedsApproval: a person approves each call
 /// before it runs.
 public sealed record ToolPolicy(IReadOnlyList<string> AllowedHosts, bool ReadOnly, int? MaxCallsPerRun, bool NeedsApproval)
 {
     public static readonly ToolPolicy Unrestricted = new([], ReadOnly: false, MaxCallsPerRun: null, NeedsApproval: false);
+
+    /// Whether AllowedHosts lets a call reach this address (always, when the list is empty).
+    public bool AllowsHost(Uri url)
+    {
+        if (AllowedHosts.Count == 0)
+        {
+            return true;
+        }
+
+        var host = url.IdnHost.TrimEnd('.');
+        foreach (var entry in AllowedHosts)
+        {
+            var colon = entry.LastIndexOf(':');
+            var (pattern, port) = colon < 0 ? (entry, (int?)null) : (entry[..colon], int.Parse(entry[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+            if (port is { } p && p != url.Port)
+            {
+                continue;
+            }
+
+            var matches = pattern.StartsWith("*.", StringComparison.Ordinal)
+                ? host.EndsWith(pattern[1..], StringComparison.OrdinalIgnoreCase) && host.Length > pattern.Length - 1
+                : string.Equals(host, pattern, StringComparison.OrdinalIgnoreCase);
+            if (matches)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
 
 /// MaxReplans bounds the re-plans of a plan-and-execute run; ReAct runs never re-plan.

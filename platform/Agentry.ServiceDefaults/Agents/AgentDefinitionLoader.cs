@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Agentry.ServiceDefaults.Tools;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -15,8 +16,20 @@ public static partial class AgentDefinitionLoader
     public static AgentDefinition LoadFile(string path, ISet<string> knownTools, ISet<string>? knownProviders = null) =>
         Parse(path, File.ReadAllText(path), knownTools, knownProviders);
 
+    /// With the tool catalog, tool policies are checked against what each tool is: read_only on a
+    /// tool that always changes something, or allowed_hosts on one that reaches no host, is an error.
+    public static AgentDefinition LoadFile(string path, ToolCatalog tools, ISet<string>? knownProviders = null) =>
+        Parse(path, File.ReadAllText(path), tools, knownProviders);
+
+    public static AgentDefinition Parse(string file, string yaml, ToolCatalog tools, ISet<string>? knownProviders = null) =>
+        Parse(file, yaml, tools.Names.ToHashSet(StringComparer.Ordinal), knownProviders, tools);
+
     /// knownProviders: the model providers configured (see ModelProviders.Names); null skips that check.
-    public static AgentDefinition Parse(string file, string yaml, ISet<string> knownTools, ISet<string>? knownProviders = null)
+    /// Sub-agents (`agent:NAME`) are checked against the other agents by AgentCatalog.
+    public static AgentDefinition Parse(string file, string yaml, ISet<string> knownTools, ISet<string>? knownProviders = null) =>
+        Parse(file, yaml, knownTools, knownProviders, catalog: null);
+
+    private static AgentDefinition Parse(string file, string yaml, ISet<string> knownTools, ISet<string>? knownProviders, ToolCatalog? catalog)
     {
         var expectedName = Path.GetFileNameWithoutExtension(file);
         var reader = new Reader(file);
@@ -57,7 +70,7 @@ public static partial class AgentDefinitionLoader
             instructions.Trim(),
             ReadModel(reader, root.Find("model"), knownProviders),
             strategy,
-            ReadTools(reader, root.Find("tools"), knownTools),
+            ReadTools(reader, root.Find("tools"), knownTools, catalog),
             ReadLimits(reader, root.Find("limits")),
             ReadNotify(reader, root.Find("notify")),
             file)
@@ -144,7 +157,7 @@ public static partial class AgentDefinitionLoader
         };
     }
 
-    private static List<AgentTool> ReadTools(Reader reader, YamlNode? node, ISet<string> knownTools)
+    private static List<AgentTool> ReadTools(Reader reader, YamlNode? node, ISet<string> knownTools, ToolCatalog? catalog)
     {
         if (node is null)
         {
@@ -163,9 +176,15 @@ public static partial class AgentDefinitionLoader
             var map = item is YamlMappingNode ? reader.Mapping(item, "a tool") : null;
             var nameNode = map is null ? item : map.Find("name") ?? throw reader.Error(item, "a tool given as a mapping needs a 'name'.");
             var name = reader.Scalar(nameNode, "a tool name");
-            if (!knownTools.Contains(name))
+            var subAgent = SubAgentTools.IsSubAgent(name);
+            if (subAgent && !AgentNamePattern().IsMatch(name[SubAgentTools.Prefix.Length..]))
             {
-                throw reader.Error(nameNode, $"unknown tool '{name}'. Known tools: {string.Join(", ", knownTools.Order(StringComparer.Ordinal))}.");
+                throw reader.Error(nameNode, $"'{name}' does not name an agent: write agent:NAME, where NAME is another agent's file name (lower-case letters, digits and '-').");
+            }
+
+            if (!subAgent && !knownTools.Contains(name))
+            {
+                throw reader.Error(nameNode, $"unknown tool '{name}'. Known tools: {string.Join(", ", knownTools.Order(StringComparer.Ordinal))}; another agent is called as agent:NAME.");
             }
 
             if (tools.Any(t => t.Name == name))
@@ -173,21 +192,37 @@ public static partial class AgentDefinitionLoader
                 throw reader.Error(nameNode, $"tool '{name}' is listed twice.");
             }
 
-            tools.Add(new AgentTool(name) { Policy = map is null ? ToolPolicy.Unrestricted : ReadToolPolicy(reader, map, name) });
+            var policy = map is null ? ToolPolicy.Unrestricted : ReadToolPolicy(reader, map, name, subAgent ? null : catalog?.Find(name));
+            tools.Add(new AgentTool(name) { Policy = policy, Line = nameNode.Start.Line, Column = nameNode.Start.Column });
         }
 
         return tools;
     }
 
-    private static ToolPolicy ReadToolPolicy(Reader reader, MappingView map, string tool)
+    /// descriptor: the tool's, to check the policy against what the tool does; null when unknown
+    /// (names-only loading) or for a sub-agent.
+    private static ToolPolicy ReadToolPolicy(Reader reader, MappingView map, string tool, ToolDescriptor? descriptor)
     {
-        reader.RejectUnknownKeys(map, ["name", "allowed_hosts", "read_only", "max_calls", "needs_approval"], $"tool '{tool}'");
+        var subAgent = SubAgentTools.IsSubAgent(tool);
+        reader.RejectUnknownKeys(map, subAgent ? ["name", "max_calls", "needs_approval"] : ["name", "allowed_hosts", "read_only", "max_calls", "needs_approval"],
+            subAgent ? $"sub-agent '{tool}' (its own tools' policies apply inside the child run)" : $"tool '{tool}'");
         var hosts = map.Find("allowed_hosts") is { } hostsNode
-            ? reader.Names(hostsNode, $"{tool}.allowed_hosts", HostPattern(), "a host name such as api.example.com")
+            ? reader.Names(hostsNode, $"{tool}.allowed_hosts", HostPattern(), "a host name such as api.example.com or *.example.com, optionally with :port")
             : [];
+        if (map.Find("allowed_hosts") is { } listed && descriptor is { ReachesHosts: false })
+        {
+            throw reader.Error(listed, $"{tool}.allowed_hosts does not apply: {tool} reaches no host named in its arguments. allowed_hosts is for http_get, http_post and http_request.");
+        }
+
+        var readOnly = map.Find("read_only") is { } readOnlyNode && reader.Boolean(readOnlyNode, $"{tool}.read_only");
+        if (readOnly && descriptor is { CanBeReadOnly: false })
+        {
+            throw reader.Error(map.Find("read_only")!, $"{tool} changes something with every call, so it cannot be read_only: remove read_only: true, or remove {tool} from the agent's tools.");
+        }
+
         return new ToolPolicy(
             hosts,
-            ReadOnly: map.Find("read_only") is { } readOnly && reader.Boolean(readOnly, $"{tool}.read_only"),
+            ReadOnly: readOnly,
             MaxCallsPerRun: map.Find("max_calls") is { } maxCalls ? reader.PositiveInt(maxCalls, $"{tool}.max_calls", max: 10_000) : null,
             NeedsApproval: map.Find("needs_approval") is { } approval && reader.Boolean(approval, $"{tool}.needs_approval"));
     }

@@ -43,7 +43,7 @@ public static class BuiltInTools
           "required": ["url"],
           "additionalProperties": false
         }
-        """);
+        """) { ReachesHosts = true };
 
     public static readonly ToolDescriptor HttpPost = new(
         "http_post",
@@ -59,7 +59,7 @@ public static class BuiltInTools
           "additionalProperties": false
         }
         """,
-        SideEffects: true);
+        SideEffects: true) { ReachesHosts = true };
 
     /// Declared with side effects because a POST has them; the ToolExecutor treats a GET as free of them.
     public static readonly ToolDescriptor HttpRequest = new(
@@ -77,7 +77,7 @@ public static class BuiltInTools
           "additionalProperties": false
         }
         """,
-        SideEffects: true);
+        SideEffects: true) { SideEffectsDependOnArguments = true, ReachesHosts = true };
 
     public static readonly ToolDescriptor RunJavaScript = new(
         "run_javascript",

@@ -15,13 +15,18 @@ public sealed class ToolArgumentsValidator(ToolCatalog catalog)
         name => JsonSchema.FromText(catalog.Get(name).ArgumentsSchema),
         StringComparer.Ordinal);
 
-    public bool Knows(string tool) => _schemas.ContainsKey(tool);
+    // Every sub-agent tool takes the same arguments: the sub-goal.
+    private static readonly JsonSchema SubAgentSchema = JsonSchema.FromText(SubAgentTools.ArgumentsSchema);
+
+    public bool Knows(string tool) => _schemas.ContainsKey(tool) || SubAgentTools.IsSubAgent(tool);
 
     /// The problems with the arguments, in words; empty when they are valid.
     public IReadOnlyList<string> Validate(string tool, JsonElement arguments)
     {
         var schema = _schemas.TryGetValue(tool, out var s)
             ? s
+            : SubAgentTools.IsSubAgent(tool)
+            ? SubAgentSchema
             : throw new KeyNotFoundException($"No tool named '{tool}' is registered. Known tools: {string.Join(", ", catalog.Names)}.");
         return JsonSchemaCheck.Problems(schema, arguments, "arguments");
     }

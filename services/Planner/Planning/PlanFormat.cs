@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.ServiceDefaults.Agents;
+using Agentry.ServiceDefaults.Tools;
 using Json.Schema;
 
 namespace Agentry.Planner.Planning;
@@ -63,9 +64,10 @@ public static class PlanFormat
             var number = i + 1;
             // Functions reach an OpenAI model as "tools-NAME"; a plan may name them so.
             var named = item["tool"]?.GetValue<string>();
-            var tool = named is not null && named.StartsWith(ToolFunctions.PluginName + "-", StringComparison.Ordinal)
+            var function = named is not null && named.StartsWith(ToolFunctions.PluginName + "-", StringComparison.Ordinal)
                 ? named[(ToolFunctions.PluginName.Length + 1)..]
                 : named;
+            var tool = function is null ? null : SubAgentTools.ToolOfFunction(function);
             if (tool is not null && !agent.MayUse(tool))
             {
                 problems.Add($"step {number}: '{tool}' is not one of this agent's tools ({string.Join(", ", agent.Tools.Select(t => t.Name))})");

@@ -510,7 +510,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             c.Message.CacheHit,
             c.Saga.PlanAndExecute && Deserialize<PlanRequest>(c.Saga.PlanRequestJson) is { Action: PlanAction.MakePlan or PlanAction.Replan } ? c.Message.Plan : null,
             c.Message.Cost,
-            c.Saga.Goal);
+            c.Saga.Goal,
+            UserId: c.Saga.UserId);
 
     private static async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c, IRunDeadlines deadlines, TimeProvider clock)
     {

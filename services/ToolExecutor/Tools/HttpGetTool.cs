@@ -14,12 +14,12 @@ public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptionsMonitor<
 
     public Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken) =>
         GetAsync(httpClients.CreateClient(HttpTools.ClientFor(Name)), Name, Section, HttpTools.ParseUrl(arguments.GetProperty("url").GetString()!),
-            options.Get(Name), emptyAllowsAny: false, cancellationToken);
+            options.Get(Name), emptyAllowsAny: false, invocation, cancellationToken);
 
     private const int MaxRedirects = 5;
 
     /// GET following redirects itself, so every hop passes the allow-list (and, at connect, the address guard).
-    internal static async Task<string> GetAsync(HttpClient client, string tool, string section, Uri url, HttpToolOptions settings, bool emptyAllowsAny, CancellationToken cancellationToken)
+    internal static async Task<string> GetAsync(HttpClient client, string tool, string section, Uri url, HttpToolOptions settings, bool emptyAllowsAny, ToolInvocation invocation, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.Timeout);
@@ -27,7 +27,7 @@ public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptionsMonitor<
         {
             for (var hop = 0; ; hop++)
             {
-                HttpTools.EnsureAllowed(tool, section, url, settings, emptyAllowsAny);
+                HttpTools.EnsureAllowed(tool, section, url, settings, emptyAllowsAny, invocation);
                 using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
                 if (HttpTools.IsRedirect(response.StatusCode) && response.Headers.Location is { } location)
                 {

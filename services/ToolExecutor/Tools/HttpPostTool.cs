@@ -21,7 +21,7 @@ public sealed class HttpPostTool(IHttpClientFactory httpClients, IOptionsMonitor
 
     internal static async Task<string> PostAsync(HttpClient client, string tool, string section, Uri url, JsonElement body, ToolInvocation invocation, HttpToolOptions settings, bool emptyAllowsAny, CancellationToken cancellationToken)
     {
-        HttpTools.EnsureAllowed(tool, section, url, settings, emptyAllowsAny);
+        HttpTools.EnsureAllowed(tool, section, url, settings, emptyAllowsAny, invocation);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.Timeout);
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(body) };

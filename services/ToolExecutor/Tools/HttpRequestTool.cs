@@ -24,7 +24,7 @@ public sealed class HttpRequestTool(IHttpClientFactory httpClients, IOptionsMoni
         {
             return arguments.TryGetProperty("body", out _)
                 ? throw new ToolException(ToolErrorKind.InvalidArguments, "A GET request has no body: remove 'body' or use method POST.")
-                : HttpGetTool.GetAsync(client, Name, Section, url, options.Get(Name), emptyAllowsAny: true, cancellationToken);
+                : HttpGetTool.GetAsync(client, Name, Section, url, options.Get(Name), emptyAllowsAny: true, invocation, cancellationToken);
         }
 
         var body = arguments.TryGetProperty("body", out var b) ? b : JsonSerializer.SerializeToElement(new { });

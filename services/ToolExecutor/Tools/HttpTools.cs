@@ -1,5 +1,6 @@
 using System.Net;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults.Agents;
 
 namespace Agentry.ToolExecutor.Tools;
 
@@ -33,11 +34,17 @@ public static class HttpTools
             ? url
             : throw new ToolException(ToolErrorKind.InvalidArguments, $"'{text}' is not an absolute http or https URL.");
 
-    public static void EnsureAllowed(string tool, string section, Uri url, HttpToolOptions settings, bool emptyAllowsAny = false)
+    public static void EnsureAllowed(string tool, string section, Uri url, HttpToolOptions settings, bool emptyAllowsAny = false, ToolInvocation? invocation = null)
     {
         if (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
         {
             throw new ToolException(ToolErrorKind.PermissionDenied, $"'{url}' is not an http or https URL.");
+        }
+
+        // The agent's allowed_hosts narrows the tool's own allow-list; both must let the host through.
+        if (invocation is not null && !invocation.Policy.AllowsHost(url))
+        {
+            throw new ToolException(ToolErrorKind.PermissionDenied, NotAllowedByPolicy(tool, invocation.Agent, url, invocation.Policy));
         }
 
         if (emptyAllowsAny && settings.AllowedHosts.Count == 0)
@@ -51,6 +58,9 @@ public static class HttpTools
             throw new ToolException(ToolErrorKind.PermissionDenied, $"Host '{url.Host}' is not on the {tool} allow-list ({allowed}; configure {section}:AllowedHosts).");
         }
     }
+
+    public static string NotAllowedByPolicy(string tool, string agent, Uri url, ToolPolicy policy) =>
+        $"Permission denied by the allowed_hosts policy: agent '{agent}' may reach only {string.Join(", ", policy.AllowedHosts)} with {tool}, and '{url.Authority}' is not one of them.";
 
     /// A transport failure as the call's result; a refused address is a permission matter.
     public static ToolException Failure(string method, Uri url, HttpRequestException e) =>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults.Agents;
 
 namespace Agentry.ToolExecutor.Tools;
 
@@ -12,8 +13,12 @@ public interface ITool
     Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken);
 }
 
-/// Who is calling, for tools whose behaviour depends on the run.
-public sealed record ToolInvocation(Guid RunId, string TenantId, string Agent, int Step, string CallId);
+/// Who is calling, for tools whose behaviour depends on the run. Policy: the agent's policy for the
+/// tool, for checks a tool must repeat itself (the HTTP tools check allowed_hosts at every redirect).
+public sealed record ToolInvocation(Guid RunId, string TenantId, string Agent, int Step, string CallId)
+{
+    public ToolPolicy Policy { get; init; } = ToolPolicy.Unrestricted;
+}
 
 /// A tool whose side effects depend on its arguments (http_request: a POST has them, a GET not).
 public interface IArgumentDependentSideEffects

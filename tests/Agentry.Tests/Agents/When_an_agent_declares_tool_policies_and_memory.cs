@@ -33,7 +33,7 @@ public sealed class When_an_agent_declares_tool_policies_and_memory
     }
 
     [TestCase("  - name: http_get\n    max_calls: 0", 4, 16, "http_get.max_calls must be a whole number from 1 to 10,000, not '0'.")]
-    [TestCase("  - name: http_get\n    allowed_hosts: [http://x.com]", 4, 21, "'http://x.com' in http_get.allowed_hosts is not a host name such as api.example.com.")]
+    [TestCase("  - name: http_get\n    allowed_hosts: [http://x.com]", 4, 21, "'http://x.com' in http_get.allowed_hosts is not a host name such as api.example.com or *.example.com, optionally with :port.")]
     [TestCase("  - name: http_get\n    approve: true", 4, 5, "unknown key 'approve' in tool 'http_get'. Allowed keys: name, allowed_hosts, read_only, max_calls, needs_approval.")]
     [TestCase("  - max_calls: 2", 3, 5, "a tool given as a mapping needs a 'name'.")]
     [TestCase("  - name: rm_rf", 3, 11, "unknown tool 'rm_rf'. Known tools: ")]

@@ -83,4 +83,32 @@ public sealed class When_an_agent_runs_in_one_process_on_redis
         var run = (await Redis.Database.HashGetAsync(keys.Single(k => k.ToString().Contains("saga:agentrun:", StringComparison.Ordinal)), "data")).ToString();
         Assert.That(run, Does.Contain("\"CurrentState\":\"Completed\"").And.Contain("\"Replans\":1").And.Contain("\"PlanAndExecute\":true"));
     }
+
+    [Test]
+    public async Task Should_run_sub_agents_with_their_records_and_call_counts_in_redis()
+    {
+        var keyPrefix = Redis.NewKeyPrefix();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+
+        var exit = await Commands.RunAsync(
+            new RunOptions("Calculate 17 * 23 + 4; tell the time in Tokyo", "orchestrator", TestAgents.RepositoryAgentsFolder(), null, Verbose: false,
+                new Dictionary<string, string?>
+                {
+                    ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
+                    ["ConnectionStrings:redis"] = TestServers.RedisConfiguration,
+                    ["Planner:Redis:KeyPrefix"] = keyPrefix,
+                    ["Evaluator:Redis:KeyPrefix"] = keyPrefix,
+                    ["ToolExecutor:Redis:KeyPrefix"] = keyPrefix,
+                }),
+            output, error, timeout.Token);
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output.ToString() + error);
+        Assert.That(output.ToString(), Does.Contain("Answer: agent:assistant: 395"));
+        var keys = (await Redis.KeysAsync(keyPrefix)).Select(k => k.ToString()[keyPrefix.Length..]).ToList();
+        Assert.That(keys.Count(k => k.StartsWith("saga:agentrun:", StringComparison.Ordinal)), Is.EqualTo(3), "the parent and its two children are runs of their own");
+        var counted = keys.Single(k => k.EndsWith(":count:agent:assistant", StringComparison.Ordinal));
+        Assert.That(await Redis.Database.SetLengthAsync(keyPrefix + counted), Is.EqualTo(2), "both calls counted against max_calls, once each");
+    }
 }

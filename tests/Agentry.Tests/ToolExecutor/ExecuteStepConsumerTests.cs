@@ -151,7 +151,7 @@ public sealed class When_a_planned_step_is_executed
             Call("c2", "calculator", """{"expression":"6*7"}""")));
 
         Assert.That(result.Outcomes.Select(o => o.ErrorKind), Is.EqualTo(new[] { ToolErrorKind.PermissionDenied, ToolErrorKind.None }));
-        Assert.That(result.Outcomes[0].Error, Is.EqualTo("Agent 'calculating' may not use the tool 'http_get': it is not in the agent's tools list."));
+        Assert.That(result.Outcomes[0].Error, Is.EqualTo("Permission denied: agent 'calculating' may not use the tool 'http_get': it is not in the agent's tools list."));
         Assert.That(result.Outcomes[1].Output, Is.EqualTo("42"));
     }
 
@@ -163,7 +163,7 @@ public sealed class When_a_planned_step_is_executed
         var result = await ResultOfAsync(Step("ghost", Call("c1", "calculator", """{"expression":"1+1"}""")));
 
         Assert.That(result.Outcomes.Single().ErrorKind, Is.EqualTo(ToolErrorKind.PermissionDenied));
-        Assert.That(result.Outcomes.Single().Error, Does.StartWith("Agent 'ghost' may not use the tool 'calculator'"));
+        Assert.That(result.Outcomes.Single().Error, Does.StartWith("Permission denied: agent 'ghost' may not use the tool 'calculator'"));
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.ToolExecutor;
+using Agentry.ToolExecutor.SubAgents;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -85,5 +86,48 @@ public sealed class When_the_call_ledger_is_in_redis
         var ttl = await _redis.Database.KeyTimeToLiveAsync($"{_prefix}tools:{runId}:outcomes");
         Assert.That(ttl, Is.GreaterThan(TimeSpan.FromHours(23)).And.LessThanOrEqualTo(TimeSpan.FromDays(1)));
         Assert.That(await Process().FindAsync(runId, "c2", CancellationToken.None), Is.Null);
+    }
+
+    [Test]
+    public async Task Should_count_calls_against_max_calls_once_per_call_id_across_processes()
+    {
+        var runId = Guid.NewGuid();
+        await using var otherConnection = await TestRedis.ConnectAnotherAsync();
+        var (first, second) = (Process(), Process(otherConnection));
+
+        var counted = new List<bool>
+        {
+            await first.CountCallAsync(runId, "http_get", "c1", limit: 2, CancellationToken.None),
+            await second.CountCallAsync(runId, "http_get", "c1", limit: 2, CancellationToken.None),
+            await second.CountCallAsync(runId, "http_get", "c2", limit: 2, CancellationToken.None),
+            await first.CountCallAsync(runId, "http_get", "c3", limit: 2, CancellationToken.None),
+            await first.CountCallAsync(runId, "http_get", "c2", limit: 2, CancellationToken.None),
+            await first.CountCallAsync(runId, "calculator", "c4", limit: 2, CancellationToken.None),
+        };
+
+        Assert.That(counted, Is.EqualTo(new[] { true, true, true, false, true, true }), "c1 and c2 use the allowance once however often they come; c3 is over it; another tool counts apart");
+        Assert.That(await _redis.Database.KeyTimeToLiveAsync($"{_prefix}tools:{runId}:count:http_get"), Is.GreaterThan(TimeSpan.FromHours(23)));
+    }
+
+    [Test]
+    public async Task Should_keep_sub_agent_runs_for_every_process_and_hand_an_ended_parents_children_to_one()
+    {
+        var options = Options.Create(new ToolLedgerOptions { KeyPrefix = _prefix });
+        await using var otherConnection = await TestRedis.ConnectAnotherAsync();
+        var (first, second) = (new RedisSubAgentRuns(_redis.Multiplexer, options), new RedisSubAgentRuns(otherConnection, options));
+        var parent = Guid.NewGuid();
+        SubAgentRun Child(string callId) => new(SubAgentCalls.ChildRunId(parent, callId), parent, "tenant-1", "lead", 2, 8, callId, "agent:leaf",
+            JsonSerializer.SerializeToElement(new { goal = callId }), ["c1", "c2"], 1, DateTimeOffset.UnixEpoch);
+        await first.AddAsync(Child("c1"), CancellationToken.None);
+        await first.AddAsync(Child("c2"), CancellationToken.None);
+        await first.AddAsync(Child("c2") with { Depth = 3 }, CancellationToken.None);
+
+        var found = await second.FindAsync(SubAgentCalls.ChildRunId(parent, "c2"), CancellationToken.None);
+        var taken = await second.TakeChildrenAsync(parent, CancellationToken.None);
+
+        Assert.That((found?.CallId, found?.Depth, found?.StepCallIds), Is.EqualTo(("c2", 1, new[] { "c1", "c2" })), "the first record of a child stays");
+        Assert.That(taken.Select(c => c.CallId).Order(), Is.EqualTo(new[] { "c1", "c2" }));
+        Assert.That(await first.TakeChildrenAsync(parent, CancellationToken.None), Is.Empty, "the children were handed out twice");
+        Assert.That(await first.FindAsync(SubAgentCalls.ChildRunId(parent, "c1"), CancellationToken.None), Is.Null);
     }
 }

@@ -80,7 +80,8 @@ public sealed class When_an_agent_uses_mcp_tools(McpTransport transport)
     [Test]
     public void Should_offer_the_tools_to_an_agent_that_lists_them_with_the_servers_parameters()
     {
-        var plugin = new AgentToolPlugins(_catalog).For(Researcher);
+        var researcher = Researcher;
+        var plugin = new AgentToolPlugins(_catalog, new AgentCatalog([researcher])).For(researcher);
 
         Assert.That(plugin.Select(f => f.Name), Is.EquivalentTo(new[] { "calculator", "mcp_test_echo", "mcp_test_fail", "mcp_test_sleep" }));
         var text = plugin["mcp_test_echo"].Metadata.Parameters.Single();
