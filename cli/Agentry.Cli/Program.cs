@@ -49,8 +49,30 @@ var serve = new Command("serve", "Host every service and the Gateway's HTTP API 
 };
 serve.SetAction((parse, cancellationToken) => Commands.ServeAsync(parse.GetValue(agentsOption), parse.GetValue(urlsOption)!, parse.GetValue(verboseOption), Console.Error, cancellationToken));
 
+var gatewayOption = new Option<Uri>("--gateway")
+{
+    Description = "The Gateway that holds the run (default: AGENTRY_GATEWAY, or http://127.0.0.1:5080, where `agentry serve` listens).",
+    DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("AGENTRY_GATEWAY") is { Length: > 0 } url ? url : "http://127.0.0.1:5080"),
+};
+var byOption = new Option<string?>("--by") { Description = "Who decides (default: your user name); recorded on the run." };
+var runIdArgument = new Argument<string>("run") { Description = "The run's id." };
+var guidanceArgument = new Argument<string>("guidance") { Description = "What the agent should do now, in words." };
+var resume = new Command("resume", "Resume an escalated run with guidance: the agent plans its next step with it. Exits 0 when accepted, 1 when the run is not escalated or no Gateway answers, 2 on bad input.")
+{
+    runIdArgument, guidanceArgument, gatewayOption, byOption,
+};
+resume.SetAction((parse, cancellationToken) => Commands.DecideEscalationAsync(
+    "resume", parse.GetValue(runIdArgument)!, parse.GetValue(guidanceArgument) ?? "", parse.GetValue(byOption), parse.GetValue(gatewayOption)!, Console.Out, Console.Error, cancellationToken));
+var resolutionArgument = new Argument<string>("resolution") { Description = "What was done or decided; it becomes the run's answer." };
+var close = new Command("close", "Close an escalated run with a resolution: it ends Completed, the resolution as its answer. Exits as resume does.")
+{
+    runIdArgument, resolutionArgument, gatewayOption, byOption,
+};
+close.SetAction((parse, cancellationToken) => Commands.DecideEscalationAsync(
+    "close", parse.GetValue(runIdArgument)!, parse.GetValue(resolutionArgument) ?? "", parse.GetValue(byOption), parse.GetValue(gatewayOption)!, Console.Out, Console.Error, cancellationToken));
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve,
+    agentsOption, verboseOption, run, agents, serve, resume, close,
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,3 +1,4 @@
+using Agentry.Notifier.Channels;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -7,10 +8,18 @@ public static class NotifierRegistration
 {
     public static IServiceCollection AddNotifier(this IServiceCollection services)
     {
-        services.AddHttpClient(OutcomeConsumer.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        services.AddOptions<NotifierOptions>().BindConfiguration(NotifierOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddHttpClient(WebhookChannel.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<INotificationChannel, WebhookChannel>();
+        services.AddSingleton<INotificationChannel, SlackChannel>();
+        services.AddSingleton<INotificationChannel, EmailChannel>();
+        services.AddSingleton<NotificationDispatcher>();
         return services;
     }
 
-    public static void AddNotifierConsumers(this IBusRegistrationConfigurator bus) =>
+    public static void AddNotifierConsumers(this IBusRegistrationConfigurator bus)
+    {
         bus.AddConsumer<OutcomeConsumer>();
+        bus.AddConsumer<DeliverNotificationConsumer>();
+    }
 }

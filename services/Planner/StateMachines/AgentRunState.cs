@@ -57,6 +57,19 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     /// plan-and-execute run needs both to choose between the next wave and a re-plan.
     public string? PendingVerdictJson { get; set; }
 
+    /// What a resumed run is given afresh (see docs/decisions, people in the loop): as many steps as it
+    /// started with, counted from the step it resumes at, and as long as it started with, from the resume.
+    public int StepAllowance { get; set; }
+    public TimeSpan DeadlineAllowance { get; set; }
+
+    /// The latest resume: the step it resumed at and the person's guidance (Guidance, JSON), for
+    /// republishing when the ResumeRun is redelivered.
+    public int ResumedAtStep { get; set; }
+    public string? GuidanceJson { get; set; }
+
+    /// Who closed the escalated run; its Answer is then their resolution.
+    public string? ClosedBy { get; set; }
+
     public string? LastVerdict { get; set; }
     public string? LastReason { get; set; }
 }
