@@ -10,6 +10,8 @@ public static class NotifierRegistration
     {
         services.AddOptions<NotifierOptions>().BindConfiguration(NotifierOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddHttpClient(WebhookChannel.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        // The Slack URL carries the webhook's token: the factory's request logging would write it out.
+        services.AddHttpClient(SlackChannel.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10)).RemoveAllLoggers();
         services.AddSingleton<INotificationChannel, WebhookChannel>();
         services.AddSingleton<INotificationChannel, SlackChannel>();
         services.AddSingleton<INotificationChannel, EmailChannel>();

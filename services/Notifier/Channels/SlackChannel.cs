@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using Agentry.Contracts;
 using Agentry.ServiceDefaults.Agents;
+using OpenTelemetry;
 
 namespace Agentry.Notifier.Channels;
 
@@ -8,6 +9,8 @@ namespace Agentry.Notifier.Channels;
 /// with the title, the text and a link to the run.
 public sealed class SlackChannel(IHttpClientFactory httpClients) : INotificationChannel
 {
+    public const string HttpClientName = "notifier-slack";
+
     // Slack refuses a section block's text over 3,000 characters.
     private const int MaxSectionText = 2_900;
 
@@ -21,7 +24,9 @@ public sealed class SlackChannel(IHttpClientFactory httpClients) : INotification
     public async Task SendAsync(Notification notification, AgentNotifications to, CancellationToken cancellationToken)
     {
         var webhook = to.Slack ?? throw new InvalidOperationException("The agent has no Slack webhook.");
-        using var response = await httpClients.CreateClient(WebhookChannel.HttpClientName).PostAsJsonAsync(webhook, Message(notification), cancellationToken);
+        // Nor may a trace carry the URL (url.full): no HTTP client span for this call.
+        using var untraced = SuppressInstrumentationScope.Begin();
+        using var response = await httpClients.CreateClient(HttpClientName).PostAsJsonAsync(webhook, Message(notification), cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             // Slack says what was wrong in a short body (invalid_payload, no_text, ...).
