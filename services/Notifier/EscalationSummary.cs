@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Agentry.Contracts;
 
 namespace Agentry.Notifier;
@@ -12,6 +14,9 @@ namespace Agentry.Notifier;
 public static class EscalationSummary
 {
     private const int ResultChars = 200;
+
+    // Arguments as compact JSON, readable: "2 + 2", not "2 \u002B 2".
+    private static readonly JsonSerializerOptions ReadableJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private const int AnswerChars = 1_000;
 
     /// Whether Memory has recorded the escalated step with its verdict and every result: the
@@ -75,7 +80,7 @@ public static class EscalationSummary
                 { Succeeded: true } => $"returned {Shorten(outcome.Output, ResultChars)}",
                 _ => $"{outcome.ErrorKind}: {Shorten(outcome.Error ?? outcome.Output, ResultChars)}",
             };
-            text.Append(CultureInfo.InvariantCulture, $"    - {call.Tool} {Shorten(call.Arguments.GetRawText(), ResultChars)} -> {result}{nl}");
+            text.Append(CultureInfo.InvariantCulture, $"    - {call.Tool} {Shorten(JsonSerializer.Serialize(call.Arguments, ReadableJson), ResultChars)} -> {result}{nl}");
         }
 
         if (step.Verdict is { } verdict && verdict != Verdict.Continue)
