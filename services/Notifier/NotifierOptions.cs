@@ -2,8 +2,8 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Agentry.Notifier;
 
-/// Notifier settings. PublicRunUrl: where people open a run (Gateway:PublicUrl + /runs/{id});
-/// SummaryTimeout: how long to wait for Memory's transcript when writing an escalation's summary.
+/// Notifier settings. SummaryTimeout: how long to wait for Memory's transcript when writing an
+/// escalation's summary. (Links to a run are Gateway:PublicUrl + /runs/{id}, read where they are made.)
 public sealed class NotifierOptions
 {
     public const string Section = "Notifier";

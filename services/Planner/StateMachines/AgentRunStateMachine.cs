@@ -124,14 +124,15 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
 
         // Escalated waits for a person (docs/decisions/0016): resumed with guidance, closed with a
         // resolution, or cancelled. A request that names the step it saw applies only while the run
-        // is still escalated at that step, so a stale request never resumes a later escalation.
+        // is still escalated at that step, so a stale request never resumes a later escalation. An
+        // empty guidance or resolution (a raw publisher; the Gateway refuses them) changes nothing.
         During(Escalated,
-            When(ResumeRequested, c => StillAt(c.Saga, c.Message.AtStep))
+            When(ResumeRequested, c => StillAt(c.Saga, c.Message.AtStep) && !string.IsNullOrWhiteSpace(c.Message.Guidance))
                 .Then(c => Resume(c.Saga, c.Message, agents.Find(c.Saga.Agent), clock))
                 .ThenAsync(c => deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Deadline, DeadlineMonitor.CurrentTraceParent()), c.CancellationToken))
                 .ThenAsync(PublishResume)
                 .TransitionTo(LoadingContext),
-            When(CloseRequested, c => StillAt(c.Saga, c.Message.AtStep))
+            When(CloseRequested, c => StillAt(c.Saga, c.Message.AtStep) && !string.IsNullOrWhiteSpace(c.Message.Resolution))
                 .Then(c => { c.Saga.Answer = c.Message.Resolution.Trim(); c.Saga.ClosedBy = c.Message.By; })
                 .ThenAsync(c => c.Publish(ClosedMessage(c.Saga, clock)))
                 .TransitionTo(Completed),

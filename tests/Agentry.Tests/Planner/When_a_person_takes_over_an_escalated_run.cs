@@ -71,12 +71,14 @@ public sealed class When_a_person_takes_over_an_escalated_run : AgentRunSagaFixt
     }
 
     [Test]
-    public async Task Should_ignore_a_request_made_for_an_earlier_escalation()
+    public async Task Should_ignore_a_request_made_for_an_earlier_escalation_or_without_words()
     {
         var runId = await Escalated();
 
         await Harness.Bus.Publish(new ResumeRun(runId, Tenant, "stale", "bob", AtStep: 0));
         await Harness.Bus.Publish(new CloseRun(runId, Tenant, "stale", "bob", AtStep: 0));
+        await Harness.Bus.Publish(new ResumeRun(runId, Tenant, " ", "bob"));
+        await Harness.Bus.Publish(new CloseRun(runId, Tenant, "", "bob"));
         await Quiet();
 
         Assert.That(Saga.Sagas.Contains(runId)!.CurrentState, Is.EqualTo(nameof(Machine.Escalated)));
