@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Gateway;
@@ -258,6 +259,69 @@ public static class Commands
         while (waited.Elapsed < TimeSpan.FromSeconds(5) && (await transcript.GetAsync(runId, CancellationToken.None)).Status is null or "Running")
         {
             await Task.Delay(20);
+        }
+    }
+
+    /// Resumes (guidance) or closes (resolution) an escalated run through a Gateway's HTTP API:
+    /// an escalated run waits in the saga of a running deployment or `agentry serve`, not in this process.
+    public static async Task<int> DecideEscalationAsync(
+        string action, string runId, string text, string? by, string gatewayUrl, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(gatewayUrl.EndsWith('/') ? gatewayUrl : gatewayUrl + "/", UriKind.Absolute, out var gateway))
+        {
+            await error.WriteLineAsync($"--gateway '{gatewayUrl}' is not an absolute URL such as http://127.0.0.1:5080.");
+            return ExitCodes.BadInput;
+        }
+
+        if (!Guid.TryParse(runId, out var id))
+        {
+            await error.WriteLineAsync($"'{runId}' is not a run id (a GUID, as `agentry run` prints after Run:).");
+            return ExitCodes.BadInput;
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            await error.WriteLineAsync(action == "resume" ? "The guidance is empty: tell the agent what to do now." : "The resolution is empty: say what was done or decided.");
+            return ExitCodes.BadInput;
+        }
+
+        by = string.IsNullOrWhiteSpace(by) ? Environment.UserName : by;
+        object body = action == "resume" ? new ResumeRunRequest(text, by) : new CloseRunRequest(text, by);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.PostAsJsonAsync(new Uri(gateway, $"runs/{id}/{action}"), body, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            await error.WriteLineAsync($"No Gateway answers at {gateway} ({e.Message}). Start one with `agentry serve`, or name it with --gateway or AGENTRY_GATEWAY.");
+            return ExitCodes.NotCompleted;
+        }
+
+        using (response)
+        {
+            if (response.IsSuccessStatusCode)
+            {
+                await output.WriteLineAsync(action == "resume"
+                    ? $"Run {id} resumed by {by}: it plans its next step with your guidance."
+                    : $"Run {id} closed by {by}: it ends Completed with your resolution as its answer.");
+                return ExitCodes.Completed;
+            }
+
+            var problem = await response.Content.ReadAsStringAsync(cancellationToken);
+            var detail = problem;
+            try
+            {
+                using var document = JsonDocument.Parse(problem);
+                detail = document.RootElement.TryGetProperty("detail", out var d) ? d.GetString() ?? problem : problem;
+            }
+            catch (JsonException)
+            {
+            }
+
+            await error.WriteLineAsync($"The Gateway refused ({(int)response.StatusCode}): {detail}");
+            return response.StatusCode == System.Net.HttpStatusCode.BadRequest ? ExitCodes.BadInput : ExitCodes.NotCompleted;
         }
     }
 

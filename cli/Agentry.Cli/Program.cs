@@ -72,14 +72,14 @@ var memory = MemoryCommands.Create(agentsOption, Console.Out, Console.Error);
 
 var gatewayOption = new Option<string>("--gateway")
 {
-    Description = "The Gateway of a running deployment (default: AGENTRY_GATEWAY, or http://127.0.0.1:5080 as `agentry serve` listens).",
+    Description = "The Gateway of a running deployment, for approvals, resume and close (default: AGENTRY_GATEWAY, or http://127.0.0.1:5080 as `agentry serve` listens).",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AGENTRY_GATEWAY") is { Length: > 0 } gateway ? gateway : ApprovalCommands.DefaultGateway,
 };
 var tenantOption = new Option<string?>("--tenant") { Description = "The tenant whose calls to list (default: the default tenant)." };
 var approvals = new Command("approvals", "List the calls waiting for a person's approval on a running deployment.") { gatewayOption, tenantOption };
 approvals.SetAction((parse, cancellationToken) => ApprovalCommands.ListAsync(parse.GetValue(gatewayOption)!, parse.GetValue(tenantOption), Console.Out, Console.Error, cancellationToken));
 
-var runIdArgument = new Argument<string>("run") { Description = "The run id, as `agentry approvals` lists it." };
+var runIdArgument = new Argument<string>("run") { Description = "The run id, as `agentry run` prints it or `agentry approvals` lists it." };
 var callIdArgument = new Argument<string>("call") { Description = "The call id, as `agentry approvals` lists it." };
 var commentOption = new Option<string?>("--comment", "-m") { Description = "Why: recorded with the decision; a denial's comment is shown to the agent." };
 var approve = new Command("approve", "Approve a call waiting for approval: it runs. Exits 2 when the run or call is unknown or already decided.")
@@ -95,8 +95,23 @@ var deny = new Command("deny", "Deny a call waiting for approval: the agent is t
 deny.SetAction((parse, cancellationToken) => ApprovalCommands.DecideAsync(parse.GetValue(gatewayOption)!, parse.GetValue(runIdArgument)!, parse.GetValue(callIdArgument)!, approved: false,
     parse.GetValue(byOption)!, parse.GetValue(commentOption), Console.Out, Console.Error, cancellationToken));
 
+var guidanceArgument = new Argument<string>("guidance") { Description = "What the agent should do now, in words." };
+var resume = new Command("resume", "Resume an escalated run with guidance: the agent plans its next step with it. Exits 0 when accepted, 1 when the run is not escalated or no Gateway answers, 2 on bad input.")
+{
+    runIdArgument, guidanceArgument, gatewayOption, byOption,
+};
+resume.SetAction((parse, cancellationToken) => Commands.DecideEscalationAsync(
+    "resume", parse.GetValue(runIdArgument)!, parse.GetValue(guidanceArgument) ?? "", parse.GetValue(byOption), parse.GetValue(gatewayOption)!, Console.Out, Console.Error, cancellationToken));
+var resolutionArgument = new Argument<string>("resolution") { Description = "What was done or decided; it becomes the run's answer." };
+var close = new Command("close", "Close an escalated run with a resolution: it ends Completed, the resolution as its answer. Exits as resume does.")
+{
+    runIdArgument, resolutionArgument, gatewayOption, byOption,
+};
+close.SetAction((parse, cancellationToken) => Commands.DecideEscalationAsync(
+    "close", parse.GetValue(runIdArgument)!, parse.GetValue(resolutionArgument) ?? "", parse.GetValue(byOption), parse.GetValue(gatewayOption)!, Console.Out, Console.Error, cancellationToken));
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, memory, approvals, approve, deny,
+    agentsOption, verboseOption, run, agents, serve, memory, approvals, approve, deny, resume, close,
 };
 return await root.Parse(args).InvokeAsync();

@@ -159,6 +159,7 @@ public sealed class RunPrinter(TextWriter output)
                 output.WriteLine($"Escalated to a person: {escalated.Reason}");
                 output.WriteLine(escalated.Summary);
                 output.WriteLine($"Stopped after {Summary(escalated.Steps, escalated.Usage, escalated.TotalCost, escalated.Duration)}.");
+                output.WriteLine($"A person can take it over where the run lives (a deployment or `agentry serve`): agentry resume {escalated.RunId} \"guidance\", or agentry close {escalated.RunId} \"resolution\".");
                 break;
             case RunCancelled cancelled:
                 output.WriteLine($"Cancelled: {cancelled.Reason}");

@@ -36,6 +36,8 @@ public sealed record GoalReceived(
 /// <param name="PreviousVerdict">The verdict on the step before.</param>
 /// <param name="PlanRequest">For a plan-and-execute agent: what the planning call is to do; null for ReAct.</param>
 /// <param name="UserId">The run's user, whose long-term memory the context may recall.</param>
+/// <param name="Guidance">What a person said when resuming an escalated run, given after PreviousStep: Memory
+/// records it first, and the context shows it to the model as a user message.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
@@ -47,7 +49,8 @@ public sealed record ContextRequested(
     ToolResult? PreviousResult = null,
     GoalEvaluated? PreviousVerdict = null,
     PlanRequest? PlanRequest = null,
-    string? UserId = null);
+    string? UserId = null,
+    Guidance? Guidance = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>
@@ -185,6 +188,7 @@ public interface IRunEnded
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to answer.</param>
 /// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
+/// <param name="ClosedBy">Set when a person closed an escalated run: who; the answer is then their resolution.</param>
 public sealed record RunCompleted(
     Guid RunId,
     string TenantId,
@@ -193,7 +197,8 @@ public sealed record RunCompleted(
     int Steps,
     TokenUsage Usage,
     TimeSpan Duration,
-    decimal TotalCost = 0) : IRunEnded;
+    decimal TotalCost = 0,
+    string? ClosedBy = null) : IRunEnded;
 
 /// <summary>A run ended without an answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -214,7 +219,8 @@ public sealed record RunFailed(
     TimeSpan Duration,
     decimal TotalCost = 0) : IRunEnded;
 
-/// <summary>A run was handed to a person.</summary>
+/// <summary>A run was handed to a person. It waits, Escalated, until a person resumes it (ResumeRun),
+/// closes it (CloseRun) or cancels it (CancelRun); it is not the end of the run.</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="TenantId">The tenant.</param>
 /// <param name="Agent">The agent definition's name.</param>
@@ -253,6 +259,42 @@ public sealed record RunCancelled(
     TokenUsage Usage,
     TimeSpan Duration,
     decimal TotalCost = 0) : IRunEnded;
+
+/// <summary>A person resumes an escalated run with guidance; the run plans its next step with it.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Guidance">What the person tells the agent, shown to the model as a user message.</param>
+/// <param name="By">Who resumed it.</param>
+/// <param name="AtStep">The step the person saw the run escalate at; when set, a run that has moved on since
+/// (resumed by someone else and escalated again) ignores this request.</param>
+public sealed record ResumeRun(Guid RunId, string TenantId, string Guidance, string By, int? AtStep = null);
+
+/// <summary>A person closes an escalated run: it ends as Completed, with the person's resolution as its answer.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Resolution">What the person did or decided, recorded as the run's answer.</param>
+/// <param name="By">Who closed it.</param>
+/// <param name="AtStep">The step the person saw the run escalate at (see ResumeRun.AtStep).</param>
+public sealed record CloseRun(Guid RunId, string TenantId, string Resolution, string By, int? AtStep = null);
+
+/// <summary>An escalated run was resumed by a person and goes on at Step.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent definition's name.</param>
+/// <param name="Step">The step the run goes on with.</param>
+/// <param name="Guidance">The person's guidance, given after the step before.</param>
+/// <param name="MaxSteps">The run's step limit from now on.</param>
+/// <param name="Deadline">The run's deadline from now on.</param>
+public sealed record RunResumed(Guid RunId, string TenantId, string Agent, int Step, Guidance Guidance, int MaxSteps, DateTimeOffset Deadline);
+
+/// <summary>Deliver a notification on one channel of an agent (the Notifier sends this to itself, one per
+/// channel, so that each channel is retried on its own and one failing never holds up or repeats the others).</summary>
+/// <param name="RunId">The run it is about.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Agent">The agent whose channels are used.</param>
+/// <param name="Channel">The channel: webhook, slack or email.</param>
+/// <param name="Notification">What to say.</param>
+public sealed record DeliverNotification(Guid RunId, string TenantId, string Agent, string Channel, Notification Notification);
 
 /// <summary>Stop a run.</summary>
 /// <param name="RunId">The run.</param>
@@ -403,6 +445,7 @@ public sealed record RunView(
 /// <param name="CacheHit">The plan came from the response cache: no tokens were spent on it.</param>
 /// <param name="Plan">The plan made or revised at this step, if any.</param>
 /// <param name="Cost">What the step's planning call cost, in US dollars.</param>
+/// <param name="Guidance">What a person said after this step when resuming the escalated run.</param>
 public sealed record StepView(
     int Step,
     string? Thought,
@@ -415,4 +458,5 @@ public sealed record StepView(
     string? Model,
     bool CacheHit = false,
     Plan? Plan = null,
-    decimal? Cost = null);
+    decimal? Cost = null,
+    Guidance? Guidance = null);

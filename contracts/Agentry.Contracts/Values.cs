@@ -100,3 +100,16 @@ public sealed record PlanStep(int Number, string Description, string? Tool, Json
 /// <param name="Steps">With RunSteps: the numbers of the plan steps to run now, in parallel.</param>
 /// <param name="Reason">With Replan: what went wrong, shown to the model.</param>
 public sealed record PlanRequest(PlanAction Action, Plan? Plan = null, IReadOnlyList<int>? Steps = null, string? Reason = null);
+
+/// <summary>What a person told an escalated run when resuming it.</summary>
+/// <param name="Text">The guidance, in words.</param>
+/// <param name="By">Who gave it.</param>
+public sealed record Guidance(string Text, string By);
+
+/// <summary>A message for a person, on any channel: a title (a mail subject), the text, and a link to the run.</summary>
+/// <param name="Event">What it is about, such as run.escalated or approval.requested.</param>
+/// <param name="Title">One line.</param>
+/// <param name="Text">Plain text, lines separated by newlines.</param>
+/// <param name="Link">Where to see the run, when the Gateway's public URL is configured.</param>
+/// <param name="Body">The JSON a webhook receives; null: a body made of the fields above.</param>
+public sealed record Notification(string Event, string Title, string Text, Uri? Link = null, JsonElement? Body = null);

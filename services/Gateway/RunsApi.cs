@@ -16,7 +16,14 @@ public sealed record StartRunResponse(Guid RunId, string Status);
 
 public sealed record CancelRunRequest(string? Reason);
 
-/// The trigger stage's HTTP API: start a run, read it back, cancel it (and, in ApprovalsApi, decide its calls).
+/// Guidance: what the agent should do now, in words; By: who says so (recorded in the transcript).
+public sealed record ResumeRunRequest(string? Guidance, string? By);
+
+/// Resolution: what the person did or decided, which becomes the run's answer; By: who.
+public sealed record CloseRunRequest(string? Resolution, string? By);
+
+/// The trigger stage's HTTP API: start a run, read it back, cancel it, resume or close it once escalated
+/// (and, in ApprovalsApi, decide its calls).
 public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
@@ -51,8 +58,52 @@ public static class RunsApi
             return Results.Accepted($"/runs/{runId}");
         });
 
+        // An escalated run waits for a person (decision 0021): resume it with guidance or close it.
+        runs.MapPost("/{runId:guid}/resume", async (Guid runId, ResumeRunRequest? request, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        {
+            if (string.IsNullOrWhiteSpace(request?.Guidance))
+            {
+                return Results.Problem("'guidance' is empty: tell the agent what to do now.", statusCode: StatusCodes.Status400BadRequest, title: "The run cannot be resumed.");
+            }
+
+            return await WhenEscalatedAsync(runId, "resumed", memory, (run, step) =>
+                bus.Publish(new ResumeRun(runId, run.TenantId!, request.Guidance.Trim(), By(request.By), step), cancellationToken), cancellationToken);
+        });
+
+        runs.MapPost("/{runId:guid}/close", async (Guid runId, CloseRunRequest? request, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        {
+            if (string.IsNullOrWhiteSpace(request?.Resolution))
+            {
+                return Results.Problem("'resolution' is empty: say what was done or decided; it becomes the run's answer.", statusCode: StatusCodes.Status400BadRequest, title: "The run cannot be closed.");
+            }
+
+            return await WhenEscalatedAsync(runId, "closed", memory, (run, step) =>
+                bus.Publish(new CloseRun(runId, run.TenantId!, request.Resolution.Trim(), By(request.By), step), cancellationToken), cancellationToken);
+        });
+
         app.MapApprovalsApi();
         return app;
+    }
+
+    private static string By(string? by) => string.IsNullOrWhiteSpace(by) ? "a person (unnamed)" : by.Trim();
+
+    /// Only a run Memory records as escalated can be resumed or closed; the request names the step it
+    /// escalated at, so that the saga ignores it if the run has moved on since (another person was quicker).
+    private static async Task<IResult> WhenEscalatedAsync(Guid runId, string what, IRequestClient<GetRun> memory, Func<RunView, int?, Task> act, CancellationToken cancellationToken)
+    {
+        var run = (await memory.GetResponse<RunView>(new GetRun(runId), cancellationToken)).Message;
+        if (!run.Found)
+        {
+            return Results.Problem($"No run {runId} is known.", statusCode: StatusCodes.Status404NotFound, title: "Run not found.");
+        }
+
+        if (run.Status != "Escalated")
+        {
+            return Results.Problem($"Run {runId} is {run.Status}: only an escalated run can be {what}.", statusCode: StatusCodes.Status409Conflict, title: $"The run cannot be {what}.");
+        }
+
+        await act(run, run.Steps.Count > 0 ? run.Steps.Max(s => s.Step) : null);
+        return Results.Accepted($"/runs/{runId}");
     }
 
     public static void AddGatewayClients(this IBusRegistrationConfigurator bus)

@@ -44,6 +44,11 @@ public sealed partial class ContextRequestedConsumer(
             await store.RecordVerdictAsync(previousVerdict, context.CancellationToken);
         }
 
+        if (request.Guidance is { } guidance)
+        {
+            await store.RecordGuidanceAsync(request.RunId, request.TenantId, request.Step - 1, guidance, context.CancellationToken);
+        }
+
         var agent = agents.Find(request.Agent)
             ?? throw new InvalidOperationException(agents.DescribeUnknown(request.Agent));
         RunView run;
@@ -86,7 +91,8 @@ public sealed class TranscriptConsumer(ITranscriptStore store, TimeProvider cloc
     IConsumer<RunEscalated>,
     IConsumer<RunCancelled>,
     IConsumer<ApprovalRequested>,
-    IConsumer<ApprovalDecided>
+    IConsumer<ApprovalDecided>,
+    IConsumer<RunResumed>
 {
     public Task Consume(ConsumeContext<ApprovalRequested> context) =>
         store.RecordApprovalRequestedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
@@ -109,7 +115,14 @@ public sealed class TranscriptConsumer(ITranscriptStore store, TimeProvider cloc
     public Task Consume(ConsumeContext<RunCompleted> context)
     {
         var m = context.Message;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, null, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
+        var reason = m.ClosedBy is { } by ? $"Closed by {by}." : null;
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
+    }
+
+    public Task Consume(ConsumeContext<RunResumed> context)
+    {
+        var m = context.Message;
+        return store.RecordGuidanceAsync(m.RunId, m.TenantId, m.Step - 1, m.Guidance, context.CancellationToken);
     }
 
     public Task Consume(ConsumeContext<RunFailed> context)

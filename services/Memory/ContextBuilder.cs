@@ -195,6 +195,12 @@ public sealed class ContextBuilder(
                 messages.Add(new ContextMessage(ContextRole.User, reason));
             }
         }
+
+        // A person resumed the escalated run after this step: their words come next, as the user's.
+        if (step.Guidance is { } guidance)
+        {
+            messages.Add(new ContextMessage(ContextRole.User, $"A person ({guidance.By}) reviewed the run and says: {guidance.Text}"));
+        }
     }
 
     private static ToolOutcome Shortened(ToolOutcome outcome, Tokenizer tokenizer)

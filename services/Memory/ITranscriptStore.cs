@@ -35,6 +35,10 @@ public interface ITranscriptStore
     /// The tenant's calls still waiting for a decision, of runs still running, oldest first.
     Task<IReadOnlyList<ApprovalView>> PendingApprovalsAsync(string tenantId, CancellationToken cancellationToken);
 
+    /// A person resumed the escalated run with guidance after the step: recorded on that step (the
+    /// first guidance for a step wins), and the run is Running again.
+    Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken);
+
     /// The run with its steps in order; RunView.Found is false for an unknown run. Run ids are
     /// unique across tenants, so this read needs none: it serves callers that do not know the
     /// tenant yet (the Gateway's GET /runs/{id}). Prefer the overload with the tenant.

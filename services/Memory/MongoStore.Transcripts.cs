@@ -99,6 +99,41 @@ public sealed partial class MongoStore
         await _runs.UpdateOneAsync(new BsonDocument("_id", end.RunId.ToString()), update, Upsert, cancellationToken);
     }
 
+    public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
+    {
+        await EnsureIndexesAsync(cancellationToken);
+        // The first guidance for a step wins, as coalesce does in SQLite.
+        BsonDocument KeepOr(string field, BsonValue value) => new("$ifNull", new BsonArray { "$" + field, Literal(value) });
+        var step = new BsonDocument
+        {
+            ["tenant"] = KeepOr("tenant", Required(tenantId)),
+            ["run"] = runId.ToString(),
+            ["step"] = afterStep,
+            ["planned"] = KeepOr("planned", false),
+            ["guidance"] = KeepOr("guidance", guidance.Text),
+            ["guidanceBy"] = KeepOr("guidanceBy", guidance.By),
+        };
+        await _steps.UpdateOneAsync(
+            StepKey(runId, afterStep),
+            new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", step) }),
+            Upsert,
+            cancellationToken);
+        var escalated = new BsonDocument("$eq", new BsonArray { "$status", "Escalated" });
+        BsonDocument IfEscalated(string field, BsonValue then) => new("$cond", new BsonArray { escalated, then, "$" + field });
+        var run = new BsonDocument
+        {
+            ["tenant"] = KeepOr("tenant", Required(tenantId)),
+            ["status"] = new BsonDocument("$cond", new BsonArray { new BsonDocument("$or", new BsonArray { escalated, new BsonDocument("$eq", new BsonArray { new BsonDocument("$type", "$status"), "missing" }) }), "Running", "$status" }),
+            ["reason"] = IfEscalated("reason", Literal(BsonNull.Value)),
+            ["endedAt"] = IfEscalated("endedAt", "$$REMOVE"),
+        };
+        await _runs.UpdateOneAsync(
+            new BsonDocument("_id", runId.ToString()),
+            new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", run) }),
+            Upsert,
+            cancellationToken);
+    }
+
     public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) =>
         GetRunAsync(new BsonDocument("_id", runId.ToString()), runId, cancellationToken);
 
@@ -142,7 +177,8 @@ public sealed partial class MongoStore
                     Text(s, "model"),
                     s.GetValue("cacheHit", false).ToBoolean(),
                     Text(s, "plan") is { } plan ? JsonSerializer.Deserialize<Plan>(plan, Json) : null,
-                    planned ? Money(s, "cost") : null);
+                    planned ? Money(s, "cost") : null,
+                    Text(s, "guidance") is { } guidance ? new Guidance(guidance, Text(s, "guidanceBy") ?? "") : null);
             })
             .ToList();
 

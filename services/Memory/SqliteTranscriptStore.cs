@@ -136,6 +136,26 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
             ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
             ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$cost", Money(end.TotalCost)), ("$at", Timestamp(end.At)));
 
+    public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(
+            """
+            INSERT INTO steps (run_id, step, guidance, guidance_by) VALUES ($run, $step, $text, $by)
+            ON CONFLICT (run_id, step) DO UPDATE SET
+              guidance = coalesce(steps.guidance, excluded.guidance),
+              guidance_by = coalesce(steps.guidance_by, excluded.guidance_by)
+            """,
+            cancellationToken,
+            ("$run", runId.ToString()), ("$step", afterStep), ("$text", guidance.Text), ("$by", guidance.By));
+        await ExecuteAsync(
+            """
+            INSERT INTO runs (run_id, tenant_id, status) VALUES ($run, $tenant, 'Running')
+            ON CONFLICT (run_id) DO UPDATE SET status = 'Running', reason = NULL, ended_at = NULL WHERE runs.status = 'Escalated'
+            """,
+            cancellationToken,
+            ("$run", runId.ToString()), ("$tenant", tenantId));
+    }
+
     public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => ReadRunAsync(null, runId, cancellationToken);
 
     // Steps and outcomes are keyed by run id alone: a run id belongs to one tenant, and the tenant
@@ -195,7 +215,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
 
         var steps = new List<StepView>();
         await using (var stepCommand = Command(connection,
-            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost FROM steps WHERE run_id = $run ORDER BY step",
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost, guidance, guidance_by FROM steps WHERE run_id = $run ORDER BY step",
             ("$run", run)))
         await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
         {
@@ -215,7 +235,8 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
                     NullableString(reader, 7),
                     !reader.IsDBNull(10) && reader.GetInt32(10) == 1,
                     reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<Plan>(reader.GetString(11), Json),
-                    planned ? Money(reader, 12) : null));
+                    planned ? Money(reader, 12) : null,
+                    reader.IsDBNull(13) ? null : new Guidance(reader.GetString(13), NullableString(reader, 14) ?? "")));
             }
         }
 
@@ -297,7 +318,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
 
         // Files written before a column existed get it added; SQLite has no ADD COLUMN IF NOT EXISTS.
         // An older run then has no cost recorded (null), not a cost of zero.
-        AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"));
+        AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"), ("guidance", "TEXT"), ("guidance_by", "TEXT"));
         AddMissingColumns(connection, "runs", ("cost", "TEXT"), ("user_id", "TEXT"));
     }
 

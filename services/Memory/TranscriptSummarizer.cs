@@ -165,6 +165,11 @@ public sealed partial class TranscriptSummarizer(
             text.Append(CultureInfo.InvariantCulture, $"\n  the answer was not accepted: {reason}");
         }
 
+        if (step.Guidance is { } guidance)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"\n  a person ({guidance.By}) then said: {guidance.Text}");
+        }
+
         return text.ToString();
     }
 

@@ -1,8 +1,7 @@
-using System.Net.Http.Json;
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Agentry.Notifier;
@@ -24,32 +23,34 @@ public sealed record ApprovalNotice(
     string? Goal,
     string Decide);
 
-/// Tells the agent's webhook of every call that waits for a person, one POST per call, so that each
-/// notice carries the one address its decision goes to.
+/// Tells the agent's channels (webhook, Slack, email) of every call that waits for a person, one
+/// notification per call, so that each carries the one address its decision goes to. The webhook
+/// receives the ApprovalNotice as JSON; Slack and email the text.
 public sealed partial class ApprovalRequestConsumer(
-    AgentCatalog agents,
-    IHttpClientFactory httpClients,
+    NotificationDispatcher dispatcher,
+    IConfiguration configuration,
     ILogger<ApprovalRequestConsumer> logger) : IConsumer<ApprovalRequested>
 {
     public async Task Consume(ConsumeContext<ApprovalRequested> context)
     {
         var request = context.Message;
         LogWaiting(logger, request.RunId, request.Agent, request.Step, string.Join(", ", request.Calls.Select(c => $"{c.Tool} ({c.CallId})")));
-        if (agents.Find(request.Agent)?.Notify.Webhook is not { } webhook)
-        {
-            return;
-        }
-
-        var client = httpClients.CreateClient(OutcomeConsumer.HttpClientName);
         foreach (var call in request.Calls)
         {
+            var decide = $"POST /runs/{request.RunId}/approvals/{Uri.EscapeDataString(call.CallId)}";
             var notice = new ApprovalNotice("approval.requested", request.RunId, request.TenantId, request.Agent, request.Step, call.CallId, call.Tool, call.Arguments,
-                request.ExpiresAt, request.OnTimeout, request.Thought, request.Goal, $"POST /runs/{request.RunId}/approvals/{Uri.EscapeDataString(call.CallId)}");
-            using var response = await client.PostAsJsonAsync(webhook, notice, context.CancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new HttpRequestException($"The webhook {webhook} answered {(int)response.StatusCode} {response.ReasonPhrase} for the approval of call {call.CallId} of run {request.RunId}.");
-            }
+                request.ExpiresAt, request.OnTimeout, request.Thought, request.Goal, decide);
+            var text = string.Join(Environment.NewLine,
+                $"Agent {request.Agent} wants to call {call.Tool} at step {request.Step} of run {request.RunId}.",
+                $"Goal: {request.Goal}",
+                $"Arguments: {call.Arguments.GetRawText()}",
+                $"Waits until {request.ExpiresAt:u}; then: {request.OnTimeout}.",
+                $"Approve: agentry approve {request.RunId} {call.CallId}",
+                $"Deny:    agentry deny {request.RunId} {call.CallId} --comment \"why\"",
+                $"Or {decide} with {{\"approved\": true|false, \"by\": \"you\", \"comment\": \"...\"}}.");
+            var notification = new Notification("approval.requested", $"Approval needed: {call.Tool} for agent {request.Agent}", text,
+                RunLinks.Of(configuration, request.RunId), JsonSerializer.SerializeToElement(notice, JsonSerializerOptions.Web));
+            await dispatcher.NotifyAsync(context, request.RunId, request.TenantId, request.Agent, notification, context.CancellationToken);
         }
     }
 

@@ -1,50 +1,97 @@
-using System.Net.Http.Json;
+using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Agentry.Notifier;
 
-/// Delivers each run's outcome: to the log always, and as JSON to the agent's webhook when its
-/// definition names one. A webhook that fails is retried by the endpoint's retry policy, then the
-/// message goes to the error queue, so no outcome is dropped silently.
+/// Delivers each run's outcome: to the log always, and to the agent's channels (webhook, Slack,
+/// email) through NotificationDispatcher. An escalation carries a summary for the person who takes
+/// over, written from Memory's transcript (decision 0021).
 public sealed partial class OutcomeConsumer(
-    AgentCatalog agents,
-    IHttpClientFactory httpClients,
+    NotificationDispatcher dispatcher,
+    IClientFactory clients,
+    IConfiguration configuration,
+    IOptions<NotifierOptions> options,
     ILogger<OutcomeConsumer> logger) :
     IConsumer<RunCompleted>, IConsumer<RunFailed>, IConsumer<RunEscalated>, IConsumer<RunCancelled>
 {
-    public const string HttpClientName = "notifier-webhooks";
+    /// Retries the transcript may lag for before the summary is written with what there is.
+    private const int TranscriptAttempts = 4;
 
-    public Task Consume(ConsumeContext<RunCompleted> context) => DeliverAsync(RunOutcome.From(context.Message), context.CancellationToken);
+    public Task Consume(ConsumeContext<RunCompleted> context)
+    {
+        var m = context.Message;
+        var title = m.ClosedBy is { } by ? $"Run of {m.Agent} closed by {by}" : $"Run of {m.Agent} completed";
+        return DeliverAsync(context, RunOutcome.From(m), title, m.Answer);
+    }
 
-    public Task Consume(ConsumeContext<RunFailed> context) => DeliverAsync(RunOutcome.From(context.Message), context.CancellationToken);
+    public Task Consume(ConsumeContext<RunFailed> context) =>
+        DeliverAsync(context, RunOutcome.From(context.Message), $"Run of {context.Message.Agent} failed", context.Message.Reason);
 
-    public Task Consume(ConsumeContext<RunEscalated> context) => DeliverAsync(RunOutcome.From(context.Message), context.CancellationToken);
+    public async Task Consume(ConsumeContext<RunEscalated> context)
+    {
+        var m = context.Message;
+        var summary = EscalationSummary.Write(m, await TranscriptAsync(context), RunLink(m.RunId));
+        await DeliverAsync(context, RunOutcome.From(m) with { Summary = summary }, $"Run of {m.Agent} needs a person: {Shorten(m.Reason)}", summary);
+    }
 
-    public Task Consume(ConsumeContext<RunCancelled> context) => DeliverAsync(RunOutcome.From(context.Message), context.CancellationToken);
+    public Task Consume(ConsumeContext<RunCancelled> context) =>
+        DeliverAsync(context, RunOutcome.From(context.Message), $"Run of {context.Message.Agent} cancelled", context.Message.Reason);
 
-    private async Task DeliverAsync(RunOutcome outcome, CancellationToken cancellationToken)
+    /// Memory's record of the run, once it holds the escalated step; after a few tries, whatever it
+    /// holds, and null when Memory does not answer, so the person hears of the escalation regardless.
+    private async Task<RunView?> TranscriptAsync(ConsumeContext<RunEscalated> context)
+    {
+        var lastTry = context.GetRetryAttempt() >= TranscriptAttempts;
+        RunView run;
+        try
+        {
+            var memory = clients.CreateRequestClient<GetRun>(context, RequestTimeout.After(ms: (int)options.Value.SummaryTimeout.TotalMilliseconds));
+            var response = await memory.GetResponse<RunView>(new GetRun(context.Message.RunId), context.CancellationToken);
+            run = response.Message;
+        }
+        catch (RequestTimeoutException) when (lastTry)
+        {
+            LogNoTranscript(logger, context.Message.RunId);
+            return null;
+        }
+
+        if (!EscalationSummary.IsComplete(run, context.Message) && !lastTry)
+        {
+            throw new TranscriptBehindException($"Memory has not recorded step {context.Message.Steps} of run {context.Message.RunId} yet; the escalation summary waits for it.");
+        }
+
+        return run;
+    }
+
+    private Uri? RunLink(Guid runId) => RunLinks.Of(configuration, runId);
+
+    private async Task DeliverAsync(ConsumeContext context, RunOutcome outcome, string title, string text)
     {
         LogOutcome(logger, outcome.RunId, outcome.Agent, outcome.Status, outcome.Steps, outcome.Answer ?? outcome.Reason ?? "");
-        if (agents.Find(outcome.Agent)?.Notify.Webhook is not { } webhook)
-        {
-            return;
-        }
-
-        using var response = await httpClients.CreateClient(HttpClientName).PostAsJsonAsync(webhook, outcome, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new HttpRequestException($"The webhook {webhook} answered {(int)response.StatusCode} {response.ReasonPhrase} for run {outcome.RunId}.");
-        }
-
-        LogDelivered(logger, outcome.RunId, webhook);
+        var link = RunLink(outcome.RunId);
+        var notification = new Notification(outcome.Event, title, text, link, JsonSerializer.SerializeToElement(outcome, JsonSerializerOptions.Web));
+        await dispatcher.NotifyAsync(context, outcome.RunId, outcome.TenantId, outcome.Agent, notification, context.CancellationToken);
     }
+
+    private static string Shorten(string text) => text.Length <= 120 ? text : string.Concat(text.AsSpan(0, 119), "…");
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of agent {Agent} ended {Status} after {Steps} step(s): {Detail}")]
     private static partial void LogOutcome(ILogger logger, Guid runId, string agent, string status, int steps, string detail);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} outcome delivered to {Webhook}.")]
-    private static partial void LogDelivered(ILogger logger, Guid runId, Uri webhook);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Memory did not answer for run {RunId}: its escalation summary has only what the saga recorded.")]
+    private static partial void LogNoTranscript(ILogger logger, Guid runId);
+}
+
+/// The transcript has not caught up with the escalation yet; the retry asks Memory again.
+public sealed class TranscriptBehindException(string message) : Exception(message);
+
+/// Where a person sees a run: Gateway:PublicUrl + /runs/{id}; null when no public URL is configured.
+public static class RunLinks
+{
+    public static Uri? Of(Microsoft.Extensions.Configuration.IConfiguration configuration, Guid runId) =>
+        configuration["Gateway:PublicUrl"] is { Length: > 0 } url && Uri.TryCreate($"{url.TrimEnd('/')}/runs/{runId}", UriKind.Absolute, out var link) ? link : null;
 }

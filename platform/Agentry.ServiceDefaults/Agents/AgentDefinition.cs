@@ -127,7 +127,15 @@ public sealed record AgentEvaluation(bool Judge, double MinConfidence, ModelChoi
     public static readonly AgentEvaluation RulesOnly = new(Judge: false, DefaultMinConfidence, Model: null);
 }
 
-public sealed record AgentNotifications(Uri? Webhook);
+/// Where the Notifier tells people about the agent's runs (outcomes, escalations, approvals): a webhook
+/// (JSON), a Slack incoming webhook and email recipients (over the SMTP server in Notifier:Smtp).
+/// The Slack URL is a secret (it carries the token): it is never logged.
+public sealed record AgentNotifications(Uri? Webhook, Uri? Slack = null, IReadOnlyList<string>? Email = null)
+{
+    public static readonly AgentNotifications None = new(Webhook: null);
+
+    public IReadOnlyList<string> EmailRecipients => Email ?? [];
+}
 
 /// The agent's memory, from `memory:` in its definition. ContextTokens: the budget of the whole
 /// planning context, counted with the model's tokenizer. RecentSteps: the latest steps always kept

@@ -360,23 +360,61 @@ public static partial class AgentDefinitionLoader
     {
         if (node is null)
         {
-            return new AgentNotifications(null);
+            return AgentNotifications.None;
         }
 
         var map = reader.Mapping(node, "notify");
-        reader.RejectUnknownKeys(map, ["webhook"], "'notify'");
-        if (map.Find("webhook") is not { } webhookNode)
+        reader.RejectUnknownKeys(map, ["webhook", "slack", "email"], "'notify'");
+        var email = new List<string>();
+        if (map.Find("email") is { } emailNode)
         {
-            return new AgentNotifications(null);
+            // One address or a list of them.
+            var items = emailNode is YamlSequenceNode sequence ? sequence.Children : [emailNode];
+            if (items.Count == 0)
+            {
+                throw reader.Error(emailNode, "notify.email is an empty list: name at least one address, or remove it.");
+            }
+
+            foreach (var item in items)
+            {
+                var address = reader.Scalar(item, "an address in notify.email").Trim();
+                if (!System.Net.Mail.MailAddress.TryCreate(address, out var parsed) || parsed.Address != address)
+                {
+                    throw reader.Error(item, $"'{address}' in notify.email is not an email address such as support@example.com.");
+                }
+
+                if (email.Contains(address, StringComparer.OrdinalIgnoreCase))
+                {
+                    throw reader.Error(item, $"'{address}' is listed twice in notify.email.");
+                }
+
+                email.Add(address);
+            }
         }
 
-        var text = reader.Scalar(webhookNode, "notify.webhook");
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var webhook) || (webhook.Scheme != Uri.UriSchemeHttp && webhook.Scheme != Uri.UriSchemeHttps))
+        return new AgentNotifications(
+            ReadUrl(reader, map.Find("webhook"), "notify.webhook"),
+            ReadUrl(reader, map.Find("slack"), "notify.slack"),
+            email.Count > 0 ? email : null);
+    }
+
+    private static Uri? ReadUrl(Reader reader, YamlNode? node, string what)
+    {
+        if (node is null)
         {
-            throw reader.Error(webhookNode, $"notify.webhook '{text}' is not an absolute http or https URL.");
+            return null;
         }
 
-        return new AgentNotifications(webhook);
+        var text = reader.Scalar(node, what);
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            // The URL itself is not repeated: a Slack webhook URL is a secret.
+            throw reader.Error(node, what == "notify.webhook"
+                ? $"notify.webhook '{text}' is not an absolute http or https URL."
+                : $"{what} is not an absolute http or https URL (like https://hooks.slack.com/services/...).");
+        }
+
+        return url;
     }
 
     [GeneratedRegex("^[a-z][a-z0-9-]*$")]

@@ -30,7 +30,9 @@ public sealed class PlannerRedisOptions
 
 public static class AgentRunPersistence
 {
-    /// The states a run never leaves; they ignore every event (decision 0005).
+    /// The states a run never leaves (decision 0005), and Escalated, which only a person moves on
+    /// (decision 0021): all of them expire after the retention, so an escalation nobody answers
+    /// within it can no longer be resumed or closed.
     public static readonly FrozenSet<string> FinishedStates = new[]
     {
         nameof(AgentRunStateMachine.Completed),

@@ -63,6 +63,18 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     public List<PendingApproval> Approvals { get; set; } = [];
     public DateTimeOffset? ApprovalExpiresAt { get; set; }
     public ApprovalTimeoutAction ApprovalOnTimeout { get; set; }
+    /// What a resumed run is given afresh (see docs/decisions, people in the loop): as many steps as it
+    /// started with, counted from the step it resumes at, and as long as it started with, from the resume.
+    public int StepAllowance { get; set; }
+    public TimeSpan DeadlineAllowance { get; set; }
+
+    /// The latest resume: the step it resumed at and the person's guidance (Guidance, JSON), for
+    /// republishing when the ResumeRun is redelivered.
+    public int ResumedAtStep { get; set; }
+    public string? GuidanceJson { get; set; }
+
+    /// Who closed the escalated run; its Answer is then their resolution.
+    public string? ClosedBy { get; set; }
 
     public string? LastVerdict { get; set; }
     public string? LastReason { get; set; }

@@ -29,6 +29,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         Event(() => RunFaultReported, e => e.CorrelateById(c => c.Message.RunId));
         Event(() => ApprovalDecided, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => ApprovalDeadlineReached, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => ResumeRequested, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => CloseRequested, e => { e.CorrelateById(c => c.Message.RunId); e.OnMissingInstance(m => m.Discard()); });
 
         // Late and duplicated messages land here: the state they expected has passed.
         OnUnhandledEvent(x => x.Ignore());
@@ -149,6 +151,30 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         During(Escalated,
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Escalate)
                 .ThenAsync(c => Escalate(c, c.Saga.LastReason ?? c.Message.Reason, deadlines, clock)));
+        During(LoadingContext,
+            When(ResumeRequested, c => c.Saga.ResumedAtStep == c.Saga.Step && IsTheResume(c.Saga, c.Message))
+                .ThenAsync(PublishResume));
+        During(Completed,
+            When(CloseRequested, c => c.Saga.ClosedBy == c.Message.By && c.Saga.Answer == c.Message.Resolution.Trim())
+                .ThenAsync(c => c.Publish(ClosedMessage(c.Saga, clock))));
+
+        // Escalated waits for a person (docs/decisions/0021): resumed with guidance, closed with a
+        // resolution, or cancelled. A request that names the step it saw applies only while the run
+        // is still escalated at that step, so a stale request never resumes a later escalation. An
+        // empty guidance or resolution (a raw publisher; the Gateway refuses them) changes nothing.
+        During(Escalated,
+            When(ResumeRequested, c => StillAt(c.Saga, c.Message.AtStep) && !string.IsNullOrWhiteSpace(c.Message.Guidance))
+                .Then(c => Resume(c.Saga, c.Message, agents.Find(c.Saga.Agent), clock))
+                .ThenAsync(c => deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Deadline, DeadlineMonitor.CurrentTraceParent()), c.CancellationToken))
+                .ThenAsync(PublishResume)
+                .TransitionTo(LoadingContext),
+            When(CloseRequested, c => StillAt(c.Saga, c.Message.AtStep) && !string.IsNullOrWhiteSpace(c.Message.Resolution))
+                .Then(c => { c.Saga.Answer = c.Message.Resolution.Trim(); c.Saga.ClosedBy = c.Message.By; })
+                .ThenAsync(c => c.Publish(ClosedMessage(c.Saga, clock)))
+                .TransitionTo(Completed),
+            When(CancelRequested)
+                .ThenAsync(c => Cancel(c, c.Message.Reason, deadlines, clock))
+                .TransitionTo(Cancelled));
 
         // The Evaluator reads ToolResult too, so its verdict can overtake the saga's own ToolResult.
         During(Acting, Evaluating,
@@ -227,6 +253,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
 
     /// Who decided the calls the approval timeout denied.
     public const string ApprovalTimeoutDecider = "approval timeout";
+    public Event<ResumeRun> ResumeRequested { get; private set; } = null!;
+    public Event<CloseRun> CloseRequested { get; private set; } = null!;
 
     private static string? StartProblem(GoalReceived goal, AgentCatalog agents) =>
         GoalValidation.Problem(agents, goal.Agent, goal.Goal, goal.Limits);
@@ -245,6 +273,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         run.MaxCost = goal.Limits?.MaxCost ?? limits.MaxCost;
         run.StartedAt = clock.GetUtcNow();
         run.Deadline = run.StartedAt + (goal.Limits?.Deadline ?? limits.Deadline);
+        run.StepAllowance = run.MaxSteps;
+        run.DeadlineAllowance = run.Deadline - run.StartedAt;
         if (agent?.Strategy == PlanningStrategy.PlanAndExecute)
         {
             run.PlanAndExecute = true;
@@ -252,6 +282,52 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             run.PlanRequestJson = JsonSerializer.Serialize(new PlanRequest(PlanAction.MakePlan));
         }
     }
+
+    private static bool StillAt(AgentRunState run, int? atStep) => atStep is null || atStep == run.Step;
+
+    private static bool IsTheResume(AgentRunState run, ResumeRun resume) =>
+        Deserialize<Guidance>(run.GuidanceJson) is { } guidance && guidance.Text == resume.Guidance.Trim() && guidance.By == resume.By;
+
+    /// The run goes on at the next step with a fresh allowance: as many steps and as much time as it
+    /// started with. Tokens and cost keep counting against the run's limits: a resume buys time and
+    /// steps, never money.
+    private static void Resume(AgentRunState run, ResumeRun resume, AgentDefinition? agent, TimeProvider clock)
+    {
+        var limits = agent?.Limits ?? AgentLimits.Default;
+        var steps = run.StepAllowance > 0 ? run.StepAllowance : limits.MaxSteps;
+        var time = run.DeadlineAllowance > TimeSpan.Zero ? run.DeadlineAllowance : limits.Deadline;
+        run.Step++;
+        run.ResumedAtStep = run.Step;
+        run.MaxSteps = run.Step - 1 + steps;
+        run.Deadline = clock.GetUtcNow() + time;
+        run.GuidanceJson = JsonSerializer.Serialize(new Guidance(resume.Guidance.Trim(), resume.By));
+        run.PendingVerdictJson = null;
+        if (run.PlanAndExecute)
+        {
+            // The person's guidance is a reason to plan again; a re-plan a person asked for is not
+            // counted against max_replans.
+            var plan = Deserialize<Plan>(run.PlanJson);
+            run.PlanRequestJson = JsonSerializer.Serialize(plan is null
+                ? new PlanRequest(PlanAction.MakePlan)
+                : new PlanRequest(PlanAction.Replan, plan, Reason: $"A person resumed the run with guidance: {resume.Guidance.Trim()}"));
+        }
+    }
+
+    /// RunResumed, and the context request of the resumed step, carrying the escalated step, its
+    /// results, its verdict and the guidance, so that Memory records them before it builds the context.
+    private static async Task PublishResume<T>(BehaviorContext<AgentRunState, T> c)
+        where T : class
+    {
+        var run = c.Saga;
+        var guidance = Deserialize<Guidance>(run.GuidanceJson)!;
+        var verdict = new GoalEvaluated(run.CorrelationId, run.TenantId, run.Step - 1,
+            Enum.TryParse<Verdict>(run.LastVerdict, out var last) ? last : Verdict.Escalate, run.LastReason ?? "", 1);
+        await c.Publish(new RunResumed(run.CorrelationId, run.TenantId, run.Agent, run.Step, guidance, run.MaxSteps, run.Deadline));
+        await c.Publish(ContextRequest(run, verdict) with { Guidance = guidance });
+    }
+
+    private static RunCompleted ClosedMessage(AgentRunState run, TimeProvider clock) =>
+        new(run.CorrelationId, run.TenantId, run.Agent, run.Answer ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost, run.ClosedBy);
 
     private static void StartFaulted(AgentRunState run, RunFaulted fault, TimeProvider clock)
     {

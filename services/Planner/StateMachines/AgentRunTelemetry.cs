@@ -78,7 +78,9 @@ public sealed class AgentRunTelemetry(TimeProvider clock) : IEventObserver<Agent
             RunsStarted.Add(1);
         }
 
-        if (FinalStates.Contains(to) && !FinalStates.Contains(from))
+        // An escalated run that a person closes, or resumes and that then ends, is counted again with
+        // that outcome: each escalation is one stop, and so is the run's end (decision 0021).
+        if (FinalStates.Contains(to) && (!FinalStates.Contains(from) || from == "Escalated") && from != to)
         {
             var outcome = new KeyValuePair<string, object?>(Tags.Outcome, to);
             RunsFinished.Add(1, outcome);

@@ -67,6 +67,43 @@ public sealed class When_an_agent_definition_is_loaded
     }
 
     [Test]
+    public void Should_read_the_slack_and_email_channels()
+    {
+        var agent = Parse("support.yaml", """
+            instructions: Help.
+            notify:
+              slack: https://hooks.slack.com/services/T0/B0/xyz
+              email: [oncall@example.com, lead@example.com]
+            """);
+
+        Assert.That(agent.Notify.Webhook, Is.Null);
+        Assert.That(agent.Notify.Slack, Is.EqualTo(new Uri("https://hooks.slack.com/services/T0/B0/xyz")));
+        Assert.That(agent.Notify.EmailRecipients, Is.EqualTo(new[] { "oncall@example.com", "lead@example.com" }));
+        Assert.That(Parse("one.yaml", "instructions: Help.\nnotify:\n  email: solo@example.com").Notify.EmailRecipients, Is.EqualTo(new[] { "solo@example.com" }));
+    }
+
+    [TestCase("  slack: not a url", 3, 10, "notify.slack is not an absolute http or https URL")]
+    [TestCase("  email: [ok@example.com, nobody]", 3, 27, "'nobody' in notify.email is not an email address")]
+    [TestCase("  email: [a@example.com, A@example.com]", 3, 26, "'A@example.com' is listed twice in notify.email")]
+    [TestCase("  email: []", 3, 10, "notify.email is an empty list")]
+    [TestCase("  sms: +4412345", 3, 3, "unknown key 'sms' in 'notify'")]
+    public void Should_report_a_bad_channel_with_its_line(string line, long row, long column, string problem)
+    {
+        var error = ErrorFor("support.yaml", $"instructions: Help.\nnotify:\n{line}\n");
+
+        AssertLocated(error, "support.yaml", row, column);
+        Assert.That(error.Problem, Does.StartWith(problem));
+    }
+
+    [Test]
+    public void Should_not_repeat_a_slack_url_in_its_error()
+    {
+        var error = ErrorFor("support.yaml", "instructions: Help.\nnotify:\n  slack: ftp://hooks.slack.com/services/T0/B0/secret\n");
+
+        Assert.That(error.Message, Does.Not.Contain("secret"));
+    }
+
+    [Test]
     public void Should_take_the_name_from_the_file_and_accept_a_matching_name_key()
     {
         var agent = Parse("/some/folder/support-bot.yml", """

@@ -121,9 +121,11 @@ public sealed class When_a_run_ends : HarnessFixture
 
         await Harness.Bus.Publish(new RunCompleted(runId, "tenant-a", "assistant", "395", 2, TokenUsage.None, TimeSpan.Zero));
 
-        Assert.That(await Harness.Published.Any<Fault<RunCompleted>>(m => m.Context.Message.Message.RunId == runId));
-        var fault = Harness.Published.Select<Fault<RunCompleted>>().First().Context.Message;
+        Assert.That(await Harness.Published.Any<Fault<DeliverNotification>>(m => m.Context.Message.Message.RunId == runId));
+        var fault = Harness.Published.Select<Fault<DeliverNotification>>().First().Context.Message;
+        Assert.That(fault.Message.Channel, Is.EqualTo("webhook"));
         Assert.That(fault.Exceptions.Single().Message, Does.Contain("answered 503"));
         Assert.That(_received.Count, Is.EqualTo(7), "one attempt and six retries");
+        Assert.That(await Harness.Published.Any<Fault<RunCompleted>>(), Is.False, "the outcome itself was handled: only the channel's delivery faulted");
     }
 }

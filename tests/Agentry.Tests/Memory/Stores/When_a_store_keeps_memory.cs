@@ -91,6 +91,35 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
     }
 
     [Test]
+    public async Task Should_record_a_persons_guidance_once_and_show_the_escalated_run_running_again()
+    {
+        var run = Guid.NewGuid();
+        var transcripts = Store.Transcripts;
+        await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At), None);
+        await transcripts.RecordStepAsync(Step(run, "acme", 1, "first"), None);
+        await transcripts.RecordVerdictAsync(new GoalEvaluated(run, "acme", 1, Verdict.Escalate, "loop", 1), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Escalated", null, "loop", 1, new TokenUsage(10, 1), At), None);
+
+        await transcripts.RecordGuidanceAsync(run, "acme", 1, new Guidance("Use the cached total.", "alice"), None);
+        await transcripts.RecordGuidanceAsync(run, "acme", 1, new Guidance("redelivered, or someone later", "bob"), None);
+
+        var view = await transcripts.GetAsync("acme", run, None);
+        Assert.That((view.Status, view.Reason, view.Usage), Is.EqualTo(("Running", (string?)null, (TokenUsage?)null)), "resumed: no longer ended");
+        Assert.That(view.Steps.Single().Guidance, Is.EqualTo(new Guidance("Use the cached total.", "alice")));
+        Assert.That(view.Steps.Single().Thought, Is.EqualTo("first"), "the step's record is kept");
+
+        // Guidance arriving for a step not recorded yet, and for a run that has ended since: the step
+        // gets it, and the ended run stays ended.
+        await transcripts.RecordGuidanceAsync(run, "acme", 2, new Guidance("second", "alice"), None);
+        await transcripts.RecordStepAsync(Step(run, "acme", 2, "planned after"), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Completed", "42", null, 3, new TokenUsage(30, 3), At), None);
+        await transcripts.RecordGuidanceAsync(run, "acme", 2, new Guidance("late duplicate", "alice"), None);
+        view = await transcripts.GetAsync(run, None);
+        Assert.That(view.Status, Is.EqualTo("Completed"));
+        Assert.That((view.Steps[1].Thought, view.Steps[1].Guidance?.Text), Is.EqualTo(("planned after", "second")));
+    }
+
+    [Test]
     public async Task Should_keep_the_end_of_a_run_whose_start_arrives_after_it()
     {
         var run = Guid.NewGuid();

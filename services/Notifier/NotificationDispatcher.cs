@@ -1,0 +1,77 @@
+using Agentry.Contracts;
+using Agentry.Notifier.Channels;
+using Agentry.ServiceDefaults.Agents;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Agentry.Notifier;
+
+/// The one way into the channels, for every kind of notification: one DeliverNotification per
+/// channel the agent has, so each is retried on its own (the endpoint's retry policy, then the error
+/// queue) and a failing channel never repeats or holds up the others.
+public sealed partial class NotificationDispatcher(AgentCatalog agents, IEnumerable<INotificationChannel> channels, ILogger<NotificationDispatcher> logger)
+{
+    /// Returns the channels it was sent to (none: the agent has no channel, and only the log has it).
+    public async Task<IReadOnlyList<string>> NotifyAsync(IPublishEndpoint bus, Guid runId, string tenantId, string agent, Notification notification, CancellationToken cancellationToken)
+    {
+        var to = agents.Find(agent)?.Notify ?? AgentNotifications.None;
+        var names = channels.Where(c => c.IsConfigured(to)).Select(c => c.Name).ToList();
+        foreach (var name in names)
+        {
+            await bus.Publish(new DeliverNotification(runId, tenantId, agent, name, notification), cancellationToken);
+        }
+
+        if (names.Count == 0)
+        {
+            LogNoChannel(logger, notification.Event, runId, agent);
+        }
+
+        return names;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Event} of run {RunId}: agent {Agent} names no notification channel.")]
+    private static partial void LogNoChannel(ILogger logger, string @event, Guid runId, string agent);
+}
+
+/// Delivers one notification on one channel. A failure is logged with the attempt and thrown, so
+/// the endpoint's retry policy tries again and, when it gives up, the message goes to the error queue.
+public sealed partial class DeliverNotificationConsumer(
+    AgentCatalog agents,
+    IEnumerable<INotificationChannel> channels,
+    ILogger<DeliverNotificationConsumer> logger) : IConsumer<DeliverNotification>
+{
+    public async Task Consume(ConsumeContext<DeliverNotification> context)
+    {
+        var message = context.Message;
+        var channel = channels.FirstOrDefault(c => c.Name == message.Channel)
+            ?? throw new InvalidOperationException($"No notification channel is named '{message.Channel}'; known: {string.Join(", ", channels.Select(c => c.Name))}.");
+        var agent = agents.Find(message.Agent) ?? throw new InvalidOperationException(agents.DescribeUnknown(message.Agent));
+        if (!channel.IsConfigured(agent.Notify))
+        {
+            // The definition changed since the notification was queued.
+            LogChannelGone(logger, message.Notification.Event, message.RunId, message.Agent, channel.Name);
+            return;
+        }
+
+        try
+        {
+            await channel.SendAsync(message.Notification, agent.Notify, context.CancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+        {
+            LogFailed(logger, message.Notification.Event, message.RunId, channel.Describe(agent.Notify), context.GetRetryAttempt() + 1, e.Message);
+            throw;
+        }
+
+        LogDelivered(logger, message.Notification.Event, message.RunId, channel.Describe(agent.Notify));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Event} of run {RunId} delivered: {Channel}.")]
+    private static partial void LogDelivered(ILogger logger, string @event, Guid runId, string channel);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Event} of run {RunId} could not be delivered ({Channel}), attempt {Attempt}: {Problem}. It is tried again, then kept in the error queue.")]
+    private static partial void LogFailed(ILogger logger, string @event, Guid runId, string channel, int attempt, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Event} of run {RunId} was for the {Channel} channel of agent {Agent}, which no longer has one; dropped.")]
+    private static partial void LogChannelGone(ILogger logger, string @event, Guid runId, string agent, string channel);
+}
