@@ -94,5 +94,8 @@ public sealed class InMemoryToolCallLedger : IToolCallLedger
 /// Forgets an ended run's calls.
 public sealed class RunEndedConsumer(IToolCallLedger ledger) : IConsumer<IRunEnded>
 {
-    public Task Consume(ConsumeContext<IRunEnded> context) => ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
+    // An escalated run waits for a person and may be resumed (decision 0021): its calls and its
+    // max_calls counts must outlive the escalation; the ledger's retention expires them otherwise.
+    public Task Consume(ConsumeContext<IRunEnded> context) =>
+        context.HasMessageType(typeof(RunEscalated)) ? Task.CompletedTask : ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
 }
