@@ -1,3 +1,4 @@
+using Agentry.Llm;
 using Agentry.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -32,9 +33,30 @@ public static class MemoryRegistration
             AddStores<SqliteTranscriptStore>(services);
         }
 
-        services.TryAddSingleton<IKnowledgeRetriever, TermMatchRetriever>();
+        AddKnowledge(services, configuration);
         services.ResolveAtStart<ITranscriptStore>();
         return services;
+    }
+
+    /// The knowledge base: the offline embedder unless Llm:Embeddings:Provider names a model provider,
+    /// and hybrid retrieval (BM25 and vectors) over in-memory indexes of the collections.
+    private static void AddKnowledge(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.Section);
+        var embeddings = configuration.GetSection(EmbeddingOptions.Section).Get<EmbeddingOptions>() ?? new EmbeddingOptions();
+        if (!string.IsNullOrWhiteSpace(embeddings.Provider))
+        {
+            services.TryAddSingleton<ITextEmbedder>(_ => new ProviderEmbedder(
+                configuration.GetSection(LlmOptions.Section).Get<LlmOptions>() ?? new LlmOptions(), embeddings));
+        }
+        else
+        {
+            services.TryAddSingleton<ITextEmbedder>(_ => new HashingEmbedder());
+        }
+
+        services.TryAddSingleton<IKnowledgeRetriever, HybridRetriever>();
+        services.TryAddSingleton<KnowledgeBase>();
+        services.ResolveAtStart<ITextEmbedder>();
     }
 
     private static void AddMongoStore(IServiceCollection services, string connectionString)
@@ -70,5 +92,6 @@ public static class MemoryRegistration
         bus.AddConsumer<ContextRequestedConsumer>();
         bus.AddConsumer<TranscriptConsumer>();
         bus.AddConsumer<GetRunConsumer>();
+        bus.AddConsumer<SearchKnowledgeConsumer>();
     }
 }

@@ -21,6 +21,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
     private readonly IMongoCollection<BsonDocument> _outcomes;
     private readonly IMongoCollection<BsonDocument> _items;
     private readonly IMongoCollection<BsonDocument> _chunks;
+    private readonly IMongoCollection<BsonDocument> _collections;
     private Lazy<Task> _indexes;
 
     public MongoStore(IMongoDatabase database)
@@ -31,6 +32,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
         _outcomes = database.GetCollection<BsonDocument>("outcomes");
         _items = database.GetCollection<BsonDocument>("memory_items");
         _chunks = database.GetCollection<BsonDocument>("knowledge_chunks");
+        _collections = database.GetCollection<BsonDocument>("knowledge_collections");
         _indexes = new Lazy<Task>(CreateIndexesAsync);
     }
 
@@ -68,6 +70,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
             Index("tenant_collection_id", true, "tenant", "collection", "id"),
             Index("tenant_collection_order", false, "tenant", "collection", "source", "position"),
         ]);
+        await _collections.Indexes.CreateManyAsync([Index("tenant_name", true, "tenant", "name")]);
     }
 
     private static readonly UpdateOptions Upsert = new() { IsUpsert = true };

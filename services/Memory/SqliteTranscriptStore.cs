@@ -280,6 +280,9 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
                   position INTEGER NOT NULL, text TEXT NOT NULL, embedding BLOB,
                   PRIMARY KEY (tenant_id, collection, id));
                 CREATE INDEX IF NOT EXISTS knowledge_chunks_in_order ON knowledge_chunks (tenant_id, collection, source_path, position);
+                CREATE TABLE IF NOT EXISTS knowledge_collections (
+                  tenant_id TEXT NOT NULL, name TEXT NOT NULL, embedder TEXT NOT NULL, dimensions INTEGER NOT NULL, version TEXT NOT NULL,
+                  PRIMARY KEY (tenant_id, name));
                 """);
         command.ExecuteNonQuery();
 

@@ -44,6 +44,7 @@ public static class ToolExecutorRegistration
         services.AddSingleton<ITool, SqlQueryTool>();
         services.AddSingleton<ITool, ReadFileTool>();
         services.AddSingleton<ITool, WriteFileTool>();
+        services.AddSingleton<ITool, SearchKnowledgeTool>();
         if (ToolCatalog.OffersWebSearch(configuration))
         {
             services.AddSingleton<ITool, WebSearchTool>();

@@ -1,0 +1,136 @@
+namespace Agentry.Memory;
+
+/// One collection held in memory for search: an inverted index of its chunks' terms for BM25 and
+/// its chunks' vectors in one contiguous array for exact cosine search. Built once per version of
+/// the collection (HybridRetriever caches it); read-only afterwards, so searches need no locks.
+/// Exact search over every vector is linear in the collection, and fast enough for the sizes a
+/// per-tenant knowledge base reaches (see docs/performance.md) without an approximate index.
+public sealed class KnowledgeIndex
+{
+    // BM25's usual constants: term-frequency saturation and length normalisation.
+    private const float K1 = 1.2f;
+    private const float B = 0.75f;
+
+    private readonly Dictionary<string, (int[] Docs, float[] Counts)> _postings;
+    private readonly float[] _lengths;
+    private readonly float _averageLength;
+    private readonly float[]? _vectors;
+
+    public KnowledgeIndex(IReadOnlyList<KnowledgeChunk> chunks, string version)
+    {
+        Version = version;
+        Chunks = chunks.Select(c => c with { Embedding = null }).ToArray();
+        _lengths = new float[chunks.Count];
+        var building = new Dictionary<string, (List<int> Docs, List<float> Counts)>(StringComparer.Ordinal);
+        for (var doc = 0; doc < chunks.Count; doc++)
+        {
+            var terms = KnowledgeText.Terms(chunks[doc].Text);
+            _lengths[doc] = terms.Count;
+            foreach (var group in terms.GroupBy(t => t, StringComparer.Ordinal))
+            {
+                if (!building.TryGetValue(group.Key, out var postings))
+                {
+                    building[group.Key] = postings = ([], []);
+                }
+
+                postings.Docs.Add(doc);
+                postings.Counts.Add(group.Count());
+            }
+        }
+
+        _postings = building.ToDictionary(p => p.Key, p => (p.Value.Docs.ToArray(), p.Value.Counts.ToArray()), StringComparer.Ordinal);
+        _averageLength = chunks.Count == 0 ? 1 : Math.Max(1, _lengths.Average());
+
+        Dimensions = chunks.FirstOrDefault(c => c.Embedding is not null)?.Embedding!.Length ?? 0;
+        if (Dimensions > 0)
+        {
+            // A chunk without a vector (or of another size) keeps zeros: it is found by BM25 only.
+            _vectors = new float[chunks.Count * Dimensions];
+            for (var doc = 0; doc < chunks.Count; doc++)
+            {
+                if (chunks[doc].Embedding is { } embedding && embedding.Length == Dimensions)
+                {
+                    embedding.CopyTo(_vectors, doc * Dimensions);
+                }
+            }
+        }
+    }
+
+    public string Version { get; }
+
+    /// The chunks, without their vectors (those live in one array here).
+    public IReadOnlyList<KnowledgeChunk> Chunks { get; }
+
+    /// The vectors' size; 0 when no chunk has one.
+    public int Dimensions { get; }
+
+    public int Count => Chunks.Count;
+
+    /// The best `limit` chunks by BM25, best first; chunks sharing no term are left out.
+    public IReadOnlyList<(int Doc, float Score)> Bm25(IEnumerable<string> queryTerms, int limit)
+    {
+        var scores = new Dictionary<int, float>();
+        foreach (var term in queryTerms.Distinct(StringComparer.Ordinal))
+        {
+            if (!_postings.TryGetValue(term, out var postings))
+            {
+                continue;
+            }
+
+            var idf = MathF.Log(1 + ((Count - postings.Docs.Length + 0.5f) / (postings.Docs.Length + 0.5f)));
+            for (var i = 0; i < postings.Docs.Length; i++)
+            {
+                var doc = postings.Docs[i];
+                var tf = postings.Counts[i];
+                var score = idf * tf * (K1 + 1) / (tf + (K1 * (1 - B + (B * _lengths[doc] / _averageLength))));
+                scores[doc] = scores.GetValueOrDefault(doc) + score;
+            }
+        }
+
+        return Top(scores.Select(s => (s.Key, s.Value)), limit);
+    }
+
+    /// The best `limit` chunks by cosine similarity to a unit-length query vector, best first;
+    /// chunks with no similarity at all (zero or negative) are left out.
+    public IReadOnlyList<(int Doc, float Score)> Nearest(float[] query, int limit)
+    {
+        if (_vectors is null || query.Length != Dimensions)
+        {
+            return [];
+        }
+
+        var vectors = _vectors;
+        return Top(Enumerable.Range(0, Count).Select(doc => (doc, Vectors.Dot(query, vectors.AsSpan(doc * Dimensions, Dimensions)))), limit);
+    }
+
+    // Ties go to the earlier chunk (source order), so results are stable.
+    private static List<(int Doc, float Score)> Top(IEnumerable<(int Doc, float Score)> scored, int limit)
+    {
+        var heap = new PriorityQueue<(int Doc, float Score), (float, int)>();
+        foreach (var (doc, score) in scored)
+        {
+            if (score <= 0)
+            {
+                continue;
+            }
+
+            if (heap.Count < limit)
+            {
+                heap.Enqueue((doc, score), (score, -doc));
+            }
+            else if (heap.TryPeek(out _, out var worst) && (score, -doc).CompareTo(worst) > 0)
+            {
+                heap.DequeueEnqueue((doc, score), (score, -doc));
+            }
+        }
+
+        var best = new List<(int Doc, float Score)>(heap.Count);
+        while (heap.Count > 0)
+        {
+            best.Add(heap.Dequeue());
+        }
+
+        best.Reverse();
+        return best;
+    }
+}
