@@ -55,7 +55,7 @@ var tenantOption = new Option<string>("--tenant", "-t")
     DefaultValueFactory = _ => Agentry.ServiceDefaults.Extensions.DefaultTenant,
     Recursive = true,
 };
-var collectionArgument = new Argument<string>("collection") { Description = "The collection's name (letters, digits, '-', '_', '.')." };
+var collectionArgument = new Argument<string>("collection") { Description = "The collection's name (lower-case letters, digits, '-', '_')." };
 var pathsArgument = new Argument<string[]>("paths") { Description = "Files or folders (searched recursively) of .md, .markdown and .txt files.", Arity = ArgumentArity.OneOrMore };
 var ingest = new Command("ingest", "Cut markdown and text files into overlapping chunks, embed them and store them in a collection (a file ingested again replaces its chunks). Exits 2 on a missing path or bad input.")
 {

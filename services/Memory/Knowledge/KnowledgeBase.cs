@@ -161,7 +161,7 @@ public sealed partial class KnowledgeBase(IKnowledgeStore store, ITextEmbedder e
     {
         if (!CollectionName().IsMatch(collection ?? ""))
         {
-            throw new KnowledgeInputException($"'{collection}' is not a valid collection name: use 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit.");
+            throw new KnowledgeInputException($"'{collection}' is not a valid collection name: use 1 to 64 lower-case letters, digits, '-' or '_', starting with a letter or digit (as in an agent's memory.knowledge).");
         }
     }
 
@@ -217,6 +217,7 @@ public sealed partial class KnowledgeBase(IKnowledgeStore store, ITextEmbedder e
         }
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
+    // The same rule as memory.knowledge in agent definitions, so that every collection can be named there.
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
     private static partial Regex CollectionName();
 }

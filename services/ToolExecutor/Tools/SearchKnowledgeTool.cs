@@ -5,6 +5,7 @@ using Agentry.Contracts;
 using Agentry.ServiceDefaults.Agents;
 using Agentry.ServiceDefaults.Tools;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.ToolExecutor.Tools;
 
@@ -13,7 +14,9 @@ namespace Agentry.ToolExecutor.Tools;
 /// across a deployment alike. Only the collections the agent lists under memory.knowledge are read.
 /// The passages come back as data with "[source, passage N]" to cite; the context wraps them as
 /// untrusted tool output like any other.
-public sealed class SearchKnowledgeTool(IClientFactory clients, AgentCatalog agents) : ITool
+/// The bus and the agents are resolved when the tool is first called, not when the registry is
+/// built: a ToolExecutor hosted without a bus (tool tests, a registry check) still starts.
+public sealed class SearchKnowledgeTool(IServiceProvider services) : ITool
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
@@ -21,7 +24,7 @@ public sealed class SearchKnowledgeTool(IClientFactory clients, AgentCatalog age
 
     public async Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
     {
-        var allowed = agents.Find(invocation.Agent)?.Memory.Knowledge ?? [];
+        var allowed = services.GetRequiredService<AgentCatalog>().Find(invocation.Agent)?.Memory.Knowledge ?? [];
         if (allowed.Count == 0)
         {
             throw new ToolException(ToolErrorKind.PermissionDenied,
@@ -42,7 +45,7 @@ public sealed class SearchKnowledgeTool(IClientFactory clients, AgentCatalog age
 
         var query = arguments.GetProperty("query").GetString()!;
         var limit = arguments.TryGetProperty("limit", out var l) ? l.GetInt32() : 5;
-        var client = clients.CreateRequestClient<SearchKnowledge>(RequestTimeout.After(s: (int)Timeout.TotalSeconds));
+        var client = services.GetRequiredService<IClientFactory>().CreateRequestClient<SearchKnowledge>(RequestTimeout.After(s: (int)Timeout.TotalSeconds));
         var response = await client.GetResponse<KnowledgeFound>(
             new SearchKnowledge(invocation.RunId, invocation.TenantId, invocation.Agent, query, collections, limit), cancellationToken);
         var found = response.Message;
