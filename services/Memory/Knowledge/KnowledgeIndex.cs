@@ -22,19 +22,26 @@ public sealed class KnowledgeIndex
         Chunks = chunks.Select(c => c with { Embedding = null }).ToArray();
         _lengths = new float[chunks.Count];
         var building = new Dictionary<string, (List<int> Docs, List<float> Counts)>(StringComparer.Ordinal);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var doc = 0; doc < chunks.Count; doc++)
         {
             var terms = KnowledgeText.Terms(chunks[doc].Text);
             _lengths[doc] = terms.Count;
-            foreach (var group in terms.GroupBy(t => t, StringComparer.Ordinal))
+            counts.Clear();
+            foreach (var term in terms)
             {
-                if (!building.TryGetValue(group.Key, out var postings))
+                counts[term] = counts.GetValueOrDefault(term) + 1;
+            }
+
+            foreach (var (term, count) in counts)
+            {
+                if (!building.TryGetValue(term, out var postings))
                 {
-                    building[group.Key] = postings = ([], []);
+                    building[term] = postings = ([], []);
                 }
 
                 postings.Docs.Add(doc);
-                postings.Counts.Add(group.Count());
+                postings.Counts.Add(count);
             }
         }
 
@@ -69,7 +76,9 @@ public sealed class KnowledgeIndex
     /// The best `limit` chunks by BM25, best first; chunks sharing no term are left out.
     public IReadOnlyList<(int Doc, float Score)> Bm25(IEnumerable<string> queryTerms, int limit)
     {
-        var scores = new Dictionary<int, float>();
+        // One score per chunk in a flat array: a common word's postings cover most of a large collection.
+        var scores = new float[Count];
+        var touched = new List<int>();
         foreach (var term in queryTerms.Distinct(StringComparer.Ordinal))
         {
             if (!_postings.TryGetValue(term, out var postings))
@@ -82,12 +91,22 @@ public sealed class KnowledgeIndex
             {
                 var doc = postings.Docs[i];
                 var tf = postings.Counts[i];
-                var score = idf * tf * (K1 + 1) / (tf + (K1 * (1 - B + (B * _lengths[doc] / _averageLength))));
-                scores[doc] = scores.GetValueOrDefault(doc) + score;
+                if (scores[doc] == 0)
+                {
+                    touched.Add(doc);
+                }
+
+                scores[doc] += idf * tf * (K1 + 1) / (tf + (K1 * (1 - B + (B * _lengths[doc] / _averageLength))));
             }
         }
 
-        return Top(scores.Select(s => (s.Key, s.Value)), limit);
+        var top = new TopK(limit);
+        foreach (var doc in touched)
+        {
+            top.Offer(doc, scores[doc]);
+        }
+
+        return top.Best();
     }
 
     /// The best `limit` chunks by cosine similarity to a unit-length query vector, best first;
@@ -99,38 +118,49 @@ public sealed class KnowledgeIndex
             return [];
         }
 
-        var vectors = _vectors;
-        return Top(Enumerable.Range(0, Count).Select(doc => (doc, Vectors.Dot(query, vectors.AsSpan(doc * Dimensions, Dimensions)))), limit);
+        var top = new TopK(limit);
+        var vectors = _vectors.AsSpan();
+        for (var doc = 0; doc < Count; doc++)
+        {
+            top.Offer(doc, Vectors.Dot(query, vectors.Slice(doc * Dimensions, Dimensions)));
+        }
+
+        return top.Best();
     }
 
-    // Ties go to the earlier chunk (source order), so results are stable.
-    private static List<(int Doc, float Score)> Top(IEnumerable<(int Doc, float Score)> scored, int limit)
+    /// The best scores seen, in a min-heap of `limit`; ties go to the earlier chunk (source order),
+    /// so results are stable. Scores of zero or less are not kept.
+    private sealed class TopK(int limit)
     {
-        var heap = new PriorityQueue<(int Doc, float Score), (float, int)>();
-        foreach (var (doc, score) in scored)
+        private readonly PriorityQueue<(int Doc, float Score), (float, int)> _heap = new(limit + 1);
+
+        public void Offer(int doc, float score)
         {
             if (score <= 0)
             {
-                continue;
+                return;
             }
 
-            if (heap.Count < limit)
+            if (_heap.Count < limit)
             {
-                heap.Enqueue((doc, score), (score, -doc));
+                _heap.Enqueue((doc, score), (score, -doc));
             }
-            else if (heap.TryPeek(out _, out var worst) && (score, -doc).CompareTo(worst) > 0)
+            else if (_heap.TryPeek(out _, out var worst) && (score, -doc).CompareTo(worst) > 0)
             {
-                heap.DequeueEnqueue((doc, score), (score, -doc));
+                _heap.DequeueEnqueue((doc, score), (score, -doc));
             }
         }
 
-        var best = new List<(int Doc, float Score)>(heap.Count);
-        while (heap.Count > 0)
+        public List<(int Doc, float Score)> Best()
         {
-            best.Add(heap.Dequeue());
-        }
+            var best = new List<(int Doc, float Score)>(_heap.Count);
+            while (_heap.Count > 0)
+            {
+                best.Add(_heap.Dequeue());
+            }
 
-        best.Reverse();
-        return best;
+            best.Reverse();
+            return best;
+        }
     }
 }

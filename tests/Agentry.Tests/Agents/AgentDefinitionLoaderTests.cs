@@ -132,7 +132,7 @@ public sealed class When_an_agent_definition_is_loaded
             """);
 
         AssertLocated(error, "agents/helper.yaml", 4, 5);
-        Assert.That(error.Problem, Is.EqualTo("unknown tool 'rm_rf'. Known tools: calculator, current_time, http_get, http_post, http_request, read_file, run_javascript, sql_query, write_file."));
+        Assert.That(error.Problem, Is.EqualTo("unknown tool 'rm_rf'. Known tools: calculator, current_time, http_get, http_post, http_request, read_file, run_javascript, search_knowledge, sql_query, write_file."));
     }
 
     [Test]
