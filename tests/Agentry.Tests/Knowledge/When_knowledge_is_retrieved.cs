@@ -148,4 +148,33 @@ public sealed class When_knowledge_is_retrieved
         Assert.That(await bed.Retriever.RetrieveAsync("globex", ["kb"], "secret code", 5, None), Is.Empty);
         Assert.That(await bed.Retriever.RetrieveAsync("acme", ["kb"], "secret code", 5, None), Has.Count.EqualTo(1));
     }
+
+    [TestCase(3)]
+    [TestCase(384)]
+    [TestCase(1537)]
+    public void Should_score_quantised_vectors_close_to_their_exact_cosine(int dimensions)
+    {
+        var random = new Random(dimensions);
+        float[] Unit() => Vectors.Normalize(Enumerable.Range(0, dimensions).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray());
+        var (a, b) = (Unit(), Unit());
+        var (qa, qb) = (new sbyte[dimensions], new sbyte[dimensions]);
+
+        var (sa, sb) = (KnowledgeIndex.Quantize(a, qa), KnowledgeIndex.Quantize(b, qb));
+        var exact = Vectors.Dot(a, b);
+        var quantised = KnowledgeIndex.DotInt8(qa, qb) * sa * sb;
+
+        Assert.That(KnowledgeIndex.DotInt8(qa, qb), Is.EqualTo(qa.Zip(qb, (x, y) => x * y).Sum()), "the vectorised sum equals the plain one, tail included");
+        Assert.That(quantised, Is.EqualTo(exact).Within(0.02));
+        Assert.That(KnowledgeIndex.DotInt8(qa, qa) * sa * sa, Is.EqualTo(1f).Within(0.02));
+    }
+
+    [Test]
+    public void Should_find_each_stored_vector_nearest_to_itself()
+    {
+        var embedder = new HashingEmbedder();
+        var texts = new[] { "green tea brewing", "bicycle chain oil", "compost heap greens", "chess opening centre", "wine storage cellar" };
+        var index = new KnowledgeIndex(texts.Select((t, n) => Chunk(n, t, embedder.Embed(t))).ToList(), "v1");
+
+        Assert.That(texts.Select(t => index.Nearest(embedder.Embed(t), 1).Single().Doc), Is.EqualTo(Enumerable.Range(0, texts.Length)));
+    }
 }
