@@ -214,9 +214,8 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         var citation = lines[at].Trim();
         var passage = lines.Skip(at + 1).TakeWhile(line => !IsCitation(line) && !line.StartsWith("(Not searched", StringComparison.Ordinal));
         var goalWords = Words(goal);
-        var sentence = passage
-            .Where(line => !line.TrimStart().StartsWith('#'))
-            .SelectMany(line => SentenceEnd().Split(line))
+        var sentence = Paragraphs(passage)
+            .SelectMany(paragraph => SentenceEnd().Split(paragraph))
             .Select(s => s.Trim().TrimStart('-', '*', ' '))
             .Where(s => s.Length > 0)
             .Select((s, i) => (Text: s, Order: i, Hits: Words(s).Count(w => goalWords.Any(g => SameWord(g, w)))))
@@ -225,6 +224,42 @@ public sealed partial class OfflineChatModel : IChatCompletionService
             .FirstOrDefault() ?? "";
         return new ChatMessageContent(AuthorRole.Assistant,
             $"\"{sentence}\" {citation}\n(Quoted by the offline model from the best passage of the knowledge base; it does not compose answers.)");
+    }
+
+    /// Markdown's hard-wrapped lines joined back into paragraphs (a sentence may span lines); headings
+    /// are left out, and each list item is a paragraph of its own.
+    private static List<string> Paragraphs(IEnumerable<string> lines)
+    {
+        var paragraphs = new List<string>();
+        var current = new StringBuilder();
+        void End()
+        {
+            if (current.Length > 0)
+            {
+                paragraphs.Add(current.ToString());
+                current.Clear();
+            }
+        }
+
+        foreach (var raw in lines)
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                End();
+                continue;
+            }
+
+            if (line.StartsWith("- ", StringComparison.Ordinal) || line.StartsWith("* ", StringComparison.Ordinal) || ListItem().IsMatch(line))
+            {
+                End();
+            }
+
+            current.Append(current.Length > 0 ? " " : "").Append(line);
+        }
+
+        End();
+        return paragraphs;
     }
 
     private sealed record FunctionMatch(double Score, KernelArguments Arguments, string Because, bool Specific = false);
@@ -425,6 +460,9 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     [GeneratedRegex(@"^\[.+, passage \d+\]$")]
     private static partial Regex CitationLine();
+
+    [GeneratedRegex(@"^\d+[.)]\s")]
+    private static partial Regex ListItem();
 
     [GeneratedRegex(@"(?<=[.!?])\s+")]
     private static partial Regex SentenceEnd();
