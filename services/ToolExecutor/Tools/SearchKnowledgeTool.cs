@@ -13,7 +13,9 @@ namespace Agentry.ToolExecutor.Tools;
 /// request to it over the bus (SearchKnowledge, answered with KnowledgeFound), in one process or
 /// across a deployment alike. Only the collections the agent lists under memory.knowledge are read.
 /// The passages come back as data with "[source, passage N]" to cite; the context wraps them as
-/// untrusted tool output like any other.
+/// untrusted tool output like any other. Refusals and missing collections are the agent's or the
+/// deployment's doing, not the tool's health, so they do not count towards its circuit breaker;
+/// Memory not answering in time does.
 /// The bus and the agents are resolved when the tool is first called, not when the registry is
 /// built: a ToolExecutor hosted without a bus (tool tests, a registry check) still starts.
 public sealed class SearchKnowledgeTool(IServiceProvider services) : ITool
@@ -28,7 +30,7 @@ public sealed class SearchKnowledgeTool(IServiceProvider services) : ITool
         if (allowed.Count == 0)
         {
             throw new ToolException(ToolErrorKind.PermissionDenied,
-                $"Agent '{invocation.Agent}' has no knowledge collections: list them in its definition under memory: knowledge: [NAME].");
+                $"Agent '{invocation.Agent}' has no knowledge collections: list them in its definition under memory: knowledge: [NAME].", causedByCaller: true);
         }
 
         IReadOnlyList<string> collections = allowed;
@@ -51,13 +53,13 @@ public sealed class SearchKnowledgeTool(IServiceProvider services) : ITool
         var found = response.Message;
         if (found.Error is { } error)
         {
-            throw new ToolException(ToolErrorKind.Failed, error);
+            throw new ToolException(ToolErrorKind.Failed, error, causedByCaller: true);
         }
 
         if (found.MissingCollections.Count == collections.Count)
         {
             throw new ToolException(ToolErrorKind.Failed,
-                $"The knowledge collection{(collections.Count == 1 ? "" : "s")} {string.Join(", ", collections.Select(c => $"'{c}'"))} {(collections.Count == 1 ? "has" : "have")} no documents for this tenant: ingest some with agentry kb ingest {collections[0]} PATH.");
+                $"The knowledge collection{(collections.Count == 1 ? "" : "s")} {string.Join(", ", collections.Select(c => $"'{c}'"))} {(collections.Count == 1 ? "has" : "have")} no documents for this tenant: ingest some with agentry kb ingest {collections[0]} PATH.", causedByCaller: true);
         }
 
         return Format(query, found);
