@@ -27,8 +27,8 @@ public sealed class EmbeddingOptions
 
 /// Embeddings from a configured provider through Semantic Kernel's OpenAI connector, which in SK
 /// 1.8x is a Microsoft.Extensions.AI IEmbeddingGenerator (the older ITextEmbeddingGenerationService
-/// is obsolete there). Calls go through the provider's resilience settings' timeout and retries as
-/// the OpenAI client applies them; a failure surfaces to the ingest or the search that asked.
+/// is obsolete there). Each request gets the provider's Timeout; retries on 429 and 5xx are the
+/// OpenAI client's own (with backoff); a failure surfaces to the ingest or the search that asked.
 public sealed class ProviderEmbedder : ITextEmbedder, IDisposable
 {
     private readonly IEmbeddingGenerator<string, Embedding<float>> _generator;

@@ -23,12 +23,13 @@ public sealed class When_text_is_embedded_offline
     [Test]
     public void Should_keep_the_vectors_of_a_known_text_stable_across_versions()
     {
-        // Collections store these vectors: a change to the features must change the embedder's name.
+        // Collections store these vectors: a change to the features or the hash must change the
+        // embedder's name, or old collections would be searched with incomparable query vectors.
         var vector = new HashingEmbedder().Embed("Green tea at 80 degrees.");
+        var strongest = vector.Select((v, i) => (Index: i, Value: v)).OrderByDescending(c => MathF.Abs(c.Value)).ThenBy(c => c.Index).Take(3)
+            .Select(c => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.Index}:{c.Value:0.000}"));
 
-        Assert.That(vector.Count(v => v != 0), Is.InRange(20, 40));
-        Assert.That(vector.Sum(), Is.EqualTo(vector.Sum()));
-        Assert.That(Array.IndexOf(vector, vector.Max()), Is.EqualTo(Array.IndexOf(new HashingEmbedder().Embed("Green tea at 80 degrees."), vector.Max())));
+        Assert.That(string.Join(" ", strongest), Is.EqualTo("19:0.402 148:-0.402 177:0.402"));
     }
 
     [Test]
