@@ -20,6 +20,11 @@ if (args.Contains("--llm-cache"))
     return await LlmCacheBench.RunAsync(args);
 }
 
+if (args.Contains("--knowledge"))
+{
+    return await KnowledgeBench.RunAsync(args);
+}
+
 var levels = ArgValue("--levels")?.Split(',').Select(int.Parse).ToArray() ?? [1, 10, 100];
 var runsPerLevel = int.Parse(ArgValue("--runs-per-level") ?? "300", CultureInfo.InvariantCulture);
 var rabbitMq = Environment.GetEnvironmentVariable("RABBITMQ_URL") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/";

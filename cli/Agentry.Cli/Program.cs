@@ -110,8 +110,43 @@ var close = new Command("close", "Close an escalated run with a resolution: it e
 close.SetAction((parse, cancellationToken) => Commands.DecideEscalationAsync(
     "close", parse.GetValue(runIdArgument)!, parse.GetValue(resolutionArgument) ?? "", parse.GetValue(byOption), parse.GetValue(gatewayOption)!, Console.Out, Console.Error, cancellationToken));
 
+var kbTenantOption = new Option<string>("--tenant", "-t")
+{
+    Description = "The tenant whose knowledge base this is.",
+    DefaultValueFactory = _ => Agentry.ServiceDefaults.Extensions.DefaultTenant,
+    Recursive = true,
+};
+var collectionArgument = new Argument<string>("collection") { Description = "The collection's name (lower-case letters, digits, '-', '_')." };
+var pathsArgument = new Argument<string[]>("paths") { Description = "Files or folders (searched recursively) of .md, .markdown and .txt files.", Arity = ArgumentArity.OneOrMore };
+var ingest = new Command("ingest", "Cut markdown and text files into overlapping chunks, embed them and store them in a collection (a file ingested again replaces its chunks). Exits 2 on a missing path or bad input.")
+{
+    collectionArgument, pathsArgument,
+};
+ingest.SetAction((parse, cancellationToken) => KnowledgeCommands.IngestAsync(
+    parse.GetValue(collectionArgument)!, parse.GetValue(pathsArgument)!, parse.GetValue(kbTenantOption)!, Console.Out, Console.Error, cancellationToken));
+
+var queryArgument = new Argument<string>("query") { Description = "What to look for, in words." };
+var limitOption = new Option<int>("--limit", "-n") { Description = "How many passages.", DefaultValueFactory = _ => 5 };
+var search = new Command("search", "Search a collection (BM25 and embeddings, fused) and print the best passages with their source and passage number.")
+{
+    collectionArgument, queryArgument, limitOption,
+};
+search.SetAction((parse, cancellationToken) => KnowledgeCommands.SearchAsync(
+    parse.GetValue(collectionArgument)!, parse.GetValue(queryArgument)!, parse.GetValue(limitOption), parse.GetValue(kbTenantOption)!, Console.Out, Console.Error, cancellationToken));
+
+var list = new Command("list", "List the tenant's knowledge collections with their chunk counts and embedder.");
+list.SetAction((parse, cancellationToken) => KnowledgeCommands.ListAsync(parse.GetValue(kbTenantOption)!, Console.Out, Console.Error, cancellationToken));
+
+var delete = new Command("delete", "Delete a collection and all its chunks.") { collectionArgument };
+delete.SetAction((parse, cancellationToken) => KnowledgeCommands.DeleteAsync(parse.GetValue(collectionArgument)!, parse.GetValue(kbTenantOption)!, Console.Out, Console.Error, cancellationToken));
+
+var kb = new Command("kb", "The knowledge base that agents search (search_knowledge, memory.knowledge): ingest, search, list, delete. Written where Memory keeps it: the embedded SQLite file, or MongoDB with ConnectionStrings__mongodb.")
+{
+    kbTenantOption, ingest, search, list, delete,
+};
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, memory, approvals, approve, deny, resume, close,
+    agentsOption, verboseOption, run, agents, serve, kb, memory, approvals, approve, deny, resume, close,
 };
 return await root.Parse(args).InvokeAsync();

@@ -460,3 +460,28 @@ public sealed record StepView(
     Plan? Plan = null,
     decimal? Cost = null,
     Guidance? Guidance = null);
+
+/// <summary>Ask Memory for the passages of knowledge collections that best answer a query (request/response; the search_knowledge tool sends it).</summary>
+/// <param name="RunId">The run whose tool call asks.</param>
+/// <param name="TenantId">The tenant whose collections are searched.</param>
+/// <param name="Agent">The agent that asks.</param>
+/// <param name="Query">What to look for, in words.</param>
+/// <param name="Collections">The collections to search; the caller has checked the agent may read them.</param>
+/// <param name="Limit">At most this many passages.</param>
+public sealed record SearchKnowledge(Guid RunId, string TenantId, string Agent, string Query, IReadOnlyList<string> Collections, int Limit);
+
+/// <summary>The answer to SearchKnowledge.</summary>
+/// <param name="RunId">The run that asked.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Passages">The passages found, best first.</param>
+/// <param name="MissingCollections">Collections asked for that the tenant does not have (never ingested, or deleted).</param>
+/// <param name="Error">Why the search could not be made (for example a collection built by another embedder); null when it was.</param>
+public sealed record KnowledgeFound(Guid RunId, string TenantId, IReadOnlyList<KnowledgePassage> Passages, IReadOnlyList<string> MissingCollections, string? Error = null);
+
+/// <summary>A passage of a knowledge collection, with where it came from so that an answer can cite it.</summary>
+/// <param name="Collection">The collection.</param>
+/// <param name="Source">The source document's path, relative to the folder that was ingested.</param>
+/// <param name="Position">The passage's number within its source, from 0.</param>
+/// <param name="Text">The passage.</param>
+/// <param name="Score">Relevance, higher first; comparable only within one answer.</param>
+public sealed record KnowledgePassage(string Collection, string Source, int Position, string Text, double Score);

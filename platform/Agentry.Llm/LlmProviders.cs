@@ -177,8 +177,8 @@ public sealed class LlmProviders : IDisposable
     }
 
     // The key is read once, at start, and kept only inside the connector; errors name where it was
-    // looked for, never what was found.
-    private static string? ApiKey(string at, LlmProviderOptions options)
+    // looked for, never what was found. Public for the embedding models, which reuse the providers.
+    public static string? ApiKey(string at, LlmProviderOptions options)
     {
         if (!string.IsNullOrWhiteSpace(options.ApiKeyEnv))
         {

@@ -76,12 +76,20 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         }
 
         var results = history.SelectMany(m => m.Items.OfType<FunctionResultContent>()).ToList();
+        var goal = history.FirstOrDefault(m => m.Role == AuthorRole.User)?.Content ?? "";
         if (results.Count > 0)
         {
-            return Answer(results);
+            return results.Any(r => r.FunctionName == SearchKnowledge) ? AnswerFromKnowledge(results, goal) : Answer(results);
         }
 
-        var goal = history.FirstOrDefault(m => m.Role == AuthorRole.User)?.Content ?? "";
+        if (ShouldSearchKnowledge(functions, goal) is { } search)
+        {
+            var knowledgeCall = new FunctionCallContent(search.Name, search.PluginName, $"call_{history.Count(m => m.Role == AuthorRole.Assistant) + 1}_1",
+                new KernelArguments { ["query"] = JsonSerializer.SerializeToElement(goal.Trim()) });
+            return new ChatMessageContent(AuthorRole.Assistant,
+                [new TextContent("The goal is a question and the agent has a knowledge base; searching it first."), knowledgeCall]);
+        }
+
         var assistantTurns = history.Count(m => m.Role == AuthorRole.Assistant);
         if (TasksIn(goal) is { Count: > 1 } tasks && tasks.Select(t => BestMatch(functions, t)).ToList() is var picks && picks.All(p => p.Match is not null))
         {
@@ -119,8 +127,14 @@ public sealed partial class OfflineChatModel : IChatCompletionService
     {
         var goal = history.FirstOrDefault(m => m.Role == AuthorRole.User)?.Content ?? "";
         var tried = history.SelectMany(m => m.Items.OfType<FunctionResultContent>()).Select(r => r.FunctionName).ToHashSet(StringComparer.Ordinal);
+        if (!tried.Contains(SearchKnowledge) && ShouldSearchKnowledge(functions, goal) is not null)
+        {
+            var search = new { description = "Use search_knowledge: the goal is a question and the agent has a knowledge base.", tool = SearchKnowledge, arguments = new Dictionary<string, object> { ["query"] = goal.Trim() } };
+            return new ChatMessageContent(AuthorRole.Assistant, JsonSerializer.Serialize(new { steps = new[] { search } }));
+        }
+
         var steps = functions
-            .Where(f => !tried.Contains(f.Name))
+            .Where(f => !tried.Contains(f.Name) && f.Name != SearchKnowledge)
             .Select(f => (Function: f, Match: Match(f, goal)))
             .Where(c => c.Match is not null)
             .OrderByDescending(c => c.Match!.Score)
@@ -169,10 +183,108 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         return new ChatMessageContent(AuthorRole.Assistant, answer);
     }
 
-    private sealed record FunctionMatch(double Score, KernelArguments Arguments, string Because);
+    private const string SearchKnowledge = "search_knowledge";
 
+    /// The knowledge base comes first for a question that no other offered tool takes a specific
+    /// argument from (an arithmetic expression, a URL, a time zone): "What is 17 * 23?" still goes to
+    /// the calculator, "How many vacation days do I get?" to the knowledge base.
+    private static KernelFunctionMetadata? ShouldSearchKnowledge(IReadOnlyList<KernelFunctionMetadata> functions, string goal)
+    {
+        var search = functions.FirstOrDefault(f => f.Name == SearchKnowledge);
+        if (search is null || !IsQuestion(goal))
+        {
+            return null;
+        }
+
+        var specific = functions.Where(f => f.Name != SearchKnowledge).Any(f => Match(f, goal) is { Specific: true });
+        return specific ? null : search;
+    }
+
+    private static bool IsCitation(string line) => CitationLine().IsMatch(line.Trim());
+
+    private static bool IsQuestion(string goal)
+    {
+        var text = goal.Trim();
+        return text.EndsWith('?') || QuestionOpening().IsMatch(text);
+    }
+
+    /// The best passage's most relevant sentence, quoted with its citation. The offline model does
+    /// not compose answers; it says so, so that nobody mistakes the quote for a model's answer.
+    private static ChatMessageContent AnswerFromKnowledge(List<FunctionResultContent> results, string goal)
+    {
+        var found = results.Last(r => r.FunctionName == SearchKnowledge);
+        var text = ToolOutcomeText.Unwrap(found.Result?.ToString() ?? "");
+        if (ToolOutcomeText.IsError(text, out var error))
+        {
+            return new ChatMessageContent(AuthorRole.Assistant, $"I could not search the knowledge base: {error}");
+        }
+
+        // The tool's output: a header line, then each passage under its "[source, passage N]" line.
+        var lines = text.Split('\n');
+        var at = Array.FindIndex(lines, IsCitation);
+        if (at < 0)
+        {
+            return new ChatMessageContent(AuthorRole.Assistant,
+                "The knowledge base has no passage about this, and the offline model cannot answer on its own.");
+        }
+
+        var citation = lines[at].Trim();
+        var passage = lines.Skip(at + 1).TakeWhile(line => !IsCitation(line) && !line.StartsWith("(Not searched", StringComparison.Ordinal));
+        var goalWords = Words(goal);
+        var sentence = Paragraphs(passage)
+            .SelectMany(paragraph => SentenceEnd().Split(paragraph))
+            .Select(s => s.Trim().TrimStart('-', '*', ' '))
+            .Where(s => s.Length > 0)
+            .Select((s, i) => (Text: s, Order: i, Hits: Words(s).Count(w => goalWords.Any(g => SameWord(g, w)))))
+            .OrderByDescending(s => s.Hits).ThenBy(s => s.Order)
+            .Select(s => s.Text)
+            .FirstOrDefault() ?? "";
+        return new ChatMessageContent(AuthorRole.Assistant,
+            $"\"{sentence}\" {citation}\n(Quoted by the offline model from the best passage of the knowledge base; it does not compose answers.)");
+    }
+
+    /// Markdown's hard-wrapped lines joined back into paragraphs (a sentence may span lines); headings
+    /// are left out, and each list item is a paragraph of its own.
+    private static List<string> Paragraphs(IEnumerable<string> lines)
+    {
+        var paragraphs = new List<string>();
+        var current = new StringBuilder();
+        void End()
+        {
+            if (current.Length > 0)
+            {
+                paragraphs.Add(current.ToString());
+                current.Clear();
+            }
+        }
+
+        foreach (var raw in lines)
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                End();
+                continue;
+            }
+
+            if (line.StartsWith("- ", StringComparison.Ordinal) || line.StartsWith("* ", StringComparison.Ordinal) || ListItem().IsMatch(line))
+            {
+                End();
+            }
+
+            current.Append(current.Length > 0 ? " " : "").Append(line);
+        }
+
+        End();
+        return paragraphs;
+    }
+
+    private sealed record FunctionMatch(double Score, KernelArguments Arguments, string Because, bool Specific = false);
+
+    // search_knowledge is chosen by its own rule (ShouldSearchKnowledge), never by matching words.
     private static (KernelFunctionMetadata Function, FunctionMatch? Match) BestMatch(IReadOnlyList<KernelFunctionMetadata> functions, string goal) =>
         functions
+            .Where(f => f.Name != SearchKnowledge)
             .Select(f => (Function: f, Match: Match(f, goal)))
             .Where(c => c.Match is not null)
             .OrderByDescending(c => c.Match!.Score)
@@ -191,6 +303,7 @@ public sealed partial class OfflineChatModel : IChatCompletionService
     {
         var arguments = new KernelArguments();
         var score = 0.0;
+        var specific = false;
         var reasons = new List<string>();
         foreach (var parameter in function.Parameters)
         {
@@ -207,6 +320,7 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
             arguments[parameter.Name] = JsonSerializer.SerializeToElement(extracted.Value.Value);
             score += extracted.Value.Strength;
+            specific |= extracted.Value.Strength > 0;
             if (extracted.Value.Strength > 0)
             {
                 reasons.Add($"{parameter.Name} '{extracted.Value.Value}' found in it");
@@ -222,7 +336,7 @@ public sealed partial class OfflineChatModel : IChatCompletionService
             reasons.Add("it mentions " + string.Join(", ", nameHits.Concat(descriptionHits).Select(w => $"'{w}'")));
         }
 
-        return score > 0 ? new FunctionMatch(score, arguments, string.Join("; ", reasons)) : null;
+        return score > 0 ? new FunctionMatch(score, arguments, string.Join("; ", reasons), specific) : null;
     }
 
     private static readonly HashSet<string> NotFreeText = ["path", "content", "code", "sql"];
@@ -385,4 +499,16 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
     [GeneratedRegex(@"[\p{L}\p{N}]+")]
     private static partial Regex WordPattern();
+
+    [GeneratedRegex(@"^(what|how|when|where|who|whom|which|why|can|could|do|does|did|is|are|am|was|were|should|may|will|would)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex QuestionOpening();
+
+    [GeneratedRegex(@"^\[.+, passage \d+\]$")]
+    private static partial Regex CitationLine();
+
+    [GeneratedRegex(@"^\d+[.)]\s")]
+    private static partial Regex ListItem();
+
+    [GeneratedRegex(@"(?<=[.!?])\s+")]
+    private static partial Regex SentenceEnd();
 }

@@ -174,7 +174,7 @@ public sealed class ContextBuilder(
 
     /// How a passage is named in the context and in citations: "[collection] source, passage N".
     public static string Label(RetrievedPassage passage) =>
-        string.Create(CultureInfo.InvariantCulture, $"[{passage.Collection}] {passage.Source}, passage {passage.Position}");
+        $"{Agentry.ServiceDefaults.Knowledge.KnowledgeCitation.Of(passage.Source, passage.Position)} from {passage.Collection}";
 
     private static void AddStep(List<ContextMessage> messages, StepView step, Tokenizer? shorten)
     {

@@ -33,7 +33,7 @@ public static class MemoryRegistration
             AddStores<SqliteTranscriptStore>(services);
         }
 
-        services.TryAddSingleton<IKnowledgeRetriever, TermMatchRetriever>();
+        AddKnowledge(services, configuration);
 
         // Context assembly (summaries) and the extraction of long-term memory at the end of a run ask the
         // agent's model through the same chain, cache and resilience as its planning calls (in one
@@ -45,6 +45,27 @@ public static class MemoryRegistration
         services.TryAddSingleton<ContextBuilder>();
         services.ResolveAtStart<ITranscriptStore>();
         return services;
+    }
+
+    /// The knowledge base: the offline embedder unless Llm:Embeddings:Provider names a model provider,
+    /// and hybrid retrieval (BM25 and vectors) over in-memory indexes of the collections.
+    private static void AddKnowledge(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.Section);
+        var embeddings = configuration.GetSection(EmbeddingOptions.Section).Get<EmbeddingOptions>() ?? new EmbeddingOptions();
+        if (!string.IsNullOrWhiteSpace(embeddings.Provider))
+        {
+            services.TryAddSingleton<ITextEmbedder>(_ => new ProviderEmbedder(
+                configuration.GetSection(LlmOptions.Section).Get<LlmOptions>() ?? new LlmOptions(), embeddings));
+        }
+        else
+        {
+            services.TryAddSingleton<ITextEmbedder>(_ => new HashingEmbedder());
+        }
+
+        services.TryAddSingleton<IKnowledgeRetriever, HybridRetriever>();
+        services.TryAddSingleton<KnowledgeBase>();
+        services.ResolveAtStart<ITextEmbedder>();
     }
 
     private static void AddMongoStore(IServiceCollection services, string connectionString)
@@ -85,5 +106,6 @@ public static class MemoryRegistration
         bus.AddConsumer<ForgetMemoriesConsumer>();
         bus.AddConsumer<MemoryExtractionConsumer>();
         bus.AddConsumer<GetPendingApprovalsConsumer>();
+        bus.AddConsumer<SearchKnowledgeConsumer>();
     }
 }

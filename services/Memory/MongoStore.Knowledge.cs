@@ -66,8 +66,57 @@ public sealed partial class MongoStore
     public async Task<KnowledgeChunk?> GetChunkAsync(string tenantId, string collection, string id, CancellationToken cancellationToken) =>
         await _chunks.Find(ChunksOf(tenantId, collection).Add("id", Required(id))).FirstOrDefaultAsync(cancellationToken) is { } found ? ToChunk(found) : null;
 
-    public async Task<int> DeleteCollectionAsync(string tenantId, string collection, CancellationToken cancellationToken) =>
-        (int)(await _chunks.DeleteManyAsync(ChunksOf(tenantId, collection), cancellationToken)).DeletedCount;
+    public async Task<int> DeleteCollectionAsync(string tenantId, string collection, CancellationToken cancellationToken)
+    {
+        await _collections.DeleteOneAsync(CollectionOf(tenantId, collection), cancellationToken);
+        return (int)(await _chunks.DeleteManyAsync(ChunksOf(tenantId, collection), cancellationToken)).DeletedCount;
+    }
+
+    public async Task<int> DeleteSourceAsync(string tenantId, string collection, string sourcePath, CancellationToken cancellationToken) =>
+        (int)(await _chunks.DeleteManyAsync(ChunksOf(tenantId, collection).Add("source", sourcePath), cancellationToken)).DeletedCount;
+
+    public async Task<KnowledgeCollection> EnsureCollectionAsync(KnowledgeCollection wanted, CancellationToken cancellationToken)
+    {
+        await EnsureIndexesAsync(cancellationToken);
+        var insert = Builders<BsonDocument>.Update
+            .SetOnInsert("embedder", Required(wanted.Embedder)).SetOnInsert("dimensions", wanted.Dimensions).SetOnInsert("version", wanted.Version);
+        try
+        {
+            await _collections.UpdateOneAsync(CollectionOf(wanted.TenantId, wanted.Name), insert, Upsert, cancellationToken);
+        }
+        catch (MongoWriteException e) when (e.WriteError.Category == ServerErrorCategory.DuplicateKey)
+        {
+            // Two first ingests at once: the other one inserted it; it is read below.
+        }
+
+        return (await GetCollectionAsync(wanted.TenantId, wanted.Name, cancellationToken))!;
+    }
+
+    public async Task<KnowledgeCollection?> GetCollectionAsync(string tenantId, string collection, CancellationToken cancellationToken) =>
+        await _collections.Find(CollectionOf(tenantId, collection)).FirstOrDefaultAsync(cancellationToken) is { } found
+            ? ToCollection(found, 0)
+            : null;
+
+    public Task SetCollectionVersionAsync(string tenantId, string collection, string version, CancellationToken cancellationToken) =>
+        _collections.UpdateOneAsync(CollectionOf(tenantId, collection), Builders<BsonDocument>.Update.Set("version", version), cancellationToken: cancellationToken);
+
+    public async Task<IReadOnlyList<KnowledgeCollection>> ListCollectionsAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        var records = await _collections.Find(new BsonDocument("tenant", Required(tenantId))).Sort(new BsonDocument("name", 1)).ToListAsync(cancellationToken);
+        var listed = new List<KnowledgeCollection>(records.Count);
+        foreach (var record in records)
+        {
+            var chunks = await _chunks.CountDocumentsAsync(ChunksOf(tenantId, record["name"].AsString), cancellationToken: cancellationToken);
+            listed.Add(ToCollection(record, (int)chunks));
+        }
+
+        return listed;
+    }
+
+    private static BsonDocument CollectionOf(string tenantId, string collection) => new() { ["tenant"] = Required(tenantId), ["name"] = Required(collection) };
+
+    private static KnowledgeCollection ToCollection(BsonDocument d, int chunks) =>
+        new(d["tenant"].AsString, d["name"].AsString, d["embedder"].AsString, d["dimensions"].AsInt32, d["version"].AsString, chunks);
 
     public async Task<IReadOnlyList<KnowledgeChunk>> SearchChunksAsync(string tenantId, string collection, string query, int limit, CancellationToken cancellationToken)
     {

@@ -22,6 +22,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
     private readonly IMongoCollection<BsonDocument> _items;
     private readonly IMongoCollection<BsonDocument> _chunks;
     private readonly IMongoCollection<BsonDocument> _summaries;
+    private readonly IMongoCollection<BsonDocument> _collections;
     private Lazy<Task> _indexes;
 
     public MongoStore(IMongoDatabase database)
@@ -33,6 +34,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
         _items = database.GetCollection<BsonDocument>("memory_items");
         _chunks = database.GetCollection<BsonDocument>("knowledge_chunks");
         _summaries = database.GetCollection<BsonDocument>("summaries");
+        _collections = database.GetCollection<BsonDocument>("knowledge_collections");
         _indexes = new Lazy<Task>(CreateIndexesAsync);
     }
 
@@ -75,6 +77,7 @@ public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKn
             Index("tenant_collection_order", false, "tenant", "collection", "source", "position"),
         ]);
         await _summaries.Indexes.CreateManyAsync([Index("tenant_run_through", true, "tenant", "run", "through")]);
+        await _collections.Indexes.CreateManyAsync([Index("tenant_name", true, "tenant", "name")]);
     }
 
     private static readonly UpdateOptions Upsert = new() { IsUpsert = true };

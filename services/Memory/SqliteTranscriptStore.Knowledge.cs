@@ -43,11 +43,71 @@ public sealed partial class SqliteTranscriptStore
     public async Task<KnowledgeChunk?> GetChunkAsync(string tenantId, string collection, string id, CancellationToken cancellationToken) =>
         (await ReadChunksAsync(tenantId, collection, Required(id), cancellationToken)).SingleOrDefault();
 
-    public Task<int> DeleteCollectionAsync(string tenantId, string collection, CancellationToken cancellationToken) =>
-        ExecuteAsync(
-            "DELETE FROM knowledge_chunks WHERE tenant_id = $tenant AND collection = $collection",
+    public async Task<int> DeleteCollectionAsync(string tenantId, string collection, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(
+            "DELETE FROM knowledge_collections WHERE tenant_id = $tenant AND name = $collection",
             cancellationToken,
             ("$tenant", Required(tenantId)), ("$collection", Required(collection)));
+        return await ExecuteAsync(
+            "DELETE FROM knowledge_chunks WHERE tenant_id = $tenant AND collection = $collection",
+            cancellationToken,
+            ("$tenant", tenantId), ("$collection", collection));
+    }
+
+    public Task<int> DeleteSourceAsync(string tenantId, string collection, string sourcePath, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "DELETE FROM knowledge_chunks WHERE tenant_id = $tenant AND collection = $collection AND source_path = $path",
+            cancellationToken,
+            ("$tenant", Required(tenantId)), ("$collection", Required(collection)), ("$path", sourcePath));
+
+    public async Task<KnowledgeCollection> EnsureCollectionAsync(KnowledgeCollection wanted, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(
+            """
+            INSERT INTO knowledge_collections (tenant_id, name, embedder, dimensions, version)
+            VALUES ($tenant, $name, $embedder, $dimensions, $version)
+            ON CONFLICT (tenant_id, name) DO NOTHING
+            """,
+            cancellationToken,
+            ("$tenant", Required(wanted.TenantId)), ("$name", Required(wanted.Name)), ("$embedder", Required(wanted.Embedder)),
+            ("$dimensions", wanted.Dimensions), ("$version", wanted.Version));
+        return (await GetCollectionAsync(wanted.TenantId, wanted.Name, cancellationToken))!;
+    }
+
+    public async Task<KnowledgeCollection?> GetCollectionAsync(string tenantId, string collection, CancellationToken cancellationToken) =>
+        (await ReadCollectionsAsync(Required(tenantId), Required(collection), cancellationToken)).SingleOrDefault();
+
+    public Task SetCollectionVersionAsync(string tenantId, string collection, string version, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "UPDATE knowledge_collections SET version = $version WHERE tenant_id = $tenant AND name = $collection",
+            cancellationToken,
+            ("$tenant", Required(tenantId)), ("$collection", Required(collection)), ("$version", version));
+
+    public Task<IReadOnlyList<KnowledgeCollection>> ListCollectionsAsync(string tenantId, CancellationToken cancellationToken) =>
+        ReadCollectionsAsync(Required(tenantId), null, cancellationToken);
+
+    private async Task<IReadOnlyList<KnowledgeCollection>> ReadCollectionsAsync(string tenantId, string? name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection,
+            """
+            SELECT c.name, c.embedder, c.dimensions, c.version,
+              (SELECT count(*) FROM knowledge_chunks k WHERE k.tenant_id = c.tenant_id AND k.collection = c.name)
+            FROM knowledge_collections c
+            WHERE c.tenant_id = $tenant AND ($name IS NULL OR c.name = $name)
+            ORDER BY c.name
+            """,
+            ("$tenant", tenantId), ("$name", name));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var collections = new List<KnowledgeCollection>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            collections.Add(new KnowledgeCollection(tenantId, reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3), reader.GetInt32(4)));
+        }
+
+        return collections;
+    }
 
     // The embedded store scans the collection: it is meant for a laptop's worth of documents.
     public async Task<IReadOnlyList<KnowledgeChunk>> SearchChunksAsync(string tenantId, string collection, string query, int limit, CancellationToken cancellationToken) =>

@@ -309,6 +309,9 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryIte
                   run_id TEXT NOT NULL, through_step INTEGER NOT NULL, tenant_id TEXT NOT NULL, text TEXT NOT NULL,
                   model TEXT NOT NULL, created_at TEXT NOT NULL,
                   PRIMARY KEY (run_id, through_step));
+                CREATE TABLE IF NOT EXISTS knowledge_collections (
+                  tenant_id TEXT NOT NULL, name TEXT NOT NULL, embedder TEXT NOT NULL, dimensions INTEGER NOT NULL, version TEXT NOT NULL,
+                  PRIMARY KEY (tenant_id, name));
                 """);
         command.ExecuteNonQuery();
         using (var approvals = Command(connection, ApprovalsSchema))

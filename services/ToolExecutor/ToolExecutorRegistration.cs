@@ -50,6 +50,7 @@ public static class ToolExecutorRegistration
         services.AddSingleton<ITool, RememberTool>();
         services.AddSingleton<ITool, LookupOrderTool>();
         services.AddSingleton<ITool, RefundOrderTool>();
+        services.AddSingleton<ITool, SearchKnowledgeTool>();
         if (ToolCatalog.OffersWebSearch(configuration))
         {
             services.AddSingleton<ITool, WebSearchTool>();

@@ -172,5 +172,22 @@ public static class BuiltInTools
         }
         """);
 
-    public static IReadOnlyList<ToolDescriptor> All { get; } = [Calculator, CurrentTime, HttpGet, HttpPost, HttpRequest, RunJavaScript, SqlQuery, ReadFile, WriteFile, Remember];
+    /// Reads only the collections the agent lists under memory.knowledge.
+    public static readonly ToolDescriptor SearchKnowledge = new(
+        "search_knowledge",
+        "Searches the agent's knowledge base (documents ingested with agentry kb ingest) and returns the passages that best answer the query, each with its source and passage number to cite.",
+        """
+        {
+          "type": "object",
+          "properties": {
+            "query": { "type": "string", "minLength": 1, "maxLength": 1000, "description": "What to look for: a question or keywords." },
+            "collection": { "type": "string", "minLength": 1, "maxLength": 64, "description": "One of the agent's knowledge collections; all of them when absent." },
+            "limit": { "type": "integer", "minimum": 1, "maximum": 10, "description": "How many passages, 5 when absent." }
+          },
+          "required": ["query"],
+          "additionalProperties": false
+        }
+        """);
+
+    public static IReadOnlyList<ToolDescriptor> All { get; } = [Calculator, CurrentTime, HttpGet, HttpPost, HttpRequest, RunJavaScript, SqlQuery, ReadFile, WriteFile, Remember, SearchKnowledge];
 }

@@ -83,7 +83,7 @@ public sealed class When_runs_are_started_over_http
         using var response = await _http.PostAsJsonAsync("/runs", new { agent = "nobody", goal = "hello" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("Unknown agent 'nobody'. Known agents: assistant, customer-support, orchestrator, planner-demo."));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("Unknown agent 'nobody'. Known agents: assistant, customer-support, handbook, orchestrator, planner-demo."));
     }
 
     [Test]

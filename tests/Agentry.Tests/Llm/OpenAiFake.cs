@@ -40,6 +40,68 @@ public sealed class OpenAiFake : IDisposable
             _server.Given(Request.Create().WithPath(path).UsingPost())
                 .RespondWith(Response.Create().WithCallback(Handle));
         }
+
+        foreach (var path in new[] { "/v1/embeddings", "/embeddings" })
+        {
+            _server.Given(Request.Create().WithPath(path).UsingPost())
+                .RespondWith(Response.Create().WithCallback(HandleEmbeddings));
+        }
+    }
+
+    /// The vector the fake returns for a text (embeddings requests). Default: a deterministic
+    /// 8-dimensional vector from the text's letters, so that equal texts get equal vectors.
+    public Func<string, float[]> Embed { get; set; } = text =>
+    {
+        var vector = new float[8];
+        foreach (var c in text.ToLowerInvariant().Where(char.IsLetter))
+        {
+            vector[c % 8] += 1;
+        }
+
+        return vector;
+    };
+
+    /// Every embeddings request received, in arrival order.
+    public IReadOnlyList<FakeRequest> EmbeddingRequests => _embeddingRequests.ToArray();
+
+    private readonly ConcurrentQueue<FakeRequest> _embeddingRequests = new();
+
+    // OpenAI's embeddings response; the .NET client asks for base64 (little-endian float32), others for numbers.
+    private IResponseMessage HandleEmbeddings(IRequestMessage request)
+    {
+        var body = request.Body ?? (request.BodyAsBytes is { } bytes ? Encoding.UTF8.GetString(bytes) : "");
+        var received = new FakeRequest(request.Path, body, new Dictionary<string, string>()) { ReceivedAt = DateTimeOffset.UtcNow };
+        _embeddingRequests.Enqueue(received);
+        var input = received.Json.GetProperty("input");
+        var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(t => t.GetString()!).ToList() : [input.GetString()!];
+        var base64 = received.Json.TryGetProperty("encoding_format", out var format) && format.GetString() == "base64";
+        var data = new JsonArray(texts.Select((text, i) =>
+        {
+            var vector = Embed(text);
+            JsonNode embedding = base64
+                ? JsonValue.Create(Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan())))
+                : new JsonArray(vector.Select(v => (JsonNode)JsonValue.Create(v)).ToArray());
+            return (JsonNode)new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = embedding };
+        }).ToArray());
+        var tokens = texts.Sum(t => Math.Max(1, t.Length / 4));
+        var response = new ResponseMessage
+        {
+            StatusCode = 200,
+            BodyData = new BodyData
+            {
+                BodyAsString = new JsonObject
+                {
+                    ["object"] = "list",
+                    ["data"] = data,
+                    ["model"] = received.Model ?? "fake-embedding",
+                    ["usage"] = new JsonObject { ["prompt_tokens"] = tokens, ["total_tokens"] = tokens },
+                }.ToJsonString(),
+                DetectedBodyType = BodyType.String,
+                Encoding = Encoding.UTF8,
+            },
+        };
+        response.AddHeader("Content-Type", "application/json");
+        return response;
     }
 
     public static OpenAiFake Start() => new();

@@ -286,7 +286,7 @@ public sealed class When_context_is_fitted_to_a_budget
         Assert.That(context.Messages.Select(m => m.Role), Is.EqualTo(new[] { ContextRole.System, ContextRole.System, ContextRole.System, ContextRole.User }));
         Assert.That((context.Memories, context.Passages), Is.EqualTo((1, 1)));
         Assert.That(context.Messages[1].Content, Does.Contain("(preference) Ada wants refunds paid to her bank card.").And.Contain(ToolOutcomeText.Open));
-        Assert.That(context.Messages[2].Content, Does.Contain("[handbook] docs/refunds.md, passage 3\n").And.Contain("Refunds are paid within 14 days").And.Contain(ToolOutcomeText.Open));
+        Assert.That(context.Messages[2].Content, Does.Contain("[docs/refunds.md, passage 4] from handbook\n").And.Contain("Refunds are paid within 14 days").And.Contain(ToolOutcomeText.Open));
         Assert.That(context.Messages[2].Content, Does.Not.Contain("Parcels"), "a passage that shares no word with the goal is not retrieved");
         Assert.That(context.Messages[3].Content, Is.EqualTo("When are refunds paid?"));
 

@@ -382,4 +382,48 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
         Assert.That(await Store.Knowledge.SearchChunksAsync("initech", collection, "refund", 5, None), Is.Empty);
         Assert.That(await Store.Knowledge.GetChunkAsync("globex", collection, "refunds.md#1", None), Is.Null);
     }
+
+    [Test]
+    public async Task Should_keep_the_first_embedder_of_a_collection_and_change_only_its_version()
+    {
+        var collection = $"docs-{Guid.NewGuid():N}";
+        var first = await Store.Knowledge.EnsureCollectionAsync(new KnowledgeCollection("acme", collection, "offline-a", 512, "v1"), None);
+        var second = await Store.Knowledge.EnsureCollectionAsync(new KnowledgeCollection("acme", collection, "provider-b", 1536, "v2"), None);
+        await Store.Knowledge.SetCollectionVersionAsync("acme", collection, "v3", None);
+
+        Assert.That((first.Embedder, first.Dimensions, first.Version), Is.EqualTo(("offline-a", 512, "v1")));
+        Assert.That((second.Embedder, second.Dimensions, second.Version), Is.EqualTo(("offline-a", 512, "v1")), "the existing record wins");
+        Assert.That((await Store.Knowledge.GetCollectionAsync("acme", collection, None))!.Version, Is.EqualTo("v3"));
+        Assert.That(await Store.Knowledge.GetCollectionAsync("globex", collection, None), Is.Null);
+    }
+
+    [Test]
+    public async Task Should_list_a_tenants_collections_with_their_chunk_counts_and_forget_a_deleted_one()
+    {
+        var (a, b) = ($"a-{Guid.NewGuid():N}", $"b-{Guid.NewGuid():N}");
+        var tenant = $"t-{Guid.NewGuid():N}";
+        await Store.Knowledge.EnsureCollectionAsync(new KnowledgeCollection(tenant, b, "offline", 4, "1"), None);
+        await Store.Knowledge.EnsureCollectionAsync(new KnowledgeCollection(tenant, a, "offline", 4, "1"), None);
+        await Store.Knowledge.UpsertChunksAsync([Chunk(tenant, a, "x.md", 0, "x"), Chunk(tenant, a, "x.md", 1, "y"), Chunk(tenant, b, "x.md", 0, "z")], None);
+
+        var listed = await Store.Knowledge.ListCollectionsAsync(tenant, None);
+        await Store.Knowledge.DeleteCollectionAsync(tenant, a, None);
+
+        Assert.That(listed.Select(c => (c.Name, c.Chunks)), Is.EqualTo(new[] { (a, 2), (b, 1) }));
+        Assert.That((await Store.Knowledge.ListCollectionsAsync(tenant, None)).Select(c => c.Name), Is.EqualTo(new[] { b }));
+        Assert.That(await Store.Knowledge.GetCollectionAsync(tenant, a, None), Is.Null);
+        Assert.That(await Store.Knowledge.ListCollectionsAsync("nobody", None), Is.Empty);
+    }
+
+    [Test]
+    public async Task Should_delete_one_sources_chunks_only()
+    {
+        var collection = $"docs-{Guid.NewGuid():N}";
+        await Store.Knowledge.UpsertChunksAsync(
+            [Chunk("acme", collection, "a.md", 0, "x"), Chunk("acme", collection, "a.md", 1, "y"), Chunk("acme", collection, "b.md", 0, "z"), Chunk("globex", collection, "a.md", 0, "x")], None);
+
+        Assert.That(await Store.Knowledge.DeleteSourceAsync("acme", collection, "a.md", None), Is.EqualTo(2));
+        Assert.That((await Store.Knowledge.ListChunksAsync("acme", collection, None)).Select(c => c.Id), Is.EqualTo(new[] { "b.md#0" }));
+        Assert.That(await Store.Knowledge.ListChunksAsync("globex", collection, None), Has.Count.EqualTo(1));
+    }
 }
