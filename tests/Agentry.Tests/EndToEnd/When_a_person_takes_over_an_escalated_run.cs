@@ -154,13 +154,15 @@ public sealed class When_a_person_takes_over_an_escalated_run
     }
 
     /// Memory records the end on its own queue, so it can trail the notification: read until it has.
+    /// The run once Memory has recorded its end. Escalated is not an end here: a run resumed or
+    /// closed stays Escalated in Memory until the RunCompleted (on another queue) is recorded.
     private async Task<JsonElement> EndedRun(Guid runId)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             var run = await _http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
-            if (run.GetProperty("status").GetString() != "Running" || waited.Elapsed > TimeSpan.FromSeconds(10))
+            if (run.GetProperty("status").GetString() is not ("Running" or "Escalated") || waited.Elapsed > TimeSpan.FromSeconds(10))
             {
                 return run;
             }

@@ -123,7 +123,7 @@ public sealed class When_a_planned_step_is_executed
             tools: [http_request, run_javascript, sql_query, read_file, write_file]
             """);
         using var root = new TempFolder();
-        await StartAsync(ToolServices.Create(new Dictionary<string, string?> { ["Tools:Files:Root"] = root.Path, ["Tools:JavaScript:Timeout"] = "00:00:00.300" }), TestAgents.Catalog(hostile));
+        await StartAsync(ToolServices.Create(new Dictionary<string, string?> { ["Tools:Files:Root"] = root.Path, ["Tools:JavaScript:Timeout"] = "00:00:10" }), TestAgents.Catalog(hostile));
 
         var result = await ResultOfAsync(Step("hostile",
             Call("c1", "http_request", """{"url":"http://169.254.169.254/latest/meta-data/"}"""),
@@ -136,7 +136,8 @@ public sealed class When_a_planned_step_is_executed
         {
             ToolErrorKind.PermissionDenied, ToolErrorKind.Failed, ToolErrorKind.PermissionDenied, ToolErrorKind.PermissionDenied, ToolErrorKind.None,
         }));
-        // The statement limit (1,000,000 by default) stops the loop before the time limit does.
+        // The statement limit (1,000,000 by default) stops the loop; the time limit is set far above
+        // what a million statements take even on a loaded machine, so that it is the limit tested.
         Assert.That(result.Outcomes[1].Error, Does.StartWith("The program ran more than 1000000 statements"));
         Assert.That(result.Outcomes[4].Output, Is.EqualTo("42"));
     }
