@@ -94,9 +94,7 @@ public static class KnowledgeCommands
     private static async Task<int> WithKnowledgeBaseAsync(
         IReadOnlyDictionary<string, string?>? settings, TextWriter output, TextWriter error, Func<KnowledgeBase, string, Task<int>> command)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var builder = Commands.CreateBuilder(agentsPath: null, verbose: false, settings);
         builder.Services.AddMemory(builder.Configuration);
         try
         {

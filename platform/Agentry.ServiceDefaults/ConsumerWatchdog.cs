@@ -90,6 +90,9 @@ public sealed partial class ConsumerWatchdog(
             return wedged;
         }
 
+        // One channel for every look of this round: a passive declare of a missing queue closes it,
+        // which ends the round (caught by the caller) rather than being looked past.
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         foreach (var (address, endpoint) in health.Endpoints)
         {
             if (endpoint.Status != BusHealthStatus.Healthy || QueueOf(address) is not { } queue)
@@ -98,7 +101,6 @@ public sealed partial class ConsumerWatchdog(
                 continue;
             }
 
-            await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
             var declared = await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
             if (declared.ConsumerCount > 0)
             {

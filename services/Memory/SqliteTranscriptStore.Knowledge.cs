@@ -87,13 +87,17 @@ public sealed partial class SqliteTranscriptStore
     public Task<IReadOnlyList<KnowledgeCollection>> ListCollectionsAsync(string tenantId, CancellationToken cancellationToken) =>
         ReadCollectionsAsync(Required(tenantId), null, cancellationToken);
 
+    // Chunks are counted for a listing only (IKnowledgeStore: "filled in by ListCollectionsAsync
+    // only"): one collection's record is read on every retrieval, and counting would scan it each time.
     private async Task<IReadOnlyList<KnowledgeCollection>> ReadCollectionsAsync(string tenantId, string? name, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection,
             """
             SELECT c.name, c.embedder, c.dimensions, c.version,
-              (SELECT count(*) FROM knowledge_chunks k WHERE k.tenant_id = c.tenant_id AND k.collection = c.name)
+              CASE WHEN $name IS NULL
+                THEN (SELECT count(*) FROM knowledge_chunks k WHERE k.tenant_id = c.tenant_id AND k.collection = c.name)
+                ELSE 0 END
             FROM knowledge_collections c
             WHERE c.tenant_id = $tenant AND ($name IS NULL OR c.name = $name)
             ORDER BY c.name

@@ -105,8 +105,8 @@ public sealed partial class KnowledgeBase(IKnowledgeStore store, ITextEmbedder e
 
         if (recorded)
         {
+            // The new version makes every reader's cached index stale, in this process and others.
             await store.SetCollectionVersionAsync(tenantId, collection, NewVersion(), cancellationToken);
-            (retriever as HybridRetriever)?.Invalidate(tenantId, collection);
         }
 
         return new IngestSummary(collection, ingested, chunkCount, bytes, started.Elapsed, skipped, embedder.Name);
