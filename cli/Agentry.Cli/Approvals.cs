@@ -101,7 +101,12 @@ public static class ApprovalCommands
 
     public static async Task<int> ListAsync(string gateway, string? tenant, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        using var http = Client(gateway);
+        using var http = await GatewayClientAsync(gateway, error);
+        if (http is null)
+        {
+            return ExitCodes.BadInput;
+        }
+
         try
         {
             using var response = await http.GetAsync(tenant is null ? "approvals" : $"approvals?tenant={Uri.EscapeDataString(tenant)}", cancellationToken);
@@ -147,7 +152,12 @@ public static class ApprovalCommands
             return ExitCodes.BadInput;
         }
 
-        using var http = Client(gateway);
+        using var http = await GatewayClientAsync(gateway, error);
+        if (http is null)
+        {
+            return ExitCodes.BadInput;
+        }
+
         try
         {
             using var response = await http.PostAsJsonAsync($"runs/{run}/approvals/{Uri.EscapeDataString(callId)}", new ApprovalDecisionRequest(approved, by, comment), Web, cancellationToken);
@@ -167,27 +177,40 @@ public static class ApprovalCommands
         }
     }
 
-    private static HttpClient Client(string gateway) =>
-        new() { BaseAddress = new Uri(gateway.EndsWith('/') ? gateway : gateway + "/"), Timeout = TimeSpan.FromSeconds(30) };
+    /// A client for the Gateway at the --gateway URL, for every command that talks to one; null, after
+    /// saying why, when the URL is not an absolute http or https one.
+    internal static async Task<HttpClient?> GatewayClientAsync(string gateway, TextWriter error)
+    {
+        if (!Uri.TryCreate(gateway.EndsWith('/') ? gateway : gateway + "/", UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+        {
+            await error.WriteLineAsync($"--gateway '{gateway}' is not an absolute http or https URL such as {DefaultGateway}.");
+            return null;
+        }
+
+        return new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+    }
 
     private static string Unreachable(string gateway, HttpRequestException e) =>
         $"The Gateway at {gateway} could not be reached ({e.Message}). Start one (`agentry serve`) or point --gateway at the deployment's.";
 
     private static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        var (body, detail) = await ProblemDetailAsync(response, cancellationToken);
+        return detail ?? $"The Gateway answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}";
+    }
+
+    /// The body of a refusal and its problem detail (RFC 9457 `detail`), when it has one.
+    internal static async Task<(string Body, string? Detail)> ProblemDetailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         try
         {
             using var problem = JsonDocument.Parse(body);
-            if (problem.RootElement.TryGetProperty("detail", out var detail) && detail.GetString() is { } text)
-            {
-                return text;
-            }
+            return (body, problem.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() : null);
         }
         catch (JsonException)
         {
+            return (body, null);
         }
-
-        return $"The Gateway answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}";
     }
 }

@@ -265,11 +265,11 @@ public static class Commands
     /// Resumes (guidance) or closes (resolution) an escalated run through a Gateway's HTTP API:
     /// an escalated run waits in the saga of a running deployment or `agentry serve`, not in this process.
     public static async Task<int> DecideEscalationAsync(
-        string action, string runId, string text, string? by, string gatewayUrl, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        string action, string runId, string text, string? by, string gateway, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        if (!Uri.TryCreate(gatewayUrl.EndsWith('/') ? gatewayUrl : gatewayUrl + "/", UriKind.Absolute, out var gateway))
+        using var http = await ApprovalCommands.GatewayClientAsync(gateway, error);
+        if (http is null)
         {
-            await error.WriteLineAsync($"--gateway '{gatewayUrl}' is not an absolute URL such as http://127.0.0.1:5080.");
             return ExitCodes.BadInput;
         }
 
@@ -287,15 +287,14 @@ public static class Commands
 
         by = string.IsNullOrWhiteSpace(by) ? Environment.UserName : by;
         object body = action == "resume" ? new ResumeRunRequest(text, by) : new CloseRunRequest(text, by);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         HttpResponseMessage response;
         try
         {
-            response = await http.PostAsJsonAsync(new Uri(gateway, $"runs/{id}/{action}"), body, cancellationToken);
+            response = await http.PostAsJsonAsync($"runs/{id}/{action}", body, cancellationToken);
         }
         catch (HttpRequestException e)
         {
-            await error.WriteLineAsync($"No Gateway answers at {gateway} ({e.Message}). Start one with `agentry serve`, or name it with --gateway or AGENTRY_GATEWAY.");
+            await error.WriteLineAsync($"No Gateway answers at {http.BaseAddress} ({e.Message}). Start one with `agentry serve`, or name it with --gateway or AGENTRY_GATEWAY.");
             return ExitCodes.NotCompleted;
         }
 
@@ -309,18 +308,8 @@ public static class Commands
                 return ExitCodes.Completed;
             }
 
-            var problem = await response.Content.ReadAsStringAsync(cancellationToken);
-            var detail = problem;
-            try
-            {
-                using var document = JsonDocument.Parse(problem);
-                detail = document.RootElement.TryGetProperty("detail", out var d) ? d.GetString() ?? problem : problem;
-            }
-            catch (JsonException)
-            {
-            }
-
-            await error.WriteLineAsync($"The Gateway refused ({(int)response.StatusCode}): {detail}");
+            var (problem, detail) = await ApprovalCommands.ProblemDetailAsync(response, cancellationToken);
+            await error.WriteLineAsync($"The Gateway refused ({(int)response.StatusCode}): {detail ?? problem}");
             return response.StatusCode == System.Net.HttpStatusCode.BadRequest ? ExitCodes.BadInput : ExitCodes.NotCompleted;
         }
     }

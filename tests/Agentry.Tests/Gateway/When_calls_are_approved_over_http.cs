@@ -140,4 +140,17 @@ public sealed class When_calls_are_approved_over_http
             Is.EqualTo(ExitCodes.BadInput));
         Assert.That(lateError.ToString(), Does.Contain("already denied by bob"));
     }
+
+    [TestCase("not a url")]
+    [TestCase("/relative/path")]
+    public async Task Should_refuse_a_gateway_that_is_not_an_absolute_url(string gateway)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        Assert.That(await ApprovalCommands.DecideAsync(gateway, Guid.NewGuid().ToString(), "call_1_1", approved: true, "alice", null, output, error, CancellationToken.None),
+            Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(await ApprovalCommands.ListAsync(gateway, null, output, error, CancellationToken.None), Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(error.ToString(), Does.Contain($"--gateway '{gateway}' is not an absolute http or https URL such as http://127.0.0.1:5080."));
+    }
 }
