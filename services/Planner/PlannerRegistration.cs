@@ -33,7 +33,6 @@ public static class PlannerRegistration
 
         services.TryAddSingleton<AgentToolPlugins>();
         services.TryAddSingleton<PlanAndExecutePlanner>();
-        services.TryAddSingleton<ToolArgumentsValidator>();
         services.TryAddSingleton<ToolCallReplies>();
         services.AddHostedService<DeadlineMonitor>();
         return services;

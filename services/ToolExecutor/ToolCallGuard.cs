@@ -85,7 +85,8 @@ public sealed partial class ToolCallGuard(IOptions<ToolExecutorOptions> options,
         return builder.Build();
     });
 
-    private static string Cap(string text, int max) =>
+    /// The one way a tool's output or error is cut to Tools:MaxOutputChars, with a note saying so.
+    internal static string Cap(string text, int max) =>
         text.Length <= max ? text : $"{text[..max]}{Environment.NewLine}[output truncated: the first {max} of {text.Length} characters are shown]";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw.")]

@@ -57,7 +57,7 @@ public static class ToolExecutorRegistration
         }
 
         services.AddSingleton<McpSessions>();
-        services.AddSingleton(sp => new ToolRegistry(sp.GetRequiredService<ToolCatalog>(), [.. sp.GetServices<ITool>(), .. McpTool.All(sp)]));
+        services.AddSingleton(sp => new ToolRegistry(sp.GetRequiredService<ToolCatalog>(), [.. sp.GetServices<ITool>(), .. McpTool.All(sp)], sp.GetRequiredService<ToolArgumentsValidator>()));
         services.AddOptions<SubAgentOptions>().BindConfiguration(SubAgentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<SubAgentCalls>();
         if (RedisRegistration.HasRedis(configuration))

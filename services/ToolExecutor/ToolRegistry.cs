@@ -15,6 +15,11 @@ public sealed class ToolRegistry
     private readonly ToolCatalog _catalog;
 
     public ToolRegistry(ToolCatalog catalog, IEnumerable<ITool> implementations)
+        : this(catalog, implementations, new ToolArgumentsValidator(catalog))
+    {
+    }
+
+    public ToolRegistry(ToolCatalog catalog, IEnumerable<ITool> implementations, ToolArgumentsValidator arguments)
     {
         var byName = implementations.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var missing = catalog.Names.Where(n => !byName.ContainsKey(n)).ToList();
@@ -39,7 +44,7 @@ public sealed class ToolRegistry
 
         _tools = byName.ToFrozenDictionary(StringComparer.Ordinal);
         _catalog = catalog;
-        _arguments = new ToolArgumentsValidator(catalog);
+        _arguments = arguments;
     }
 
     public ITool? Find(string name) => _tools.GetValueOrDefault(name);

@@ -15,7 +15,7 @@ public sealed record AgentDefinition(
     AgentNotifications Notify,
     string SourceFile)
 {
-    public bool MayUse(string tool) => Tools.Any(t => t.Name == tool);
+    public bool MayUse(string tool) => PolicyOf(tool) is not null;
 
     /// How final answers are checked: rules only unless the definition turns the model judge on.
     public AgentEvaluation Evaluation { get; init; } = AgentEvaluation.RulesOnly;

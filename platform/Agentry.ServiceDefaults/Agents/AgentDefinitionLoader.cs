@@ -13,9 +13,6 @@ public static partial class AgentDefinitionLoader
     private static readonly string[] TopLevelKeys =
         ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory", "approval"];
 
-    public static AgentDefinition LoadFile(string path, ISet<string> knownTools, ISet<string>? knownProviders = null) =>
-        Parse(path, File.ReadAllText(path), knownTools, knownProviders);
-
     /// With the tool catalog, tool policies are checked against what each tool is: read_only on a
     /// tool that always changes something, or allowed_hosts on one that reaches no host, is an error.
     public static AgentDefinition LoadFile(string path, ToolCatalog tools, ISet<string>? knownProviders = null) =>

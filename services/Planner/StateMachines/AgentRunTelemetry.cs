@@ -10,8 +10,6 @@ namespace Agentry.Planner.StateMachines;
 /// the spans show it.
 public sealed class AgentRunTelemetry(TimeProvider clock) : IEventObserver<AgentRunState>
 {
-    private static readonly string[] FinalStates = ["Completed", "Failed", "Escalated", "Cancelled"];
-
     public Task PreExecute(BehaviorContext<AgentRunState> context) => Start(context);
 
     public Task PreExecute<T>(BehaviorContext<AgentRunState, T> context)
@@ -80,7 +78,8 @@ public sealed class AgentRunTelemetry(TimeProvider clock) : IEventObserver<Agent
 
         // An escalated run that a person closes, or resumes and that then ends, is counted again with
         // that outcome: each escalation is one stop, and so is the run's end (decision 0021).
-        if (FinalStates.Contains(to) && (!FinalStates.Contains(from) || from == "Escalated") && from != to)
+        var finished = Persistence.AgentRunPersistence.FinishedStates;
+        if (finished.Contains(to) && (!finished.Contains(from) || from == nameof(AgentRunStateMachine.Escalated)) && from != to)
         {
             var outcome = new KeyValuePair<string, object?>(Tags.Outcome, to);
             RunsFinished.Add(1, outcome);

@@ -87,7 +87,7 @@ public sealed class SubAgentCalls(
             _ => ("", ToolErrorKind.Failed, $"The sub-agent run {child.ChildRunId} ended without an answer."),
         };
         var max = toolOptions.Value.MaxOutputChars;
-        return new ToolOutcome(child.CallId, child.Tool, child.Arguments, Cap(output, max), kind, error is null ? null : Cap(error, max),
+        return new ToolOutcome(child.CallId, child.Tool, child.Arguments, ToolCallGuard.Cap(output, max), kind, error is null ? null : ToolCallGuard.Cap(error, max),
             clock.GetUtcNow() - child.StartedAt);
     }
 
@@ -110,7 +110,4 @@ public sealed class SubAgentCalls(
         await publish.Publish(new ToolResult(runId, tenantId, agent, step, maxSteps, outcomes), cancellationToken);
         return true;
     }
-
-    private static string Cap(string text, int max) =>
-        text.Length <= max ? text : $"{text[..max]}{Environment.NewLine}[output truncated: the first {max} of {text.Length} characters are shown]";
 }
