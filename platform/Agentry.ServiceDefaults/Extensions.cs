@@ -36,9 +36,6 @@ public static class Extensions
         // MCP servers' tools join the catalog at start (McpTools), in every process alike.
         services.TryAddSingleton(sp => McpTools.ListAtStart(configuration, sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(sp => ToolCatalog.For(configuration).With(sp.GetRequiredService<McpTools>().Descriptors));
-        // One compiled copy of the tools' argument schemas per process: the Planner checks the model's
-        // calls with it and the ToolExecutor the calls it runs (both, in the embedded mode).
-        services.TryAddSingleton<ToolArgumentsValidator>();
         services.AddOptions<AgentsOptions>()
             .BindConfiguration(AgentsOptions.Section)
             .ValidateDataAnnotations()

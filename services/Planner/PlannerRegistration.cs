@@ -33,6 +33,8 @@ public static class PlannerRegistration
 
         services.TryAddSingleton<AgentToolPlugins>();
         services.TryAddSingleton<PlanAndExecutePlanner>();
+        // Shared with the ToolExecutor's registry in one process: the schemas are compiled once.
+        services.TryAddSingleton<ToolArgumentsValidator>();
         services.TryAddSingleton<ToolCallReplies>();
         services.AddHostedService<DeadlineMonitor>();
         return services;

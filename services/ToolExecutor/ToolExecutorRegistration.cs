@@ -57,6 +57,8 @@ public static class ToolExecutorRegistration
         }
 
         services.AddSingleton<McpSessions>();
+        // Shared with the Planner in one process: the schemas are compiled once.
+        services.TryAddSingleton<ToolArgumentsValidator>();
         services.AddSingleton(sp => new ToolRegistry(sp.GetRequiredService<ToolCatalog>(), [.. sp.GetServices<ITool>(), .. McpTool.All(sp)], sp.GetRequiredService<ToolArgumentsValidator>()));
         services.AddOptions<SubAgentOptions>().BindConfiguration(SubAgentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<SubAgentCalls>();
