@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Tools;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Agents.Tools;
+using Agentry.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using Agentry.Cli;
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -91,7 +91,7 @@ public static class LlmCacheBench
     private static Task<ModelAnswer> AskAsync(ModelGateway gateway, AgentDefinition agent, string goal)
     {
         var kernel = new Kernel();
-        kernel.Plugins.Add(ToolFunctions.CreatePlugin([Agentry.ServiceDefaults.Tools.ToolCatalog.BuiltIn.Get("calculator")]));
+        kernel.Plugins.Add(ToolFunctions.CreatePlugin([Agentry.Tools.CalculatorTool.Descriptor]));
         var settings = new OpenAIPromptExecutionSettings { Temperature = 0, FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false) };
         var history = AgentChat.ToChatHistory([new ContextMessage(ContextRole.System, agent.Instructions), new ContextMessage(ContextRole.User, goal)]);
         return gateway.AskAsync(agent.Model, history, settings, kernel, CancellationToken.None);

@@ -4,7 +4,7 @@ using System.Globalization;
 using Agentry.Bench;
 using Agentry.Cli;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -6,7 +6,7 @@ using Agentry.Gateway;
 using Agentry.Llm;
 using Agentry.Memory;
 using Agentry.ServiceDefaults;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.Data.Sqlite;
@@ -317,7 +317,7 @@ public static class Commands
     public static async Task<int> ListAgentsAsync(string? agentsPath, TextWriter output, TextWriter error)
     {
         var builder = CreateBuilder(agentsPath, verbose: false);
-        builder.Services.AddAgentryCore(builder.Configuration, "agentry");
+        builder.Services.AddAgentryCore(builder.Configuration, "agentry").AddAgentTools(builder.Configuration);
         using var host = builder.Build();
         if (LoadAgents(host.Services, error) is not { } agents)
         {

@@ -1,10 +1,13 @@
+using Agentry.Agents;
 using Agentry.Evaluator;
 using Agentry.Gateway;
 using Agentry.Memory;
 using Agentry.Notifier;
 using Agentry.Planner;
+using Agentry.Samples.OrderDesk;
 using Agentry.ServiceDefaults;
 using Agentry.ToolExecutor;
+using Agentry.Tools;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +23,7 @@ public static class EmbeddedAgentry
         params Action<IBusRegistrationConfigurator>[] extraStages)
     {
         services.AddAgentryCore(configuration, "agentry");
+        services.AddAgentTools(configuration);
         services.AddPlanner(configuration);
         services.AddToolExecutor(configuration);
         services.AddMemory(configuration);
@@ -28,6 +32,10 @@ public static class EmbeddedAgentry
         services.AddAgentryBus(configuration, [.. Stages(configuration), .. extraStages]);
         return services;
     }
+
+    /// The built-in tools and the samples' tool packs, which the shipped agents/ folder names.
+    public static IServiceCollection AddAgentTools(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddAgentryTools(configuration).AddToolPack(OrderDeskPack.Pack, configuration);
 
     public static Action<IBusRegistrationConfigurator>[] Stages(IConfiguration configuration) =>
     [

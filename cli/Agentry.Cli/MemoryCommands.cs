@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Agentry.Memory;
 using Agentry.ServiceDefaults;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Cli;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using ChatCompletion = OpenAI.Chat.ChatCompletion;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Json;
+using Agentry.Agents.Json;
 using Json.Schema;
 using Microsoft.SemanticKernel.ChatCompletion;
 

@@ -1,7 +1,4 @@
-using Agentry.ServiceDefaults.Agents;
 using Agentry.ServiceDefaults.Telemetry;
-using Agentry.ServiceDefaults.Tools;
-using Agentry.ServiceDefaults.Tools.Mcp;
 using MassTransit;
 using MassTransit.Middleware;
 using Microsoft.AspNetCore.Builder;
@@ -26,25 +23,13 @@ public static class Extensions
     public const string TemporaryEndpointPrefix = "agentry-temp-";
 
     /// What every Agentry process needs, whether it hosts one service or all of them:
-    /// the clock, the tool and agent catalogs (validated at start), health checks, telemetry
-    /// (traces, metrics, logs under `serviceName`) and a graceful shutdown.
+    /// the clock, health checks, telemetry (traces, metrics, logs under `serviceName`) and a
+    /// graceful shutdown. The agent model (agents, tools) is each service's own registration.
     public static IServiceCollection AddAgentryCore(this IServiceCollection services, IConfiguration configuration, string serviceName)
     {
         services.AddAgentryTelemetry(configuration, serviceName);
         services.AddAgentryShutdown(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        // MCP servers' tools join the catalog at start (McpTools), in every process alike.
-        services.TryAddSingleton(sp => McpTools.ListAtStart(configuration, sp.GetService<ILoggerFactory>()));
-        services.TryAddSingleton(sp => ToolCatalog.For(configuration).With(sp.GetRequiredService<McpTools>().Descriptors));
-        services.AddOptions<AgentsOptions>()
-            .BindConfiguration(AgentsOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        services.TryAddSingleton(sp => AgentCatalog.LoadDirectory(
-            sp.GetRequiredService<IOptions<AgentsOptions>>().Value.ResolvePath(),
-            sp.GetRequiredService<ToolCatalog>(),
-            sp.GetService<IConfiguration>() is { } configuration ? ModelProviders.Names(configuration) : null));
-        services.ResolveAtStart<AgentCatalog>();
         services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
         return services;
     }

@@ -1,5 +1,5 @@
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 
 namespace Agentry.Evaluator;

@@ -1,6 +1,6 @@
 using Agentry.Contracts;
 using Agentry.ServiceDefaults;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

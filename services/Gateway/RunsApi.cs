@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.ServiceDefaults;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Logging;

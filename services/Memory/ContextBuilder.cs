@@ -4,7 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Microsoft.ML.Tokenizers;
 
 namespace Agentry.Memory;
@@ -174,7 +174,7 @@ public sealed class ContextBuilder(
 
     /// How a passage is named in the context and in citations: "[collection] source, passage N".
     public static string Label(RetrievedPassage passage) =>
-        $"{Agentry.ServiceDefaults.Knowledge.KnowledgeCitation.Of(passage.Source, passage.Position)} from {passage.Collection}";
+        $"{Agentry.Agents.Knowledge.KnowledgeCitation.Of(passage.Source, passage.Position)} from {passage.Collection}";
 
     private static void AddStep(List<ContextMessage> messages, StepView step, Tokenizer? shorten)
     {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Agentry.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.Tokenizers;

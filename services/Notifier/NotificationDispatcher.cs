@@ -1,6 +1,6 @@
 using Agentry.Contracts;
 using Agentry.Notifier.Channels;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 

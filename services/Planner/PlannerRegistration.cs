@@ -5,7 +5,7 @@ using Agentry.Planner.Persistence;
 using Agentry.Planner.Planning;
 using Agentry.Planner.StateMachines;
 using Agentry.ServiceDefaults;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

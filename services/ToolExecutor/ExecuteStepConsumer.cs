@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Agentry.ServiceDefaults.Telemetry;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using Agentry.ToolExecutor.SubAgents;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 

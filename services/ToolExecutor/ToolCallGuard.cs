@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Agentry.Contracts;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;

@@ -1,7 +1,7 @@
 using Agentry.ToolExecutor.SubAgents;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Agentry.ServiceDefaults;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -17,48 +17,8 @@ public static class ToolExecutorRegistration
     public static IServiceCollection AddToolExecutor(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ToolExecutorOptions>().BindConfiguration(ToolExecutorOptions.Section);
-        services.AddOptions<JavaScriptToolOptions>().BindConfiguration(JavaScriptToolOptions.Section);
-        services.AddOptions<SqlQueryToolOptions>().BindConfiguration(SqlQueryToolOptions.Section);
-        services.AddOptions<FileToolOptions>().BindConfiguration(FileToolOptions.Section);
-        services.AddOptions<OrderDeskOptions>().BindConfiguration(OrderDeskOptions.Section);
-        services.TryAddSingleton<OrderDesk>();
-        services.TryAddSingleton<IHostResolver, DnsHostResolver>();
-        foreach (var (tool, section) in new[]
-        {
-            (BuiltInTools.HttpGet.Name, HttpGetTool.Section),
-            (BuiltInTools.HttpPost.Name, HttpPostTool.Section),
-            (BuiltInTools.HttpRequest.Name, HttpRequestTool.Section),
-        })
-        {
-            services.AddOptions<HttpToolOptions>(tool).BindConfiguration(section);
-            services.AddHttpClient(HttpTools.ClientFor(tool)).ConfigurePrimaryHttpMessageHandler(sp => AddressGuard.CreateHandler(
-                sp.GetRequiredService<IHostResolver>(),
-                () => sp.GetRequiredService<IOptionsMonitor<HttpToolOptions>>().Get(tool)));
-        }
-
         services.AddSingleton<ToolCallGuard>();
-        services.AddSingleton<RunWorkspace>();
-        services.AddSingleton<ITool, CalculatorTool>();
-        services.AddSingleton<ITool, CurrentTimeTool>();
-        services.AddSingleton<ITool, HttpGetTool>();
-        services.AddSingleton<ITool, HttpPostTool>();
-        services.AddSingleton<ITool, HttpRequestTool>();
-        services.AddSingleton<ITool, JavaScriptTool>();
-        services.AddSingleton<ITool, SqlQueryTool>();
-        services.AddSingleton<ITool, ReadFileTool>();
-        services.AddSingleton<ITool, WriteFileTool>();
-        services.AddSingleton<ITool, RememberTool>();
-        services.AddSingleton<ITool, LookupOrderTool>();
-        services.AddSingleton<ITool, RefundOrderTool>();
-        services.AddSingleton<ITool, SearchKnowledgeTool>();
-        if (ToolCatalog.OffersWebSearch(configuration))
-        {
-            services.AddSingleton<ITool, WebSearchTool>();
-        }
-
         services.AddSingleton<McpSessions>();
-        // Shared with the Planner in one process: the schemas are compiled once.
-        services.TryAddSingleton<ToolArgumentsValidator>();
         services.AddSingleton(sp => new ToolRegistry(sp.GetRequiredService<ToolCatalog>(), [.. sp.GetServices<ITool>(), .. McpTool.All(sp)], sp.GetRequiredService<ToolArgumentsValidator>()));
         services.AddOptions<SubAgentOptions>().BindConfiguration(SubAgentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<SubAgentCalls>();

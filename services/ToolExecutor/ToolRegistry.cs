@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json;
-using Agentry.ServiceDefaults.Tools;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Agents.Tools;
+using Agentry.Tools;
 
 namespace Agentry.ToolExecutor;
 

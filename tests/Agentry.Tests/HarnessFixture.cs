@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.Configuration;
@@ -35,7 +35,7 @@ public abstract class HarnessFixture
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddSingleton<TimeProvider>(Clock);
         services.AddSingleton(Agents);
-        services.AddSingleton(ToolCatalog.BuiltIn);
+        services.AddSingleton(ShippedTools.Catalog);
         ConfigureServices(services);
         services.AddMassTransitTestHarness(bus =>
         {

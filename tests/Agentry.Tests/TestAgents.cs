@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 
 namespace Agentry.Tests;
 
@@ -7,7 +7,7 @@ namespace Agentry.Tests;
 public static class TestAgents
 {
     public static AgentDefinition Parse(string name, string yaml) =>
-        AgentDefinitionLoader.Parse($"{name}.yaml", yaml, ToolCatalog.BuiltIn);
+        AgentDefinitionLoader.Parse($"{name}.yaml", yaml, ShippedTools.Catalog);
 
     public static AgentDefinition Assistant(int maxSteps = 8, int maxTokens = 20_000, string deadline = "2m", string? webhook = null) =>
         Parse("assistant", $"""

@@ -1,7 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Microsoft.Extensions.AI;
 using Microsoft.SemanticKernel;
 using OpenAI;

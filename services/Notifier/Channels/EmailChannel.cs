@@ -1,5 +1,5 @@
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using OpenTelemetry;
 
 namespace Agentry.Notifier.Channels;

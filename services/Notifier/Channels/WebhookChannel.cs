@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 
 namespace Agentry.Notifier.Channels;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;

@@ -1,6 +1,6 @@
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 
 namespace Agentry.Planner.Planning;
 

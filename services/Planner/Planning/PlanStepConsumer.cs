@@ -1,7 +1,7 @@
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Planner.Deadlines;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,4 +1,4 @@
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 
 namespace Agentry.Planner.StateMachines;

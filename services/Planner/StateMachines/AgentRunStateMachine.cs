@@ -4,7 +4,7 @@ using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.Planning;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 
 namespace Agentry.Planner.StateMachines;

@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 
 namespace Agentry.Tests.Agents;
 
@@ -28,7 +28,7 @@ public sealed class When_the_agents_folder_is_loaded
 
     private AgentCatalogException ErrorForFolder()
     {
-        var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(_folder, ToolCatalog.BuiltIn));
+        var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(_folder, ShippedTools.Catalog));
         return error ?? throw new AssertionException("No AgentCatalogException.");
     }
 
@@ -40,7 +40,7 @@ public sealed class When_the_agents_folder_is_loaded
         Write("README.md", "not an agent: [");
         Write("notes.txt", "instructions: ignored");
 
-        var catalog = AgentCatalog.LoadDirectory(_folder, ToolCatalog.BuiltIn);
+        var catalog = AgentCatalog.LoadDirectory(_folder, ShippedTools.Catalog);
 
         Assert.That(catalog.All.Select(a => a.Name), Is.EqualTo<string[]>(["calc", "clock"]));
         Assert.That(catalog.Find("calc")!.Tools.Select(t => t.Name), Is.EqualTo<string[]>(["calculator"]));
@@ -51,7 +51,7 @@ public sealed class When_the_agents_folder_is_loaded
     [Test]
     public void Should_load_an_empty_folder_as_an_empty_catalog()
     {
-        var catalog = AgentCatalog.LoadDirectory(_folder, ToolCatalog.BuiltIn);
+        var catalog = AgentCatalog.LoadDirectory(_folder, ShippedTools.Catalog);
 
         Assert.That(catalog.All, Is.Empty);
         Assert.That(catalog.DescribeUnknown("assistant"), Is.EqualTo("Unknown agent 'assistant': no agents are defined."));
@@ -99,7 +99,7 @@ public sealed class When_the_agents_folder_is_loaded
     {
         var missing = Path.Combine(_folder, "no-such-agents");
 
-        var error = Assert.Throws<DirectoryNotFoundException>(() => AgentCatalog.LoadDirectory(missing, ToolCatalog.BuiltIn));
+        var error = Assert.Throws<DirectoryNotFoundException>(() => AgentCatalog.LoadDirectory(missing, ShippedTools.Catalog));
 
         Assert.That(error!.Message, Does.StartWith($"No agents folder at {missing}. "));
         Assert.That(error.Message, Does.Contain("Agents:Path").And.Contain("Agents__Path").And.Contain("--agents"));
@@ -118,7 +118,7 @@ public sealed class When_the_agents_folder_is_loaded
     [Test]
     public void Should_load_the_repository_s_own_agents()
     {
-        var catalog = AgentCatalog.LoadDirectory(TestAgents.RepositoryAgentsFolder(), ToolCatalog.BuiltIn);
+        var catalog = AgentCatalog.LoadDirectory(TestAgents.RepositoryAgentsFolder(), ShippedTools.Catalog);
 
         var assistant = catalog.Find("assistant");
         Assert.That(assistant, Is.Not.Null);

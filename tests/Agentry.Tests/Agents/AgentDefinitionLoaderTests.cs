@@ -1,12 +1,12 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 
 namespace Agentry.Tests.Agents;
 
 [TestFixture]
 public sealed class When_an_agent_definition_is_loaded
 {
-    private static readonly HashSet<string> KnownTools = ToolCatalog.BuiltIn.Names.ToHashSet();
+    private static readonly HashSet<string> KnownTools = ShippedTools.Catalog.Names.ToHashSet();
 
     private static AgentDefinition Parse(string file, string yaml) => AgentDefinitionLoader.Parse(file, yaml, KnownTools);
 

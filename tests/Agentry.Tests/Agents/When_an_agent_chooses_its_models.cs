@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 using Microsoft.Extensions.Configuration;
 
 namespace Agentry.Tests.Agents;
@@ -7,7 +7,7 @@ namespace Agentry.Tests.Agents;
 /// model: { provider, name, temperature, cache, fallbacks } in an agent definition.
 public sealed class When_an_agent_chooses_its_models
 {
-    private static readonly HashSet<string> KnownTools = ToolCatalog.BuiltIn.Names.ToHashSet();
+    private static readonly HashSet<string> KnownTools = ShippedTools.Catalog.Names.ToHashSet();
     private static readonly HashSet<string> Providers = ["offline", "openai", "local"];
 
     private static AgentDefinition Parse(string yaml) => AgentDefinitionLoader.Parse("agents/picky.yaml", yaml, KnownTools, Providers);

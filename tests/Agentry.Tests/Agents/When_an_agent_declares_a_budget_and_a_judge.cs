@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 
 namespace Agentry.Tests.Agents;
 
@@ -7,7 +7,7 @@ namespace Agentry.Tests.Agents;
 public sealed class When_an_agent_declares_a_budget_and_a_judge
 {
     private static AgentDefinition Parse(string yaml) =>
-        AgentDefinitionLoader.Parse("budget.yaml", yaml, ToolCatalog.BuiltIn.Names.ToHashSet());
+        AgentDefinitionLoader.Parse("budget.yaml", yaml, ShippedTools.Catalog.Names.ToHashSet());
 
     [Test]
     public void Should_read_the_cost_limit_exactly_and_the_judge()

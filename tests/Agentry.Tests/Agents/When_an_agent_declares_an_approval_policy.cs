@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 
 namespace Agentry.Tests.Agents;
 
@@ -7,7 +7,7 @@ namespace Agentry.Tests.Agents;
 public sealed class When_an_agent_declares_an_approval_policy
 {
     private static AgentDefinition Parse(string yaml) =>
-        AgentDefinitionLoader.Parse("approvals.yaml", yaml, ToolCatalog.BuiltIn.Names.ToHashSet());
+        AgentDefinitionLoader.Parse("approvals.yaml", yaml, ShippedTools.Catalog.Names.ToHashSet());
 
     [Test]
     public void Should_read_the_timeout_and_what_happens_then()

@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 
 namespace Agentry.Tests.Agents;
 
@@ -7,7 +7,7 @@ namespace Agentry.Tests.Agents;
 public sealed class When_an_agent_declares_tool_policies_and_memory
 {
     private static AgentDefinition Parse(string yaml) =>
-        AgentDefinitionLoader.Parse("policies.yaml", yaml, ToolCatalog.BuiltIn.Names.ToHashSet());
+        AgentDefinitionLoader.Parse("policies.yaml", yaml, ShippedTools.Catalog.Names.ToHashSet());
 
     [Test]
     public void Should_read_each_tools_policy_and_leave_plain_names_unrestricted()

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 using Agentry.Tests.ToolExecutor;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -21,7 +21,7 @@ namespace Agentry.Tests.Agents
         public void Should_report_it_as_a_located_yaml_error()
         {
             var error = Assert.Throws<AgentDefinitionException>(() =>
-                AgentDefinitionLoader.Parse("agents/broken.yaml", Yaml, ToolCatalog.BuiltIn.Names.ToHashSet()));
+                AgentDefinitionLoader.Parse("agents/broken.yaml", Yaml, ShippedTools.Catalog.Names.ToHashSet()));
 
             Assert.That(error!.Message, Does.StartWith("agents/broken.yaml:"));
             Assert.That(error.Problem, Does.StartWith("invalid YAML: "));
@@ -36,7 +36,7 @@ namespace Agentry.Tests.Agents
                 File.WriteAllText(Path.Combine(folder, "broken.yaml"), Yaml);
                 File.WriteAllText(Path.Combine(folder, "typo.yaml"), "instructions: Fine.\ntool: [calculator]\n");
 
-                var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(folder, ToolCatalog.BuiltIn));
+                var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(folder, ShippedTools.Catalog));
 
                 Assert.That(error!.Problems.Select(p => Path.GetFileName(p.File)), Is.EqualTo<string[]>(["broken.yaml", "typo.yaml"]));
             }

@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 
 namespace Agentry.Tests.Agents;
 
@@ -16,7 +16,7 @@ public sealed class When_an_agent_names_sub_agents_and_policies_are_checked
     public void RemoveFolder() => _folder.Dispose();
 
     private static AgentDefinition Parse(string tools) =>
-        AgentDefinitionLoader.Parse("policies.yaml", $"instructions: Work.\ntools:\n{tools}\n", ToolCatalog.BuiltIn);
+        AgentDefinitionLoader.Parse("policies.yaml", $"instructions: Work.\ntools:\n{tools}\n", ShippedTools.Catalog);
 
     [TestCase("  - name: write_file\n    read_only: true", 4, 16, "write_file changes something with every call, so it cannot be read_only")]
     [TestCase("  - name: http_post\n    read_only: true", 4, 16, "http_post changes something with every call, so it cannot be read_only")]
@@ -50,7 +50,7 @@ public sealed class When_an_agent_names_sub_agents_and_policies_are_checked
         _folder.Write("lead.yaml", "instructions: Lead.\ntools:\n  - agent:helper\n  - agent:middle\n");
         _folder.Write("middle.yaml", "instructions: Relay.\ntools: [agent:helper]\n");
 
-        var catalog = AgentCatalog.LoadDirectory(_folder.Path, ToolCatalog.BuiltIn);
+        var catalog = AgentCatalog.LoadDirectory(_folder.Path, ShippedTools.Catalog);
 
         Assert.That(catalog.Find("lead")!.SubAgents, Is.EqualTo(new[] { "helper", "middle" }));
     }
@@ -60,7 +60,7 @@ public sealed class When_an_agent_names_sub_agents_and_policies_are_checked
     {
         var file = _folder.Write("lead.yaml", "instructions: Lead.\ntools:\n  - calculator\n  - agent:ghost\n");
 
-        var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(_folder.Path, ToolCatalog.BuiltIn))!;
+        var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(_folder.Path, ShippedTools.Catalog))!;
 
         Assert.That(error.Problems.Single().Message, Is.EqualTo($"{file}:4:5: unknown agent 'ghost' in agent:ghost. Defined agents: lead."));
     }
@@ -70,7 +70,7 @@ public sealed class When_an_agent_names_sub_agents_and_policies_are_checked
     {
         var file = _folder.Write("loop.yaml", "instructions: Loop.\ntools:\n  - name: agent:loop\n    max_calls: 1\n");
 
-        var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(_folder.Path, ToolCatalog.BuiltIn))!;
+        var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(_folder.Path, ShippedTools.Catalog))!;
 
         Assert.That(error.Problems.Single().Message, Does.StartWith($"{file}:3:11: agent:loop makes a cycle of sub-agents (loop -> loop)"));
     }
@@ -82,7 +82,7 @@ public sealed class When_an_agent_names_sub_agents_and_policies_are_checked
         var b = _folder.Write("b.yaml", "instructions: B.\ntools: [calculator, agent:c]\n");
         var c = _folder.Write("c.yaml", "instructions: C.\ntools: [agent:a]\n");
 
-        var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(_folder.Path, ToolCatalog.BuiltIn))!;
+        var error = Assert.Throws<AgentCatalogException>(() => AgentCatalog.LoadDirectory(_folder.Path, ShippedTools.Catalog))!;
 
         Assert.That(error.Problems.Select(p => p.Message), Is.EqualTo(new[]
         {

@@ -1,3 +1,5 @@
+using Agentry.Cli;
+using Agentry.Agents;
 using System.Collections.Concurrent;
 using Agentry.Evaluator;
 using Agentry.Gateway;
@@ -9,7 +11,7 @@ using Agentry.Planner.Deadlines;
 using Agentry.Planner.Persistence;
 using Agentry.ServiceDefaults;
 using Agentry.ToolExecutor;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -57,7 +59,7 @@ public static class AgentryServices
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton<IConfiguration>(configuration);
-        services.AddAgentryCore(configuration, $"agentry-{folder}");
+        services.AddAgentryCore(configuration, $"agentry-{folder}").AddAgentTools(configuration);
         Registrations[folder].Services(services, configuration);
         services.AddAgentryBus(
             configuration,

@@ -1,3 +1,4 @@
+using Agentry.Agents;
 using Agentry.Memory;
 using Agentry.ServiceDefaults;
 using Microsoft.Data.Sqlite;

@@ -1,6 +1,6 @@
 using Agentry.Contracts;
 using Agentry.Evaluator;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Agentry.Tests.Llm;
 using MassTransit;
 using Microsoft.Extensions.Configuration;

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -66,7 +66,7 @@ public sealed class LlmStack : IAsyncDisposable
     public Task<ModelAnswer> AskAsync(ModelChoice choice, string goal = "What is 6 * 7?", double temperature = 0, CancellationToken cancellationToken = default)
     {
         var kernel = new Kernel();
-        kernel.Plugins.Add(ToolFunctions.CreatePlugin([ToolCatalog.BuiltIn.Get("calculator")]));
+        kernel.Plugins.Add(ToolFunctions.CreatePlugin([ShippedTools.Catalog.Get("calculator")]));
         var settings = new OpenAIPromptExecutionSettings
         {
             Temperature = temperature,

@@ -1,7 +1,8 @@
+using Agentry.Tools;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;

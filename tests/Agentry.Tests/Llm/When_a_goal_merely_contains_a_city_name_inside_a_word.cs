@@ -1,5 +1,6 @@
+using Agentry.Tools;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;

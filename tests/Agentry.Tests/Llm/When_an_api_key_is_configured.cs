@@ -1,5 +1,5 @@
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 
 namespace Agentry.Tests.Llm;
 

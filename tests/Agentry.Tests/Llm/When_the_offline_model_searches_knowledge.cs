@@ -1,7 +1,8 @@
+using Agentry.Tools;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
@@ -27,7 +28,7 @@ public sealed class When_the_offline_model_searches_knowledge
     [Test]
     public async Task Should_search_the_knowledge_base_with_the_question()
     {
-        var reply = await AskAsync(Goal("How many vacation days do I get?"), BuiltInTools.SearchKnowledge, BuiltInTools.Calculator);
+        var reply = await AskAsync(Goal("How many vacation days do I get?"), SearchKnowledgeTool.Descriptor, CalculatorTool.Descriptor);
 
         Assert.That(reply.ToolCalls.Single().Tool, Is.EqualTo("search_knowledge"));
         Assert.That(reply.ToolCalls.Single().Arguments.GetRawText(), Is.EqualTo("""{"query":"How many vacation days do I get?"}"""));
@@ -45,7 +46,7 @@ public sealed class When_the_offline_model_searches_knowledge
     [Test]
     public async Task Should_not_search_for_a_goal_that_is_not_a_question()
     {
-        var reply = await AskAsync(Goal("Write me a poem"), BuiltInTools.SearchKnowledge);
+        var reply = await AskAsync(Goal("Write me a poem"), SearchKnowledgeTool.Descriptor);
 
         Assert.That(reply.ToolCalls, Is.Empty);
         Assert.That(reply.FinalAnswer, Does.StartWith("The offline model could not match this goal"));
@@ -66,7 +67,7 @@ public sealed class When_the_offline_model_searches_knowledge
             new ContextMessage(ContextRole.Tool, ToolOutcomeText.Wrap(found), CallId: call.CallId),
         ]);
 
-        var reply = await AskAsync(history, BuiltInTools.SearchKnowledge);
+        var reply = await AskAsync(history, SearchKnowledgeTool.Descriptor);
 
         Assert.That(reply.FinalAnswer, Is.EqualTo(
             "\"Every employee gets 27 days of paid vacation per year.\" [leave.md, passage 1]\n"
@@ -84,7 +85,7 @@ public sealed class When_the_offline_model_searches_knowledge
             new ContextMessage(ContextRole.Tool, ToolOutcomeText.Wrap("No passage of the knowledge base matches \"Who won in 1966?\"."), CallId: call.CallId),
         ]);
 
-        var reply = await AskAsync(history, BuiltInTools.SearchKnowledge);
+        var reply = await AskAsync(history, SearchKnowledgeTool.Descriptor);
 
         Assert.That(reply.FinalAnswer, Does.StartWith("The knowledge base has no passage about this"));
     }

@@ -1,6 +1,6 @@
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
@@ -34,7 +34,7 @@ public sealed class When_the_openai_connector_talks_to_the_fake
             .ReplyWithAnswer("42", promptTokens: 30, completionTokens: 2);
         var model = new OpenAIChatCompletionService("gpt-fake", _fake.BaseUrl, "sk-test", httpClient: _http);
         var kernel = new Kernel();
-        kernel.Plugins.Add(ToolFunctions.CreatePlugin([ToolCatalog.BuiltIn.Get("calculator")]));
+        kernel.Plugins.Add(ToolFunctions.CreatePlugin([ShippedTools.Catalog.Get("calculator")]));
         var settings = new OpenAIPromptExecutionSettings { Temperature = 0, FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false) };
         var history = AgentChat.ToChatHistory([new ContextMessage(ContextRole.User, "What is 6 * 7?")]);
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Agentry.Contracts;
 using Agentry.Planner;
 using Agentry.Planner.Planning;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

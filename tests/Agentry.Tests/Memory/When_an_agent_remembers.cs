@@ -1,7 +1,8 @@
+using Agentry.Cli;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Memory;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Agentry.ToolExecutor;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -37,6 +38,7 @@ public sealed class When_an_agent_remembers : HarnessFixture
             .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString })
             .Build();
         services.AddSingleton<IConfiguration>(configuration);
+        services.AddAgentTools(configuration);
         services.AddToolExecutor(configuration);
         services.AddMemory(configuration);
     }

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Memory;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Agentry.Tests.Llm;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

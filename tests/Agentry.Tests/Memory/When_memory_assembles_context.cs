@@ -2,7 +2,7 @@ using Agentry.Llm;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Memory;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.Configuration;

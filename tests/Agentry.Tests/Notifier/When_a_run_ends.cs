@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Notifier;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.AspNetCore.Builder;

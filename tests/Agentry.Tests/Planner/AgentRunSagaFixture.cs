@@ -2,7 +2,7 @@ using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.StateMachines;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;

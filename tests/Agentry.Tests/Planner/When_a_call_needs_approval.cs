@@ -1,6 +1,6 @@
 using Agentry.Contracts;
 using Agentry.Planner.StateMachines;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 
 namespace Agentry.Tests.Planner;
 

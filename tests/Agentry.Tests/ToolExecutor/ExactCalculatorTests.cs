@@ -1,5 +1,5 @@
 using System.Numerics;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using NUnit.Framework;
 
 namespace Agentry.Tests.ToolExecutor;

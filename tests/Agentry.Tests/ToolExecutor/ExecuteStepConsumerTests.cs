@@ -1,9 +1,10 @@
+using Agentry.Samples.OrderDesk;
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 using Agentry.ToolExecutor;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -195,7 +196,7 @@ public sealed class When_a_planned_step_is_executed
         var stall = new ToolDescriptor("stall", "Never finishes.", """{"type":"object"}""");
         var crash = new ToolDescriptor("crash", "Throws.", """{"type":"object"}""");
         var services = ToolServices.Create(new Dictionary<string, string?> { ["Tools:CallTimeout"] = "00:00:00.200" });
-        services.Replace(ServiceDescriptor.Singleton(new ToolCatalog([.. BuiltInTools.All, .. SampleTools.Orders, stall, crash])));
+        services.Replace(ServiceDescriptor.Singleton(new ToolCatalog([.. BuiltInTools.All, .. OrderDeskPack.Pack.Describe(null), stall, crash])));
         services.AddSingleton<ITool>(new StallingTool());
         services.AddSingleton<ITool>(new CrashingTool());
         var agent = AgentDefinitionLoader.Parse("tester.yaml", "instructions: Test.\ntools: [stall, crash, calculator]", new HashSet<string> { "stall", "crash", "calculator" });

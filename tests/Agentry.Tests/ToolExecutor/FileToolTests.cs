@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.ToolExecutor;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.ToolExecutor;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;

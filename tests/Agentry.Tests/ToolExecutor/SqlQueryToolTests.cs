@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using Agentry.ToolExecutor;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.ToolExecutor;
@@ -139,7 +139,7 @@ public sealed class When_the_tool_registry_is_built
     [Test]
     public void Should_name_the_tools_without_an_implementation()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => new ToolRegistry(ToolCatalog.BuiltIn, [new CalculatorTool()]));
+        var error = Assert.Throws<InvalidOperationException>(() => new ToolRegistry(ShippedTools.Catalog, [new CalculatorTool()]));
 
         Assert.That(error!.Message, Is.EqualTo(
             "The tool catalog and the tool implementations disagree. Without an implementation: [current_time, http_get, http_post, http_request, lookup_order, read_file, refund_order, remember, run_javascript, search_knowledge, sql_query, write_file]; not in the catalog: []."));
@@ -148,7 +148,7 @@ public sealed class When_the_tool_registry_is_built
     [Test]
     public void Should_name_an_implementation_that_is_not_in_the_catalog()
     {
-        var catalog = new ToolCatalog([BuiltInTools.Calculator]);
+        var catalog = new ToolCatalog([CalculatorTool.Descriptor]);
 
         var error = Assert.Throws<InvalidOperationException>(() => new ToolRegistry(catalog, [new CalculatorTool(), new ShellTool()]));
 
@@ -158,7 +158,7 @@ public sealed class When_the_tool_registry_is_built
     [Test]
     public void Should_bind_a_catalog_to_its_implementations()
     {
-        var registry = new ToolRegistry(new ToolCatalog([BuiltInTools.Calculator]), [new CalculatorTool()]);
+        var registry = new ToolRegistry(new ToolCatalog([CalculatorTool.Descriptor]), [new CalculatorTool()]);
 
         Assert.That(registry.Find("calculator"), Is.InstanceOf<CalculatorTool>());
     }

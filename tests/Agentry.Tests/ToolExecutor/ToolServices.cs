@@ -1,4 +1,5 @@
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Cli;
+using Agentry.Agents.Tools;
 using Agentry.ToolExecutor;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,7 +16,7 @@ public static class ToolServices
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging();
         services.AddSingleton(clock ?? TimeProvider.System);
-        services.AddSingleton(ToolCatalog.For(configuration));
+        services.AddAgentTools(configuration);
         services.AddToolExecutor(configuration);
         return services;
     }

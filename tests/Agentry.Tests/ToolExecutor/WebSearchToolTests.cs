@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents.Tools;
 using Agentry.ToolExecutor;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.ToolExecutor;
@@ -21,7 +21,7 @@ public sealed class When_web_search_is_configured
     [Test]
     public void Should_not_offer_web_search_without_a_provider()
     {
-        Assert.That(ToolCatalog.For(null).Contains("web_search"), Is.False);
+        Assert.That(ToolCatalog.Of(BuiltInTools.Packs, null).Contains("web_search"), Is.False);
         using var services = ToolServices.Build();
         Assert.That(services.GetServices<ITool>().Select(t => t.Name), Does.Not.Contain("web_search"));
     }
@@ -29,7 +29,7 @@ public sealed class When_web_search_is_configured
     [Test]
     public async Task Should_search_through_the_named_provider()
     {
-        var services = ToolServices.Create(new Dictionary<string, string?> { [ToolCatalog.WebSearchProviderKey] = "fixed" });
+        var services = ToolServices.Create(new Dictionary<string, string?> { [WebSearchTool.ProviderKey] = "fixed" });
         services.AddSingleton<IWebSearchProvider, FixedProvider>();
         await using var provider = services.BuildServiceProvider();
         var tool = provider.GetRequiredService<ToolRegistry>().Find("web_search")!;
@@ -42,7 +42,7 @@ public sealed class When_web_search_is_configured
     [Test]
     public void Should_stop_at_start_when_the_named_provider_is_not_registered()
     {
-        using var services = ToolServices.Create(new Dictionary<string, string?> { [ToolCatalog.WebSearchProviderKey] = "bing" }).BuildServiceProvider();
+        using var services = ToolServices.Create(new Dictionary<string, string?> { [WebSearchTool.ProviderKey] = "bing" }).BuildServiceProvider();
 
         var error = Assert.Throws<InvalidOperationException>(() => services.GetRequiredService<ToolRegistry>())!;
 

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 using Agentry.Tests.ToolExecutor;
-using Agentry.ToolExecutor.Tools;
+using Agentry.Tools;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

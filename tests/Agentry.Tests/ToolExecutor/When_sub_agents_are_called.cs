@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
+using Agentry.Agents;
 using Agentry.ToolExecutor;
 using Agentry.ToolExecutor.SubAgents;
 using MassTransit;

@@ -1,5 +1,5 @@
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.Configuration;
@@ -44,7 +44,7 @@ public sealed class PlannerProcess : IAsyncDisposable
         collection.AddSingleton(configuration);
         collection.AddSingleton(clock);
         collection.AddSingleton(agents);
-        collection.AddSingleton(ToolCatalog.BuiltIn);
+        collection.AddSingleton(ShippedTools.Catalog);
         collection.AddSingleton<IConnectionMultiplexer>(redis);
         services(collection);
         collection.AddMassTransitTestHarness(bus => ServiceDefaults.Extensions.ConfigureAgentryBus(bus, [stage]));

@@ -1,7 +1,8 @@
+using Agentry.Cli;
 using Agentry.ServiceDefaults;
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
-using Agentry.ServiceDefaults.Tools.Mcp;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
+using Agentry.Agents.Mcp;
 using Agentry.ToolExecutor;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -80,6 +81,7 @@ public sealed class When_a_process_starts_with_mcp_servers
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging();
         services.AddAgentryCore(configuration, "test");
+        services.AddAgentTools(configuration);
         services.AddToolExecutor(configuration);
         return services.BuildServiceProvider();
     }

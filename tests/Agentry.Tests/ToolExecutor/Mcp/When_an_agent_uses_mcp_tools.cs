@@ -2,9 +2,9 @@ using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Planner.Planning;
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
-using Agentry.ServiceDefaults.Tools.Mcp;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
+using Agentry.Agents.Mcp;
 using Agentry.ToolExecutor;
 using MassTransit;
 using MassTransit.Testing;
@@ -43,7 +43,7 @@ public sealed class When_an_agent_uses_mcp_tools(McpTransport transport)
     {
         _server = await McpTestServer.StartAsync(transport, Server);
         _tools = await McpTools.ListAsync(McpTools.Options(Configuration(_server.Settings)), null, CancellationToken.None);
-        _catalog = ToolCatalog.BuiltIn.With(_tools.Descriptors);
+        _catalog = ShippedTools.Catalog.With(_tools.Descriptors);
     }
 
     [OneTimeTearDown]

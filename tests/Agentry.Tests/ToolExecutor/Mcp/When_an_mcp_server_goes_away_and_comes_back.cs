@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
-using Agentry.ServiceDefaults.Tools.Mcp;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
+using Agentry.Agents.Mcp;
 using Agentry.ToolExecutor;
 using MassTransit;
 using MassTransit.Testing;
@@ -22,7 +22,7 @@ public sealed class When_an_mcp_server_goes_away_and_comes_back
         var server = await McpTestServer.StartAsync(McpTransport.Http, "test", port);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(server.Settings).Build();
         var tools = await McpTools.ListAsync(McpTools.Options(configuration), null, CancellationToken.None);
-        var catalog = ToolCatalog.BuiltIn.With(tools.Descriptors);
+        var catalog = ShippedTools.Catalog.With(tools.Descriptors);
         var agent = AgentDefinitionLoader.Parse("echoing.yaml", "instructions: Echo.\ntools: [mcp_test_echo]", catalog.Names.ToHashSet());
         var services = ToolServices.Create(server.Settings);
         services.AddSingleton(catalog);

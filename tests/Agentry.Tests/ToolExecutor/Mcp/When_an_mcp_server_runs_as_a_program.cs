@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Agentry.ServiceDefaults.Tools.Mcp;
+using Agentry.Agents.Mcp;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,7 +37,7 @@ public sealed class When_an_mcp_server_runs_as_a_program
     private static async Task<string> ReadEnvAsync(Dictionary<string, string?> settings, string name)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        await using var sessions = new Agentry.ToolExecutor.Tools.McpSessions(configuration, NullLoggerFactory.Instance);
+        await using var sessions = new Agentry.Tools.McpSessions(configuration, NullLoggerFactory.Instance);
         var result = await sessions.CallAsync("test", "read_env", new Dictionary<string, object?> { ["name"] = JsonSerializer.SerializeToElement(name) }, CancellationToken.None);
         return string.Join("", result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(t => t.Text));
     }

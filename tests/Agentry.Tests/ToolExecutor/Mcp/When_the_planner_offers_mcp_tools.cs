@@ -1,9 +1,9 @@
 using Agentry.Contracts;
 using Agentry.Planner;
 using Agentry.Planner.Planning;
-using Agentry.ServiceDefaults.Agents;
-using Agentry.ServiceDefaults.Tools;
-using Agentry.ServiceDefaults.Tools.Mcp;
+using Agentry.Agents;
+using Agentry.Agents.Tools;
+using Agentry.Agents.Mcp;
 using Agentry.Tests.Llm;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -32,7 +32,7 @@ public sealed class When_the_planner_offers_mcp_tools : HarnessFixture
     {
         _server = await McpTestServer.StartAsync(McpTransport.Http, "test");
         var tools = await McpTools.ListAsync(McpTools.Options(new ConfigurationBuilder().AddInMemoryCollection(_server.Settings).Build()), null, CancellationToken.None);
-        _catalog = ToolCatalog.BuiltIn.With(tools.Descriptors);
+        _catalog = ShippedTools.Catalog.With(tools.Descriptors);
     }
 
     [OneTimeTearDown]

@@ -1,0 +1,62 @@
+using Agentry.Agents.Mcp;
+using Agentry.Agents.Tools;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Agentry.Agents;
+
+public static class AgentModelRegistration
+{
+    /// Adds a pack's tools to this process's catalog and its implementations to the container. A
+    /// pack registered twice counts once.
+    public static IServiceCollection AddToolPack(this IServiceCollection services, ToolPack pack, IConfiguration configuration)
+    {
+        if (services.Any(d => d.ServiceType == typeof(ToolPack) && ReferenceEquals(d.ImplementationInstance, pack)))
+        {
+            return services;
+        }
+
+        services.AddSingleton(pack);
+        pack.AddImplementations(services, configuration);
+        return services;
+    }
+
+    /// The tool catalog (the registered packs plus the MCP servers' tools, listed at start in every
+    /// process alike), the argument schemas compiled once, and the agent definitions, loaded and
+    /// checked against the catalog when the host starts so that a bad file stops the service.
+    public static IServiceCollection AddAgentModel(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(sp => McpTools.ListAtStart(configuration, sp.GetService<ILoggerFactory>()));
+        services.TryAddSingleton(sp => ToolCatalog.Of(sp.GetServices<ToolPack>(), configuration).With(sp.GetRequiredService<McpTools>().Descriptors));
+        services.TryAddSingleton<ToolArgumentsValidator>();
+        services.AddOptions<AgentsOptions>()
+            .BindConfiguration(AgentsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton(sp => AgentCatalog.LoadDirectory(
+            sp.GetRequiredService<IOptions<AgentsOptions>>().Value.ResolvePath(),
+            sp.GetRequiredService<ToolCatalog>(),
+            sp.GetService<IConfiguration>() is { } settings ? ModelProviders.Names(settings) : null));
+        if (!services.Any(d => d.ImplementationType == typeof(AgentCatalogAtStart)))
+        {
+            services.AddHostedService<AgentCatalogAtStart>();
+        }
+
+        return services;
+    }
+
+    private sealed class AgentCatalogAtStart(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = services.GetRequiredService<AgentCatalog>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Agentry.Agents;
+
+public sealed class AgentsOptions
+{
+    public const string Section = "Agents";
+
+    /// The folder of agent definitions (agents/*.yaml).
+    [Required]
+    public string Path { get; set; } = "agents";
+
+    /// A relative path is looked for in the working folder and then in each folder above it,
+    /// as git looks for .git, so commands work from anywhere inside a checkout.
+    public string ResolvePath()
+    {
+        if (System.IO.Path.IsPathRooted(Path))
+        {
+            return Path;
+        }
+
+        for (var folder = new DirectoryInfo(Environment.CurrentDirectory); folder is not null; folder = folder.Parent)
+        {
+            var candidate = System.IO.Path.Combine(folder.FullName, Path);
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return System.IO.Path.GetFullPath(Path);
+    }
+}

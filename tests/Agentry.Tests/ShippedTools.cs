@@ -1,0 +1,17 @@
+using Agentry.Agents.Tools;
+using Agentry.Samples.OrderDesk;
+using Agentry.Tools;
+using Microsoft.Extensions.Configuration;
+
+namespace Agentry.Tests;
+
+/// The tools the shipped hosts offer: the built-in packs and the samples' order desk, which the
+/// repository's agents/ folder names.
+public static class ShippedTools
+{
+    public static IReadOnlyList<ToolPack> Packs { get; } = [.. BuiltInTools.Packs, OrderDeskPack.Pack];
+
+    public static ToolCatalog Catalog { get; } = ToolCatalog.Of(Packs, null);
+
+    public static ToolCatalog CatalogFor(IConfiguration? configuration) => ToolCatalog.Of(Packs, configuration);
+}
