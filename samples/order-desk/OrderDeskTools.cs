@@ -10,13 +10,9 @@ namespace Agentry.Samples.OrderDesk;
 
 public sealed class LookupOrderTool(OrderDesk desk) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "lookup_order",
-        "Looks up a customer order by its number and returns the customer, the item, the amount, the status and any refund.",
-        ToolSchema.ClosedObject(
-            """
-            "order_id": { "type": "string", "pattern": "^[0-9]{1,12}$", "description": "The order number, for example 1042." }
-            """, "order_id"));
+    public static readonly ToolDescriptor Descriptor = new("lookup_order", "Looks up a customer order by its number and returns the customer, the item, the amount, the status and any refund.", ToolSchema.ClosedObject("""
+        "order_id": { "type": "string", "pattern": "^[0-9]{1,12}$", "description": "The order number, for example 1042." }
+        """, "order_id"));
 
     public string Name => Descriptor.Name;
 
@@ -53,14 +49,10 @@ public sealed class LookupOrderTool(OrderDesk desk) : ITool
 /// Refunds an order once: an order already refunded, or not delivered yet, is refused.
 public sealed class RefundOrderTool(OrderDesk desk, TimeProvider clock) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "refund_order",
-        "Refunds a customer order in full to the original payment and marks it refunded. It moves money: use it only when the refund is justified.",
-        ToolSchema.ClosedObject(
-            """
-            "order_id": { "type": "string", "pattern": "^[0-9]{1,12}$", "description": "The order number, for example 1042." },
-            "reason": { "type": "string", "maxLength": 500, "description": "Why the order is refunded, in the customer's words." }
-            """, "order_id"), SideEffects: true);
+    public static readonly ToolDescriptor Descriptor = new("refund_order", "Refunds a customer order in full to the original payment and marks it refunded. It moves money: use it only when the refund is justified.", ToolSchema.ClosedObject("""
+        "order_id": { "type": "string", "pattern": "^[0-9]{1,12}$", "description": "The order number, for example 1042." },
+        "reason": { "type": "string", "maxLength": 500, "description": "Why the order is refunded, in the customer's words." }
+        """, "order_id"), SideEffects: true);
 
     public string Name => Descriptor.Name;
 

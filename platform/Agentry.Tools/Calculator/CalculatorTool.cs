@@ -7,13 +7,9 @@ namespace Agentry.Tools;
 
 public sealed class CalculatorTool : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "calculator",
-        "Evaluates an arithmetic expression exactly (+ - * / % ^ and parentheses on integers and decimals) and returns the result.",
-        ToolSchema.ClosedObject(
-            """
-            "expression": { "type": "string", "minLength": 1, "maxLength": 1000, "description": "The arithmetic expression, for example (17 * 23) + 4." }
-            """, "expression"));
+    public static readonly ToolDescriptor Descriptor = new("calculator", "Evaluates an arithmetic expression exactly (+ - * / % ^ and parentheses on integers and decimals) and returns the result.", ToolSchema.ClosedObject("""
+        "expression": { "type": "string", "minLength": 1, "maxLength": 1000, "description": "The arithmetic expression, for example (17 * 23) + 4." }
+        """, "expression"));
 
     public static ToolPack Pack { get; } = ToolPack.Of([Descriptor], (services, _) => services.AddSingleton<ITool, CalculatorTool>());
 

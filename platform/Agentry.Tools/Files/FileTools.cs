@@ -74,13 +74,9 @@ public sealed class RunWorkspace(IOptionsMonitor<FileToolOptions> options)
 
 public sealed class ReadFileTool(RunWorkspace workspace) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "read_file",
-        "Reads a text file from this run's workspace, by a path relative to the workspace.",
-        ToolSchema.ClosedObject(
-            """
-            "path": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A relative path inside the workspace, for example notes/summary.txt." }
-            """, "path"));
+    public static readonly ToolDescriptor Descriptor = new("read_file", "Reads a text file from this run's workspace, by a path relative to the workspace.", ToolSchema.ClosedObject("""
+        "path": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A relative path inside the workspace, for example notes/summary.txt." }
+        """, "path"));
 
     public string Name => Descriptor.Name;
 
@@ -103,14 +99,10 @@ public sealed class ReadFileTool(RunWorkspace workspace) : ITool
 /// Has side effects: the file stays after the run, so an interrupted write is not repeated blindly.
 public sealed class WriteFileTool(RunWorkspace workspace) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "write_file",
-        "Writes (creates or replaces) a text file in this run's workspace, by a path relative to the workspace.",
-        ToolSchema.ClosedObject(
-            """
-            "path": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A relative path inside the workspace, for example notes/summary.txt." },
-            "content": { "type": "string", "description": "The whole text of the file." }
-            """, "path", "content"), SideEffects: true);
+    public static readonly ToolDescriptor Descriptor = new("write_file", "Writes (creates or replaces) a text file in this run's workspace, by a path relative to the workspace.", ToolSchema.ClosedObject("""
+        "path": { "type": "string", "minLength": 1, "maxLength": 500, "description": "A relative path inside the workspace, for example notes/summary.txt." },
+        "content": { "type": "string", "description": "The whole text of the file." }
+        """, "path", "content"), SideEffects: true);
 
     public string Name => Descriptor.Name;
 

@@ -8,13 +8,9 @@ namespace Agentry.Tools;
 /// HTTP GET limited to an allow-list of hosts and to public addresses (AddressGuard), with a time and size limit.
 public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptionsMonitor<HttpToolOptions> options) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "http_get",
-        "Fetches a web page or API response over HTTP GET from an allowed host and returns its status and body.",
-        ToolSchema.ClosedObject(
-            """
-            "url": { "type": "string", "format": "uri", "pattern": "^https?://", "description": "The absolute http or https URL to fetch." }
-            """, "url")) { ReachesHosts = true };
+    public static readonly ToolDescriptor Descriptor = new("http_get", "Fetches a web page or API response over HTTP GET from an allowed host and returns its status and body.", ToolSchema.ClosedObject("""
+        "url": { "type": "string", "format": "uri", "pattern": "^https?://", "description": "The absolute http or https URL to fetch." }
+        """, "url")) { ReachesHosts = true };
 
     public const string Section = "Tools:HttpGet";
 

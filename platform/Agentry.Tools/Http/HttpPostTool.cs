@@ -11,14 +11,10 @@ namespace Agentry.Tools;
 /// never repeats a call that was interrupted. Redirects are not followed.
 public sealed class HttpPostTool(IHttpClientFactory httpClients, IOptionsMonitor<HttpToolOptions> options) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "http_post",
-        "Posts (sends) a JSON body to a URL on an allowed host, for example to a webhook or an API, and returns the response status and body.",
-        ToolSchema.ClosedObject(
-            """
-            "url": { "type": "string", "format": "uri", "pattern": "^https?://", "description": "The absolute http or https URL to post to." },
-            "body": { "description": "The JSON value to send." }
-            """, "url", "body"), SideEffects: true) { ReachesHosts = true };
+    public static readonly ToolDescriptor Descriptor = new("http_post", "Posts (sends) a JSON body to a URL on an allowed host, for example to a webhook or an API, and returns the response status and body.", ToolSchema.ClosedObject("""
+        "url": { "type": "string", "format": "uri", "pattern": "^https?://", "description": "The absolute http or https URL to post to." },
+        "body": { "description": "The JSON value to send." }
+        """, "url", "body"), SideEffects: true) { ReachesHosts = true };
 
     public const string Section = "Tools:HttpPost";
 

@@ -11,15 +11,11 @@ namespace Agentry.Tools;
 public sealed class HttpRequestTool(IHttpClientFactory httpClients, IOptionsMonitor<HttpToolOptions> options) : ITool, IArgumentDependentSideEffects
 {
     /// Declared with side effects because a POST has them; the ToolExecutor treats a GET as free of them.
-    public static readonly ToolDescriptor Descriptor = new(
-        "http_request",
-        "Sends an HTTP GET, or a POST with a JSON body, to a public web address and returns the response status and body. Private and local network addresses are refused.",
-        ToolSchema.ClosedObject(
-            """
-            "method": { "enum": ["GET", "POST"], "description": "GET (the default) to read, POST to send the body." },
-            "url": { "type": "string", "format": "uri", "pattern": "^https?://", "description": "The absolute http or https URL." },
-            "body": { "description": "POST only: the JSON value to send." }
-            """, "url"), SideEffects: true) { SideEffectsDependOnArguments = true, ReachesHosts = true };
+    public static readonly ToolDescriptor Descriptor = new("http_request", "Sends an HTTP GET, or a POST with a JSON body, to a public web address and returns the response status and body. Private and local network addresses are refused.", ToolSchema.ClosedObject("""
+        "method": { "enum": ["GET", "POST"], "description": "GET (the default) to read, POST to send the body." },
+        "url": { "type": "string", "format": "uri", "pattern": "^https?://", "description": "The absolute http or https URL." },
+        "body": { "description": "POST only: the JSON value to send." }
+        """, "url"), SideEffects: true) { SideEffectsDependOnArguments = true, ReachesHosts = true };
 
     public const string Section = "Tools:HttpRequest";
 

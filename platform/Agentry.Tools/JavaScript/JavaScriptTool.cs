@@ -32,13 +32,9 @@ public sealed class JavaScriptToolOptions
 /// console.log is plain JavaScript that collects lines, returned with the program's last value.
 public sealed class JavaScriptTool(IOptionsMonitor<JavaScriptToolOptions> options) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "run_javascript",
-        "Runs a JavaScript (ECMAScript 2023) program in a sandbox with no network, files or host access, and returns the value of its last expression and anything it printed with console.log. Time, memory and recursion are limited.",
-        ToolSchema.ClosedObject(
-            """
-            "code": { "type": "string", "minLength": 1, "maxLength": 20000, "description": "The program; the value of its last statement is the result, for example [1,2,3].map(x => x * x)." }
-            """, "code"));
+    public static readonly ToolDescriptor Descriptor = new("run_javascript", "Runs a JavaScript (ECMAScript 2023) program in a sandbox with no network, files or host access, and returns the value of its last expression and anything it printed with console.log. Time, memory and recursion are limited.", ToolSchema.ClosedObject("""
+        "code": { "type": "string", "minLength": 1, "maxLength": 20000, "description": "The program; the value of its last statement is the result, for example [1,2,3].map(x => x * x)." }
+        """, "code"));
 
     private const string Prelude = "const __agentryLog = []; const console = Object.freeze({ log: (...a) => { __agentryLog.push(a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ')); } });";
 

@@ -1,4 +1,6 @@
+using Agentry.Agents;
 using Agentry.Agents.Tools;
+using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tools;
@@ -12,4 +14,17 @@ public static class MemoryTools
         services.AddSingleton<ITool, RememberTool>();
         services.AddSingleton<ITool, SearchKnowledgeTool>();
     });
+
+    // The bus and the agents are resolved per call rather than injected: the tool registry is built
+    // and checked where there is no bus and no agent catalog (tool tests, a registry check).
+    internal static AgentDefinition? AgentOf(IServiceProvider services, ToolInvocation invocation) =>
+        services.GetRequiredService<AgentCatalog>().Find(invocation.Agent);
+
+    internal static async Task<TAnswer> AskAsync<TRequest, TAnswer>(IServiceProvider services, TRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+        where TRequest : class
+        where TAnswer : class
+    {
+        var client = services.GetRequiredService<IClientFactory>().CreateRequestClient<TRequest>(RequestTimeout.After(s: (int)timeout.TotalSeconds));
+        return (await client.GetResponse<TAnswer>(request, cancellationToken)).Message;
+    }
 }

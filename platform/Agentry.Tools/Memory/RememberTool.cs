@@ -1,9 +1,6 @@
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.Agents;
 using Agentry.Agents.Tools;
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tools;
 
@@ -13,14 +10,10 @@ public sealed class RememberTool(IServiceProvider services) : ITool
 {
     /// Keeps a fact or preference about the run's user for later runs. Only for agents with
     /// memory.long_term and runs with a user; repeating a call adds nothing (the item's id is the call's).
-    public static readonly ToolDescriptor Descriptor = new(
-        "remember",
-        "Remembers a durable fact about the user, or a preference of theirs, for later conversations (for example: prefers answers in French). Use it only for what the user said or clearly showed about themselves.",
-        ToolSchema.ClosedObject(
-            """
-            "text": { "type": "string", "minLength": 1, "maxLength": 500, "description": "The fact or preference, as one short sentence about the user." },
-            "kind": { "enum": ["fact", "preference"], "description": "fact: something true about the user; preference: how they like things done." }
-            """, "text", "kind"), SideEffects: true);
+    public static readonly ToolDescriptor Descriptor = new("remember", "Remembers a durable fact about the user, or a preference of theirs, for later conversations (for example: prefers answers in French). Use it only for what the user said or clearly showed about themselves.", ToolSchema.ClosedObject("""
+        "text": { "type": "string", "minLength": 1, "maxLength": 500, "description": "The fact or preference, as one short sentence about the user." },
+        "kind": { "enum": ["fact", "preference"], "description": "fact: something true about the user; preference: how they like things done." }
+        """, "text", "kind"), SideEffects: true);
 
     public static readonly TimeSpan MemoryTimeout = TimeSpan.FromSeconds(10);
 
@@ -28,7 +21,7 @@ public sealed class RememberTool(IServiceProvider services) : ITool
 
     public async Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
     {
-        if (services.GetRequiredService<AgentCatalog>().Find(invocation.Agent) is not { Memory.LongTerm: true })
+        if (MemoryTools.AgentOf(services, invocation) is not { Memory.LongTerm: true })
         {
             throw new ToolException(ToolErrorKind.PermissionDenied,
                 $"Agent '{invocation.Agent}' has no long-term memory, so it cannot remember anything about the user. Set `memory: {{ long_term: true }}` in its definition to allow it.");
@@ -36,11 +29,8 @@ public sealed class RememberTool(IServiceProvider services) : ITool
 
         var text = arguments.GetProperty("text").GetString()!.Trim();
         var kind = arguments.GetProperty("kind").GetString() == "preference" ? MemoryItemKind.Preference : MemoryItemKind.Fact;
-        // Resolved per call rather than injected (the catalog above too): the tool registry is built
-        // and checked where there is no bus and no agent catalog, and only this tool needs them.
-        var client = services.GetRequiredService<IClientFactory>().CreateRequestClient<RememberMemory>(RequestTimeout.After(s: (int)MemoryTimeout.TotalSeconds));
-        var answer = (await client.GetResponse<MemoryRemembered>(
-            new RememberMemory(invocation.RunId, invocation.TenantId, invocation.CallId, text, kind), cancellationToken)).Message;
+        var answer = await MemoryTools.AskAsync<RememberMemory, MemoryRemembered>(
+            services, new RememberMemory(invocation.RunId, invocation.TenantId, invocation.CallId, text, kind), MemoryTimeout, cancellationToken);
         if (answer.Problem is { } problem)
         {
             throw new ToolException(ToolErrorKind.PermissionDenied, problem, causedByCaller: true);

@@ -2,10 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.Agents;
 using Agentry.Agents.Tools;
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tools;
 
@@ -16,20 +13,14 @@ namespace Agentry.Tools;
 /// untrusted tool output like any other. Refusals and missing collections are the agent's or the
 /// deployment's doing, not the tool's health, so they do not count towards its circuit breaker;
 /// Memory not answering in time does.
-/// The bus and the agents are resolved when the tool is first called, not when the registry is
-/// built: a ToolExecutor hosted without a bus (tool tests, a registry check) still starts.
 public sealed class SearchKnowledgeTool(IServiceProvider services) : ITool
 {
     /// Reads only the collections the agent lists under memory.knowledge.
-    public static readonly ToolDescriptor Descriptor = new(
-        "search_knowledge",
-        "Searches the agent's knowledge base (documents ingested with agentry kb ingest) and returns the passages that best answer the query, each with its source and passage number to cite.",
-        ToolSchema.ClosedObject(
-            """
-            "query": { "type": "string", "minLength": 1, "maxLength": 1000, "description": "What to look for: a question or keywords." },
-            "collection": { "type": "string", "minLength": 1, "maxLength": 64, "description": "One of the agent's knowledge collections; all of them when absent." },
-            "limit": { "type": "integer", "minimum": 1, "maximum": 10, "description": "How many passages, 5 when absent." }
-            """, "query"));
+    public static readonly ToolDescriptor Descriptor = new("search_knowledge", "Searches the agent's knowledge base (documents ingested with agentry kb ingest) and returns the passages that best answer the query, each with its source and passage number to cite.", ToolSchema.ClosedObject("""
+        "query": { "type": "string", "minLength": 1, "maxLength": 1000, "description": "What to look for: a question or keywords." },
+        "collection": { "type": "string", "minLength": 1, "maxLength": 64, "description": "One of the agent's knowledge collections; all of them when absent." },
+        "limit": { "type": "integer", "minimum": 1, "maximum": 10, "description": "How many passages, 5 when absent." }
+        """, "query"));
 
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
@@ -37,7 +28,7 @@ public sealed class SearchKnowledgeTool(IServiceProvider services) : ITool
 
     public async Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
     {
-        var allowed = services.GetRequiredService<AgentCatalog>().Find(invocation.Agent)?.Memory.Knowledge ?? [];
+        var allowed = MemoryTools.AgentOf(services, invocation)?.Memory.Knowledge ?? [];
         if (allowed.Count == 0)
         {
             throw new ToolException(ToolErrorKind.PermissionDenied,
@@ -58,10 +49,8 @@ public sealed class SearchKnowledgeTool(IServiceProvider services) : ITool
 
         var query = arguments.GetProperty("query").GetString()!;
         var limit = arguments.TryGetProperty("limit", out var l) ? l.GetInt32() : 5;
-        var client = services.GetRequiredService<IClientFactory>().CreateRequestClient<SearchKnowledge>(RequestTimeout.After(s: (int)Timeout.TotalSeconds));
-        var response = await client.GetResponse<KnowledgeFound>(
-            new SearchKnowledge(invocation.RunId, invocation.TenantId, invocation.Agent, query, collections, limit), cancellationToken);
-        var found = response.Message;
+        var found = await MemoryTools.AskAsync<SearchKnowledge, KnowledgeFound>(
+            services, new SearchKnowledge(invocation.RunId, invocation.TenantId, invocation.Agent, query, collections, limit), Timeout, cancellationToken);
         if (found.Error is { } error)
         {
             throw new ToolException(ToolErrorKind.Failed, error, causedByCaller: true);

@@ -27,14 +27,10 @@ public sealed class SqlQueryToolOptions
 /// read-only and that starts with SELECT or WITH (ATTACH also counts as read-only for SQLite).
 public sealed partial class SqlQueryTool(IOptionsMonitor<SqlQueryToolOptions> options) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "sql_query",
-        "Runs one read-only SQL query (a single SELECT or WITH statement, SQLite dialect) against the configured database, with named parameters such as :name, and returns the rows as JSON.",
-        ToolSchema.ClosedObject(
-            """
-            "sql": { "type": "string", "minLength": 1, "maxLength": 10000, "description": "One SELECT or WITH statement; pass values as parameters (:name), not inside the text." },
-            "parameters": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean", "null"] }, "description": "Values for the named parameters, by name without the colon." }
-            """, "sql"));
+    public static readonly ToolDescriptor Descriptor = new("sql_query", "Runs one read-only SQL query (a single SELECT or WITH statement, SQLite dialect) against the configured database, with named parameters such as :name, and returns the rows as JSON.", ToolSchema.ClosedObject("""
+        "sql": { "type": "string", "minLength": 1, "maxLength": 10000, "description": "One SELECT or WITH statement; pass values as parameters (:name), not inside the text." },
+        "parameters": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean", "null"] }, "description": "Values for the named parameters, by name without the colon." }
+        """, "sql"));
 
     public static ToolPack Pack { get; } = ToolPack.Of([Descriptor], (services, _) =>
     {

@@ -8,13 +8,9 @@ namespace Agentry.Tools;
 
 public sealed class CurrentTimeTool(TimeProvider clock) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new(
-        "current_time",
-        "Returns the current date and time, in UTC or in an IANA time zone such as Europe/Paris.",
-        ToolSchema.ClosedObject(
-            """
-            "timezone": { "type": "string", "description": "An IANA time zone id such as Asia/Tokyo; UTC when absent." }
-            """));
+    public static readonly ToolDescriptor Descriptor = new("current_time", "Returns the current date and time, in UTC or in an IANA time zone such as Europe/Paris.", ToolSchema.ClosedObject("""
+        "timezone": { "type": "string", "description": "An IANA time zone id such as Asia/Tokyo; UTC when absent." }
+        """));
 
     public static ToolPack Pack { get; } = ToolPack.Of([Descriptor], (services, _) => services.AddSingleton<ITool, CurrentTimeTool>());
 

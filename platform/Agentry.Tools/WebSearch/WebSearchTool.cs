@@ -21,14 +21,10 @@ public sealed record WebSearchResult(string Title, Uri Url, string Snippet);
 public sealed class WebSearchTool : ITool
 {
     /// Offered only when a search provider is configured (ProviderKey).
-    public static readonly ToolDescriptor Descriptor = new(
-        "web_search",
-        "Searches the web and returns the top results (title, address and snippet).",
-        ToolSchema.ClosedObject(
-            """
-            "query": { "type": "string", "minLength": 1, "maxLength": 400, "description": "What to search for." },
-            "count": { "type": "integer", "minimum": 1, "maximum": 10, "description": "How many results, 5 when absent." }
-            """, "query"));
+    public static readonly ToolDescriptor Descriptor = new("web_search", "Searches the web and returns the top results (title, address and snippet).", ToolSchema.ClosedObject("""
+        "query": { "type": "string", "minLength": 1, "maxLength": 400, "description": "What to search for." },
+        "count": { "type": "integer", "minimum": 1, "maximum": 10, "description": "How many results, 5 when absent." }
+        """, "query"));
 
     private readonly IWebSearchProvider _provider;
 
