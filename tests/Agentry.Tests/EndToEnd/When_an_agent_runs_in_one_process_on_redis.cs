@@ -30,12 +30,7 @@ public sealed class When_an_agent_runs_in_one_process_on_redis : RedisFixture
             configuration["ToolExecutor:Redis:KeyPrefix"] = keyPrefix;
         }
 
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await Commands.RunAsync(
-            new RunOptions(goal, agent, TestAgents.RepositoryAgentsFolder(), null, Verbose: false, configuration), output, error, timeout.Token);
-        return (exit, output.ToString(), error.ToString());
+        return await AgentryRun.RunAsync(new RunOptions(goal, agent, TestAgents.RepositoryAgentsFolder(), null, Verbose: false, configuration));
     }
 
     [Test]
