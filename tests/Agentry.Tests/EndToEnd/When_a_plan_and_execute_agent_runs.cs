@@ -18,17 +18,14 @@ public sealed class When_a_plan_and_execute_agent_runs
 
     private async Task<(int ExitCode, string Output)> Run(string goal, string agent, string agentsPath, params (string Key, string? Value)[] settings)
     {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var configuration = new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString };
         foreach (var (key, value) in settings)
         {
             configuration[key] = value;
         }
 
-        var exit = await Commands.RunAsync(new RunOptions(goal, agent, agentsPath, null, Verbose: false, configuration), output, error, timeout.Token);
-        return (exit, output + error.ToString());
+        var (exit, output, error) = await AgentryRun.RunAsync(new RunOptions(goal, agent, agentsPath, null, Verbose: false, configuration));
+        return (exit, output + error);
     }
 
     [Test]

@@ -40,10 +40,7 @@ public sealed class When_a_run_spends_money
 
     private async Task<(int ExitCode, string Output)> Run(string goal)
     {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await Commands.RunAsync(
+        var (exit, output, error) = await AgentryRun.RunAsync(
             new RunOptions(goal, "budgeted", _folder.Path, null, Verbose: false,
                 new Dictionary<string, string?>
                 {
@@ -52,9 +49,8 @@ public sealed class When_a_run_spends_money
                     ["Llm:Model"] = "gpt-fake",
                     ["Llm:Prices:gpt-fake:InputPerMillion"] = "2",
                     ["Llm:Prices:gpt-fake:OutputPerMillion"] = "10",
-                }),
-            output, error, timeout.Token);
-        return (exit, output + error.ToString());
+                }));
+        return (exit, output + error);
     }
 
     // 100,000 tokens in at $2 and 10,000 out at $10 per million: $0.30 a call.

@@ -15,17 +15,9 @@ public sealed class When_an_agent_runs_in_one_process
     [TearDown]
     public void RemoveFolder() => _folder.Dispose();
 
-    private async Task<(int ExitCode, string Output, string Error)> Run(string goal, string agent = "assistant", string? agentsPath = null, string? input = null)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await Commands.RunAsync(
-            new RunOptions(goal, agent, agentsPath ?? TestAgents.RepositoryAgentsFolder(), input, Verbose: false,
-                new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString }),
-            output, error, timeout.Token);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private Task<(int ExitCode, string Output, string Error)> Run(string goal, string agent = "assistant", string? agentsPath = null, string? input = null) =>
+        AgentryRun.RunAsync(new RunOptions(goal, agent, agentsPath ?? TestAgents.RepositoryAgentsFolder(), input, Verbose: false,
+            new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString }));
 
     [Test]
     public async Task Should_answer_with_the_calculator_show_each_step_and_keep_the_transcript()
@@ -42,11 +34,11 @@ public sealed class When_an_agent_runs_in_one_process
 
         await using var db = new SqliteConnection(_folder.SqliteConnectionString);
         await db.OpenAsync();
-        var run = await Query(db, "SELECT status || '|' || answer || '|' || goal || '|' || steps FROM runs");
+        var run = await SqliteRows.Query(db, "SELECT status || '|' || answer || '|' || goal || '|' || steps FROM runs");
         Assert.That(run, Is.EqualTo(new[] { "Completed|395|What is 17 * 23 + 4?|2" }));
-        var steps = await Query(db, "SELECT step || '|' || coalesce(json_extract(tool_calls, '$[0].tool'), '') || '|' || coalesce(final_answer, '') || '|' || verdict FROM steps ORDER BY step");
+        var steps = await SqliteRows.Query(db, "SELECT step || '|' || coalesce(json_extract(tool_calls, '$[0].tool'), '') || '|' || coalesce(final_answer, '') || '|' || verdict FROM steps ORDER BY step");
         Assert.That(steps, Is.EqualTo(new[] { "1|calculator||Continue", "2||395|Complete" }));
-        var outcomes = await Query(db, "SELECT tool || '|' || output || '|' || error_kind FROM outcomes");
+        var outcomes = await SqliteRows.Query(db, "SELECT tool || '|' || output || '|' || error_kind FROM outcomes");
         Assert.That(outcomes, Is.EqualTo(new[] { "calculator|395|None" }));
     }
 
@@ -120,19 +112,5 @@ public sealed class When_an_agent_runs_in_one_process
 
         Assert.That(exit, Is.EqualTo(ExitCodes.BadInput));
         Assert.That(error, Does.StartWith("--input is not valid JSON"));
-    }
-
-    private static async Task<List<string>> Query(SqliteConnection db, string sql)
-    {
-        await using var command = db.CreateCommand();
-        command.CommandText = sql;
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(reader.GetString(0));
-        }
-
-        return rows;
     }
 }

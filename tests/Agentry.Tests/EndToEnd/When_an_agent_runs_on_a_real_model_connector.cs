@@ -38,10 +38,7 @@ public sealed class When_an_agent_runs_on_a_real_model_connector
 
     private async Task<(int ExitCode, string Output)> Run(string goal)
     {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await Commands.RunAsync(
+        var (exit, output, error) = await AgentryRun.RunAsync(
             new RunOptions(goal, "mathematician", _folder.Path, null, Verbose: false,
                 new Dictionary<string, string?>
                 {
@@ -52,9 +49,8 @@ public sealed class When_an_agent_runs_on_a_real_model_connector
                     ["Llm:Providers:primary:MaxRetries"] = "0",
                     ["Llm:Providers:backup:Kind"] = "openai-compatible",
                     ["Llm:Providers:backup:Endpoint"] = _fake.BaseUrl.ToString(),
-                }),
-            output, error, timeout.Token);
-        return (exit, output + error.ToString());
+                }));
+        return (exit, output + error);
     }
 
     [Test]

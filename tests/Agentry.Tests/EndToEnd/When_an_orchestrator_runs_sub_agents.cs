@@ -18,13 +18,9 @@ public sealed class When_an_orchestrator_runs_sub_agents
 
     private async Task<(int ExitCode, string Output)> Run(string goal, string agent, string agentsPath)
     {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await Commands.RunAsync(
-            new RunOptions(goal, agent, agentsPath, null, Verbose: false, new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString }),
-            output, error, timeout.Token);
-        return (exit, output + error.ToString());
+        var (exit, output, error) = await AgentryRun.RunAsync(
+            new RunOptions(goal, agent, agentsPath, null, Verbose: false, new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString }));
+        return (exit, output + error);
     }
 
     [Test]
@@ -40,14 +36,14 @@ public sealed class When_an_orchestrator_runs_sub_agents
 
         await using var db = new SqliteConnection(_folder.SqliteConnectionString);
         await db.OpenAsync();
-        var runs = await Query(db, "SELECT agent || '|' || status FROM runs ORDER BY agent");
+        var runs = await SqliteRows.Query(db, "SELECT agent || '|' || status FROM runs ORDER BY agent");
         Assert.That(runs, Is.EqualTo(new[] { "assistant|Completed", "assistant|Completed", "orchestrator|Completed" }), "each sub-agent call is a run of its own");
-        var outcomes = await Query(db, """
+        var outcomes = await SqliteRows.Query(db, """
             SELECT o.call_id || '|' || o.tool || '|' || o.error_kind FROM outcomes o JOIN runs r ON r.run_id = o.run_id
             WHERE r.agent = 'orchestrator' ORDER BY o.call_id
             """);
         Assert.That(outcomes, Is.EqualTo(new[] { "call_1_1|agent:assistant|None", "call_1_2|agent:assistant|None" }), "one step with both calls, answered by the children");
-        var parentAnswer = await Query(db, "SELECT o.output FROM outcomes o JOIN runs r ON r.run_id = o.run_id WHERE r.agent = 'orchestrator' AND o.call_id = 'call_1_1'");
+        var parentAnswer = await SqliteRows.Query(db, "SELECT o.output FROM outcomes o JOIN runs r ON r.run_id = o.run_id WHERE r.agent = 'orchestrator' AND o.call_id = 'call_1_1'");
         Assert.That(parentAnswer, Is.EqualTo(new[] { "395" }), "the parent's ToolResult carries the child's answer");
     }
 
@@ -68,24 +64,10 @@ public sealed class When_an_orchestrator_runs_sub_agents
         Assert.That(output, Does.Contain("result   http_get failed, PermissionDenied: Permission denied by the allowed_hosts policy"));
         await using var db = new SqliteConnection(_folder.SqliteConnectionString);
         await db.OpenAsync();
-        var outcomes = await Query(db, "SELECT tool || '|' || error_kind || '|' || error FROM outcomes");
+        var outcomes = await SqliteRows.Query(db, "SELECT tool || '|' || error_kind || '|' || error FROM outcomes");
         Assert.That(outcomes, Is.EqualTo(new[]
         {
             "http_get|PermissionDenied|Permission denied by the allowed_hosts policy: agent 'fetcher' may reach only api.example.com with http_get, and 'evil.example.org' is not one of them.",
         }));
-    }
-
-    private static async Task<List<string>> Query(SqliteConnection db, string sql)
-    {
-        await using var command = db.CreateCommand();
-        command.CommandText = sql;
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(reader.GetString(0));
-        }
-
-        return rows;
     }
 }

@@ -19,15 +19,11 @@ public sealed class When_the_customer_support_sample_runs
 
     private async Task<(int ExitCode, string Output)> Run(string goal, ApprovalChoice approvals)
     {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var exit = await Commands.RunAsync(
+        var (exit, output, error) = await AgentryRun.RunAsync(
             new RunOptions(goal, "customer-support", TestAgents.RepositoryAgentsFolder(), null, Verbose: false,
                 new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString, ["Tools:Orders:ConnectionString"] = Orders },
-                Approvals: approvals),
-            output, error, timeout.Token);
-        return (exit, output.ToString() + error);
+                Approvals: approvals));
+        return (exit, output + error);
     }
 
     private async Task<string?> OrderStatus(string orderId)

@@ -6,25 +6,10 @@ using StackExchange.Redis;
 namespace Agentry.Tests.Evaluator;
 
 /// The call history that loop detection reads, shared by several Evaluators through Redis.
-public sealed class When_call_history_is_kept_in_redis
+public sealed class When_call_history_is_kept_in_redis : RedisFixture
 {
-    private TestRedis? _redis;
     private EvaluatorRedisOptions _options = null!;
     private RedisCallHistory _history = null!;
-
-    private TestRedis Redis => _redis ?? throw new InvalidOperationException("Redis is not connected.");
-
-    [OneTimeSetUp]
-    public async Task ConnectRedis() => _redis = await TestRedis.ConnectAsync();
-
-    [OneTimeTearDown]
-    public async Task DisconnectRedis()
-    {
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-    }
 
     [SetUp]
     public void UseNewKeys()

@@ -3,55 +3,31 @@ using System.Net.Http.Json;
 using Agentry.Cli;
 using Agentry.Contracts;
 using Agentry.Gateway;
-using Microsoft.AspNetCore.Builder;
 
 namespace Agentry.Tests.Gateway;
 
 /// GET /approvals and POST /runs/{id}/approvals/{callId} over real Kestrel, with every service
 /// behind them in one process, and `agentry approvals/approve/deny` against them.
-public sealed class When_calls_are_approved_over_http
+public sealed class When_calls_are_approved_over_http : AgentryServerFixture
 {
-    private TempFolder _folder = null!;
-    private WebApplication _app = null!;
-    private HttpClient _http = null!;
-    private string _gateway = null!;
+    /// The customer-support agent's order tools keep their orders in a database of the test's own.
+    protected override void Configure(Dictionary<string, string?> settings) =>
+        settings["Tools:Orders:ConnectionString"] = $"Data Source={Folder.File("orders.db")};Pooling=False";
 
-    [SetUp]
-    public async Task StartServer()
-    {
-        _folder = new TempFolder();
-        _app = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false,
-            new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
-                ["Tools:Orders:ConnectionString"] = $"Data Source={_folder.File("orders.db")};Pooling=False",
-            });
-        await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_app) };
-        _gateway = _http.BaseAddress!.ToString();
-    }
-
-    [TearDown]
-    public async Task StopServer()
-    {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _folder.Dispose();
-    }
+    private string GatewayUrl => Http.BaseAddress!.ToString();
 
     private async Task<Guid> StartRefund(string goal = "Refund order 1042, it arrived broken")
     {
-        using var response = await _http.PostAsJsonAsync("/runs", new { agent = "customer-support", goal });
+        using var response = await Http.PostAsJsonAsync("/runs", new { agent = "customer-support", goal });
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         return (await response.Content.ReadFromJsonAsync<StartRunResponse>())!.RunId;
     }
 
     private async Task<ApprovalView> WaitForApproval(Guid runId) =>
-        await Eventually(async () => (await _http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals.SingleOrDefault(a => a.RunId == runId), "the refund to wait for approval");
+        await Eventually(async () => (await Http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals.SingleOrDefault(a => a.RunId == runId), "the refund to wait for approval");
 
     private async Task<RunView> WaitForEnd(Guid runId) =>
-        (await Eventually(async () => await _http.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Status: not "Running" } run ? run : null, "the run to end"))!;
+        (await Eventually(async () => await Http.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Status: not "Running" } run ? run : null, "the run to end"))!;
 
     private static async Task<T> Eventually<T>(Func<Task<T?>> read, string what)
         where T : class
@@ -78,24 +54,24 @@ public sealed class When_calls_are_approved_over_http
         Assert.That((waiting.Agent, waiting.Tool, waiting.Step, waiting.Approved), Is.EqualTo(("customer-support", "refund_order", 1, (bool?)null)));
         Assert.That(waiting.Arguments.GetProperty("order_id").GetString(), Is.EqualTo("1042"));
 
-        using (var incomplete = await _http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true }))
+        using (var incomplete = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true }))
         {
             Assert.That(incomplete.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That(await incomplete.Content.ReadAsStringAsync(), Does.Contain("Say who decides"));
         }
 
-        using (var unknownCall = await _http.PostAsJsonAsync($"/runs/{runId}/approvals/call_nobody_made", new { approved = true, by = "alice" }))
+        using (var unknownCall = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/call_nobody_made", new { approved = true, by = "alice" }))
         {
             Assert.That(unknownCall.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
             Assert.That(await unknownCall.Content.ReadAsStringAsync(), Does.Contain($"Calls waiting: {waiting.CallId}"));
         }
 
-        using (var unknownRun = await _http.PostAsJsonAsync($"/runs/{Guid.NewGuid()}/approvals/{waiting.CallId}", new { approved = true, by = "alice" }))
+        using (var unknownRun = await Http.PostAsJsonAsync($"/runs/{Guid.NewGuid()}/approvals/{waiting.CallId}", new { approved = true, by = "alice" }))
         {
             Assert.That(unknownRun.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         }
 
-        using (var approved = await _http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true, by = "alice", comment = "photos checked" }))
+        using (var approved = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true, by = "alice", comment = "photos checked" }))
         {
             Assert.That(approved.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         }
@@ -105,9 +81,9 @@ public sealed class When_calls_are_approved_over_http
         Assert.That(run.Steps[0].Outcomes.Single().Output, Does.StartWith("Refunded 249.99 EUR for order 1042"));
         var decided = run.Approvals!.Single();
         Assert.That((decided.Approved, decided.DecidedBy, decided.Comment), Is.EqualTo(((bool?)true, (string?)"alice", (string?)"photos checked")));
-        Assert.That((await _http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals, Is.Empty);
+        Assert.That((await Http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals, Is.Empty);
 
-        using var again = await _http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = false, by = "mallory", comment = "no" });
+        using var again = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = false, by = "mallory", comment = "no" });
         Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
         Assert.That(await again.Content.ReadAsStringAsync(), Does.Contain("already approved by alice"));
     }
@@ -120,14 +96,14 @@ public sealed class When_calls_are_approved_over_http
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        Assert.That(await ApprovalCommands.ListAsync(_gateway, null, output, error, CancellationToken.None), Is.EqualTo(ExitCodes.Completed), error.ToString());
+        Assert.That(await ApprovalCommands.ListAsync(GatewayUrl, null, output, error, CancellationToken.None), Is.EqualTo(ExitCodes.Completed), error.ToString());
         Assert.That(output.ToString(), Does.Contain($"{runId} {waiting.CallId}  customer-support, step 1: refund_order"));
 
-        Assert.That(await ApprovalCommands.DecideAsync(_gateway, runId.ToString(), waiting.CallId, approved: false, "bob", null, output, error, CancellationToken.None),
+        Assert.That(await ApprovalCommands.DecideAsync(GatewayUrl, runId.ToString(), waiting.CallId, approved: false, "bob", null, output, error, CancellationToken.None),
             Is.EqualTo(ExitCodes.BadInput), "a denial without a reason was sent");
         Assert.That(error.ToString(), Does.Contain("Say why with --comment"));
 
-        Assert.That(await ApprovalCommands.DecideAsync(_gateway, runId.ToString(), waiting.CallId, approved: false, "bob", "not for this customer", output, error, CancellationToken.None),
+        Assert.That(await ApprovalCommands.DecideAsync(GatewayUrl, runId.ToString(), waiting.CallId, approved: false, "bob", "not for this customer", output, error, CancellationToken.None),
             Is.EqualTo(ExitCodes.Completed), error.ToString());
 
         var run = await WaitForEnd(runId);
@@ -136,7 +112,7 @@ public sealed class When_calls_are_approved_over_http
         Assert.That(run.Answer, Does.StartWith("I could not complete the goal: refund_order failed"));
 
         using var lateError = new StringWriter();
-        Assert.That(await ApprovalCommands.DecideAsync(_gateway, runId.ToString(), waiting.CallId, approved: true, "mallory", null, output, lateError, CancellationToken.None),
+        Assert.That(await ApprovalCommands.DecideAsync(GatewayUrl, runId.ToString(), waiting.CallId, approved: true, "mallory", null, output, lateError, CancellationToken.None),
             Is.EqualTo(ExitCodes.BadInput));
         Assert.That(lateError.ToString(), Does.Contain("already denied by bob"));
     }

@@ -1,43 +1,19 @@
 using System.Net;
 using System.Net.Http.Json;
-using Agentry.Cli;
 using Agentry.Contracts;
 using Agentry.Gateway;
 using Agentry.Memory;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.Gateway;
 
 /// GET and DELETE /users/{userId}/memories over real Kestrel: the Gateway asks Memory over the bus,
 /// and the tenant (X-Tenant-Id) bounds what a caller sees and deletes.
-public sealed class When_memories_are_managed_over_http
+public sealed class When_memories_are_managed_over_http : AgentryServerFixture
 {
     private static readonly DateTimeOffset At = new(2026, 11, 26, 5, 0, 0, TimeSpan.Zero);
-    private TempFolder _folder = null!;
-    private WebApplication _app = null!;
-    private HttpClient _http = null!;
 
-    [SetUp]
-    public async Task StartServer()
-    {
-        _folder = new TempFolder();
-        _app = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false,
-            new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString });
-        await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_app) };
-    }
-
-    [TearDown]
-    public async Task StopServer()
-    {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _folder.Dispose();
-    }
-
-    private IMemoryItemStore Store => _app.Services.GetRequiredService<IMemoryItemStore>();
+    private IMemoryItemStore Store => App.Services.GetRequiredService<IMemoryItemStore>();
 
     private async Task<MemoryItem> Keep(string tenant, string user, string text, int minute = 0)
     {
@@ -59,7 +35,7 @@ public sealed class When_memories_are_managed_over_http
 
     private async Task<List<MemoryItemView>> List(string user, string? tenant)
     {
-        using var response = await _http.SendAsync(Request(HttpMethod.Get, $"/users/{user}/memories", tenant));
+        using var response = await Http.SendAsync(Request(HttpMethod.Get, $"/users/{user}/memories", tenant));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         return (await response.Content.ReadFromJsonAsync<List<MemoryItemView>>())!;
     }
@@ -86,10 +62,10 @@ public sealed class When_memories_are_managed_over_http
         var item = await Keep("acme", "ada", "Lives in Lyon.");
         var kept = await Keep("acme", "ada", "Works on compilers.", minute: 1);
 
-        using var otherTenant = await _http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "globex"));
-        using var deleted = await _http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme"));
-        using var again = await _http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme"));
-        using var otherUser = await _http.SendAsync(Request(HttpMethod.Delete, $"/users/bob/memories/{kept.Id}", "acme"));
+        using var otherTenant = await Http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "globex"));
+        using var deleted = await Http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme"));
+        using var again = await Http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme"));
+        using var otherUser = await Http.SendAsync(Request(HttpMethod.Delete, $"/users/bob/memories/{kept.Id}", "acme"));
 
         Assert.That(otherTenant.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
@@ -107,7 +83,7 @@ public sealed class When_memories_are_managed_over_http
         await Keep("acme", "bob", "Bob's.");
         await Keep("globex", "ada", "Globex's Ada.");
 
-        using var response = await _http.SendAsync(Request(HttpMethod.Delete, "/users/ada/memories", "acme"));
+        using var response = await Http.SendAsync(Request(HttpMethod.Delete, "/users/ada/memories", "acme"));
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await response.Content.ReadFromJsonAsync<ForgetResponse>())!.Deleted, Is.EqualTo(2));
@@ -119,14 +95,14 @@ public sealed class When_memories_are_managed_over_http
     [Test]
     public async Task Should_record_the_user_a_run_is_started_for()
     {
-        using var response = await _http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "What is 6 * 7?", userId = "ada" });
+        using var response = await Http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "What is 6 * 7?", userId = "ada" });
         var started = (await response.Content.ReadFromJsonAsync<StartRunResponse>())!;
 
         // Memory records the start on its own queue: ask until it has.
         RunView? run = null;
         for (var attempt = 0; attempt < 100 && run?.UserId is null; attempt++)
         {
-            using var get = await _http.GetAsync($"/runs/{started.RunId}");
+            using var get = await Http.GetAsync($"/runs/{started.RunId}");
             run = get.IsSuccessStatusCode ? await get.Content.ReadFromJsonAsync<RunView>() : null;
             await Task.Delay(50);
         }
@@ -137,8 +113,8 @@ public sealed class When_memories_are_managed_over_http
     [Test]
     public async Task Should_refuse_a_user_id_of_spaces()
     {
-        using var run = await _http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "hello", userId = " " });
-        using var list = await _http.GetAsync("/users/%20/memories");
+        using var run = await Http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "hello", userId = " " });
+        using var list = await Http.GetAsync("/users/%20/memories");
 
         Assert.That(run.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(await run.Content.ReadAsStringAsync(), Does.Contain("The user id is empty"));

@@ -1,52 +1,27 @@
 using System.Net;
 using System.Net.Http.Json;
-using Agentry.Cli;
 using Agentry.Contracts;
 using Agentry.Gateway;
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.Gateway;
 
 /// The Gateway's HTTP API over real Kestrel, with every service behind it in one process.
-public sealed class When_runs_are_started_over_http
+public sealed class When_runs_are_started_over_http : AgentryServerFixture
 {
-    private TempFolder _folder = null!;
-    private WebApplication _app = null!;
-    private HttpClient _http = null!;
-
-    [SetUp]
-    public async Task StartServer()
-    {
-        _folder = new TempFolder();
-        _app = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false,
-            new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString });
-        await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_app) };
-    }
-
-    [TearDown]
-    public async Task StopServer()
-    {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _folder.Dispose();
-    }
-
     [Test]
     public async Task Should_accept_a_run_and_then_show_its_steps_and_answer()
     {
         var completed = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var handle = _app.Services.GetRequiredService<IBus>().ConnectReceiveEndpoint(e => e.Handler<RunCompleted>(c =>
+        var handle = App.Services.GetRequiredService<IBus>().ConnectReceiveEndpoint(e => e.Handler<RunCompleted>(c =>
         {
             completed.TrySetResult(c.Message);
             return Task.CompletedTask;
         }));
         await handle.Ready;
 
-        using var response = await _http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "What is (2 + 3) * 4?" });
+        using var response = await Http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "What is (2 + 3) * 4?" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         var started = await response.Content.ReadFromJsonAsync<StartRunResponse>();
@@ -55,11 +30,11 @@ public sealed class When_runs_are_started_over_http
         Assert.That(done.RunId, Is.EqualTo(started.RunId));
 
         // Memory records the end on its own queue, in parallel with this test's handler: ask until it has.
-        var run = await _http.GetFromJsonAsync<RunView>($"/runs/{started.RunId}");
+        var run = await Http.GetFromJsonAsync<RunView>($"/runs/{started.RunId}");
         for (var attempt = 0; run!.Status == "Running" && attempt < 100; attempt++)
         {
             await Task.Delay(50);
-            run = await _http.GetFromJsonAsync<RunView>($"/runs/{started.RunId}");
+            run = await Http.GetFromJsonAsync<RunView>($"/runs/{started.RunId}");
         }
 
         Assert.That((run!.Status, run.Answer, run.Agent, run.Goal), Is.EqualTo(("Completed", "20", "assistant", "What is (2 + 3) * 4?")));
@@ -71,7 +46,7 @@ public sealed class When_runs_are_started_over_http
     [Test]
     public async Task Should_refuse_an_empty_goal_with_a_problem_that_says_why()
     {
-        using var response = await _http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "" });
+        using var response = await Http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("The goal is empty"));
@@ -80,7 +55,7 @@ public sealed class When_runs_are_started_over_http
     [Test]
     public async Task Should_refuse_an_unknown_agent_naming_the_known_ones()
     {
-        using var response = await _http.PostAsJsonAsync("/runs", new { agent = "nobody", goal = "hello" });
+        using var response = await Http.PostAsJsonAsync("/runs", new { agent = "nobody", goal = "hello" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("Unknown agent 'nobody'. Known agents: assistant, customer-support, handbook, orchestrator, planner-demo."));
@@ -89,7 +64,7 @@ public sealed class When_runs_are_started_over_http
     [Test]
     public async Task Should_answer_404_for_a_run_nobody_started()
     {
-        using var response = await _http.GetAsync($"/runs/{Guid.NewGuid()}");
+        using var response = await Http.GetAsync($"/runs/{Guid.NewGuid()}");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
@@ -97,7 +72,7 @@ public sealed class When_runs_are_started_over_http
     [Test]
     public async Task Should_report_live_health()
     {
-        using var response = await _http.GetAsync("/health/live");
+        using var response = await Http.GetAsync("/health/live");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }

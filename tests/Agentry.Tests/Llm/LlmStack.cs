@@ -65,15 +65,8 @@ public sealed class LlmStack : IAsyncDisposable
     /// A planning call as the Planner makes it: the calculator offered, temperature as given.
     public Task<ModelAnswer> AskAsync(ModelChoice choice, string goal = "What is 6 * 7?", double temperature = 0, CancellationToken cancellationToken = default)
     {
-        var kernel = new Kernel();
-        kernel.Plugins.Add(ToolFunctions.CreatePlugin([ShippedTools.Catalog.Get("calculator")]));
-        var settings = new OpenAIPromptExecutionSettings
-        {
-            Temperature = temperature,
-            FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false),
-        };
         var history = AgentChat.ToChatHistory([new ContextMessage(ContextRole.System, "Use the tools."), new ContextMessage(ContextRole.User, goal)]);
-        return Gateway.AskAsync(choice, history, settings, kernel, cancellationToken);
+        return Gateway.AskAsync(choice, history, ToolOffer.Settings(temperature), ToolOffer.KernelWith([ShippedTools.Catalog.Get("calculator")]), cancellationToken);
     }
 
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();

@@ -2,10 +2,8 @@ using Agentry.Tools;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.Agents.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
-using Microsoft.SemanticKernel.Connectors.OpenAI;
 
 namespace Agentry.Tests.Llm;
 
@@ -14,23 +12,7 @@ public sealed class When_the_offline_model_is_asked_through_semantic_kernel
 {
     private const string Instructions = "You are a careful assistant. Use the tools.";
 
-    private static readonly OpenAIPromptExecutionSettings Settings = new()
-    {
-        FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false),
-    };
-
-    private static Kernel ToolKernel()
-    {
-        var kernel = new Kernel();
-        kernel.Plugins.Add(ToolFunctions.CreatePlugin(BuiltInTools.All));
-        return kernel;
-    }
-
-    private static async Task<ChatMessageContent> AskAsync(ChatHistory history)
-    {
-        IChatCompletionService model = new OfflineChatModel();
-        return await model.GetChatMessageContentAsync(history, Settings, ToolKernel());
-    }
+    private static Task<ChatMessageContent> AskAsync(ChatHistory history) => ToolOffer.AskOfflineAsync(history, BuiltInTools.All);
 
     private static Task<ChatMessageContent> AskAsync(string goal)
     {
@@ -133,7 +115,7 @@ public sealed class When_the_offline_model_is_asked_through_semantic_kernel
         history.AddUserMessage("What is 2 + 2?");
         IChatCompletionService model = new OfflineChatModel();
 
-        var reply = AgentChat.ReadReply(await model.GetChatMessageContentAsync(history, Settings, new Kernel()));
+        var reply = AgentChat.ReadReply(await model.GetChatMessageContentAsync(history, ToolOffer.Settings(), new Kernel()));
 
         Assert.That(reply.ToolCalls, Is.Empty);
         Assert.That(reply.FinalAnswer, Does.StartWith("The offline model could not match this goal to no tools"));
@@ -211,7 +193,7 @@ public sealed class When_the_offline_model_is_asked_through_semantic_kernel
         var model = new OfflineChatModel();
 
         var chunks = new List<StreamingChatMessageContent>();
-        await foreach (var chunk in model.GetStreamingChatMessageContentsAsync(history, Settings, ToolKernel()))
+        await foreach (var chunk in model.GetStreamingChatMessageContentsAsync(history, ToolOffer.Settings(), ToolOffer.KernelWith(BuiltInTools.All)))
         {
             chunks.Add(chunk);
         }

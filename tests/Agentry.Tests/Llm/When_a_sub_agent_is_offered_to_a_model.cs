@@ -2,8 +2,6 @@ using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Agents.Tools;
 using Microsoft.SemanticKernel;
-using Microsoft.SemanticKernel.ChatCompletion;
-using Microsoft.SemanticKernel.Connectors.OpenAI;
 
 namespace Agentry.Tests.Llm;
 
@@ -12,8 +10,6 @@ namespace Agentry.Tests.Llm;
 /// call per task.
 public sealed class When_a_sub_agent_is_offered_to_a_model
 {
-    private static readonly OpenAIPromptExecutionSettings Settings = new() { FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false) };
-
     [Test]
     public void Should_name_the_function_reversibly()
     {
@@ -29,12 +25,9 @@ public sealed class When_a_sub_agent_is_offered_to_a_model
     [Test]
     public async Task Should_call_a_sub_agent_once_per_listed_task_in_one_reply_and_show_its_calls_back_under_the_tool_name()
     {
-        var kernel = new Kernel();
-        kernel.Plugins.Add(ToolFunctions.CreatePlugin([SubAgentTools.Descriptor("assistant", "A general assistant that calculates exactly and tells the time.")]));
         var history = AgentChat.ToChatHistory([new ContextMessage(ContextRole.System, "Delegate."), new ContextMessage(ContextRole.User, "- Calculate 2 + 3\n- Tell the time in Tokyo")]);
-        IChatCompletionService model = new OfflineChatModel();
 
-        var reply = AgentChat.ReadReply(await model.GetChatMessageContentAsync(history, Settings, kernel));
+        var reply = await ToolOffer.OfflineReplyAsync(history, [SubAgentTools.Descriptor("assistant", "A general assistant that calculates exactly and tells the time.")]);
 
         Assert.That(reply.ToolCalls.Select(c => (c.CallId, c.Tool, c.Arguments.GetProperty("goal").GetString())), Is.EqualTo(new[]
         {

@@ -3,9 +3,7 @@ using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Agents.Tools;
-using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
-using Microsoft.SemanticKernel.Connectors.OpenAI;
 
 namespace Agentry.Tests.Llm;
 
@@ -13,15 +11,7 @@ namespace Agentry.Tests.Llm;
 /// the answer quotes the best passage with its citation.
 public sealed class When_the_offline_model_searches_knowledge
 {
-    private static readonly OpenAIPromptExecutionSettings Settings = new() { FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false) };
-
-    private static async Task<ModelReply> AskAsync(ChatHistory history, params ToolDescriptor[] tools)
-    {
-        var kernel = new Kernel();
-        kernel.Plugins.Add(ToolFunctions.CreatePlugin(tools));
-        IChatCompletionService model = new OfflineChatModel();
-        return AgentChat.ReadReply(await model.GetChatMessageContentAsync(history, Settings, kernel));
-    }
+    private static Task<ModelReply> AskAsync(ChatHistory history, params ToolDescriptor[] tools) => ToolOffer.OfflineReplyAsync(history, tools);
 
     private static ChatHistory Goal(string goal) => AgentChat.ToChatHistory([new ContextMessage(ContextRole.System, "Answer."), new ContextMessage(ContextRole.User, goal)]);
 

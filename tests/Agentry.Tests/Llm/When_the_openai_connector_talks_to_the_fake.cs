@@ -1,6 +1,5 @@
 using Agentry.Contracts;
 using Agentry.Llm;
-using Agentry.Agents.Tools;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
@@ -33,9 +32,8 @@ public sealed class When_the_openai_connector_talks_to_the_fake
         _fake.ReplyWithToolCalls(new FakeToolCall("call_abc", "calculator", """{"expression":"6 * 7"}"""))
             .ReplyWithAnswer("42", promptTokens: 30, completionTokens: 2);
         var model = new OpenAIChatCompletionService("gpt-fake", _fake.BaseUrl, "sk-test", httpClient: _http);
-        var kernel = new Kernel();
-        kernel.Plugins.Add(ToolFunctions.CreatePlugin([ShippedTools.Catalog.Get("calculator")]));
-        var settings = new OpenAIPromptExecutionSettings { Temperature = 0, FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(autoInvoke: false) };
+        var kernel = ToolOffer.KernelWith([ShippedTools.Catalog.Get("calculator")]);
+        var settings = ToolOffer.Settings(temperature: 0);
         var history = AgentChat.ToChatHistory([new ContextMessage(ContextRole.User, "What is 6 * 7?")]);
 
         var first = AgentChat.ReadReply(await model.GetChatMessageContentAsync(history, settings, kernel));

@@ -4,7 +4,6 @@ using Agentry.Notifier;
 using Agentry.Agents;
 using MassTransit;
 using MassTransit.Testing;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,42 +11,20 @@ namespace Agentry.Tests.Notifier;
 
 public sealed class When_a_run_ends : HarnessFixture
 {
-    private WebApplication _webhook = null!;
-    private Uri _webhookBase = null!;
-    private readonly List<JsonElement> _received = [];
-    private TaskCompletionSource _delivered = null!;
-    private int _status;
+    private TestWebhook _webhook = null!;
 
     protected override AgentCatalog Agents => TestAgents.Catalog(
-        TestAgents.Assistant(webhook: new Uri(_webhookBase, "/hook").ToString()),
+        TestAgents.Assistant(webhook: _webhook.Url.ToString()),
         TestAgents.Parse("quiet", "instructions: no webhook here"));
 
     [OneTimeSetUp]
-    public async Task StartWebhook()
-    {
-        (_webhook, _webhookBase) = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
-        {
-            var body = await JsonDocument.ParseAsync(request.Body);
-            lock (_received)
-            {
-                _received.Add(body.RootElement.Clone());
-            }
-
-            _delivered.TrySetResult();
-            return Results.StatusCode(_status);
-        }));
-    }
+    public async Task StartWebhook() => _webhook = await TestWebhook.StartAsync();
 
     [OneTimeTearDown]
     public async Task StopWebhook() => await _webhook.DisposeAsync();
 
     [SetUp]
-    public void Reset()
-    {
-        _received.Clear();
-        _delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _status = StatusCodes.Status204NoContent;
-    }
+    public void Reset() => _webhook.Reset();
 
     protected override void ConfigureServices(IServiceCollection services) => services.AddNotifier();
 
@@ -61,9 +38,9 @@ public sealed class When_a_run_ends : HarnessFixture
 
         await Harness.Bus.Publish(new ApprovalRequested(runId, "tenant-a", "assistant", 1,
             [new ToolCall("call_1_1", "http_get", JsonDocument.Parse("""{"url":"https://example.com"}""").RootElement.Clone())], expires, "Deny", "Fetch it.", "Read example.com"));
-        await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await _webhook.First.WaitAsync(TimeSpan.FromSeconds(10));
 
-        var body = _received.Single();
+        var body = _webhook.Received.Single();
         Assert.That(body.GetProperty("event").GetString(), Is.EqualTo("approval.requested"));
         Assert.That((body.GetProperty("runId").GetGuid(), body.GetProperty("callId").GetString(), body.GetProperty("tool").GetString()), Is.EqualTo((runId, "call_1_1", "http_get")));
         Assert.That(body.GetProperty("arguments").GetProperty("url").GetString(), Is.EqualTo("https://example.com"));
@@ -77,9 +54,9 @@ public sealed class When_a_run_ends : HarnessFixture
         var runId = NewId.NextGuid();
 
         await Harness.Bus.Publish(new RunCompleted(runId, "tenant-a", "assistant", "395", 2, new TokenUsage(400, 30), TimeSpan.FromMilliseconds(850), TotalCost: 0.0125m));
-        await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await _webhook.First.WaitAsync(TimeSpan.FromSeconds(10));
 
-        var body = _received.Single();
+        var body = _webhook.Received.Single();
         Assert.That(body.GetProperty("event").GetString(), Is.EqualTo("run.completed"));
         Assert.That(body.GetProperty("runId").GetGuid(), Is.EqualTo(runId));
         Assert.That(body.GetProperty("answer").GetString(), Is.EqualTo("395"));
@@ -93,9 +70,9 @@ public sealed class When_a_run_ends : HarnessFixture
     public async Task Should_post_a_failure_with_its_reason()
     {
         await Harness.Bus.Publish(new RunFailed(NewId.NextGuid(), "tenant-a", "assistant", "Step limit reached.", 8, TokenUsage.None, TimeSpan.FromSeconds(1)));
-        await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await _webhook.First.WaitAsync(TimeSpan.FromSeconds(10));
 
-        var body = _received.Single();
+        var body = _webhook.Received.Single();
         Assert.That((body.GetProperty("event").GetString(), body.GetProperty("status").GetString(), body.GetProperty("reason").GetString()),
             Is.EqualTo(("run.failed", "Failed", "Step limit reached.")));
     }
@@ -109,14 +86,14 @@ public sealed class When_a_run_ends : HarnessFixture
 
         Assert.That(await Harness.Consumed.Any<RunCompleted>(m => m.Context.Message.RunId == runId));
         await Quiet();
-        Assert.That(_received, Is.Empty);
+        Assert.That(_webhook.Received, Is.Empty);
         Assert.That(await Harness.Published.Any<Fault<RunCompleted>>(), Is.False);
     }
 
     [Test]
     public async Task Should_retry_a_failing_webhook_and_fault_rather_than_drop_the_outcome()
     {
-        _status = StatusCodes.Status503ServiceUnavailable;
+        _webhook.Status = StatusCodes.Status503ServiceUnavailable;
         var runId = NewId.NextGuid();
 
         await Harness.Bus.Publish(new RunCompleted(runId, "tenant-a", "assistant", "395", 2, TokenUsage.None, TimeSpan.Zero));
@@ -125,7 +102,7 @@ public sealed class When_a_run_ends : HarnessFixture
         var fault = Harness.Published.Select<Fault<DeliverNotification>>().First().Context.Message;
         Assert.That(fault.Message.Channel, Is.EqualTo("webhook"));
         Assert.That(fault.Exceptions.Single().Message, Does.Contain("answered 503"));
-        Assert.That(_received.Count, Is.EqualTo(7), "one attempt and six retries");
+        Assert.That(_webhook.Received, Has.Count.EqualTo(7), "one attempt and six retries");
         Assert.That(await Harness.Published.Any<Fault<RunCompleted>>(), Is.False, "the outcome itself was handled: only the channel's delivery faulted");
     }
 }

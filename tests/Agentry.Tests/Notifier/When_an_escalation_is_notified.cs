@@ -4,8 +4,6 @@ using Agentry.Contracts;
 using Agentry.Notifier;
 using Agentry.Agents;
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,21 +13,14 @@ namespace Agentry.Tests.Notifier;
 /// Notifier asks again until the escalated step is recorded, and never withholds the escalation.
 public sealed class When_an_escalation_is_notified : HarnessFixture
 {
-    private WebApplication _webhook = null!;
-    private Uri _base = null!;
-    private TaskCompletionSource<JsonElement> _delivered = null!;
+    private TestWebhook _webhook = null!;
     private readonly ConcurrentQueue<Guid> _asked = new();
     private Func<int, RunView?> _memory = _ => null;
 
-    protected override AgentCatalog Agents => TestAgents.Catalog(TestAgents.Assistant(webhook: new Uri(_base, "/hook").ToString()));
+    protected override AgentCatalog Agents => TestAgents.Catalog(TestAgents.Assistant(webhook: _webhook.Url.ToString()));
 
     [OneTimeSetUp]
-    public async Task StartWebhook() =>
-        (_webhook, _base) = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
-        {
-            _delivered.TrySetResult((await JsonDocument.ParseAsync(request.Body)).RootElement.Clone());
-            return Results.NoContent();
-        }));
+    public async Task StartWebhook() => _webhook = await TestWebhook.StartAsync();
 
     [OneTimeTearDown]
     public async Task StopWebhook() => await _webhook.DisposeAsync();
@@ -37,7 +28,7 @@ public sealed class When_an_escalation_is_notified : HarnessFixture
     [SetUp]
     public void Reset()
     {
-        _delivered = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _webhook.Reset();
         _asked.Clear();
     }
 
@@ -83,7 +74,7 @@ public sealed class When_an_escalation_is_notified : HarnessFixture
         _memory = n => Transcript(runId, complete: n >= 3);
 
         await Harness.Bus.Publish(Escalation(runId));
-        var body = await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var body = await _webhook.First.WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.That(_asked, Has.Count.EqualTo(3));
         var summary = body.GetProperty("summary").GetString();
@@ -98,7 +89,7 @@ public sealed class When_an_escalation_is_notified : HarnessFixture
         _memory = _ => Transcript(runId, complete: false);
 
         await Harness.Bus.Publish(Escalation(runId));
-        var summary = (await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(20))).GetProperty("summary").GetString();
+        var summary = (await _webhook.First.WaitAsync(TimeSpan.FromSeconds(20))).GetProperty("summary").GetString();
 
         Assert.That(_asked, Has.Count.EqualTo(5), "the first try and four more");
         Assert.That(summary, Does.Contain("Goal: Add 2 and 2").And.Contain("Step 2:"));
@@ -111,7 +102,7 @@ public sealed class When_an_escalation_is_notified : HarnessFixture
         _memory = _ => null;
 
         await Harness.Bus.Publish(Escalation(runId));
-        var summary = (await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(30))).GetProperty("summary").GetString();
+        var summary = (await _webhook.First.WaitAsync(TimeSpan.FromSeconds(30))).GetProperty("summary").GetString();
 
         Assert.That(summary, Does.Contain("The transcript could not be read from Memory").And.Contain("Goal: Add 2 and 2"));
         Assert.That(summary, Does.Contain("Why it stopped: Loop detected: calculator repeated."));

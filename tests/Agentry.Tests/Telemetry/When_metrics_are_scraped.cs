@@ -1,46 +1,21 @@
 using System.Net.Http.Json;
-using Agentry.Cli;
 using Agentry.Contracts;
 using Agentry.Gateway;
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.Telemetry;
 
 /// GET /metrics, as Prometheus scrapes every service, after runs went through the whole pipeline.
 [NonParallelizable]
-public sealed class When_metrics_are_scraped
+public sealed class When_metrics_are_scraped : AgentryServerFixture
 {
-    private TempFolder _folder = null!;
-    private WebApplication _app = null!;
-    private HttpClient _http = null!;
-
-    [SetUp]
-    public async Task StartServer()
-    {
-        _folder = new TempFolder();
-        _app = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false,
-            new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString });
-        await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_app) };
-    }
-
-    [TearDown]
-    public async Task StopServer()
-    {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _folder.Dispose();
-    }
-
     [Test]
     public async Task Should_expose_the_run_model_tool_and_stage_metrics_in_prometheus_format()
     {
         await RunToTheEndAsync("What is 17 * 23 + 4?", "What is 1/0?");
 
-        using var response = await _http.GetAsync("/metrics");
+        using var response = await Http.GetAsync("/metrics");
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.That(response.IsSuccessStatusCode, text);
@@ -68,7 +43,7 @@ public sealed class When_metrics_are_scraped
     {
         var ends = goals.ToDictionary(g => g, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         var runs = new Dictionary<Guid, string>();
-        var handle = _app.Services.GetRequiredService<IBus>().ConnectReceiveEndpoint(e => e.Handler<RunCompleted>(c =>
+        var handle = App.Services.GetRequiredService<IBus>().ConnectReceiveEndpoint(e => e.Handler<RunCompleted>(c =>
         {
             lock (runs)
             {
@@ -83,7 +58,7 @@ public sealed class When_metrics_are_scraped
         await handle.Ready;
         foreach (var goal in goals)
         {
-            using var response = await _http.PostAsJsonAsync("/runs", new { agent = "assistant", goal });
+            using var response = await Http.PostAsJsonAsync("/runs", new { agent = "assistant", goal });
             var started = await response.Content.ReadFromJsonAsync<StartRunResponse>();
             lock (runs)
             {

@@ -13,7 +13,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace Agentry.Tests.ToolExecutor;
 
 [TestFixture]
-public sealed class When_a_planned_step_is_executed
+public sealed class When_a_planned_step_is_executed : ToolExecutorHarnessFixture
 {
     private static readonly AgentDefinition CalculatingAgent = TestAgents.Parse("calculating", """
         instructions: Calculate.
@@ -22,33 +22,13 @@ public sealed class When_a_planned_step_is_executed
 
     private static readonly Dictionary<string, string?> AllowLocalHostOnly = new() { ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1", ["Tools:HttpGet:PrivateHosts:0"] = "127.0.0.1" };
 
-    private ServiceProvider _provider = null!;
-    private ITestHarness _harness = null!;
-
     private async Task StartAsync(IServiceCollection services, AgentCatalog agents)
     {
         services.AddSingleton(agents);
-        services.AddMassTransitTestHarness(x => x.AddConsumer<ExecuteStepConsumer>());
-        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
-        _harness = _provider.GetRequiredService<ITestHarness>();
-        await _harness.Start();
+        await StartHarnessAsync(services, x => x.AddConsumer<ExecuteStepConsumer>());
     }
 
     private Task StartAsync() => StartAsync(ToolServices.Create(AllowLocalHostOnly), TestAgents.Catalog(TestAgents.Assistant(), CalculatingAgent));
-
-    [TearDown]
-    public async Task StopAsync()
-    {
-        if (_harness is not null)
-        {
-            await _harness.Stop();
-        }
-
-        if (_provider is not null)
-        {
-            await _provider.DisposeAsync();
-        }
-    }
 
     private static ToolCall Call(string callId, string tool, string arguments)
     {
@@ -61,8 +41,8 @@ public sealed class When_a_planned_step_is_executed
 
     private async Task<ToolResult> ResultOfAsync(StepPlanned step)
     {
-        await _harness.Bus.Publish(step);
-        var published = await _harness.Published.SelectAsync<ToolResult>(m => m.Context.Message.RunId == step.RunId).FirstOrDefault();
+        await Harness.Bus.Publish(step);
+        var published = await Harness.Published.SelectAsync<ToolResult>(m => m.Context.Message.RunId == step.RunId).FirstOrDefault();
         Assert.That(published, Is.Not.Null, "no ToolResult was published for the step");
         return published!.Context.Message;
     }
@@ -184,10 +164,10 @@ public sealed class When_a_planned_step_is_executed
         await StartAsync();
         var answer = Step("assistant") with { FinalAnswer = "42" };
 
-        await _harness.Bus.Publish(answer);
+        await Harness.Bus.Publish(answer);
 
-        Assert.That(await _harness.Consumed.Any<StepPlanned>(m => m.Context.Message.RunId == answer.RunId), Is.True);
-        Assert.That(await _harness.Published.Any<ToolResult>(), Is.False);
+        Assert.That(await Harness.Consumed.Any<StepPlanned>(m => m.Context.Message.RunId == answer.RunId), Is.True);
+        Assert.That(await Harness.Published.Any<ToolResult>(), Is.False);
     }
 
     [Test]

@@ -4,7 +4,6 @@ using Agentry.Agents;
 using Agentry.ToolExecutor;
 using Agentry.ToolExecutor.SubAgents;
 using MassTransit;
-using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.ToolExecutor;
@@ -12,10 +11,8 @@ namespace Agentry.Tests.ToolExecutor;
 /// `agent:NAME` calls as the ToolExecutor runs them: a child run per call, the step's ToolResult
 /// once every child has ended, the depth and fan-out limits, and children of an ended parent cancelled.
 [TestFixture]
-public sealed class When_sub_agents_are_called
+public sealed class When_sub_agents_are_called : ToolExecutorHarnessFixture
 {
-    private ServiceProvider _provider = null!;
-    private ITestHarness _harness = null!;
     private SeenMessages _seen = null!;
 
     /// Every message a test waits for, as it arrives.
@@ -80,7 +77,8 @@ public sealed class When_sub_agents_are_called
         var services = ToolServices.Create(settings);
         _seen = new SeenMessages();
         services.AddSingleton(TestAgents.Catalog(Lead, Helper, Leaf));
-        services.AddMassTransitTestHarness(x =>
+        services.AddSingleton(_seen);
+        await StartHarnessAsync(services, x =>
         {
             x.AddConsumer<ExecuteStepConsumer>();
             x.AddConsumer<SubAgentRunEndedConsumer>();
@@ -91,24 +89,6 @@ public sealed class When_sub_agents_are_called
             // messages are awaited through Seen instead, and "not yet" is checked on what Seen holds.
             x.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromSeconds(20));
         });
-        services.AddSingleton(_seen);
-        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
-        _harness = _provider.GetRequiredService<ITestHarness>();
-        await _harness.Start();
-    }
-
-    [TearDown]
-    public async Task StopAsync()
-    {
-        if (_harness is not null)
-        {
-            await _harness.Stop();
-        }
-
-        if (_provider is not null)
-        {
-            await _provider.DisposeAsync();
-        }
     }
 
     private static ToolCall Call(string callId, string tool, object arguments) => new(callId, tool, JsonSerializer.SerializeToElement(arguments));
@@ -146,7 +126,7 @@ public sealed class When_sub_agents_are_called
             Call("c2", "calculator", new { expression = "6*7" }),
             Call("c3", "agent:leaf", new { goal = "b: divide by zero" }));
 
-        await _harness.Bus.Publish(step);
+        await Harness.Bus.Publish(step);
         var children = await ChildrenOfAsync(parent, 2);
 
         Assert.Multiple(() =>
@@ -156,13 +136,13 @@ public sealed class When_sub_agents_are_called
             Assert.That(children[0].RunId, Is.EqualTo(SubAgentCalls.ChildRunId(parent, "c1")));
             Assert.That(children.Select(c => c.RunId), Is.Unique.And.None.EqualTo(parent));
         });
-        Assert.That(await _harness.Consumed.Any<StepPlanned>(m => m.Context.Message.RunId == parent), Is.True);
+        Assert.That(await Harness.Consumed.Any<StepPlanned>(m => m.Context.Message.RunId == parent), Is.True);
         Assert.That(Answered(parent), Is.False, "the step was answered before its children ended");
 
-        await _harness.Bus.Publish(Completed(children[0].RunId, "helper", "5"));
-        Assert.That(await _harness.Consumed.Any<RunCompleted>(m => m.Context.Message.RunId == children[0].RunId), Is.True);
+        await Harness.Bus.Publish(Completed(children[0].RunId, "helper", "5"));
+        Assert.That(await Harness.Consumed.Any<RunCompleted>(m => m.Context.Message.RunId == children[0].RunId), Is.True);
         Assert.That(Answered(parent), Is.False, "the step was answered while a child still ran");
-        await _harness.Bus.Publish(new RunFailed(children[1].RunId, "tenant-1", "leaf", "Step limit reached.", 8, TokenUsage.None, TimeSpan.FromSeconds(2)));
+        await Harness.Bus.Publish(new RunFailed(children[1].RunId, "tenant-1", "leaf", "Step limit reached.", 8, TokenUsage.None, TimeSpan.FromSeconds(2)));
 
         var result = await ResultOfAsync(parent);
         Assert.Multiple(() =>
@@ -185,14 +165,14 @@ public sealed class When_sub_agents_are_called
         var parent = Guid.NewGuid();
         var step = Step(parent, "lead", Call("c1", "agent:leaf", new { goal = "what is 6*7" }));
 
-        await _harness.Bus.Publish(step);
-        await _harness.Bus.Publish(step);
+        await Harness.Bus.Publish(step);
+        await Harness.Bus.Publish(step);
         var goals = (await _seen.WaitForAsync<GoalReceived>(g => g.ParentRunId == parent, 2)).Select(g => g.RunId).ToList();
         Assert.That(goals, Has.Count.EqualTo(2), "each delivery of the step publishes the child's goal");
         Assert.That(Answered(parent), Is.False, "the step was answered before its child ended");
         Assert.That(goals.Distinct().ToList(), Has.Count.EqualTo(1), "a redelivered step must start the same child run, not a second one");
 
-        await _harness.Bus.Publish(Completed(goals[0], "leaf", "42"));
+        await Harness.Bus.Publish(Completed(goals[0], "leaf", "42"));
 
         Assert.That((await ResultOfAsync(parent)).Outcomes.Single().Output, Is.EqualTo("42"));
     }
@@ -203,14 +183,14 @@ public sealed class When_sub_agents_are_called
         await StartAsync(new() { ["Tools:SubAgents:MaxFanOut"] = "2" });
         var parent = Guid.NewGuid();
 
-        await _harness.Bus.Publish(Step(parent, "lead",
+        await Harness.Bus.Publish(Step(parent, "lead",
             Call("c1", "agent:leaf", new { goal = "one" }),
             Call("c2", "agent:leaf", new { goal = "two" }),
             Call("c3", "agent:leaf", new { goal = "three" })));
         var children = await ChildrenOfAsync(parent, 2);
         foreach (var child in children)
         {
-            await _harness.Bus.Publish(Completed(child.RunId, "leaf", child.Goal.ToUpperInvariant()));
+            await Harness.Bus.Publish(Completed(child.RunId, "leaf", child.Goal.ToUpperInvariant()));
         }
 
         var result = await ResultOfAsync(parent);
@@ -224,11 +204,11 @@ public sealed class When_sub_agents_are_called
     {
         await StartAsync(new() { ["Tools:SubAgents:MaxDepth"] = "1" });
         var top = Guid.NewGuid();
-        await _harness.Bus.Publish(Step(top, "lead", Call("c1", "agent:helper", new { goal = "relay" })));
+        await Harness.Bus.Publish(Step(top, "lead", Call("c1", "agent:helper", new { goal = "relay" })));
         var helper = (await ChildrenOfAsync(top, 1)).Single();
 
         // The child, one level down, tries to go one level deeper.
-        await _harness.Bus.Publish(Step(helper.RunId, "helper", Call("c1", "agent:leaf", new { goal = "too deep" }), Call("c2", "calculator", new { expression = "1+1" })));
+        await Harness.Bus.Publish(Step(helper.RunId, "helper", Call("c1", "agent:leaf", new { goal = "too deep" }), Call("c2", "calculator", new { expression = "1+1" })));
 
         var result = await ResultOfAsync(helper.RunId);
         Assert.That(result.Outcomes.Select(o => o.ErrorKind), Is.EqualTo(new[] { ToolErrorKind.PermissionDenied, ToolErrorKind.None }));
@@ -242,7 +222,7 @@ public sealed class When_sub_agents_are_called
         await StartAsync();
         var run = Guid.NewGuid();
 
-        await _harness.Bus.Publish(Step(run, "leaf", Call("c1", "agent:helper", new { goal = "escalate privileges" })));
+        await Harness.Bus.Publish(Step(run, "leaf", Call("c1", "agent:helper", new { goal = "escalate privileges" })));
 
         var outcome = (await ResultOfAsync(run)).Outcomes.Single();
         Assert.That(outcome.ErrorKind, Is.EqualTo(ToolErrorKind.PermissionDenied));
@@ -255,16 +235,16 @@ public sealed class When_sub_agents_are_called
     {
         await StartAsync();
         var parent = Guid.NewGuid();
-        await _harness.Bus.Publish(Step(parent, "lead", Call("c1", "agent:leaf", new { goal = "slow" }), Call("c2", "agent:leaf", new { goal = "fast" })));
+        await Harness.Bus.Publish(Step(parent, "lead", Call("c1", "agent:leaf", new { goal = "slow" }), Call("c2", "agent:leaf", new { goal = "fast" })));
         var children = await ChildrenOfAsync(parent, 2);
-        await _harness.Bus.Publish(Completed(children[0].RunId, "leaf", "done fast"));
-        Assert.That(await _harness.Consumed.Any<RunCompleted>(m => m.Context.Message.RunId == children[0].RunId), Is.True);
+        await Harness.Bus.Publish(Completed(children[0].RunId, "leaf", "done fast"));
+        Assert.That(await Harness.Consumed.Any<RunCompleted>(m => m.Context.Message.RunId == children[0].RunId), Is.True);
 
-        await _harness.Bus.Publish(new RunFailed(parent, "tenant-1", "lead", "Deadline passed.", 2, TokenUsage.None, TimeSpan.FromMinutes(5)));
+        await Harness.Bus.Publish(new RunFailed(parent, "tenant-1", "lead", "Deadline passed.", 2, TokenUsage.None, TimeSpan.FromMinutes(5)));
 
         var cancels = await _seen.WaitForAsync<CancelRun>(c => c.RunId == children[1].RunId, 1);
         Assert.That(cancels, Has.Count.EqualTo(1), "the running child was not cancelled");
-        Assert.That(await _harness.Consumed.Any<RunFailed>(m => m.Context.Message.RunId == parent), Is.True);
+        Assert.That(await Harness.Consumed.Any<RunFailed>(m => m.Context.Message.RunId == parent), Is.True);
         Assert.That(cancels[0].Reason, Is.EqualTo($"Its parent run {parent} failed before this sub-agent finished."));
         Assert.That(_seen.Of<CancelRun>(c => c.RunId == children[0].RunId), Is.Empty, "a child that had ended was cancelled");
     }

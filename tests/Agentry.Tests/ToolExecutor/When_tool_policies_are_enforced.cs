@@ -7,7 +7,6 @@ using Agentry.ServiceDefaults.Telemetry;
 using Agentry.ToolExecutor;
 using Agentry.Tools;
 using MassTransit;
-using MassTransit.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,11 +17,8 @@ namespace Agentry.Tests.ToolExecutor;
 /// Each policy of an agent's tool, tried by a step that breaks it: the call is refused with
 /// PermissionDenied and a sentence naming the policy, and its span says which policy refused it.
 [TestFixture]
-public sealed class When_tool_policies_are_enforced
+public sealed class When_tool_policies_are_enforced : ToolExecutorHarnessFixture
 {
-    private ServiceProvider _provider = null!;
-    private ITestHarness _harness = null!;
-
     /// Answers every name with loopback, as a hostile DNS server would for a name it controls.
     private sealed class LoopbackResolver : IHostResolver
     {
@@ -39,24 +35,7 @@ public sealed class When_tool_policies_are_enforced
         }
 
         services.AddSingleton(TestAgents.Catalog(TestAgents.Parse("guarded", agentYaml)));
-        services.AddMassTransitTestHarness(x => x.AddConsumer<ExecuteStepConsumer>());
-        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
-        _harness = _provider.GetRequiredService<ITestHarness>();
-        await _harness.Start();
-    }
-
-    [TearDown]
-    public async Task StopAsync()
-    {
-        if (_harness is not null)
-        {
-            await _harness.Stop();
-        }
-
-        if (_provider is not null)
-        {
-            await _provider.DisposeAsync();
-        }
+        await StartHarnessAsync(services, x => x.AddConsumer<ExecuteStepConsumer>());
     }
 
     private static ToolCall Call(string callId, string tool, object arguments) => new(callId, tool, JsonSerializer.SerializeToElement(arguments));
@@ -67,8 +46,8 @@ public sealed class When_tool_policies_are_enforced
     /// Publishes the step and returns the n-th ToolResult of its run and step (1: the first).
     private async Task<ToolResult> ResultOfAsync(StepPlanned step, int nth = 1)
     {
-        await _harness.Bus.Publish(step);
-        var results = await FirstAsync(_harness.Published.SelectAsync<ToolResult>(m => m.Context.Message.RunId == step.RunId && m.Context.Message.Step == step.Step), nth);
+        await Harness.Bus.Publish(step);
+        var results = await FirstAsync(Harness.Published.SelectAsync<ToolResult>(m => m.Context.Message.RunId == step.RunId && m.Context.Message.Step == step.Step), nth);
         Assert.That(results, Has.Count.EqualTo(nth), "the step's ToolResult was not published");
         return results[^1].Context.Message;
     }

@@ -14,28 +14,13 @@ namespace Agentry.Tests.Planner.Persistence;
 
 /// A pending approval lives in Redis (the saga and its approval deadline): a Planner started after
 /// the one that asked for approval carries the run on, on a decision or on the timeout.
-public sealed class When_a_planner_restarts_while_a_call_waits_for_approval
+public sealed class When_a_planner_restarts_while_a_call_waits_for_approval : RedisFixture
 {
     private const string Tenant = "tenant-a";
     private static readonly ToolCall Refund = new("call_refund", "refund_order", JsonDocument.Parse("""{"order_id":"1042"}""").RootElement.Clone());
 
-    private TestRedis? _redis;
     private IConfiguration _configuration = null!;
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-
-    private TestRedis Redis => _redis ?? throw new InvalidOperationException("Redis is not connected.");
-
-    [OneTimeSetUp]
-    public async Task ConnectRedis() => _redis = await TestRedis.ConnectAsync();
-
-    [OneTimeTearDown]
-    public async Task DisconnectRedis()
-    {
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-    }
 
     [SetUp]
     public void UseNewKeys() => _configuration = TestRedis.Configuration(Redis.NewKeyPrefix(), []);

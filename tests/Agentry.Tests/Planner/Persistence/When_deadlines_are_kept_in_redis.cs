@@ -8,27 +8,12 @@ namespace Agentry.Tests.Planner.Persistence;
 
 /// Run deadlines shared by several Planner processes: each process has its own connection and its
 /// own RedisRunDeadlines, as it would in production.
-public sealed class When_deadlines_are_kept_in_redis
+public sealed class When_deadlines_are_kept_in_redis : RedisFixture
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
-    private TestRedis? _redis;
     private IOptions<PlannerRedisOptions> _options = null!;
     private readonly List<ConnectionMultiplexer> _connections = [];
-
-    private TestRedis Redis => _redis ?? throw new InvalidOperationException("Redis is not connected.");
-
-    [OneTimeSetUp]
-    public async Task ConnectRedis() => _redis = await TestRedis.ConnectAsync();
-
-    [OneTimeTearDown]
-    public async Task DisconnectRedis()
-    {
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-    }
 
     [SetUp]
     public void UseNewKeys() => _options = Options.Create(new PlannerRedisOptions { KeyPrefix = Redis.NewKeyPrefix() });

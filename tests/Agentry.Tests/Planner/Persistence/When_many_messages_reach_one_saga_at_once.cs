@@ -9,25 +9,9 @@ namespace Agentry.Tests.Planner.Persistence;
 /// Many messages for one instance, split between two processes that share only Redis. Each process
 /// applies one message per instance at a time (partitioned, as the Planner does), so the two race
 /// each other: every conflict must end in a retry that applies the message to the current instance.
-public sealed class When_many_messages_reach_one_saga_at_once
+public sealed class When_many_messages_reach_one_saga_at_once : RedisFixture
 {
     private const int Messages = 24;
-
-    private TestRedis? _redis;
-
-    private TestRedis Redis => _redis ?? throw new InvalidOperationException("Redis is not connected.");
-
-    [OneTimeSetUp]
-    public async Task ConnectRedis() => _redis = await TestRedis.ConnectAsync();
-
-    [OneTimeTearDown]
-    public async Task DisconnectRedis()
-    {
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-    }
 
     private static Task<PlannerProcess> Process(string keyPrefix) =>
         PlannerProcess.StartAsync(

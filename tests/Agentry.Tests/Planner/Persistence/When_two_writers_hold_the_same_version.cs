@@ -5,24 +5,9 @@ namespace Agentry.Tests.Planner.Persistence;
 
 /// The store's conditions, forced deterministically: two processes that loaded the same version,
 /// or created the same instance, at the same time.
-public sealed class When_two_writers_hold_the_same_version
+public sealed class When_two_writers_hold_the_same_version : RedisFixture
 {
-    private TestRedis? _redis;
     private RedisSagaStore<TallyState> _store = null!;
-
-    private TestRedis Redis => _redis ?? throw new InvalidOperationException("Redis is not connected.");
-
-    [OneTimeSetUp]
-    public async Task ConnectRedis() => _redis = await TestRedis.ConnectAsync();
-
-    [OneTimeTearDown]
-    public async Task DisconnectRedis()
-    {
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-    }
 
     [SetUp]
     public void CreateStore() =>

@@ -18,15 +18,13 @@ namespace Agentry.Tests.ToolExecutor.Mcp;
 /// checks as the built-in tools.
 [TestFixture(McpTransport.Stdio)]
 [TestFixture(McpTransport.Http)]
-public sealed class When_an_agent_uses_mcp_tools(McpTransport transport)
+public sealed class When_an_agent_uses_mcp_tools(McpTransport transport) : ToolExecutorHarnessFixture
 {
     private const string Server = "test";
 
     private McpTestServer _server = null!;
     private McpTools _tools = null!;
     private ToolCatalog _catalog = null!;
-    private ServiceProvider? _provider;
-    private ITestHarness _harness = null!;
 
     private AgentDefinition Researcher => Parse("researcher", """
         instructions: Use the MCP tools.
@@ -48,17 +46,6 @@ public sealed class When_an_agent_uses_mcp_tools(McpTransport transport)
 
     [OneTimeTearDown]
     public async Task StopServer() => await _server.DisposeAsync();
-
-    [TearDown]
-    public async Task StopHarness()
-    {
-        if (_provider is not null)
-        {
-            await _harness.Stop();
-            await _provider.DisposeAsync();
-            _provider = null;
-        }
-    }
 
     [Test]
     public void Should_list_the_servers_tools_under_their_agentry_names_with_the_servers_schemas()
@@ -217,10 +204,7 @@ public sealed class When_an_agent_uses_mcp_tools(McpTransport transport)
         services.AddSingleton(_catalog);
         services.AddSingleton(_tools);
         services.AddSingleton(new AgentCatalog([Researcher, Calculating]));
-        services.AddMassTransitTestHarness(bus => bus.AddConsumer<ExecuteStepConsumer>());
-        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
-        _harness = _provider.GetRequiredService<ITestHarness>();
-        await _harness.Start();
+        await StartHarnessAsync(services, bus => bus.AddConsumer<ExecuteStepConsumer>());
     }
 
     private async Task<ToolOutcome> OutcomeOfAsync(AgentDefinition agent, string tool, string arguments)
@@ -228,8 +212,8 @@ public sealed class When_an_agent_uses_mcp_tools(McpTransport transport)
         using var document = JsonDocument.Parse(arguments);
         var step = new StepPlanned(Guid.NewGuid(), "tenant-1", agent.Name, Step: 1, MaxSteps: 8, "Calling an MCP tool.",
             [new ToolCall("c1", tool, document.RootElement.Clone())], null, new TokenUsage(10, 5), "test-model");
-        await _harness.Bus.Publish(step);
-        var published = await _harness.Published.SelectAsync<ToolResult>(m => m.Context.Message.RunId == step.RunId).FirstOrDefault();
+        await Harness.Bus.Publish(step);
+        var published = await Harness.Published.SelectAsync<ToolResult>(m => m.Context.Message.RunId == step.RunId).FirstOrDefault();
         Assert.That(published, Is.Not.Null, "no ToolResult was published for the step");
         return published!.Context.Message.Outcomes.Single();
     }
