@@ -28,7 +28,7 @@ public static class EmbeddedAgentry
         services.AddToolExecutor(configuration);
         services.AddMemory(configuration);
         services.AddEvaluator(configuration);
-        services.AddNotifier();
+        services.AddNotifier(configuration);
         services.AddAgentryBus(configuration, [.. Stages(configuration), .. extraStages]);
         return services;
     }

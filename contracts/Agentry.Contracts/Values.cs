@@ -112,4 +112,6 @@ public sealed record Guidance(string Text, string By);
 /// <param name="Text">Plain text, lines separated by newlines.</param>
 /// <param name="Link">Where to see the run, when the Gateway's public URL is configured.</param>
 /// <param name="Body">The JSON a webhook receives; null: a body made of the fields above.</param>
-public sealed record Notification(string Event, string Title, string Text, Uri? Link = null, JsonElement? Body = null);
+/// <param name="Key">What makes two notifications the same one, such as run.completed:RUNID:STEPS: each channel
+/// delivers a key once, and a webhook receives it as the Idempotency-Key header. Null: the event, run and title.</param>
+public sealed record Notification(string Event, string Title, string Text, Uri? Link = null, JsonElement? Body = null, string? Key = null);

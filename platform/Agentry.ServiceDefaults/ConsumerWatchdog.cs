@@ -2,8 +2,6 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 
 namespace Agentry.ServiceDefaults;
 
@@ -16,106 +14,65 @@ namespace Agentry.ServiceDefaults;
 /// consumers per queue (a passive declare) is the only signal that sees it. With several replicas
 /// on one queue the count includes the others, so one wedged replica among healthy ones is not
 /// seen; its work is still done by the others.
+/// A round that cannot count (a timeout, a channel closed, the broker away) counts as unknown: it
+/// neither adds a strike nor clears one, and it never stops the service.
 public sealed partial class ConsumerWatchdog(
     IBusControl bus,
+    IQueueConsumerCounts consumers,
     IConfiguration configuration,
+    TimeProvider clock,
     IHostApplicationLifetime lifetime,
-    ILogger<ConsumerWatchdog> logger) : BackgroundService
+    ILogger<ConsumerWatchdog> logger) : PeriodicBackgroundService(clock, lifetime, logger)
 {
-    private readonly TimeSpan _interval = configuration.GetValue("Bus:Watchdog:Interval", TimeSpan.FromSeconds(10));
     // Several looks in a row: an endpoint may report ready a moment before its consumer is registered.
     private readonly int _strikes = configuration.GetValue("Bus:Watchdog:Strikes", 3);
+    private readonly Dictionary<string, int> _missing = new(StringComparer.Ordinal);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval { get; } = configuration.GetValue("Bus:Watchdog:Interval", TimeSpan.FromSeconds(10));
+
+    protected override async Task RunRoundAsync(CancellationToken stoppingToken)
     {
-        if (_interval <= TimeSpan.Zero || configuration.GetConnectionString("rabbitmq") is not { Length: > 0 } url)
+        var health = bus.CheckHealth();
+        if (health.Status != BusHealthStatus.Healthy)
         {
+            // The bus is reconnecting on its own: what an endpoint reports now says nothing.
+            _missing.Clear();
             return;
         }
 
-        var factory = new ConnectionFactory { Uri = new Uri(url), ClientProvidedName = $"{AppDomain.CurrentDomain.FriendlyName} watchdog" };
-        var missing = new Dictionary<string, int>(StringComparer.Ordinal);
-        IConnection? connection = null;
+        var ready = health.Endpoints
+            .Where(e => e.Value.Status == BusHealthStatus.Healthy)
+            .Select(e => QueueOf(e.Key))
+            .OfType<string>()
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var queue in _missing.Keys.Where(q => !ready.Contains(q)).ToList())
+        {
+            _missing.Remove(queue);
+        }
+
+        IReadOnlyDictionary<string, uint> counts;
         try
         {
-            using var timer = new PeriodicTimer(_interval);
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    connection ??= await factory.CreateConnectionAsync(stoppingToken);
-                    var wedged = await FindQueuesWithoutConsumersAsync(connection, missing, stoppingToken);
-                    if (wedged.Count > 0)
-                    {
-                        // Unacknowledged deliveries go back to their queues when this process's
-                        // connection closes; durable queues keep the rest for the next process.
-                        LogStopping(logger, string.Join(", ", wedged));
-                        Environment.ExitCode = 1;
-                        lifetime.StopApplication();
-                        return;
-                    }
-                }
-                catch (Exception e) when (e is BrokerUnreachableException or OperationInterruptedException or AlreadyClosedException or IOException)
-                {
-                    // The broker is away: MassTransit's own reconnection handles that; look again later.
-                    LogBrokerAway(logger, e.Message);
-                    missing.Clear();
-                    if (connection is not null)
-                    {
-                        await connection.DisposeAsync();
-                        connection = null;
-                    }
-                }
-            }
+            counts = await consumers.CountAsync(ready, stoppingToken);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
+            LogUnknownRound(logger, e.GetType().Name, e.Message);
+            return;
         }
-        finally
+
+        foreach (var (queue, count) in counts)
         {
-            if (connection is not null)
-            {
-                await connection.DisposeAsync();
-            }
+            _missing[queue] = count > 0 ? 0 : _missing.GetValueOrDefault(queue) + 1;
         }
-    }
 
-    private async Task<List<string>> FindQueuesWithoutConsumersAsync(IConnection connection, Dictionary<string, int> missing, CancellationToken cancellationToken)
-    {
-        var health = bus.CheckHealth();
-        var wedged = new List<string>();
-        if (health.Status != BusHealthStatus.Healthy)
+        var wedged = _missing.Where(m => m.Value >= _strikes).Select(m => m.Key).Order(StringComparer.Ordinal).ToList();
+        if (wedged.Count > 0)
         {
-            missing.Clear();
-            return wedged;
+            // Unacknowledged deliveries go back to their queues when this process's connection
+            // closes; durable queues keep the rest for the next process.
+            StopService($"queues {string.Join(", ", wedged)} have had no consumer for {_strikes} looks in a row although their endpoints report ready (an endpoint that did not resume after a broker outage); the orchestrator starts the service afresh.");
         }
-
-        // One channel for every look of this round: a passive declare of a missing queue closes it,
-        // which ends the round (caught by the caller) rather than being looked past.
-        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        foreach (var (address, endpoint) in health.Endpoints)
-        {
-            if (endpoint.Status != BusHealthStatus.Healthy || QueueOf(address) is not { } queue)
-            {
-                missing.Remove(address);
-                continue;
-            }
-
-            var declared = await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
-            if (declared.ConsumerCount > 0)
-            {
-                missing.Remove(address);
-                continue;
-            }
-
-            missing[address] = missing.GetValueOrDefault(address) + 1;
-            if (missing[address] >= _strikes)
-            {
-                wedged.Add(queue);
-            }
-        }
-
-        return wedged;
     }
 
     /// The queue of a service endpoint; null for the bus's own temporary endpoint.
@@ -131,9 +88,6 @@ public sealed partial class ConsumerWatchdog(
         return queue.Length == 0 || queue.StartsWith(Extensions.TemporaryEndpointPrefix, StringComparison.Ordinal) ? null : queue;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Consumer watchdog: the broker is not reachable ({Problem}); looking again later.")]
-    private static partial void LogBrokerAway(ILogger logger, string problem);
-
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Queues {Queues} have no consumer although their endpoints report ready (an endpoint that did not resume after a broker outage): stopping the service with exit code 1 so that it is started afresh.")]
-    private static partial void LogStopping(ILogger logger, string queues);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer watchdog: could not count the queues' consumers this round ({Error}: {Problem}); the round counts as unknown and the service keeps running.")]
+    private static partial void LogUnknownRound(ILogger logger, string error, string problem);
 }

@@ -81,6 +81,8 @@ public static class Extensions
         });
         if (!string.IsNullOrWhiteSpace(rabbitMq))
         {
+            services.TryAddSingleton(TimeProvider.System);
+            services.TryAddSingleton<IQueueConsumerCounts, RabbitMqQueueConsumerCounts>();
             services.AddHostedService<ConsumerWatchdog>();
         }
 

@@ -49,7 +49,8 @@ public sealed partial class ApprovalRequestConsumer(
                 $"Deny:    agentry deny {request.RunId} {call.CallId} --comment \"why\"",
                 $"Or {decide} with {{\"approved\": true|false, \"by\": \"you\", \"comment\": \"...\"}}.");
             var notification = new Notification("approval.requested", $"Approval needed: {call.Tool} for agent {request.Agent}", text,
-                RunLinks.Of(configuration, request.RunId), JsonSerializer.SerializeToElement(notice, JsonSerializerOptions.Web));
+                RunLinks.Of(configuration, request.RunId), JsonSerializer.SerializeToElement(notice, JsonSerializerOptions.Web),
+                Key: $"approval.requested:{request.RunId}:{request.Step}:{call.CallId}");
             await dispatcher.NotifyAsync(context, request.RunId, request.TenantId, request.Agent, notification, context.CancellationToken);
         }
     }

@@ -1,8 +1,10 @@
 using Agentry.Contracts;
 using Agentry.Notifier.Channels;
+using Agentry.Notifier.Delivery;
 using Agentry.Agents;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Agentry.Notifier;
 
@@ -35,9 +37,12 @@ public sealed partial class NotificationDispatcher(AgentCatalog agents, IEnumera
 
 /// Delivers one notification on one channel. A failure is logged with the attempt and thrown, so
 /// the endpoint's retry policy tries again and, when it gives up, the message goes to the error queue.
+/// Each channel delivers a notification once (IDeliveryLedger), whatever arrives again.
 public sealed partial class DeliverNotificationConsumer(
     AgentCatalog agents,
     IEnumerable<INotificationChannel> channels,
+    IDeliveryLedger ledger,
+    IOptions<NotifierOptions> options,
     ILogger<DeliverNotificationConsumer> logger) : IConsumer<DeliverNotification>
 {
     public async Task Consume(ConsumeContext<DeliverNotification> context)
@@ -53,6 +58,13 @@ public sealed partial class DeliverNotificationConsumer(
             return;
         }
 
+        var key = $"{channel.Name}:{DeliveryKeys.Of(message.Notification, message.RunId)}";
+        if (!await ClaimAsync(key, context.CancellationToken))
+        {
+            LogAlreadyDelivered(logger, message.Notification.Event, message.RunId, channel.Describe(agent.Notify));
+            return;
+        }
+
         try
         {
             await channel.SendAsync(message.Notification, agent.Notify, context.CancellationToken);
@@ -60,14 +72,42 @@ public sealed partial class DeliverNotificationConsumer(
         catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
             LogFailed(logger, message.Notification.Event, message.RunId, channel.Describe(agent.Notify), context.GetRetryAttempt() + 1, e.Message);
+            await ledger.ReleaseAsync(key, CancellationToken.None);
             throw;
         }
 
+        await ledger.MarkDeliveredAsync(key, CancellationToken.None);
         LogDelivered(logger, message.Notification.Event, message.RunId, channel.Describe(agent.Notify));
+    }
+
+    /// True when this copy is to send; false when the notification went out already. A copy that
+    /// another sender is sending waits for that one to finish or for its lease to end.
+    private async Task<bool> ClaimAsync(string key, CancellationToken cancellationToken)
+    {
+        var lease = options.Value.DeliveryLease;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            switch (await ledger.ClaimAsync(key, lease, cancellationToken))
+            {
+                case DeliveryClaim.Claimed:
+                    return true;
+                case DeliveryClaim.Delivered:
+                    return false;
+                case DeliveryClaim.Busy when waited.Elapsed < lease + TimeSpan.FromSeconds(1):
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+                    break;
+                default:
+                    throw new InvalidOperationException($"The notification {key} is still held by another sender after its lease; trying again.");
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Event} of run {RunId} delivered: {Channel}.")]
     private static partial void LogDelivered(ILogger logger, string @event, Guid runId, string channel);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Event} of run {RunId} was delivered before ({Channel}); not sent again.")]
+    private static partial void LogAlreadyDelivered(ILogger logger, string @event, Guid runId, string channel);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Event} of run {RunId} could not be delivered ({Channel}), attempt {Attempt}: {Problem}. It is tried again, then kept in the error queue.")]
     private static partial void LogFailed(ILogger logger, string @event, Guid runId, string channel, int attempt, string problem);

@@ -12,6 +12,11 @@ public sealed class NotifierOptions
 
     [Range(typeof(TimeSpan), "00:00:00.1", "00:05:00")]
     public TimeSpan SummaryTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// How long a sender holds a notification while sending it before another copy may send it:
+    /// longer than any channel's own time limit (webhook and Slack 10 s, SMTP Smtp:Timeout).
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromSeconds(45);
 }
 
 /// The SMTP server email notifications go through. The password is never in configuration: PasswordEnv

@@ -1,13 +1,31 @@
 using Agentry.Notifier.Channels;
+using Agentry.Notifier.Delivery;
+using Agentry.ServiceDefaults;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Agentry.Notifier;
 
 public static class NotifierRegistration
 {
-    public static IServiceCollection AddNotifier(this IServiceCollection services)
+    /// Deliveries are remembered in Redis when the connection string `redis` is set, so that every
+    /// replica sends a notification once; in memory otherwise.
+    public static IServiceCollection AddNotifier(this IServiceCollection services, IConfiguration? configuration = null)
     {
+        services.TryAddSingleton(TimeProvider.System);
+        if (configuration is not null && RedisRegistration.HasRedis(configuration))
+        {
+            services.AddAgentryRedis(configuration);
+            services.AddOptions<DeliveryLedgerOptions>().BindConfiguration(DeliveryLedgerOptions.Section);
+            services.TryAddSingleton<IDeliveryLedger, RedisDeliveryLedger>();
+        }
+        else
+        {
+            services.TryAddSingleton<IDeliveryLedger, InMemoryDeliveryLedger>();
+        }
+
         services.AddOptions<NotifierOptions>().BindConfiguration(NotifierOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddHttpClient(WebhookChannel.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
         // The Slack URL carries the webhook's token: the factory's request logging would write it out.

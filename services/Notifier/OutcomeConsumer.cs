@@ -73,7 +73,9 @@ public sealed partial class OutcomeConsumer(
     {
         LogOutcome(logger, outcome.RunId, outcome.Agent, outcome.Status, outcome.Steps, outcome.Answer ?? outcome.Reason ?? "");
         var link = RunLink(outcome.RunId);
-        var notification = new Notification(outcome.Event, title, text, link, JsonSerializer.SerializeToElement(outcome, JsonSerializerOptions.Web));
+        // A run ends once per step count: an escalated run that is resumed and ends again is a new outcome.
+        var notification = new Notification(outcome.Event, title, text, link, JsonSerializer.SerializeToElement(outcome, JsonSerializerOptions.Web),
+            Key: $"{outcome.Event}:{outcome.RunId}:{outcome.Steps}");
         await dispatcher.NotifyAsync(context, outcome.RunId, outcome.TenantId, outcome.Agent, notification, context.CancellationToken);
     }
 

@@ -7,7 +7,7 @@ using Agentry.Tools;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddAgentryDefaults();
 builder.Services.AddAgentryTools(builder.Configuration).AddToolPack(OrderDeskPack.Pack, builder.Configuration);
-builder.Services.AddNotifier();
+builder.Services.AddNotifier(builder.Configuration);
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddNotifierConsumers());
 
 var app = builder.Build();

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -111,8 +113,15 @@ public sealed class RedisToolCallLedger(IConnectionMultiplexer redis, IOptions<T
 }
 
 /// Keeps this ToolExecutor's liveness key fresh, at a third of its timeout.
-public sealed class ToolExecutorLiveness(RedisToolCallLedger ledger, IOptions<ToolLedgerOptions> options, TimeProvider clock) : BackgroundService
+public sealed class ToolExecutorLiveness(
+    RedisToolCallLedger ledger,
+    IOptions<ToolLedgerOptions> options,
+    TimeProvider clock,
+    IHostApplicationLifetime lifetime,
+    ILogger<ToolExecutorLiveness> logger) : PeriodicBackgroundService(clock, lifetime, logger)
 {
+    protected override TimeSpan Interval => options.Value.LivenessTimeout / 3;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Alive before the first message can be claimed.
@@ -120,19 +129,6 @@ public sealed class ToolExecutorLiveness(RedisToolCallLedger ledger, IOptions<To
         await base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.LivenessTimeout / 3, clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await ledger.RenewLivenessAsync();
-            }
-            catch (RedisException)
-            {
-                // Redis is away; the next tick tries again, and the claims wait for it.
-            }
-        }
-    }
+    // When Redis is away the round fails and the next one tries again; the claims wait for it.
+    protected override Task RunRoundAsync(CancellationToken stoppingToken) => ledger.RenewLivenessAsync();
 }

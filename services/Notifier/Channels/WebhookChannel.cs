@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Agents;
+using Agentry.Notifier.Delivery;
 
 namespace Agentry.Notifier.Channels;
 
@@ -23,7 +24,11 @@ public sealed class WebhookChannel(IHttpClientFactory httpClients) : INotificati
         var body = notification.Body ?? JsonSerializer.SerializeToElement(
             new { @event = notification.Event, title = notification.Title, text = notification.Text, link = notification.Link },
             JsonSerializerOptions.Web);
-        using var response = await httpClients.CreateClient(HttpClientName).PostAsJsonAsync(webhook, body, cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Post, webhook) { Content = JsonContent.Create(body) };
+        // The same notification sent again (a sender that died after sending, before recording it)
+        // carries the same key, so the receiver can recognise the repeat.
+        request.Headers.Add("Idempotency-Key", DeliveryKeys.Of(notification));
+        using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException($"The webhook {webhook} answered {(int)response.StatusCode} {response.ReasonPhrase}.");
