@@ -10,6 +10,9 @@ namespace Agentry.Tests.Notifier;
 public sealed class TestWebhook : IAsyncDisposable
 {
     private readonly ConcurrentQueue<JsonElement> _received = new();
+    private readonly ConcurrentQueue<string?> _keys = new();
+    private readonly ConcurrentQueue<int> _nextStatuses = new();
+    private SemaphoreSlim _posted = new(0);
     private TaskCompletionSource<JsonElement> _first = NewFirst();
     private WebApplication _server = null!;
 
@@ -26,6 +29,9 @@ public sealed class TestWebhook : IAsyncDisposable
     /// Every body posted since the last reset, in the order received.
     public IReadOnlyList<JsonElement> Received => [.. _received];
 
+    /// The Idempotency-Key header of every post since the last reset, in the order received.
+    public IReadOnlyList<string?> IdempotencyKeys => [.. _keys];
+
     /// The first body posted since the last reset, once it has been.
     public Task<JsonElement> First => _first.Task;
 
@@ -35,18 +41,35 @@ public sealed class TestWebhook : IAsyncDisposable
         var (server, baseAddress) = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
         {
             var body = (await JsonDocument.ParseAsync(request.Body)).RootElement.Clone();
+            webhook._keys.Enqueue(request.Headers["Idempotency-Key"].FirstOrDefault());
             webhook._received.Enqueue(body);
             webhook._first.TrySetResult(body);
-            return Results.StatusCode(webhook.Status);
+            webhook._posted.Release();
+            return Results.StatusCode(webhook._nextStatuses.TryDequeue(out var once) ? once : webhook.Status);
         }));
         webhook._server = server;
         webhook.Url = new Uri(baseAddress, "/hook");
         return webhook;
     }
 
+    /// The next post is answered with this status, the ones after it as before.
+    public void AnswerNextWith(int status) => _nextStatuses.Enqueue(status);
+
+    /// Waits until this many more posts have arrived.
+    public async Task WaitForPostsAsync(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Assert.That(await _posted.WaitAsync(TimeSpan.FromSeconds(20)), Is.True, $"the webhook did not receive {count} post(s) within 20 s");
+        }
+    }
+
     public void Reset()
     {
         _received.Clear();
+        _keys.Clear();
+        _nextStatuses.Clear();
+        _posted = new SemaphoreSlim(0);
         _first = NewFirst();
         Status = StatusCodes.Status204NoContent;
     }

@@ -1,9 +1,7 @@
-using System.Text.Json;
 using Agentry.Agents;
 using Agentry.Contracts;
 using Agentry.Notifier;
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -13,37 +11,18 @@ namespace Agentry.Tests.Notifier;
 /// DeliverNotification can be redelivered after a crash: each channel still delivers it once.
 public sealed class When_an_outcome_arrives_again : HarnessFixture
 {
-    private WebApplication _webhook = null!;
-    private Uri _webhookBase = null!;
-    private readonly List<(string? Key, string Event)> _posts = [];
-    private readonly Queue<int> _statuses = new();
-    private SemaphoreSlim _posted = new(0);
+    private TestWebhook _webhook = null!;
 
-    protected override AgentCatalog Agents => TestAgents.Catalog(TestAgents.Assistant(webhook: new Uri(_webhookBase, "/hook").ToString()));
+    protected override AgentCatalog Agents => TestAgents.Catalog(TestAgents.Assistant(webhook: _webhook.Url.ToString()));
 
     [OneTimeSetUp]
-    public async Task StartWebhook() =>
-        (_webhook, _webhookBase) = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
-        {
-            var body = await JsonDocument.ParseAsync(request.Body);
-            lock (_posts)
-            {
-                _posts.Add((request.Headers["Idempotency-Key"].FirstOrDefault(), body.RootElement.GetProperty("event").GetString()!));
-                _posted.Release();
-                return Results.StatusCode(_statuses.TryDequeue(out var status) ? status : StatusCodes.Status204NoContent);
-            }
-        }));
+    public async Task StartWebhook() => _webhook = await TestWebhook.StartAsync();
 
     [OneTimeTearDown]
     public async Task StopWebhook() => await _webhook.DisposeAsync();
 
     [SetUp]
-    public void Reset()
-    {
-        _posts.Clear();
-        _statuses.Clear();
-        _posted = new SemaphoreSlim(0);
-    }
+    public void Reset() => _webhook.Reset();
 
     protected override void ConfigureServices(IServiceCollection services) => services.AddNotifier();
 
@@ -55,11 +34,11 @@ public sealed class When_an_outcome_arrives_again : HarnessFixture
         var completed = Completed(NewId.NextGuid(), steps: 2);
 
         await Harness.Bus.Publish(completed);
-        await PostedAsync(1);
+        await _webhook.WaitForPostsAsync(1);
         await Harness.Bus.Publish(completed);
         await Quiet();
 
-        Assert.That(Posts(), Has.Count.EqualTo(1));
+        Assert.That(_webhook.Received, Has.Count.EqualTo(1));
         Assert.That(Harness.Consumed.Select<DeliverNotification>().Count(), Is.EqualTo(2), "both copies reached the channel's consumer");
     }
 
@@ -71,7 +50,7 @@ public sealed class When_an_outcome_arrives_again : HarnessFixture
         await Task.WhenAll(Harness.Bus.Publish(completed), Harness.Bus.Publish(completed), Harness.Bus.Publish(completed));
         await Quiet();
 
-        Assert.That(Posts(), Has.Count.EqualTo(1));
+        Assert.That(_webhook.Received, Has.Count.EqualTo(1));
     }
 
     [Test]
@@ -80,9 +59,9 @@ public sealed class When_an_outcome_arrives_again : HarnessFixture
         var runId = NewId.NextGuid();
 
         await Harness.Bus.Publish(Completed(runId, steps: 2));
-        await PostedAsync(1);
+        await _webhook.WaitForPostsAsync(1);
 
-        Assert.That(Posts().Single().Key, Is.EqualTo($"run.completed:{runId}:2"));
+        Assert.That(_webhook.IdempotencyKeys.Single(), Is.EqualTo($"run.completed:{runId}:2"));
     }
 
     [Test]
@@ -94,39 +73,23 @@ public sealed class When_an_outcome_arrives_again : HarnessFixture
         await Harness.Bus.Publish(Completed(runId, steps: 5));
         await Quiet();
 
-        Assert.That(Posts().Select(p => p.Key), Is.EquivalentTo(new[] { $"run.completed:{runId}:2", $"run.completed:{runId}:5" }));
+        Assert.That(_webhook.IdempotencyKeys, Is.EquivalentTo(new[] { $"run.completed:{runId}:2", $"run.completed:{runId}:5" }));
     }
 
     [Test]
     public async Task Should_try_again_after_a_failed_post_and_then_not_post_a_later_copy()
     {
         var completed = Completed(NewId.NextGuid(), steps: 2);
-        _statuses.Enqueue(StatusCodes.Status503ServiceUnavailable);
+        _webhook.AnswerNextWith(StatusCodes.Status503ServiceUnavailable);
 
         await Harness.Bus.Publish(completed);
-        await PostedAsync(2);
+        await _webhook.WaitForPostsAsync(2);
         await Harness.Bus.Publish(completed);
         await Quiet();
 
-        Assert.That(Posts(), Has.Count.EqualTo(2), "the failed attempt and its retry; the later copy is not posted");
+        Assert.That(_webhook.Received, Has.Count.EqualTo(2), "the failed attempt and its retry; the later copy is not posted");
     }
 
     private static RunCompleted Completed(Guid runId, int steps) =>
         new(runId, "tenant-a", "assistant", "395", steps, new TokenUsage(10, 1), TimeSpan.FromSeconds(1));
-
-    private async Task PostedAsync(int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            Assert.That(await _posted.WaitAsync(TimeSpan.FromSeconds(20)), Is.True, $"the webhook did not receive {count} post(s) within 20 s");
-        }
-    }
-
-    private List<(string? Key, string Event)> Posts()
-    {
-        lock (_posts)
-        {
-            return [.. _posts];
-        }
-    }
 }
