@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
 using Agentry.Contracts;
@@ -14,6 +15,12 @@ namespace Agentry.Planner.StateMachines;
 /// never advances a run twice. Every limit ends the run with a reason a person can read.
 public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState>
 {
+    /// The states a run never leaves (decision 0005), and Escalated, which only a person moves on
+    /// (decision 0021): all of them expire after the retention, so an escalation nobody answers
+    /// within it can no longer be resumed or closed.
+    public static readonly FrozenSet<string> FinishedStates =
+        new[] { nameof(Completed), nameof(Failed), nameof(Escalated), nameof(Cancelled) }.ToFrozenSet();
+
     public AgentRunStateMachine(AgentCatalog agents, IRunDeadlines deadlines, TimeProvider clock)
     {
         InstanceState(x => x.CurrentState);
