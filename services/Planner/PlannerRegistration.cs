@@ -1,4 +1,3 @@
-using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.Persistence;
@@ -42,38 +41,18 @@ public static class PlannerRegistration
 
     public static void AddPlannerConsumers(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
+        var saga = bus.AddSagaStateMachine<AgentRunStateMachine, AgentRunState, AgentRunSagaDefinition>();
         if (RedisRegistration.HasRedis(configuration))
         {
             bus.AddPlannerRedis(configuration);
-            bus.AddSagaStateMachine<AgentRunStateMachine, AgentRunState>(OneMessagePerRunAtATime)
-                .RedisRepository(sp => AgentRunPersistence.RedisOptions(sp.GetRequiredService<IOptions<PlannerRedisOptions>>().Value));
+            saga.RedisRepository(sp => AgentRunPersistence.RedisOptions(sp.GetRequiredService<IOptions<PlannerRedisOptions>>().Value));
         }
         else
         {
-            // The in-memory repository locks each instance while a message is applied.
-            bus.AddSagaStateMachine<AgentRunStateMachine, AgentRunState>().InMemoryRepository();
+            saga.InMemoryRepository();
         }
 
         bus.AddConsumer<PlanStepConsumer>();
-    }
-
-    /// Within one Planner, messages of one run wait for each other (partitioned by run id) instead
-    /// of racing to a version conflict in Redis; runs still proceed in parallel. Conflicts remain
-    /// possible only between Planner processes, where the endpoint's retry resolves them.
-    private static void OneMessagePerRunAtATime(IRegistrationContext context, ISagaConfigurator<AgentRunState> saga)
-    {
-        var partitioner = saga.CreatePartitioner(32);
-        // Every event of AgentRunStateMachine: one missing here only loses the in-process ordering.
-        saga.Message<GoalReceived>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<ContextLoaded>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<StepProposed>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<ToolResult>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<GoalEvaluated>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<RunDeadlineReached>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<CancelRun>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<RunFaulted>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<ApprovalDecided>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
-        saga.Message<ApprovalDeadlineReached>(m => m.UsePartitioner(partitioner, c => c.Message.RunId));
     }
 
     // Both entry points need the connection and the options; registering them twice is harmless.

@@ -1,6 +1,4 @@
-using System.Collections.Frozen;
 using System.ComponentModel.DataAnnotations;
-using Agentry.Planner.StateMachines;
 
 namespace Agentry.Planner.Persistence;
 
@@ -26,22 +24,4 @@ public sealed class PlannerRedisOptions
     public string DeadlineTenantsKey => KeyPrefix + "{deadlines}:tenant";
 
     public string DeadlineTracesKey => KeyPrefix + "{deadlines}:traceparent";
-}
-
-public static class AgentRunPersistence
-{
-    /// The states a run never leaves (decision 0005), and Escalated, which only a person moves on
-    /// (decision 0021): all of them expire after the retention, so an escalation nobody answers
-    /// within it can no longer be resumed or closed.
-    public static readonly FrozenSet<string> FinishedStates = new[]
-    {
-        nameof(AgentRunStateMachine.Completed),
-        nameof(AgentRunStateMachine.Failed),
-        nameof(AgentRunStateMachine.Escalated),
-        nameof(AgentRunStateMachine.Cancelled),
-    }.ToFrozenSet();
-
-    /// Active runs never expire (their deadline ends them); finished ones expire after the retention.
-    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options) =>
-        new(options.RunKeyPrefix, run => FinishedStates.Contains(run.CurrentState) ? options.FinishedRunRetention : null);
 }

@@ -79,6 +79,3 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     public string? LastVerdict { get; set; }
     public string? LastReason { get; set; }
 }
-
-/// A call waiting for approval; Approved is null until it is decided.
-public sealed record PendingApproval(string CallId, string Tool, bool? Approved = null, string? DecidedBy = null, string? Comment = null);

@@ -78,7 +78,7 @@ public sealed class AgentRunTelemetry(TimeProvider clock) : IEventObserver<Agent
 
         // An escalated run that a person closes, or resumes and that then ends, is counted again with
         // that outcome: each escalation is one stop, and so is the run's end (decision 0021).
-        var finished = Persistence.AgentRunPersistence.FinishedStates;
+        var finished = AgentRunStateMachine.FinishedStates;
         if (finished.Contains(to) && (!finished.Contains(from) || from == nameof(AgentRunStateMachine.Escalated)) && from != to)
         {
             var outcome = new KeyValuePair<string, object?>(Tags.Outcome, to);

@@ -195,7 +195,7 @@ public sealed class When_a_call_needs_approval : AgentRunSagaFixture
         Assert.That((denied.CallId, denied.ErrorKind), Is.EqualTo(("call_refund", ToolErrorKind.PermissionDenied)));
         Assert.That(denied.Error, Does.StartWith("Denied: nobody decided on this call before its approval timed out"));
         // Memory keeps the approvals' read model: it learns of the timeout as a decision.
-        var recorded = await PublishedLater<ApprovalDecided>(m => m.RunId == runId && m.DecidedBy == AgentRunStateMachine.ApprovalTimeoutDecider);
+        var recorded = await PublishedLater<ApprovalDecided>(m => m.RunId == runId && m.DecidedBy == RunApprovals.TimeoutDecider);
         Assert.That((recorded.CallId, recorded.Approved), Is.EqualTo(("call_refund", false)));
 
         await Harness.Bus.Publish(Decision(runId, "call_refund", approved: true));

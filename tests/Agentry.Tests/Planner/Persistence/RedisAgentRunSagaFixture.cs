@@ -110,7 +110,7 @@ public abstract class RedisAgentRunSagaFixture : AgentRunSagaFixture
         return run;
     }
 
-    protected static bool IsFinished(AgentRunState run) => AgentRunPersistence.FinishedStates.Contains(run.CurrentState);
+    protected static bool IsFinished(AgentRunState run) => AgentRunStateMachine.FinishedStates.Contains(run.CurrentState);
 
     protected static PlannerRedisOptions Defaults { get; } = new();
 }

@@ -1,0 +1,11 @@
+using Agentry.Planner.Persistence;
+
+namespace Agentry.Planner.StateMachines;
+
+/// Where the Redis saga repository keeps runs, and for how long.
+public static class AgentRunPersistence
+{
+    /// Active runs never expire (their deadline ends them); finished ones expire after the retention.
+    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options) =>
+        new(options.RunKeyPrefix, run => AgentRunStateMachine.FinishedStates.Contains(run.CurrentState) ? options.FinishedRunRetention : null);
+}

@@ -1,0 +1,44 @@
+using Agentry.Contracts;
+using Agentry.Planner.Deadlines;
+using MassTransit;
+using static Agentry.Planner.StateMachines.RunMessages;
+
+namespace Agentry.Planner.StateMachines;
+
+/// The run's wall-clock deadline, set when it starts or resumes, and the ends that remove it: each
+/// end publishes the message that tells the other services how the run ended.
+internal sealed class RunOutcomes(IRunDeadlines deadlines, TimeProvider clock)
+{
+    public Task SetDeadline<T>(BehaviorContext<AgentRunState, T> c)
+        where T : class =>
+        deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Deadline, DeadlineMonitor.CurrentTraceParent()), c.CancellationToken);
+
+    public async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c)
+    {
+        c.Saga.Answer = c.Message.FinalAnswer ?? "";
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await c.Publish(Completed(c.Saga, clock));
+    }
+
+    public async Task Fail<T>(BehaviorContext<AgentRunState, T> c, string reason)
+        where T : class
+    {
+        c.Saga.LastReason = reason;
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await c.Publish(Failed(c.Saga, clock));
+    }
+
+    public async Task Escalate<T>(BehaviorContext<AgentRunState, T> c, string reason)
+        where T : class
+    {
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await c.Publish(Escalated(c.Saga, reason, clock));
+    }
+
+    public async Task Cancel<T>(BehaviorContext<AgentRunState, T> c, string reason)
+        where T : class
+    {
+        await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await c.Publish(Cancelled(c.Saga, reason, clock));
+    }
+}

@@ -1,0 +1,46 @@
+using Agentry.Contracts;
+using Agentry.Agents;
+
+namespace Agentry.Planner.StateMachines;
+
+/// A new run takes its limits from the goal, else from its agent's definition. A goal that cannot
+/// start (unknown agent, bad limits) or could not be read still makes a run, recorded as failed.
+internal sealed class RunStart(AgentCatalog agents, TimeProvider clock)
+{
+    /// Why the goal cannot start a run, or null.
+    public string? Problem(GoalReceived goal) =>
+        GoalValidation.Problem(agents, goal.Agent, goal.Goal, goal.Limits);
+
+    public void Begin(AgentRunState run, GoalReceived goal) => Begin(run, goal, agents.Find(goal.Agent)!);
+
+    /// A refused goal's run, with the default limits whatever its agent says.
+    public void BeginRefused(AgentRunState run, GoalReceived goal) => Begin(run, goal, agent: null);
+
+    public void BeginFaulted(AgentRunState run, RunFaulted fault)
+    {
+        run.TenantId = string.IsNullOrWhiteSpace(fault.TenantId) ? ServiceDefaults.Extensions.DefaultTenant : fault.TenantId;
+        run.StartedAt = clock.GetUtcNow();
+    }
+
+    private void Begin(AgentRunState run, GoalReceived goal, AgentDefinition? agent)
+    {
+        var limits = agent?.Limits ?? AgentLimits.Default;
+        run.TenantId = string.IsNullOrWhiteSpace(goal.TenantId) ? ServiceDefaults.Extensions.DefaultTenant : goal.TenantId;
+        run.Agent = goal.Agent;
+        run.Goal = goal.Goal;
+        run.InputJson = goal.Input?.GetRawText();
+        run.UserId = string.IsNullOrWhiteSpace(goal.UserId) ? null : goal.UserId;
+        run.Step = 1;
+        run.MaxSteps = goal.Limits?.MaxSteps ?? limits.MaxSteps;
+        run.MaxTokens = goal.Limits?.MaxTokens ?? limits.MaxTokens;
+        run.MaxCost = goal.Limits?.MaxCost ?? limits.MaxCost;
+        run.StartedAt = clock.GetUtcNow();
+        run.Deadline = run.StartedAt + (goal.Limits?.Deadline ?? limits.Deadline);
+        run.StepAllowance = run.MaxSteps;
+        run.DeadlineAllowance = run.Deadline - run.StartedAt;
+        if (agent?.Strategy == PlanningStrategy.PlanAndExecute)
+        {
+            RunPlans.Begin(run, limits.MaxReplans);
+        }
+    }
+}
