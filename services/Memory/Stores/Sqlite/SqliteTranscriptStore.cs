@@ -6,17 +6,6 @@ using Microsoft.Extensions.Options;
 
 namespace Agentry.Memory;
 
-public sealed class MemoryOptions
-{
-    public const string SqliteConnectionName = "sqlite";
-
-    /// Where the embedded store keeps its file when no `sqlite` connection string is given.
-    public static string DefaultSqliteConnectionString =>
-        $"Data Source={Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "agentry", "agentry.db")}";
-
-    public string SqliteConnectionString { get; set; } = DefaultSqliteConnectionString;
-}
-
 /// The embedded store: transcripts, long-term memory items and knowledge chunks in one SQLite
 /// file, nothing to install. (The name predates the memory items and knowledge, in the partial
 /// files beside this one; it is kept so that its callers do not change.)
