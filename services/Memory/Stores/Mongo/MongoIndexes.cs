@@ -1,28 +1,7 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using MongoDB.Bson;
-using MongoDB.Driver;
 
 namespace Agentry.Memory;
-
-/// Ready when MongoDB answers a ping and the indexes exist.
-public sealed class MongoHealthCheck(MongoStore store) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await store.Database.RunCommandAsync<BsonDocument>(new BsonDocument("ping", 1), cancellationToken: cancellationToken);
-            await store.EnsureIndexesAsync(cancellationToken);
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception e) when (e is MongoException or TimeoutException)
-        {
-            return HealthCheckResult.Unhealthy($"MongoDB database '{store.Database.DatabaseNamespace.DatabaseName}' does not answer: {e.Message}", e);
-        }
-    }
-}
 
 /// Creates the indexes when the service starts. A MongoDB that is not up yet does not stop the
 /// service: readiness stays red and the first write creates them (the store's once-guard).
