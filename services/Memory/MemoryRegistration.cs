@@ -89,9 +89,11 @@ public static class MemoryRegistration
     }
 
     private static void AddStores<TStore>(IServiceCollection services)
-        where TStore : class, ITranscriptStore, IMemoryItemStore, IKnowledgeStore
+        where TStore : class, ITranscriptStore, IApprovalStore, ISummaryStore, IMemoryItemStore, IKnowledgeStore
     {
         services.TryAddSingleton<ITranscriptStore>(provider => provider.GetRequiredService<TStore>());
+        services.TryAddSingleton<IApprovalStore>(provider => provider.GetRequiredService<TStore>());
+        services.TryAddSingleton<ISummaryStore>(provider => provider.GetRequiredService<TStore>());
         services.TryAddSingleton<IMemoryItemStore>(provider => provider.GetRequiredService<TStore>());
         services.TryAddSingleton<IKnowledgeStore>(provider => provider.GetRequiredService<TStore>());
     }

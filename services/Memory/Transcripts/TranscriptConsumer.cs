@@ -3,8 +3,10 @@ using MassTransit;
 
 namespace Agentry.Memory;
 
-/// Records every event of a run's lifecycle in its transcript.
-public sealed class TranscriptConsumer(ITranscriptStore store, TimeProvider clock) :
+/// Records every event of a run's lifecycle in its transcript. The approval events are recorded
+/// here too, in the approval store: they belong to the run's record (GET /runs/{id} shows them),
+/// and keeping them on this consumer keeps its queue and bindings as they were.
+public sealed class TranscriptConsumer(ITranscriptStore store, IApprovalStore approvals, TimeProvider clock) :
     IConsumer<GoalReceived>,
     IConsumer<StepPlanned>,
     IConsumer<ToolResult>,
@@ -18,10 +20,10 @@ public sealed class TranscriptConsumer(ITranscriptStore store, TimeProvider cloc
     IConsumer<RunResumed>
 {
     public Task Consume(ConsumeContext<ApprovalRequested> context) =>
-        store.RecordApprovalRequestedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
+        approvals.RecordApprovalRequestedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
 
     public Task Consume(ConsumeContext<ApprovalDecided> context) =>
-        store.RecordApprovalDecidedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
+        approvals.RecordApprovalDecidedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
 
     public Task Consume(ConsumeContext<GoalReceived> context)
     {

@@ -29,6 +29,8 @@ public sealed class When_memory_chooses_its_store
         var transcripts = provider.GetRequiredService<ITranscriptStore>();
 
         Assert.That(transcripts, Is.InstanceOf<SqliteTranscriptStore>());
+        Assert.That(provider.GetRequiredService<IApprovalStore>(), Is.SameAs(transcripts));
+        Assert.That(provider.GetRequiredService<ISummaryStore>(), Is.SameAs(transcripts));
         Assert.That(provider.GetRequiredService<IMemoryItemStore>(), Is.SameAs(transcripts));
         Assert.That(provider.GetRequiredService<IKnowledgeStore>(), Is.SameAs(transcripts));
     }
@@ -42,6 +44,8 @@ public sealed class When_memory_chooses_its_store
         var transcripts = provider.GetRequiredService<ITranscriptStore>();
         Assert.That(transcripts, Is.InstanceOf<MongoStore>());
         Assert.That(((MongoStore)transcripts).Database.DatabaseNamespace.DatabaseName, Is.EqualTo("tenants_db"));
+        Assert.That(provider.GetRequiredService<IApprovalStore>(), Is.SameAs(transcripts));
+        Assert.That(provider.GetRequiredService<ISummaryStore>(), Is.SameAs(transcripts));
         Assert.That(provider.GetRequiredService<IMemoryItemStore>(), Is.SameAs(transcripts));
         Assert.That(provider.GetRequiredService<IKnowledgeStore>(), Is.SameAs(transcripts));
 

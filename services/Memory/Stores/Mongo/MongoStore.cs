@@ -9,7 +9,7 @@ namespace Agentry.Memory;
 /// Every document carries its tenant, every index this class creates starts with the tenant, and
 /// every query filters by it; the one read without a tenant is a run by its id (a Guid, unique
 /// across tenants), which goes through MongoDB's own _id index (decision 0014).
-public sealed partial class MongoStore : ITranscriptStore, IMemoryItemStore, IKnowledgeStore
+public sealed partial class MongoStore : ITranscriptStore, IApprovalStore, ISummaryStore, IMemoryItemStore, IKnowledgeStore
 {
     public const string ConnectionName = "mongodb";
     public const string DefaultDatabase = "agentry";

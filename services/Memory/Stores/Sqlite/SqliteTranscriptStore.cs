@@ -9,7 +9,7 @@ namespace Agentry.Memory;
 /// The embedded store: transcripts, long-term memory items and knowledge chunks in one SQLite
 /// file, nothing to install. (The name predates the memory items and knowledge, in the partial
 /// files beside this one; it is kept so that its callers do not change.)
-public sealed partial class SqliteTranscriptStore : ITranscriptStore, IMemoryItemStore, IKnowledgeStore, IDisposable
+public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalStore, ISummaryStore, IMemoryItemStore, IKnowledgeStore, IDisposable
 {
     // One writer at a time inside the process: SQLite allows one anyway, and a writer that finds the
     // file busy is made to sleep 150 ms by Microsoft.Data.Sqlite before trying again. Reads (WAL) go on.

@@ -19,9 +19,14 @@ public abstract class StoreBackend
     public static IEnumerable<StoreBackend> All() => [new SqliteBackend(), new MongoBackend()];
 }
 
-public sealed class StoreUnderTest(ITranscriptStore transcripts, IMemoryItemStore items, IKnowledgeStore knowledge, Func<Task> dispose) : IAsyncDisposable
+public sealed class StoreUnderTest(
+    ITranscriptStore transcripts, IApprovalStore approvals, ISummaryStore summaries, IMemoryItemStore items, IKnowledgeStore knowledge, Func<Task> dispose) : IAsyncDisposable
 {
     public ITranscriptStore Transcripts { get; } = transcripts;
+
+    public IApprovalStore Approvals { get; } = approvals;
+
+    public ISummaryStore Summaries { get; } = summaries;
 
     public IMemoryItemStore Items { get; } = items;
 
@@ -38,7 +43,7 @@ public sealed class SqliteBackend : StoreBackend
     {
         var folder = new TempFolder();
         var store = new SqliteTranscriptStore(Options.Create(new MemoryOptions { SqliteConnectionString = folder.SqliteConnectionString }));
-        return Task.FromResult<(StoreUnderTest?, string?)>((new StoreUnderTest(store, store, store, () =>
+        return Task.FromResult<(StoreUnderTest?, string?)>((new StoreUnderTest(store, store, store, store, store, () =>
         {
             store.Dispose();
             folder.Dispose();
@@ -94,7 +99,7 @@ public sealed class MongoBackend : StoreBackend
         }
 
         var store = new MongoStore(database);
-        return (new StoreUnderTest(store, store, store, async () =>
+        return (new StoreUnderTest(store, store, store, store, store, async () =>
         {
             await client.DropDatabaseAsync(database.DatabaseNamespace.DatabaseName);
             client.Dispose();
