@@ -29,8 +29,7 @@ public static class MemoryRegistration
         }
         else
         {
-            services.TryAddSingleton<SqliteTranscriptStore>();
-            AddStores<SqliteTranscriptStore>(services);
+            AddSqliteStores(services);
         }
 
         AddKnowledge(services, configuration);
@@ -86,6 +85,18 @@ public static class MemoryRegistration
         AddStores<MongoStore>(services);
         services.AddHostedService<MongoIndexes>();
         services.AddHealthChecks().AddCheck<MongoHealthCheck>(MongoStore.ConnectionName, tags: ["ready"]);
+    }
+
+    // One database object per backend, shared by its five stores: one file (or one MongoDB
+    // database), one schema or index set, one health check.
+    private static void AddSqliteStores(IServiceCollection services)
+    {
+        services.TryAddSingleton<SqliteMemoryDatabase>();
+        services.TryAddSingleton<ITranscriptStore, SqliteTranscriptStore>();
+        services.TryAddSingleton<IApprovalStore, SqliteApprovalStore>();
+        services.TryAddSingleton<ISummaryStore, SqliteSummaryStore>();
+        services.TryAddSingleton<IMemoryItemStore, SqliteMemoryItemStore>();
+        services.TryAddSingleton<IKnowledgeStore, SqliteKnowledgeStore>();
     }
 
     private static void AddStores<TStore>(IServiceCollection services)

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Agentry.Tests.Memory;
 
-/// A `mongodb` connection string selects MongoDB for all three stores; none keeps them in SQLite.
+/// A `mongodb` connection string selects MongoDB for every store; none keeps them in SQLite.
 public sealed class When_memory_chooses_its_store
 {
     private static ServiceProvider Build(params (string Key, string Value)[] settings)
@@ -21,18 +21,18 @@ public sealed class When_memory_chooses_its_store
     }
 
     [Test]
-    public void Should_keep_everything_in_one_sqlite_store_without_a_mongodb_connection_string()
+    public void Should_keep_everything_in_one_sqlite_database_without_a_mongodb_connection_string()
     {
         using var folder = new TempFolder();
         using var provider = Build(("ConnectionStrings:sqlite", folder.SqliteConnectionString));
 
-        var transcripts = provider.GetRequiredService<ITranscriptStore>();
+        var database = provider.GetRequiredService<SqliteMemoryDatabase>();
 
-        Assert.That(transcripts, Is.InstanceOf<SqliteTranscriptStore>());
-        Assert.That(provider.GetRequiredService<IApprovalStore>(), Is.SameAs(transcripts));
-        Assert.That(provider.GetRequiredService<ISummaryStore>(), Is.SameAs(transcripts));
-        Assert.That(provider.GetRequiredService<IMemoryItemStore>(), Is.SameAs(transcripts));
-        Assert.That(provider.GetRequiredService<IKnowledgeStore>(), Is.SameAs(transcripts));
+        Assert.That(provider.GetRequiredService<ITranscriptStore>(), Is.InstanceOf<SqliteTranscriptStore>().With.Property(nameof(SqliteTranscriptStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<IApprovalStore>(), Is.InstanceOf<SqliteApprovalStore>().With.Property(nameof(SqliteApprovalStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<ISummaryStore>(), Is.InstanceOf<SqliteSummaryStore>().With.Property(nameof(SqliteSummaryStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<IMemoryItemStore>(), Is.InstanceOf<SqliteMemoryItemStore>().With.Property(nameof(SqliteMemoryItemStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<IKnowledgeStore>(), Is.InstanceOf<SqliteKnowledgeStore>().With.Property(nameof(SqliteKnowledgeStore.Database)).SameAs(database));
     }
 
     [Test]

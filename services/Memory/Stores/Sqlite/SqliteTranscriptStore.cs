@@ -1,39 +1,19 @@
-using System.Globalization;
 using System.Text.Json;
 using Agentry.Contracts;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
+using static Agentry.Memory.SqliteMemoryDatabase;
 
 namespace Agentry.Memory;
 
-/// The embedded store: transcripts, long-term memory items and knowledge chunks in one SQLite
-/// file, nothing to install. (The name predates the memory items and knowledge, in the partial
-/// files beside this one; it is kept so that its callers do not change.)
-public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalStore, ISummaryStore, IMemoryItemStore, IKnowledgeStore, IDisposable
+/// Each run's transcript in the embedded database: runs, steps and tool outcomes (decision 0014).
+public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITranscriptStore
 {
-    // One writer at a time inside the process: SQLite allows one anyway, and a writer that finds the
-    // file busy is made to sleep 150 ms by Microsoft.Data.Sqlite before trying again. Reads (WAL) go on.
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    /// The database it keeps the transcripts in, shared with the other SQLite stores.
+    public SqliteMemoryDatabase Database => database;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private readonly string _connectionString;
-
-    public SqliteTranscriptStore(IOptions<MemoryOptions> options)
-    {
-        var builder = new SqliteConnectionStringBuilder(options.Value.SqliteConnectionString);
-        if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(builder.DataSource))!);
-        }
-
-        builder.DefaultTimeout = 30;
-        _connectionString = builder.ToString();
-        CreateSchema();
-    }
-
     public Task StartRunAsync(RunStart start, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             """
             INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at, user_id)
             VALUES ($run, $tenant, $agent, $goal, $input, 'Running', $at, $user)
@@ -49,7 +29,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalS
             ("$goal", start.Goal), ("$input", start.InputJson), ("$at", Timestamp(start.At)), ("$user", start.UserId));
 
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             """
             INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan, cost)
             VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan, $cost)
@@ -65,45 +45,31 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalS
             ("$plan", step.Plan is null ? null : JsonSerializer.Serialize(step.Plan, Json)),
             ("$cost", Money(step.Cost)));
 
-    public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
-    {
-        await _writeGate.WaitAsync(cancellationToken);
-        try
-        {
-            await RecordToolResultLockedAsync(result, cancellationToken);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
-
-    private async Task RecordToolResultLockedAsync(ToolResult result, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        for (var i = 0; i < result.Outcomes.Count; i++)
-        {
-            var outcome = result.Outcomes[i];
-            await using var command = Command(
-                connection,
-                """
-                INSERT INTO outcomes (run_id, step, call_id, seq, tool, arguments, output, error_kind, error, duration_ms)
-                VALUES ($run, $step, $call, $seq, $tool, $args, $output, $kind, $error, $ms)
-                ON CONFLICT (run_id, call_id) DO NOTHING
-                """,
-                ("$run", result.RunId.ToString()), ("$step", result.Step), ("$call", outcome.CallId), ("$seq", i),
-                ("$tool", outcome.Tool), ("$args", outcome.Arguments.GetRawText()), ("$output", outcome.Output),
-                ("$kind", outcome.ErrorKind.ToString()), ("$error", outcome.Error), ("$ms", outcome.Duration.TotalMilliseconds));
-            command.Transaction = transaction;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-    }
+    public Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                for (var i = 0; i < result.Outcomes.Count; i++)
+                {
+                    var outcome = result.Outcomes[i];
+                    await using var command = Command(
+                        connection,
+                        """
+                        INSERT INTO outcomes (run_id, step, call_id, seq, tool, arguments, output, error_kind, error, duration_ms)
+                        VALUES ($run, $step, $call, $seq, $tool, $args, $output, $kind, $error, $ms)
+                        ON CONFLICT (run_id, call_id) DO NOTHING
+                        """,
+                        ("$run", result.RunId.ToString()), ("$step", result.Step), ("$call", outcome.CallId), ("$seq", i),
+                        ("$tool", outcome.Tool), ("$args", outcome.Arguments.GetRawText()), ("$output", outcome.Output),
+                        ("$kind", outcome.ErrorKind.ToString()), ("$error", outcome.Error), ("$ms", outcome.Duration.TotalMilliseconds));
+                    command.Transaction = transaction;
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+            },
+            cancellationToken);
 
     public Task RecordVerdictAsync(GoalEvaluated verdict, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             """
             INSERT INTO steps (run_id, step, verdict, verdict_reason) VALUES ($run, $step, $verdict, $reason)
             ON CONFLICT (run_id, step) DO UPDATE SET verdict = excluded.verdict, verdict_reason = excluded.verdict_reason
@@ -112,7 +78,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalS
             ("$run", verdict.RunId.ToString()), ("$step", verdict.Step), ("$verdict", verdict.Verdict.ToString()), ("$reason", verdict.Reason));
 
     public Task EndRunAsync(RunEnd end, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             """
             INSERT INTO runs (run_id, tenant_id, agent, status, answer, reason, steps, input_tokens, output_tokens, cost, ended_at)
             VALUES ($run, $tenant, $agent, $status, $answer, $reason, $steps, $in, $out, $cost, $at)
@@ -127,7 +93,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalS
 
     public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(
+        await database.ExecuteAsync(
             """
             INSERT INTO steps (run_id, step, guidance, guidance_by) VALUES ($run, $step, $text, $by)
             ON CONFLICT (run_id, step) DO UPDATE SET
@@ -136,7 +102,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalS
             """,
             cancellationToken,
             ("$run", runId.ToString()), ("$step", afterStep), ("$text", guidance.Text), ("$by", guidance.By));
-        await ExecuteAsync(
+        await database.ExecuteAsync(
             """
             INSERT INTO runs (run_id, tenant_id, status) VALUES ($run, $tenant, 'Running')
             ON CONFLICT (run_id) DO UPDATE SET status = 'Running', reason = NULL, ended_at = NULL WHERE runs.status = 'Escalated'
@@ -157,7 +123,7 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalS
 
     private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
@@ -229,136 +195,8 @@ public sealed partial class SqliteTranscriptStore : ITranscriptStore, IApprovalS
             }
         }
 
-        var approvals = await ApprovalsOfRunAsync(connection, run, cancellationToken);
+        var approvals = await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken);
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
             header.User, approvals.Count == 0 ? null : approvals);
-    }
-
-    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await _writeGate.WaitAsync(cancellationToken);
-        try
-        {
-            await using var connection = await OpenAsync(cancellationToken);
-            await using var command = Command(connection, sql, parameters);
-            return await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
-
-    public void Dispose() => _writeGate.Dispose();
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        // With WAL, NORMAL keeps the file consistent through a crash and skips an fsync per commit;
-        // at worst the last transcript writes before a power loss are lost. It is per connection.
-        await using var pragma = Command(connection, "PRAGMA synchronous = NORMAL;");
-        await pragma.ExecuteNonQueryAsync(cancellationToken);
-        return connection;
-    }
-
-    private void CreateSchema()
-    {
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var command = Command(connection,
-            """
-                PRAGMA journal_mode = WAL;
-                CREATE TABLE IF NOT EXISTS runs (
-                  run_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent TEXT, goal TEXT, input TEXT,
-                  status TEXT NOT NULL, answer TEXT, reason TEXT, steps INTEGER,
-                  input_tokens INTEGER, output_tokens INTEGER, started_at TEXT, ended_at TEXT);
-                CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant_id, started_at);
-                CREATE TABLE IF NOT EXISTS steps (
-                  run_id TEXT NOT NULL, step INTEGER NOT NULL, planned INTEGER NOT NULL DEFAULT 0,
-                  thought TEXT, tool_calls TEXT, final_answer TEXT, input_tokens INTEGER, output_tokens INTEGER, model TEXT,
-                  verdict TEXT, verdict_reason TEXT, cache_hit INTEGER, plan TEXT,
-                  PRIMARY KEY (run_id, step));
-                CREATE TABLE IF NOT EXISTS outcomes (
-                  run_id TEXT NOT NULL, step INTEGER NOT NULL, call_id TEXT NOT NULL, seq INTEGER NOT NULL,
-                  tool TEXT NOT NULL, arguments TEXT NOT NULL, output TEXT NOT NULL, error_kind TEXT NOT NULL, error TEXT,
-                  duration_ms REAL NOT NULL,
-                  PRIMARY KEY (run_id, call_id));
-                CREATE TABLE IF NOT EXISTS memory_items (
-                  tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, id TEXT NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL,
-                  source_run TEXT, created_at TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                  UNIQUE (tenant_id, user_id, id));
-                CREATE INDEX IF NOT EXISTS memory_items_by_user ON memory_items (tenant_id, user_id, created_at);
-                CREATE TABLE IF NOT EXISTS knowledge_chunks (
-                  tenant_id TEXT NOT NULL, collection TEXT NOT NULL, id TEXT NOT NULL, source_path TEXT NOT NULL,
-                  position INTEGER NOT NULL, text TEXT NOT NULL, embedding BLOB,
-                  PRIMARY KEY (tenant_id, collection, id));
-                CREATE INDEX IF NOT EXISTS knowledge_chunks_in_order ON knowledge_chunks (tenant_id, collection, source_path, position);
-                CREATE TABLE IF NOT EXISTS summaries (
-                  run_id TEXT NOT NULL, through_step INTEGER NOT NULL, tenant_id TEXT NOT NULL, text TEXT NOT NULL,
-                  model TEXT NOT NULL, created_at TEXT NOT NULL,
-                  PRIMARY KEY (run_id, through_step));
-                CREATE TABLE IF NOT EXISTS knowledge_collections (
-                  tenant_id TEXT NOT NULL, name TEXT NOT NULL, embedder TEXT NOT NULL, dimensions INTEGER NOT NULL, version TEXT NOT NULL,
-                  PRIMARY KEY (tenant_id, name));
-                """);
-        command.ExecuteNonQuery();
-        using (var approvals = Command(connection, ApprovalsSchema))
-        {
-            approvals.ExecuteNonQuery();
-        }
-
-        // Files written before a column existed get it added; SQLite has no ADD COLUMN IF NOT EXISTS.
-        // An older run then has no cost recorded (null), not a cost of zero.
-        AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"), ("guidance", "TEXT"), ("guidance_by", "TEXT"));
-        AddMissingColumns(connection, "runs", ("cost", "TEXT"), ("user_id", "TEXT"));
-    }
-
-    // One read of the table's columns, however many may be missing.
-    private static void AddMissingColumns(SqliteConnection connection, string table, params (string Name, string Type)[] wanted)
-    {
-        var present = new HashSet<string>(StringComparer.Ordinal);
-        using (var columns = Command(connection, $"SELECT name FROM pragma_table_info('{table}')"))
-        using (var reader = columns.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                present.Add(reader.GetString(0));
-            }
-        }
-
-        foreach (var (name, type) in wanted.Where(column => !present.Contains(column.Name)))
-        {
-            using var add = Command(connection, $"ALTER TABLE {table} ADD COLUMN {name} {type}");
-            add.ExecuteNonQuery();
-        }
-    }
-
-    // Dollars are kept as decimal text: SQLite's REAL would round them, and totals must add up exactly.
-    private static string Money(decimal dollars) => dollars.ToString(CultureInfo.InvariantCulture);
-
-    private static decimal? Money(SqliteDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : decimal.Parse(reader.GetString(ordinal), NumberStyles.Number, CultureInfo.InvariantCulture);
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
-
-    private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
-
-    private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static JsonElement ParseJson(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
     }
 }

@@ -42,13 +42,16 @@ public sealed class SqliteBackend : StoreBackend
     public override Task<(StoreUnderTest?, string?)> OpenAsync()
     {
         var folder = new TempFolder();
-        var store = new SqliteTranscriptStore(Options.Create(new MemoryOptions { SqliteConnectionString = folder.SqliteConnectionString }));
-        return Task.FromResult<(StoreUnderTest?, string?)>((new StoreUnderTest(store, store, store, store, store, () =>
+        var database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = folder.SqliteConnectionString }));
+        var stores = new StoreUnderTest(
+            new SqliteTranscriptStore(database), new SqliteApprovalStore(database), new SqliteSummaryStore(database),
+            new SqliteMemoryItemStore(database), new SqliteKnowledgeStore(database), () =>
         {
-            store.Dispose();
+            database.Dispose();
             folder.Dispose();
             return Task.CompletedTask;
-        }), null));
+        });
+        return Task.FromResult<(StoreUnderTest?, string?)>((stores, null));
     }
 }
 
