@@ -36,18 +36,18 @@ public sealed class When_memory_chooses_its_store
     }
 
     [Test]
-    public async Task Should_use_mongodb_for_all_three_and_report_it_not_ready_when_it_does_not_answer()
+    public async Task Should_use_mongodb_for_every_store_and_report_it_not_ready_when_it_does_not_answer()
     {
         // Nothing listens on port 1; the short selection timeout keeps the health check quick.
         await using var provider = Build(("ConnectionStrings:mongodb", "mongodb://127.0.0.1:1/tenants_db?serverSelectionTimeoutMS=300"));
 
-        var transcripts = provider.GetRequiredService<ITranscriptStore>();
-        Assert.That(transcripts, Is.InstanceOf<MongoStore>());
-        Assert.That(((MongoStore)transcripts).Database.DatabaseNamespace.DatabaseName, Is.EqualTo("tenants_db"));
-        Assert.That(provider.GetRequiredService<IApprovalStore>(), Is.SameAs(transcripts));
-        Assert.That(provider.GetRequiredService<ISummaryStore>(), Is.SameAs(transcripts));
-        Assert.That(provider.GetRequiredService<IMemoryItemStore>(), Is.SameAs(transcripts));
-        Assert.That(provider.GetRequiredService<IKnowledgeStore>(), Is.SameAs(transcripts));
+        var database = provider.GetRequiredService<MongoMemoryDatabase>();
+        Assert.That(database.Database.DatabaseNamespace.DatabaseName, Is.EqualTo("tenants_db"));
+        Assert.That(provider.GetRequiredService<ITranscriptStore>(), Is.InstanceOf<MongoTranscriptStore>().With.Property(nameof(MongoTranscriptStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<IApprovalStore>(), Is.InstanceOf<MongoApprovalStore>().With.Property(nameof(MongoApprovalStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<ISummaryStore>(), Is.InstanceOf<MongoSummaryStore>().With.Property(nameof(MongoSummaryStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<IMemoryItemStore>(), Is.InstanceOf<MongoMemoryItemStore>().With.Property(nameof(MongoMemoryItemStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<IKnowledgeStore>(), Is.InstanceOf<MongoKnowledgeStore>().With.Property(nameof(MongoKnowledgeStore.Database)).SameAs(database));
 
         var registration = provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Single(r => r.Name == "mongodb");
         Assert.That(registration.Tags, Does.Contain("ready"));

@@ -5,19 +5,19 @@ using MongoDB.Driver;
 namespace Agentry.Memory;
 
 /// Ready when MongoDB answers a ping and the indexes exist.
-public sealed class MongoHealthCheck(MongoStore store) : IHealthCheck
+public sealed class MongoHealthCheck(MongoMemoryDatabase database) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            await store.Database.RunCommandAsync<BsonDocument>(new BsonDocument("ping", 1), cancellationToken: cancellationToken);
-            await store.EnsureIndexesAsync(cancellationToken);
+            await database.Database.RunCommandAsync<BsonDocument>(new BsonDocument("ping", 1), cancellationToken: cancellationToken);
+            await database.EnsureIndexesAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception e) when (e is MongoException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy($"MongoDB database '{store.Database.DatabaseNamespace.DatabaseName}' does not answer: {e.Message}", e);
+            return HealthCheckResult.Unhealthy($"MongoDB database '{database.Database.DatabaseNamespace.DatabaseName}' does not answer: {e.Message}", e);
         }
     }
 }

@@ -4,19 +4,19 @@ using Microsoft.Extensions.Logging;
 namespace Agentry.Memory;
 
 /// Creates the indexes when the service starts. A MongoDB that is not up yet does not stop the
-/// service: readiness stays red and the first write creates them (the store's once-guard).
-public sealed partial class MongoIndexes(MongoStore store, ILogger<MongoIndexes> logger) : BackgroundService
+/// service: readiness stays red and the first write creates them (the database's once-guard).
+public sealed partial class MongoIndexes(MongoMemoryDatabase database, ILogger<MongoIndexes> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await store.EnsureIndexesAsync(stoppingToken);
+            await database.EnsureIndexesAsync(stoppingToken);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
             // Whatever went wrong, the service stays up (readiness shows it) and the first write retries.
-            IndexesNotCreated(logger, store.Database.DatabaseNamespace.DatabaseName, e);
+            IndexesNotCreated(logger, database.Database.DatabaseNamespace.DatabaseName, e);
         }
     }
 

@@ -101,8 +101,10 @@ public sealed class MongoBackend : StoreBackend
             return (null, message);
         }
 
-        var store = new MongoStore(database);
-        return (new StoreUnderTest(store, store, store, store, store, async () =>
+        var shared = new MongoMemoryDatabase(database);
+        return (new StoreUnderTest(
+            new MongoTranscriptStore(shared), new MongoApprovalStore(shared), new MongoSummaryStore(shared),
+            new MongoMemoryItemStore(shared), new MongoKnowledgeStore(shared), async () =>
         {
             await client.DropDatabaseAsync(database.DatabaseNamespace.DatabaseName);
             client.Dispose();
