@@ -40,6 +40,7 @@ public static class MemoryRegistration
         // agent's model through the same chain, cache and resilience as its planning calls (in one
         // process, the Planner's registration is shared).
         services.AddAgentryLlm(configuration);
+        services.TryAddSingleton<RunStarts>();
         services.TryAddSingleton<ContextTokens>();
         services.ResolveAtStart<ContextTokens>();
         services.TryAddSingleton<TranscriptSummarizer>();

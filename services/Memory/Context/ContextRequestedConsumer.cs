@@ -12,9 +12,9 @@ namespace Agentry.Memory;
 /// rather than reaching the model over budget: retrying could not make it fit.
 public sealed partial class ContextRequestedConsumer(
     ITranscriptStore store,
+    RunStarts starts,
     ContextBuilder builder,
     AgentCatalog agents,
-    TimeProvider clock,
     ILogger<ContextRequestedConsumer> logger) : IConsumer<ContextRequested>
 {
     public async Task Consume(ConsumeContext<ContextRequested> context)
@@ -22,11 +22,6 @@ public sealed partial class ContextRequestedConsumer(
         var request = context.Message;
         var started = Stopwatch.GetTimestamp();
         using var span = AgentryTelemetry.StartStage("assemble_context", AgentryTelemetry.Stages.Context, request.RunId, request.Step);
-        if (request.Step == 1)
-        {
-            await store.StartRunAsync(new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow(), request.UserId), context.CancellationToken);
-        }
-
         // What the request carries is recorded first (idempotently): the context then never waits for
         // this service's own copies of those events, which arrive on other queues.
         if (request.PreviousStep is { } previousStep)
@@ -49,13 +44,21 @@ public sealed partial class ContextRequestedConsumer(
             await store.RecordGuidanceAsync(request.RunId, request.TenantId, request.Step - 1, guidance, context.CancellationToken);
         }
 
-        var agent = agents.Find(request.Agent)
-            ?? throw new InvalidOperationException(agents.DescribeUnknown(request.Agent));
         RunView run;
         using (AgentryTelemetry.StartStage("retrieve_transcript", AgentryTelemetry.Stages.Context, request.RunId, request.Step))
         {
             run = await store.GetAsync(request.RunId, context.CancellationToken);
         }
+
+        // Before the first context is answered (RunStarts says why). The first step reads no
+        // earlier steps, so the run as read above is still the one to build from.
+        if (request.Step == 1)
+        {
+            await starts.RecordAsync(request, run, context.CancellationToken);
+        }
+
+        var agent = agents.Find(request.Agent)
+            ?? throw new InvalidOperationException(agents.DescribeUnknown(request.Agent));
 
         var assembled = await builder.BuildAsync(agent, run, request, context.CancellationToken);
         span?.SetTag(AgentryTelemetry.Tags.ContextMessages, assembled.Messages.Count)

@@ -6,7 +6,7 @@ namespace Agentry.Memory;
 /// Records every event of a run's lifecycle in its transcript. The approval events are recorded
 /// here too, in the approval store: they belong to the run's record (GET /runs/{id} shows them),
 /// and keeping them on this consumer keeps its queue and bindings as they were.
-public sealed class TranscriptConsumer(ITranscriptStore store, IApprovalStore approvals, TimeProvider clock) :
+public sealed class TranscriptConsumer(ITranscriptStore store, IApprovalStore approvals, RunStarts starts, TimeProvider clock) :
     IConsumer<GoalReceived>,
     IConsumer<StepPlanned>,
     IConsumer<ToolResult>,
@@ -25,11 +25,7 @@ public sealed class TranscriptConsumer(ITranscriptStore store, IApprovalStore ap
     public Task Consume(ConsumeContext<ApprovalDecided> context) =>
         approvals.RecordApprovalDecidedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
 
-    public Task Consume(ConsumeContext<GoalReceived> context)
-    {
-        var goal = context.Message;
-        return store.StartRunAsync(new RunStart(goal.RunId, goal.TenantId, goal.Agent, goal.Goal, goal.Input?.GetRawText(), clock.GetUtcNow(), goal.UserId), context.CancellationToken);
-    }
+    public Task Consume(ConsumeContext<GoalReceived> context) => starts.RecordAsync(context.Message, context.CancellationToken);
 
     public Task Consume(ConsumeContext<StepPlanned> context) => store.RecordStepAsync(context.Message, context.CancellationToken);
 
