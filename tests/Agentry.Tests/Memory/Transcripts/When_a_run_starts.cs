@@ -5,7 +5,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Agentry.Tests.Memory.Transcripts;
+namespace Agentry.Tests.Memory;
 
 /// A run's start reaches Memory twice, on two queues and in either order: GoalReceived and the
 /// first ContextRequested. It is recorded once, before the first context is answered, whichever
