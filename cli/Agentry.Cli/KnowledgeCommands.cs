@@ -100,7 +100,7 @@ public static class KnowledgeCommands
         {
             using var host = builder.Build();
             var knowledge = host.Services.GetRequiredService<KnowledgeBase>();
-            var where = builder.Configuration.GetConnectionString(MongoStore.ConnectionName) is { Length: > 0 } mongodb
+            var where = builder.Configuration.GetConnectionString(MongoMemoryDatabase.ConnectionName) is { Length: > 0 } mongodb
                 ? $"MongoDB {string.Join(",", MongoUrl.Create(mongodb).Servers)}"
                 : new SqliteConnectionStringBuilder(host.Services.GetRequiredService<IOptions<MemoryOptions>>().Value.SqliteConnectionString).DataSource;
             return await command(knowledge, where);

@@ -11,8 +11,8 @@ namespace Agentry.Memory;
 
 public static class MemoryRegistration
 {
-    /// A `mongodb` connection string selects MongoDB for transcripts, memory items and knowledge;
-    /// without one they live in the embedded SQLite file.
+    /// A `mongodb` connection string selects MongoDB for every store (transcripts, approvals,
+    /// summaries, memory items and knowledge); without one they live in the embedded SQLite file.
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
         // Bound either way: the deployment files keep the SQLite fallback's location beside `mongodb`.
@@ -23,14 +23,15 @@ public static class MemoryRegistration
                 options.SqliteConnectionString = sqlite;
             }
         });
-        if (configuration.GetConnectionString(MongoStore.ConnectionName) is { Length: > 0 } mongodb)
+        // One database object per backend, shared by its five stores: one file or MongoDB database,
+        // one schema or index set, one health check.
+        if (configuration.GetConnectionString(MongoMemoryDatabase.ConnectionName) is { Length: > 0 } mongodb)
         {
-            AddMongoStore(services, mongodb);
+            AddMongoStores(services, mongodb);
         }
         else
         {
-            services.TryAddSingleton<SqliteTranscriptStore>();
-            AddStores<SqliteTranscriptStore>(services);
+            AddSqliteStores(services);
         }
 
         AddKnowledge(services, configuration);
@@ -39,6 +40,7 @@ public static class MemoryRegistration
         // agent's model through the same chain, cache and resilience as its planning calls (in one
         // process, the Planner's registration is shared).
         services.AddAgentryLlm(configuration);
+        services.TryAddSingleton<RunStarts>();
         services.TryAddSingleton<ContextTokens>();
         services.ResolveAtStart<ContextTokens>();
         services.TryAddSingleton<TranscriptSummarizer>();
@@ -68,7 +70,7 @@ public static class MemoryRegistration
         services.ResolveAtStart<ITextEmbedder>();
     }
 
-    private static void AddMongoStore(IServiceCollection services, string connectionString)
+    private static void AddMongoStores(IServiceCollection services, string connectionString)
     {
         MongoUrl url;
         try
@@ -78,22 +80,28 @@ public static class MemoryRegistration
         catch (MongoConfigurationException e)
         {
             throw new InvalidOperationException(
-                $"ConnectionStrings:{MongoStore.ConnectionName} is not a MongoDB connection string ({e.Message}). Expected mongodb://host:27017/agentry.", e);
+                $"ConnectionStrings:{MongoMemoryDatabase.ConnectionName} is not a MongoDB connection string ({e.Message}). Expected mongodb://host:27017/agentry.", e);
         }
 
         services.TryAddSingleton<IMongoClient>(_ => new MongoClient(url));
-        services.TryAddSingleton(provider => new MongoStore(provider.GetRequiredService<IMongoClient>().GetDatabase(url.DatabaseName ?? MongoStore.DefaultDatabase)));
-        AddStores<MongoStore>(services);
+        services.TryAddSingleton(provider => new MongoMemoryDatabase(provider.GetRequiredService<IMongoClient>().GetDatabase(url.DatabaseName ?? MongoMemoryDatabase.DefaultDatabase)));
+        services.TryAddSingleton<ITranscriptStore, MongoTranscriptStore>();
+        services.TryAddSingleton<IApprovalStore, MongoApprovalStore>();
+        services.TryAddSingleton<ISummaryStore, MongoSummaryStore>();
+        services.TryAddSingleton<IMemoryItemStore, MongoMemoryItemStore>();
+        services.TryAddSingleton<IKnowledgeStore, MongoKnowledgeStore>();
         services.AddHostedService<MongoIndexes>();
-        services.AddHealthChecks().AddCheck<MongoHealthCheck>(MongoStore.ConnectionName, tags: ["ready"]);
+        services.AddHealthChecks().AddCheck<MongoHealthCheck>(MongoMemoryDatabase.ConnectionName, tags: ["ready"]);
     }
 
-    private static void AddStores<TStore>(IServiceCollection services)
-        where TStore : class, ITranscriptStore, IMemoryItemStore, IKnowledgeStore
+    private static void AddSqliteStores(IServiceCollection services)
     {
-        services.TryAddSingleton<ITranscriptStore>(provider => provider.GetRequiredService<TStore>());
-        services.TryAddSingleton<IMemoryItemStore>(provider => provider.GetRequiredService<TStore>());
-        services.TryAddSingleton<IKnowledgeStore>(provider => provider.GetRequiredService<TStore>());
+        services.TryAddSingleton<SqliteMemoryDatabase>();
+        services.TryAddSingleton<ITranscriptStore, SqliteTranscriptStore>();
+        services.TryAddSingleton<IApprovalStore, SqliteApprovalStore>();
+        services.TryAddSingleton<ISummaryStore, SqliteSummaryStore>();
+        services.TryAddSingleton<IMemoryItemStore, SqliteMemoryItemStore>();
+        services.TryAddSingleton<IKnowledgeStore, SqliteKnowledgeStore>();
     }
 
     public static void AddMemoryConsumers(this IBusRegistrationConfigurator bus)

@@ -9,7 +9,9 @@ public sealed class When_the_cli_manages_memories
 {
     private static readonly DateTimeOffset At = new(2026, 11, 26, 5, 0, 0, TimeSpan.Zero);
     private TempFolder _folder = null!;
-    private SqliteTranscriptStore _store = null!;
+    private SqliteMemoryDatabase _database = null!;
+    private SqliteMemoryItemStore _items = null!;
+    private SqliteTranscriptStore _transcripts = null!;
     private Dictionary<string, string?> _settings = null!;
 
     [SetUp]
@@ -17,20 +19,22 @@ public sealed class When_the_cli_manages_memories
     {
         _folder = new TempFolder();
         _settings = new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString };
-        _store = new SqliteTranscriptStore(Options.Create(new MemoryOptions { SqliteConnectionString = _folder.SqliteConnectionString }));
+        _database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = _folder.SqliteConnectionString }));
+        _items = new SqliteMemoryItemStore(_database);
+        _transcripts = new SqliteTranscriptStore(_database);
     }
 
     [TearDown]
     public void Close()
     {
-        _store.Dispose();
+        _database.Dispose();
         _folder.Dispose();
     }
 
     private async Task<MemoryItem> Keep(string user, string text, string tenant = "default", int minute = 0)
     {
         var item = new MemoryItem(Guid.NewGuid(), tenant, user, text, MemoryKind.Preference, null, At.AddMinutes(minute));
-        await _store.AddItemAsync(item, CancellationToken.None);
+        await _items.AddItemAsync(item, CancellationToken.None);
         return item;
     }
 
@@ -78,7 +82,7 @@ public sealed class When_the_cli_manages_memories
         Assert.That(missing.Exit, Is.EqualTo(ExitCodes.NotCompleted));
         Assert.That(missing.Error, Does.Contain($"has no memory {one.Id}"));
         Assert.That(forgotAll.Output, Does.Contain("Forgot 2 memories of user 'ada'."));
-        Assert.That(await _store.ListItemsAsync("default", "ada", CancellationToken.None), Is.Empty);
+        Assert.That(await _items.ListItemsAsync("default", "ada", CancellationToken.None), Is.Empty);
     }
 
     [Test]
@@ -103,7 +107,7 @@ public sealed class When_the_cli_manages_memories
 
         Assert.That(exit, Is.EqualTo(ExitCodes.Completed), error.ToString());
         var runLine = output.ToString().Split('\n').First(l => l.StartsWith("Run: ", StringComparison.Ordinal));
-        var run = await _store.GetAsync(Guid.Parse(runLine["Run: ".Length..].Trim()), CancellationToken.None);
+        var run = await _transcripts.GetAsync(Guid.Parse(runLine["Run: ".Length..].Trim()), CancellationToken.None);
         Assert.That(run.UserId, Is.EqualTo("ada"));
         Assert.That(output.ToString(), Does.Contain("User: ada"));
     }

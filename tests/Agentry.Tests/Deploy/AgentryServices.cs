@@ -117,7 +117,7 @@ public static class AgentryServices
         };
         var keys = sections
             .SelectMany(s => s.Options.GetProperties().Where(p => p.CanWrite).Select(p => $"{s.Section}:{p.Name}"))
-            .Concat(new[] { "rabbitmq", RedisRegistration.ConnectionStringName, MemoryOptions.SqliteConnectionName, MongoStore.ConnectionName }.Select(name => $"ConnectionStrings:{name}"))
+            .Concat(new[] { "rabbitmq", RedisRegistration.ConnectionStringName, MemoryOptions.SqliteConnectionName, MongoMemoryDatabase.ConnectionName }.Select(name => $"ConnectionStrings:{name}"))
             // Read with GetValue in Extensions.AddAgentryBus / ConfigureAgentryBus.
             .Concat(new[] { "Bus:PrefetchCount", "Bus:QuorumQueues" })
             .Select(key => key.Replace(":", "__", StringComparison.Ordinal));

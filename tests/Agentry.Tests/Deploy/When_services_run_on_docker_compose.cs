@@ -104,8 +104,8 @@ public sealed class When_services_run_on_docker_compose
         await using var provider = services.BuildServiceProvider();
 
         var store = provider.GetRequiredService<ITranscriptStore>();
-        Assert.That(store, Is.InstanceOf<MongoStore>());
-        var host = MongoDB.Driver.MongoUrl.Create(configuration.GetConnectionString(MongoStore.ConnectionName)).Server.Host;
+        Assert.That(store, Is.InstanceOf<MongoTranscriptStore>());
+        var host = MongoDB.Driver.MongoUrl.Create(configuration.GetConnectionString(MongoMemoryDatabase.ConnectionName)).Server.Host;
         Assert.That(Manifests.Compose.Map("services").ContainsKey(host), $"MongoDB {host} is not a compose service");
         Assert.That(Manifests.ComposeService("Memory").Text("depends_on.mongodb.condition"), Is.EqualTo("service_healthy"));
     }

@@ -127,7 +127,7 @@ public sealed class When_services_run_on_kubernetes
     {
         var mongodb = Manifests.Deployment("Memory").Container().List("env").Single(v => v.Text("name") == "ConnectionStrings__mongodb");
         Assert.That((mongodb.Text("valueFrom.secretKeyRef.name"), mongodb.Text("valueFrom.secretKeyRef.key"), mongodb.Text("valueFrom.secretKeyRef.optional")),
-            Is.EqualTo(("agentry-connections", MongoStore.ConnectionName, "true")), "without the key Memory keeps SQLite on its volume");
+            Is.EqualTo(("agentry-connections", MongoMemoryDatabase.ConnectionName, "true")), "without the key Memory keeps SQLite on its volume");
         foreach (var other in Services.Where(s => s != "Memory"))
         {
             Assert.That(Manifests.Deployment(other).Container().Environment().ContainsKey("ConnectionStrings__mongodb"), Is.False, $"{other} does not read `mongodb`");

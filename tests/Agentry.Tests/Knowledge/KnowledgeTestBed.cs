@@ -9,7 +9,8 @@ public sealed class KnowledgeTestBed : IDisposable
     public KnowledgeTestBed(ITextEmbedder? embedder = null, int chunkSize = 1000, int chunkOverlap = 150, TempFolder? folder = null)
     {
         Folder = folder ?? new TempFolder();
-        Store = new SqliteTranscriptStore(Options.Create(new MemoryOptions { SqliteConnectionString = Folder.SqliteConnectionString }));
+        Database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = Folder.SqliteConnectionString }));
+        Store = new SqliteKnowledgeStore(Database);
         Embedder = embedder ?? new HashingEmbedder();
         Retriever = new HybridRetriever(Store, Embedder);
         Base = new KnowledgeBase(Store, Embedder, Retriever, Options.Create(new KnowledgeOptions { ChunkSize = chunkSize, ChunkOverlap = chunkOverlap }));
@@ -17,7 +18,9 @@ public sealed class KnowledgeTestBed : IDisposable
 
     public TempFolder Folder { get; }
 
-    public SqliteTranscriptStore Store { get; }
+    public SqliteMemoryDatabase Database { get; }
+
+    public SqliteKnowledgeStore Store { get; }
 
     public ITextEmbedder Embedder { get; }
 
@@ -41,7 +44,7 @@ public sealed class KnowledgeTestBed : IDisposable
 
     public void Dispose()
     {
-        Store.Dispose();
+        Database.Dispose();
         Folder.Dispose();
     }
 }

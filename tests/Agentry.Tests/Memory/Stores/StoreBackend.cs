@@ -19,9 +19,14 @@ public abstract class StoreBackend
     public static IEnumerable<StoreBackend> All() => [new SqliteBackend(), new MongoBackend()];
 }
 
-public sealed class StoreUnderTest(ITranscriptStore transcripts, IMemoryItemStore items, IKnowledgeStore knowledge, Func<Task> dispose) : IAsyncDisposable
+public sealed class StoreUnderTest(
+    ITranscriptStore transcripts, IApprovalStore approvals, ISummaryStore summaries, IMemoryItemStore items, IKnowledgeStore knowledge, Func<Task> dispose) : IAsyncDisposable
 {
     public ITranscriptStore Transcripts { get; } = transcripts;
+
+    public IApprovalStore Approvals { get; } = approvals;
+
+    public ISummaryStore Summaries { get; } = summaries;
 
     public IMemoryItemStore Items { get; } = items;
 
@@ -37,13 +42,16 @@ public sealed class SqliteBackend : StoreBackend
     public override Task<(StoreUnderTest?, string?)> OpenAsync()
     {
         var folder = new TempFolder();
-        var store = new SqliteTranscriptStore(Options.Create(new MemoryOptions { SqliteConnectionString = folder.SqliteConnectionString }));
-        return Task.FromResult<(StoreUnderTest?, string?)>((new StoreUnderTest(store, store, store, () =>
+        var database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = folder.SqliteConnectionString }));
+        var stores = new StoreUnderTest(
+            new SqliteTranscriptStore(database), new SqliteApprovalStore(database), new SqliteSummaryStore(database),
+            new SqliteMemoryItemStore(database), new SqliteKnowledgeStore(database), () =>
         {
-            store.Dispose();
+            database.Dispose();
             folder.Dispose();
             return Task.CompletedTask;
-        }), null));
+        });
+        return Task.FromResult<(StoreUnderTest?, string?)>((stores, null));
     }
 }
 
@@ -93,8 +101,10 @@ public sealed class MongoBackend : StoreBackend
             return (null, message);
         }
 
-        var store = new MongoStore(database);
-        return (new StoreUnderTest(store, store, store, async () =>
+        var shared = new MongoMemoryDatabase(database);
+        return (new StoreUnderTest(
+            new MongoTranscriptStore(shared), new MongoApprovalStore(shared), new MongoSummaryStore(shared),
+            new MongoMemoryItemStore(shared), new MongoKnowledgeStore(shared), async () =>
         {
             await client.DropDatabaseAsync(database.DatabaseNamespace.DatabaseName);
             client.Dispose();

@@ -2,17 +2,23 @@ using System.Text.Json;
 using Agentry.Contracts;
 using MongoDB.Bson;
 using MongoDB.Driver;
+using static Agentry.Memory.MongoMemoryDatabase;
 
 namespace Agentry.Memory;
 
-// Documents: runs (_id = run id), steps (_id = run:step), outcomes (_id = run:call id). Each write is
-// an upsert with the same meaning as the SQLite statements, so redelivered or reordered messages
-// leave the same record.
-public sealed partial class MongoStore
+/// Each run's transcript in MongoDB. Documents: runs (_id = run id), steps (_id = run:step),
+/// outcomes (_id = run:call id). Each write is an upsert with the same meaning as the SQLite
+/// statements, so redelivered or reordered messages leave the same record.
+public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITranscriptStore
 {
+    /// The database it keeps them in, shared with the other MongoDB stores.
+    public MongoMemoryDatabase Database => database;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     public async Task StartRunAsync(RunStart start, CancellationToken cancellationToken)
     {
-        await EnsureIndexesAsync(cancellationToken);
+        await database.EnsureIndexesAsync(cancellationToken);
         // Whatever an earlier event wrote wins (coalesce), as in SQLite: a pipeline update can say so.
         BsonDocument KeepOr(string field, BsonValue value) => new("$ifNull", new BsonArray { "$" + field, Literal(value) });
         var set = new BsonDocument
@@ -25,7 +31,7 @@ public sealed partial class MongoStore
             ["startedAt"] = KeepOr("startedAt", start.At.UtcDateTime),
             ["user"] = KeepOr("user", Text(start.UserId)),
         };
-        await _runs.UpdateOneAsync(
+        await database.Runs.UpdateOneAsync(
             new BsonDocument("_id", start.RunId.ToString()),
             new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", set) }),
             Upsert,
@@ -34,7 +40,7 @@ public sealed partial class MongoStore
 
     public async Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken)
     {
-        await EnsureIndexesAsync(cancellationToken);
+        await database.EnsureIndexesAsync(cancellationToken);
         var update = Builders<BsonDocument>.Update
             .SetOnInsert("tenant", Required(step.TenantId)).SetOnInsert("run", step.RunId.ToString()).SetOnInsert("step", step.Step)
             .Set("planned", true)
@@ -47,7 +53,7 @@ public sealed partial class MongoStore
             .Set("cacheHit", step.CacheHit)
             .Set("plan", step.Plan is null ? (BsonValue)BsonNull.Value : new BsonString(JsonSerializer.Serialize(step.Plan, Json)))
             .Set("cost", Money(step.Cost));
-        await _steps.UpdateOneAsync(StepKey(step.RunId, step.Step), update, Upsert, cancellationToken);
+        await database.Steps.UpdateOneAsync(StepKey(step.RunId, step.Step), update, Upsert, cancellationToken);
     }
 
     public async Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken)
@@ -57,7 +63,7 @@ public sealed partial class MongoStore
             return;
         }
 
-        await EnsureIndexesAsync(cancellationToken);
+        await database.EnsureIndexesAsync(cancellationToken);
         // First write wins per call, as ON CONFLICT DO NOTHING does in SQLite.
         var writes = result.Outcomes.Select((outcome, seq) => new UpdateOneModel<BsonDocument>(
             new BsonDocument("_id", $"{result.RunId}:{outcome.CallId}"),
@@ -69,23 +75,23 @@ public sealed partial class MongoStore
                 .SetOnInsert("errorKind", outcome.ErrorKind.ToString()).SetOnInsert("error", Text(outcome.Error))
                 .SetOnInsert("durationMs", outcome.Duration.TotalMilliseconds))
         { IsUpsert = true });
-        await _outcomes.BulkWriteAsync(writes, new BulkWriteOptions { IsOrdered = false }, cancellationToken);
+        await database.Outcomes.BulkWriteAsync(writes, new BulkWriteOptions { IsOrdered = false }, cancellationToken);
     }
 
     public async Task RecordVerdictAsync(GoalEvaluated verdict, CancellationToken cancellationToken)
     {
-        await EnsureIndexesAsync(cancellationToken);
+        await database.EnsureIndexesAsync(cancellationToken);
         var update = Builders<BsonDocument>.Update
             .SetOnInsert("tenant", Required(verdict.TenantId)).SetOnInsert("run", verdict.RunId.ToString()).SetOnInsert("step", verdict.Step)
             .SetOnInsert("planned", false)
             .Set("verdict", verdict.Verdict.ToString())
             .Set("verdictReason", Text(verdict.Reason));
-        await _steps.UpdateOneAsync(StepKey(verdict.RunId, verdict.Step), update, Upsert, cancellationToken);
+        await database.Steps.UpdateOneAsync(StepKey(verdict.RunId, verdict.Step), update, Upsert, cancellationToken);
     }
 
     public async Task EndRunAsync(RunEnd end, CancellationToken cancellationToken)
     {
-        await EnsureIndexesAsync(cancellationToken);
+        await database.EnsureIndexesAsync(cancellationToken);
         var update = Builders<BsonDocument>.Update
             .SetOnInsert("tenant", Required(end.TenantId)).SetOnInsert("agent", Text(end.Agent))
             .Set("status", end.Status)
@@ -96,12 +102,12 @@ public sealed partial class MongoStore
             .Set("outputTokens", end.Usage.OutputTokens)
             .Set("cost", Money(end.TotalCost))
             .Set("endedAt", end.At.UtcDateTime);
-        await _runs.UpdateOneAsync(new BsonDocument("_id", end.RunId.ToString()), update, Upsert, cancellationToken);
+        await database.Runs.UpdateOneAsync(new BsonDocument("_id", end.RunId.ToString()), update, Upsert, cancellationToken);
     }
 
     public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
     {
-        await EnsureIndexesAsync(cancellationToken);
+        await database.EnsureIndexesAsync(cancellationToken);
         // The first guidance for a step wins, as coalesce does in SQLite.
         BsonDocument KeepOr(string field, BsonValue value) => new("$ifNull", new BsonArray { "$" + field, Literal(value) });
         var step = new BsonDocument
@@ -113,7 +119,7 @@ public sealed partial class MongoStore
             ["guidance"] = KeepOr("guidance", guidance.Text),
             ["guidanceBy"] = KeepOr("guidanceBy", guidance.By),
         };
-        await _steps.UpdateOneAsync(
+        await database.Steps.UpdateOneAsync(
             StepKey(runId, afterStep),
             new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", step) }),
             Upsert,
@@ -127,7 +133,7 @@ public sealed partial class MongoStore
             ["reason"] = IfEscalated("reason", Literal(BsonNull.Value)),
             ["endedAt"] = IfEscalated("endedAt", "$$REMOVE"),
         };
-        await _runs.UpdateOneAsync(
+        await database.Runs.UpdateOneAsync(
             new BsonDocument("_id", runId.ToString()),
             new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", run) }),
             Upsert,
@@ -142,14 +148,14 @@ public sealed partial class MongoStore
 
     private async Task<RunView> GetRunAsync(BsonDocument filter, Guid runId, CancellationToken cancellationToken)
     {
-        var run = await _runs.Find(filter).FirstOrDefaultAsync(cancellationToken);
+        var run = await database.Runs.Find(filter).FirstOrDefaultAsync(cancellationToken);
         if (run is null)
         {
             return RunView.NotFound(runId);
         }
 
         var ofRun = new BsonDocument { ["tenant"] = run["tenant"], ["run"] = runId.ToString() };
-        var outcomes = (await _outcomes.Find(ofRun).Sort(new BsonDocument { ["step"] = 1, ["seq"] = 1 }).ToListAsync(cancellationToken))
+        var outcomes = (await database.Outcomes.Find(ofRun).Sort(new BsonDocument { ["step"] = 1, ["seq"] = 1 }).ToListAsync(cancellationToken))
             .GroupBy(o => o["step"].AsInt32)
             .ToDictionary(g => g.Key, g => g.Select(o => new ToolOutcome(
                 o["callId"].AsString,
@@ -160,7 +166,7 @@ public sealed partial class MongoStore
                 Text(o, "error"),
                 TimeSpan.FromMilliseconds(o["durationMs"].ToDouble()))).ToList());
 
-        var steps = (await _steps.Find(ofRun).Sort(new BsonDocument("step", 1)).ToListAsync(cancellationToken))
+        var steps = (await database.Steps.Find(ofRun).Sort(new BsonDocument("step", 1)).ToListAsync(cancellationToken))
             .Select(s =>
             {
                 var number = s["step"].AsInt32;
@@ -183,7 +189,7 @@ public sealed partial class MongoStore
             .ToList();
 
         var ended = run.Contains("endedAt");
-        var approvals = await ApprovalsOfRunAsync(run["tenant"], runId, cancellationToken);
+        var approvals = await MongoApprovalStore.OfRunAsync(database, run["tenant"], runId, cancellationToken);
         return new RunView(
             runId, true, run["tenant"].AsString, Text(run, "agent"), Text(run, "goal"), run["status"].AsString,
             Text(run, "answer"), Text(run, "reason"),
@@ -195,10 +201,4 @@ public sealed partial class MongoStore
     }
 
     private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");
-
-    private static JsonElement ParseJson(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
-    }
 }

@@ -148,7 +148,7 @@ public sealed class When_context_is_fitted_to_a_budget
         Assert.That(context.Messages.Where(m => m.Role == ContextRole.Assistant).SelectMany(m => m.ToolCalls ?? []).Select(c => c.CallId),
             Is.EqualTo(new[] { "call_5", "call_6" }));
         Assert.That(context.Tokens, Is.EqualTo(Recount(services, "gpt-4o-mini", context)).And.LessThanOrEqualTo(1_500));
-        var stored = await store.GetSummaryAsync(Tenant, run, 6, None);
+        var stored = await services.GetRequiredService<ISummaryStore>().GetSummaryAsync(Tenant, run, 6, None);
         Assert.That((stored?.ThroughStep, stored?.Model, stored?.Text), Is.EqualTo((4, "gpt-4o-mini", "Steps 1 to 4 doubled 1, 2, 3 and 4 with the calculator.")));
 
         // The same step asked again (a redelivery) reuses the stored summary.
@@ -168,7 +168,7 @@ public sealed class When_context_is_fitted_to_a_budget
         Assert.That(later.Messages.Where(m => m.Role == ContextRole.Tool).Select(m => m.Content),
             Is.EqualTo(new[] { 6, 7 }.Select(s => ToolOutcomeText.Format(OutcomeOf(s)))));
         Assert.That(later.Tokens, Is.EqualTo(Recount(services, "gpt-4o-mini", later)).And.LessThanOrEqualTo(1_500));
-        Assert.That((await store.GetSummaryAsync(Tenant, run, 99, None))?.ThroughStep, Is.EqualTo(5));
+        Assert.That((await services.GetRequiredService<ISummaryStore>().GetSummaryAsync(Tenant, run, 99, None))?.ThroughStep, Is.EqualTo(5));
     }
 
     [Test]
@@ -184,7 +184,7 @@ public sealed class When_context_is_fitted_to_a_budget
 
         Assert.That(context.OverBudget, Is.Null);
         Assert.That(context.Messages.Any(m => m.Content.Contains(TranscriptSummarizer.ExtractiveLabel, StringComparison.Ordinal)));
-        Assert.That(await store.GetSummaryAsync(Tenant, run, 6, None), Is.Null, "a passing outage leaves no lasting summary");
+        Assert.That(await services.GetRequiredService<ISummaryStore>().GetSummaryAsync(Tenant, run, 6, None), Is.Null, "a passing outage leaves no lasting summary");
         Assert.That(context.Tokens, Is.EqualTo(Recount(services, "gpt-4o-mini", context)).And.LessThanOrEqualTo(1_500));
     }
 
@@ -200,7 +200,7 @@ public sealed class When_context_is_fitted_to_a_budget
 
         Assert.That(context.OverBudget, Is.Null);
         Assert.That(_fake.RequestCount, Is.EqualTo(0));
-        var summary = await store.GetSummaryAsync(Tenant, run, 6, None);
+        var summary = await services.GetRequiredService<ISummaryStore>().GetSummaryAsync(Tenant, run, 6, None);
         Assert.That(summary?.Model, Is.EqualTo(TranscriptSummarizer.ExtractiveWriter));
         Assert.That(summary!.Text, Does.StartWith(TranscriptSummarizer.ExtractiveLabel).And.Contain("Step 1:").And.Contain("s1w0").And.Contain("Step 4:"));
         Assert.That(context.Messages.Single(m => m.Content.Contains(TranscriptSummarizer.ExtractiveLabel, StringComparison.Ordinal)).Content,

@@ -17,13 +17,14 @@ public sealed class When_a_cached_step_is_recorded
     [TearDown]
     public void RemoveFolder() => _folder.Dispose();
 
-    private SqliteTranscriptStore Store() =>
+    private SqliteMemoryDatabase Database() =>
         new(Options.Create(new MemoryOptions { SqliteConnectionString = _folder.SqliteConnectionString }));
 
     [Test]
     public async Task Should_show_the_cache_hit_and_the_model_on_the_run_view()
     {
-        using var store = Store();
+        using var database = Database();
+        var store = new SqliteTranscriptStore(database);
         var runId = Guid.NewGuid();
         await store.StartRunAsync(new RunStart(runId, "t", "assistant", "What is 6 * 7?", null, DateTimeOffset.UtcNow), CancellationToken.None);
         await store.RecordStepAsync(new StepPlanned(runId, "t", "assistant", 1, 8, null, [], "42", TokenUsage.None, "backup/small", CacheHit: true), CancellationToken.None);
@@ -51,7 +52,8 @@ public sealed class When_a_cached_step_is_recorded
             await create.ExecuteNonQueryAsync();
         }
 
-        using var store = Store();
+        using var database = Database();
+        var store = new SqliteTranscriptStore(database);
         var runId = Guid.NewGuid();
         await store.StartRunAsync(new RunStart(runId, "t", "assistant", "goal", null, DateTimeOffset.UtcNow), CancellationToken.None);
         await store.RecordStepAsync(new StepPlanned(runId, "t", "assistant", 1, 8, null, [], "42", TokenUsage.None, "m", CacheHit: true), CancellationToken.None);

@@ -1,11 +1,16 @@
 using System.Globalization;
+using static Agentry.Memory.SqliteMemoryDatabase;
 
 namespace Agentry.Memory;
 
-public sealed partial class SqliteTranscriptStore
+/// Summaries of runs' older steps in the embedded database, keyed by run and last step covered.
+public sealed class SqliteSummaryStore(SqliteMemoryDatabase database) : ISummaryStore
 {
+    /// The database it keeps them in, shared with the other SQLite stores.
+    public SqliteMemoryDatabase Database => database;
+
     public Task SaveSummaryAsync(TranscriptSummary summary, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             """
             INSERT INTO summaries (run_id, through_step, tenant_id, text, model, created_at)
             VALUES ($run, $through, $tenant, $text, $model, $at)
@@ -17,7 +22,7 @@ public sealed partial class SqliteTranscriptStore
 
     public async Task<TranscriptSummary?> GetSummaryAsync(string tenantId, Guid runId, int throughStep, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Command(connection,
             """
             SELECT through_step, text, model, created_at FROM summaries

@@ -19,7 +19,7 @@ namespace Agentry.Memory;
 public sealed partial class TranscriptSummarizer(
     ModelGateway models,
     LlmProviders providers,
-    ITranscriptStore store,
+    ISummaryStore store,
     TimeProvider clock,
     ILogger<TranscriptSummarizer> logger)
 {

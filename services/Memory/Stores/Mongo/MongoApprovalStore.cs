@@ -1,14 +1,17 @@
 using Agentry.Contracts;
 using MongoDB.Bson;
 using MongoDB.Driver;
+using static Agentry.Memory.MongoMemoryDatabase;
 
 namespace Agentry.Memory;
 
-// Documents: approvals (_id = run:call id), with the same meaning as the SQLite rows: a decision may
-// create the document first; the request completes it; only requested ones are shown.
-public sealed partial class MongoStore
+/// Approvals in MongoDB. Documents: approvals (_id = run:call id), with the same meaning as the
+/// SQLite rows: a decision may create the document first; the request completes it; only requested
+/// ones are shown, and pending ones only for runs still running.
+public sealed class MongoApprovalStore(MongoMemoryDatabase database) : IApprovalStore
 {
-    private IMongoCollection<BsonDocument> Approvals => Database.GetCollection<BsonDocument>("approvals");
+    /// The database it keeps them in, shared with the other MongoDB stores.
+    public MongoMemoryDatabase Database => database;
 
     public async Task RecordApprovalRequestedAsync(ApprovalRequested request, DateTimeOffset at, CancellationToken cancellationToken)
     {
@@ -17,7 +20,7 @@ public sealed partial class MongoStore
             return;
         }
 
-        await EnsureIndexesAsync(cancellationToken);
+        await database.EnsureIndexesAsync(cancellationToken);
         var writes = request.Calls.Select(call => new UpdateOneModel<BsonDocument>(
             ApprovalKey(request.RunId, call.CallId),
             Builders<BsonDocument>.Update
@@ -26,9 +29,9 @@ public sealed partial class MongoStore
                 .Set("agent", request.Agent).Set("step", request.Step).Set("tool", call.Tool)
                 .Set("arguments", call.Arguments.GetRawText()).Set("expiresAt", request.ExpiresAt.UtcDateTime))
         { IsUpsert = true });
-        await Approvals.BulkWriteAsync(writes, new BulkWriteOptions { IsOrdered = false }, cancellationToken);
+        await database.Approvals.BulkWriteAsync(writes, new BulkWriteOptions { IsOrdered = false }, cancellationToken);
         // A document a decision created first has no requestedAt yet.
-        await Approvals.UpdateManyAsync(
+        await database.Approvals.UpdateManyAsync(
             new BsonDocument { ["run"] = request.RunId.ToString(), ["tenant"] = request.TenantId, ["requestedAt"] = new BsonDocument("$exists", false) },
             Builders<BsonDocument>.Update.Set("requestedAt", at.UtcDateTime),
             cancellationToken: cancellationToken);
@@ -36,7 +39,7 @@ public sealed partial class MongoStore
 
     public async Task RecordApprovalDecidedAsync(ApprovalDecided decision, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await EnsureIndexesAsync(cancellationToken);
+        await database.EnsureIndexesAsync(cancellationToken);
         var filter = ApprovalKey(decision.RunId, decision.CallId);
         filter["approved"] = BsonNull.Value; // matches a missing field too: only an undecided call is decided
         var update = Builders<BsonDocument>.Update
@@ -46,7 +49,7 @@ public sealed partial class MongoStore
             .Set("comment", Text(decision.Comment)).Set("decidedAt", at.UtcDateTime);
         try
         {
-            await Approvals.UpdateOneAsync(filter, update, Upsert, cancellationToken);
+            await database.Approvals.UpdateOneAsync(filter, update, Upsert, cancellationToken);
         }
         catch (MongoWriteException e) when (e.WriteError.Category == ServerErrorCategory.DuplicateKey)
         {
@@ -56,8 +59,8 @@ public sealed partial class MongoStore
 
     public async Task<IReadOnlyList<ApprovalView>> PendingApprovalsAsync(string tenantId, CancellationToken cancellationToken)
     {
-        await EnsureIndexesAsync(cancellationToken);
-        var waiting = await Approvals
+        await database.EnsureIndexesAsync(cancellationToken);
+        var waiting = await database.Approvals
             .Find(new BsonDocument { ["tenant"] = Required(tenantId), ["approved"] = BsonNull.Value, ["requestedAt"] = new BsonDocument("$exists", true) })
             .Sort(new BsonDocument { ["requestedAt"] = 1, ["_id"] = 1 })
             .ToListAsync(cancellationToken);
@@ -66,7 +69,7 @@ public sealed partial class MongoStore
             return [];
         }
 
-        var running = (await _runs
+        var running = (await database.Runs
             .Find(new BsonDocument { ["tenant"] = tenantId, ["_id"] = new BsonDocument("$in", new BsonArray(waiting.Select(a => a["run"]).Distinct())), ["status"] = "Running" })
             .Project(new BsonDocument("_id", 1))
             .ToListAsync(cancellationToken))
@@ -75,8 +78,9 @@ public sealed partial class MongoStore
         return [.. waiting.Where(a => running.Contains(a["run"].AsString)).Select(ApprovalOf)];
     }
 
-    private async Task<IReadOnlyList<ApprovalView>> ApprovalsOfRunAsync(BsonValue tenant, Guid runId, CancellationToken cancellationToken) =>
-        [.. (await Approvals
+    /// The run's requested calls, for its transcript (MongoTranscriptStore).
+    internal static async Task<IReadOnlyList<ApprovalView>> OfRunAsync(MongoMemoryDatabase database, BsonValue tenant, Guid runId, CancellationToken cancellationToken) =>
+        [.. (await database.Approvals
             .Find(new BsonDocument { ["tenant"] = tenant, ["run"] = runId.ToString(), ["requestedAt"] = new BsonDocument("$exists", true) })
             .Sort(new BsonDocument { ["step"] = 1, ["requestedAt"] = 1, ["callId"] = 1 })
             .ToListAsync(cancellationToken))

@@ -1,11 +1,16 @@
 using System.Globalization;
+using static Agentry.Memory.SqliteMemoryDatabase;
 
 namespace Agentry.Memory;
 
-public sealed partial class SqliteTranscriptStore
+/// Long-term memory items in the embedded database, per tenant and user.
+public sealed class SqliteMemoryItemStore(SqliteMemoryDatabase database) : IMemoryItemStore
 {
+    /// The database it keeps them in, shared with the other SQLite stores.
+    public SqliteMemoryDatabase Database => database;
+
     public Task AddItemAsync(MemoryItem item, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             """
             INSERT INTO memory_items (tenant_id, user_id, id, text, kind, source_run, created_at)
             VALUES ($tenant, $user, $id, $text, $kind, $run, $at)
@@ -19,13 +24,13 @@ public sealed partial class SqliteTranscriptStore
         ReadItemsAsync(tenantId, userId, cancellationToken);
 
     public async Task<bool> DeleteItemAsync(string tenantId, string userId, Guid id, CancellationToken cancellationToken) =>
-        await ExecuteAsync(
+        await database.ExecuteAsync(
             "DELETE FROM memory_items WHERE tenant_id = $tenant AND user_id = $user AND id = $id",
             cancellationToken,
             ("$tenant", Required(tenantId)), ("$user", Required(userId)), ("$id", id.ToString())) > 0;
 
     public Task<int> DeleteItemsAsync(string tenantId, string userId, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             "DELETE FROM memory_items WHERE tenant_id = $tenant AND user_id = $user",
             cancellationToken,
             ("$tenant", Required(tenantId)), ("$user", Required(userId)));
@@ -36,7 +41,7 @@ public sealed partial class SqliteTranscriptStore
 
     private async Task<IReadOnlyList<MemoryItem>> ReadItemsAsync(string tenantId, string userId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         // created_at is fixed-width ISO 8601 in UTC, so text order is time order.
         await using var command = Command(connection,
             "SELECT id, text, kind, source_run, created_at FROM memory_items WHERE tenant_id = $tenant AND user_id = $user ORDER BY created_at, seq",
@@ -56,11 +61,5 @@ public sealed partial class SqliteTranscriptStore
         }
 
         return items;
-    }
-
-    private static string Required(string value, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? name = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(value, name);
-        return value;
     }
 }

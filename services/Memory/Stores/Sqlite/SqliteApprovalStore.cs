@@ -1,21 +1,17 @@
 using System.Globalization;
 using Agentry.Contracts;
 using Microsoft.Data.Sqlite;
+using static Agentry.Memory.SqliteMemoryDatabase;
 
 namespace Agentry.Memory;
 
-// Approvals: one row per call that needed approval, keyed by run and call. A row may be created by
-// its decision first (requested_at null) and is completed by the request; it is shown only once requested.
-public sealed partial class SqliteTranscriptStore
+/// Approvals in the embedded database: one row per call that needed approval, keyed by run and call.
+/// A row may be created by its decision first (requested_at null) and is completed by the request;
+/// it is shown only once requested. Pending calls are listed only for runs still running (a join on runs).
+public sealed class SqliteApprovalStore(SqliteMemoryDatabase database) : IApprovalStore
 {
-    private const string ApprovalsSchema = """
-        CREATE TABLE IF NOT EXISTS approvals (
-          run_id TEXT NOT NULL, call_id TEXT NOT NULL, tenant_id TEXT NOT NULL, agent TEXT, step INTEGER NOT NULL,
-          tool TEXT, arguments TEXT, requested_at TEXT, expires_at TEXT,
-          approved INTEGER, decided_by TEXT, comment TEXT, decided_at TEXT,
-          PRIMARY KEY (run_id, call_id));
-        CREATE INDEX IF NOT EXISTS approvals_waiting ON approvals (tenant_id, approved, requested_at);
-        """;
+    /// The database it keeps them in, shared with the other SQLite stores.
+    public SqliteMemoryDatabase Database => database;
 
     private const string ApprovalColumns = "run_id, tenant_id, agent, step, call_id, tool, arguments, requested_at, expires_at, approved, decided_by, comment, decided_at";
 
@@ -23,7 +19,7 @@ public sealed partial class SqliteTranscriptStore
     {
         foreach (var call in request.Calls)
         {
-            await ExecuteAsync(
+            await database.ExecuteAsync(
                 """
                 INSERT INTO approvals (run_id, call_id, tenant_id, agent, step, tool, arguments, requested_at, expires_at)
                 VALUES ($run, $call, $tenant, $agent, $step, $tool, $args, $at, $expires)
@@ -39,7 +35,7 @@ public sealed partial class SqliteTranscriptStore
     }
 
     public Task RecordApprovalDecidedAsync(ApprovalDecided decision, DateTimeOffset at, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             """
             INSERT INTO approvals (run_id, call_id, tenant_id, step, approved, decided_by, comment, decided_at)
             VALUES ($run, $call, $tenant, $step, $approved, $by, $comment, $at)
@@ -54,7 +50,7 @@ public sealed partial class SqliteTranscriptStore
     public async Task<IReadOnlyList<ApprovalView>> PendingApprovalsAsync(string tenantId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Command(connection,
             $"""
             SELECT {string.Join(", ", ApprovalColumns.Split(", ").Select(c => "a." + c))} FROM approvals a JOIN runs r ON r.run_id = a.run_id
@@ -65,7 +61,8 @@ public sealed partial class SqliteTranscriptStore
         return await ReadApprovalsAsync(command, cancellationToken);
     }
 
-    private static async Task<IReadOnlyList<ApprovalView>> ApprovalsOfRunAsync(SqliteConnection connection, string runId, CancellationToken cancellationToken)
+    /// The run's requested calls, for its transcript (SqliteTranscriptStore), on the connection it reads with.
+    internal static async Task<IReadOnlyList<ApprovalView>> OfRunAsync(SqliteConnection connection, string runId, CancellationToken cancellationToken)
     {
         await using var command = Command(connection,
             $"SELECT {ApprovalColumns} FROM approvals WHERE run_id = $run AND requested_at IS NOT NULL ORDER BY step, requested_at, call_id",

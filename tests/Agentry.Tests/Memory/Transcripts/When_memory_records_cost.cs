@@ -17,13 +17,14 @@ public sealed class When_memory_records_cost
     [TearDown]
     public void RemoveFolder() => _folder.Dispose();
 
-    private SqliteTranscriptStore Store() =>
+    private SqliteMemoryDatabase Database() =>
         new(Options.Create(new MemoryOptions { SqliteConnectionString = _folder.SqliteConnectionString }));
 
     [Test]
     public async Task Should_give_back_the_step_costs_and_the_total_exactly()
     {
-        using var store = Store();
+        using var database = Database();
+        var store = new SqliteTranscriptStore(database);
         var runId = Guid.NewGuid();
         var at = DateTimeOffset.UnixEpoch;
         await store.StartRunAsync(new RunStart(runId, "t", "assistant", "goal", null, at), CancellationToken.None);
@@ -58,7 +59,8 @@ public sealed class When_memory_records_cost
             await create.ExecuteNonQueryAsync();
         }
 
-        using var store = Store();
+        using var database = Database();
+        var store = new SqliteTranscriptStore(database);
         var before = await store.GetAsync(Guid.Parse("00000000-0000-0000-0000-000000000001"), CancellationToken.None);
         var runId = Guid.NewGuid();
         await store.EndRunAsync(new RunEnd(runId, "t", "assistant", "Failed", null, "why", 1, TokenUsage.None, DateTimeOffset.UnixEpoch, TotalCost: 0.5m), CancellationToken.None);

@@ -1,41 +1,36 @@
 using System.Runtime.InteropServices;
-using Microsoft.Data.Sqlite;
+using static Agentry.Memory.SqliteMemoryDatabase;
 
 namespace Agentry.Memory;
 
-public sealed partial class SqliteTranscriptStore
+/// Knowledge collections and their chunks in the embedded database, per tenant.
+public sealed class SqliteKnowledgeStore(SqliteMemoryDatabase database) : IKnowledgeStore
 {
-    public async Task UpsertChunksAsync(IReadOnlyCollection<KnowledgeChunk> chunks, CancellationToken cancellationToken)
-    {
-        await _writeGate.WaitAsync(cancellationToken);
-        try
-        {
-            await using var connection = await OpenAsync(cancellationToken);
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            foreach (var chunk in chunks)
-            {
-                await using var command = Command(
-                    connection,
-                    """
-                    INSERT INTO knowledge_chunks (tenant_id, collection, id, source_path, position, text, embedding)
-                    VALUES ($tenant, $collection, $id, $path, $position, $text, $embedding)
-                    ON CONFLICT (tenant_id, collection, id) DO UPDATE SET
-                      source_path = excluded.source_path, position = excluded.position, text = excluded.text, embedding = excluded.embedding
-                    """,
-                    ("$tenant", Required(chunk.TenantId)), ("$collection", Required(chunk.Collection)), ("$id", Required(chunk.Id)),
-                    ("$path", chunk.SourcePath), ("$position", chunk.Position), ("$text", chunk.Text),
-                    ("$embedding", chunk.Embedding is null ? null : MemoryMarshal.AsBytes(chunk.Embedding.AsSpan()).ToArray()));
-                command.Transaction = transaction;
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
+    /// The database it keeps them in, shared with the other SQLite stores.
+    public SqliteMemoryDatabase Database => database;
 
-            await transaction.CommitAsync(cancellationToken);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
+    public Task UpsertChunksAsync(IReadOnlyCollection<KnowledgeChunk> chunks, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                foreach (var chunk in chunks)
+                {
+                    await using var command = Command(
+                        connection,
+                        """
+                        INSERT INTO knowledge_chunks (tenant_id, collection, id, source_path, position, text, embedding)
+                        VALUES ($tenant, $collection, $id, $path, $position, $text, $embedding)
+                        ON CONFLICT (tenant_id, collection, id) DO UPDATE SET
+                          source_path = excluded.source_path, position = excluded.position, text = excluded.text, embedding = excluded.embedding
+                        """,
+                        ("$tenant", Required(chunk.TenantId)), ("$collection", Required(chunk.Collection)), ("$id", Required(chunk.Id)),
+                        ("$path", chunk.SourcePath), ("$position", chunk.Position), ("$text", chunk.Text),
+                        ("$embedding", chunk.Embedding is null ? null : MemoryMarshal.AsBytes(chunk.Embedding.AsSpan()).ToArray()));
+                    command.Transaction = transaction;
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+            },
+            cancellationToken);
 
     public Task<IReadOnlyList<KnowledgeChunk>> ListChunksAsync(string tenantId, string collection, CancellationToken cancellationToken) =>
         ReadChunksAsync(tenantId, collection, null, cancellationToken);
@@ -45,25 +40,25 @@ public sealed partial class SqliteTranscriptStore
 
     public async Task<int> DeleteCollectionAsync(string tenantId, string collection, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(
+        await database.ExecuteAsync(
             "DELETE FROM knowledge_collections WHERE tenant_id = $tenant AND name = $collection",
             cancellationToken,
             ("$tenant", Required(tenantId)), ("$collection", Required(collection)));
-        return await ExecuteAsync(
+        return await database.ExecuteAsync(
             "DELETE FROM knowledge_chunks WHERE tenant_id = $tenant AND collection = $collection",
             cancellationToken,
             ("$tenant", tenantId), ("$collection", collection));
     }
 
     public Task<int> DeleteSourceAsync(string tenantId, string collection, string sourcePath, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             "DELETE FROM knowledge_chunks WHERE tenant_id = $tenant AND collection = $collection AND source_path = $path",
             cancellationToken,
             ("$tenant", Required(tenantId)), ("$collection", Required(collection)), ("$path", sourcePath));
 
     public async Task<KnowledgeCollection> EnsureCollectionAsync(KnowledgeCollection wanted, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(
+        await database.ExecuteAsync(
             """
             INSERT INTO knowledge_collections (tenant_id, name, embedder, dimensions, version)
             VALUES ($tenant, $name, $embedder, $dimensions, $version)
@@ -79,7 +74,7 @@ public sealed partial class SqliteTranscriptStore
         (await ReadCollectionsAsync(Required(tenantId), Required(collection), cancellationToken)).SingleOrDefault();
 
     public Task SetCollectionVersionAsync(string tenantId, string collection, string version, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+        database.ExecuteAsync(
             "UPDATE knowledge_collections SET version = $version WHERE tenant_id = $tenant AND name = $collection",
             cancellationToken,
             ("$tenant", Required(tenantId)), ("$collection", Required(collection)), ("$version", version));
@@ -91,7 +86,7 @@ public sealed partial class SqliteTranscriptStore
     // only"): one collection's record is read on every retrieval, and counting would scan it each time.
     private async Task<IReadOnlyList<KnowledgeCollection>> ReadCollectionsAsync(string tenantId, string? name, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Command(connection,
             """
             SELECT c.name, c.embedder, c.dimensions, c.version,
@@ -119,7 +114,7 @@ public sealed partial class SqliteTranscriptStore
 
     private async Task<IReadOnlyList<KnowledgeChunk>> ReadChunksAsync(string tenantId, string collection, string? id, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Command(connection,
             """
             SELECT id, source_path, position, text, embedding FROM knowledge_chunks

@@ -34,7 +34,8 @@ public sealed class When_a_plan_is_recorded
             await create.ExecuteNonQueryAsync();
         }
 
-        using var store = new SqliteTranscriptStore(Options.Create(new MemoryOptions { SqliteConnectionString = _folder.SqliteConnectionString }));
+        using var database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = _folder.SqliteConnectionString }));
+        var store = new SqliteTranscriptStore(database);
         var runId = Guid.NewGuid();
         var arguments = JsonDocument.Parse("""{"expression":"6 * 7"}""").RootElement.Clone();
         var plan = new Plan(1, [new PlanStep(1, "multiply", "calculator", arguments, []), new PlanStep(2, "explain", null, null, [1])]);

@@ -1,0 +1,202 @@
+using System.Text.Json;
+using Agentry.Contracts;
+using static Agentry.Memory.SqliteMemoryDatabase;
+
+namespace Agentry.Memory;
+
+/// Each run's transcript in the embedded database: runs, steps and tool outcomes (decision 0014).
+public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITranscriptStore
+{
+    /// The database it keeps the transcripts in, shared with the other SQLite stores.
+    public SqliteMemoryDatabase Database => database;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public Task StartRunAsync(RunStart start, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            """
+            INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at, user_id)
+            VALUES ($run, $tenant, $agent, $goal, $input, 'Running', $at, $user)
+            ON CONFLICT (run_id) DO UPDATE SET
+              agent = coalesce(runs.agent, excluded.agent),
+              user_id = coalesce(runs.user_id, excluded.user_id),
+              goal = coalesce(runs.goal, excluded.goal),
+              input = coalesce(runs.input, excluded.input),
+              started_at = coalesce(runs.started_at, excluded.started_at)
+            """,
+            cancellationToken,
+            ("$run", start.RunId.ToString()), ("$tenant", start.TenantId), ("$agent", start.Agent),
+            ("$goal", start.Goal), ("$input", start.InputJson), ("$at", Timestamp(start.At)), ("$user", start.UserId));
+
+    public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            """
+            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan, cost)
+            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan, $cost)
+            ON CONFLICT (run_id, step) DO UPDATE SET
+              planned = 1, thought = excluded.thought, tool_calls = excluded.tool_calls, final_answer = excluded.final_answer,
+              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model,
+              cache_hit = excluded.cache_hit, plan = excluded.plan, cost = excluded.cost
+            """,
+            cancellationToken,
+            ("$run", step.RunId.ToString()), ("$step", step.Step), ("$thought", step.Thought),
+            ("$calls", JsonSerializer.Serialize(step.ToolCalls, Json)), ("$answer", step.FinalAnswer),
+            ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cached", step.CacheHit ? 1 : 0),
+            ("$plan", step.Plan is null ? null : JsonSerializer.Serialize(step.Plan, Json)),
+            ("$cost", Money(step.Cost)));
+
+    public Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                for (var i = 0; i < result.Outcomes.Count; i++)
+                {
+                    var outcome = result.Outcomes[i];
+                    await using var command = Command(
+                        connection,
+                        """
+                        INSERT INTO outcomes (run_id, step, call_id, seq, tool, arguments, output, error_kind, error, duration_ms)
+                        VALUES ($run, $step, $call, $seq, $tool, $args, $output, $kind, $error, $ms)
+                        ON CONFLICT (run_id, call_id) DO NOTHING
+                        """,
+                        ("$run", result.RunId.ToString()), ("$step", result.Step), ("$call", outcome.CallId), ("$seq", i),
+                        ("$tool", outcome.Tool), ("$args", outcome.Arguments.GetRawText()), ("$output", outcome.Output),
+                        ("$kind", outcome.ErrorKind.ToString()), ("$error", outcome.Error), ("$ms", outcome.Duration.TotalMilliseconds));
+                    command.Transaction = transaction;
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+            },
+            cancellationToken);
+
+    public Task RecordVerdictAsync(GoalEvaluated verdict, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            """
+            INSERT INTO steps (run_id, step, verdict, verdict_reason) VALUES ($run, $step, $verdict, $reason)
+            ON CONFLICT (run_id, step) DO UPDATE SET verdict = excluded.verdict, verdict_reason = excluded.verdict_reason
+            """,
+            cancellationToken,
+            ("$run", verdict.RunId.ToString()), ("$step", verdict.Step), ("$verdict", verdict.Verdict.ToString()), ("$reason", verdict.Reason));
+
+    public Task EndRunAsync(RunEnd end, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            """
+            INSERT INTO runs (run_id, tenant_id, agent, status, answer, reason, steps, input_tokens, output_tokens, cost, ended_at)
+            VALUES ($run, $tenant, $agent, $status, $answer, $reason, $steps, $in, $out, $cost, $at)
+            ON CONFLICT (run_id) DO UPDATE SET
+              status = excluded.status, answer = excluded.answer, reason = excluded.reason, steps = excluded.steps,
+              input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cost = excluded.cost, ended_at = excluded.ended_at
+            """,
+            cancellationToken,
+            ("$run", end.RunId.ToString()), ("$tenant", end.TenantId), ("$agent", end.Agent), ("$status", end.Status),
+            ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
+            ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$cost", Money(end.TotalCost)), ("$at", Timestamp(end.At)));
+
+    public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
+    {
+        await database.ExecuteAsync(
+            """
+            INSERT INTO steps (run_id, step, guidance, guidance_by) VALUES ($run, $step, $text, $by)
+            ON CONFLICT (run_id, step) DO UPDATE SET
+              guidance = coalesce(steps.guidance, excluded.guidance),
+              guidance_by = coalesce(steps.guidance_by, excluded.guidance_by)
+            """,
+            cancellationToken,
+            ("$run", runId.ToString()), ("$step", afterStep), ("$text", guidance.Text), ("$by", guidance.By));
+        await database.ExecuteAsync(
+            """
+            INSERT INTO runs (run_id, tenant_id, status) VALUES ($run, $tenant, 'Running')
+            ON CONFLICT (run_id) DO UPDATE SET status = 'Running', reason = NULL, ended_at = NULL WHERE runs.status = 'Escalated'
+            """,
+            cancellationToken,
+            ("$run", runId.ToString()), ("$tenant", tenantId));
+    }
+
+    public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => ReadRunAsync(null, runId, cancellationToken);
+
+    // Steps and outcomes are keyed by run id alone: a run id belongs to one tenant, and the tenant
+    // is checked on the run's row before any of them is read.
+    public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        return ReadRunAsync(tenantId, runId, cancellationToken);
+    }
+
+    private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var run = runId.ToString();
+
+        await using var runCommand = Command(connection,
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            ("$run", run), ("$tenant", tenantId));
+        await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
+        if (!await runReader.ReadAsync(cancellationToken))
+        {
+            return RunView.NotFound(runId);
+        }
+
+        var ended = !runReader.IsDBNull(8);
+        var header = (
+            Tenant: runReader.GetString(0),
+            Agent: NullableString(runReader, 1),
+            Goal: NullableString(runReader, 2),
+            Status: runReader.GetString(3),
+            Answer: NullableString(runReader, 4),
+            Reason: NullableString(runReader, 5),
+            Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null,
+            Cost: ended ? Money(runReader, 9) : null,
+            User: NullableString(runReader, 10));
+
+        var outcomes = new Dictionary<int, List<ToolOutcome>>();
+        await using (var outcomeCommand = Command(connection,
+            "SELECT step, call_id, tool, arguments, output, error_kind, error, duration_ms FROM outcomes WHERE run_id = $run ORDER BY step, seq",
+            ("$run", run)))
+        await using (var reader = await outcomeCommand.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var outcome = new ToolOutcome(
+                    reader.GetString(1),
+                    reader.GetString(2),
+                    ParseJson(reader.GetString(3)),
+                    reader.GetString(4),
+                    Enum.Parse<ToolErrorKind>(reader.GetString(5)),
+                    NullableString(reader, 6),
+                    TimeSpan.FromMilliseconds(reader.GetDouble(7)));
+                outcomes.TryAdd(reader.GetInt32(0), []);
+                outcomes[reader.GetInt32(0)].Add(outcome);
+            }
+        }
+
+        var steps = new List<StepView>();
+        await using (var stepCommand = Command(connection,
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost, guidance, guidance_by FROM steps WHERE run_id = $run ORDER BY step",
+            ("$run", run)))
+        await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var number = reader.GetInt32(0);
+                var planned = reader.GetInt32(1) == 1;
+                steps.Add(new StepView(
+                    number,
+                    NullableString(reader, 2),
+                    planned ? JsonSerializer.Deserialize<List<ToolCall>>(reader.GetString(3), Json)! : [],
+                    outcomes.GetValueOrDefault(number) ?? [],
+                    NullableString(reader, 4),
+                    reader.IsDBNull(8) ? null : Enum.Parse<Verdict>(reader.GetString(8)),
+                    NullableString(reader, 9),
+                    planned ? new TokenUsage(reader.GetInt32(5), reader.GetInt32(6)) : null,
+                    NullableString(reader, 7),
+                    !reader.IsDBNull(10) && reader.GetInt32(10) == 1,
+                    reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<Plan>(reader.GetString(11), Json),
+                    planned ? Money(reader, 12) : null,
+                    reader.IsDBNull(13) ? null : new Guidance(reader.GetString(13), NullableString(reader, 14) ?? "")));
+            }
+        }
+
+        var approvals = await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken);
+        return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
+            header.User, approvals.Count == 0 ? null : approvals);
+    }
+}

@@ -1,0 +1,36 @@
+using Agentry.Contracts;
+
+namespace Agentry.Memory;
+
+/// UserId: the user the run works for (long-term memory is kept per user); null when it named none.
+public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At, string? UserId = null);
+
+public sealed record RunEnd(Guid RunId, string TenantId, string Agent, string Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At, decimal TotalCost = 0);
+
+/// Each run's transcript. Every write is an idempotent upsert keyed by run, step and call, so
+/// messages may arrive twice and in any order without corrupting the record.
+public interface ITranscriptStore
+{
+    Task StartRunAsync(RunStart start, CancellationToken cancellationToken);
+
+    Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken);
+
+    Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken);
+
+    Task RecordVerdictAsync(GoalEvaluated verdict, CancellationToken cancellationToken);
+
+    Task EndRunAsync(RunEnd end, CancellationToken cancellationToken);
+
+    /// A person resumed the escalated run with guidance after the step: recorded on that step (the
+    /// first guidance for a step wins), and the run is Running again.
+    Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken);
+
+    /// The run with its steps in order and its calls that waited for approval (recorded through
+    /// IApprovalStore); RunView.Found is false for an unknown run. Run ids are unique across
+    /// tenants, so this read needs none: it serves callers that do not know the tenant yet (the
+    /// Gateway's GET /runs/{id}). Prefer the overload with the tenant.
+    Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken);
+
+    /// The run only if it belongs to the tenant; another tenant's run is reported as not found.
+    Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken);
+}

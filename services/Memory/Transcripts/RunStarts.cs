@@ -1,0 +1,36 @@
+using System.Text.Json;
+using Agentry.Contracts;
+
+namespace Agentry.Memory;
+
+/// The one place a run's start is recorded. Memory learns it from two messages that travel on two
+/// queues and arrive in either order: GoalReceived, which every run has (even one the saga refuses
+/// at once), and the first ContextRequested, which the saga sends after its own copy of the goal.
+/// The first context must not be answered before the start is recorded, because what follows it
+/// reads the start: the remember tool asks the run for its user, the extraction of memories at
+/// the end of a run reads that user too, and pending approvals are listed for running runs only,
+/// while Memory's copy of GoalReceived may still be waiting on the transcript's queue.
+/// So both messages ask for the start, and it is written only when the run has none yet (no goal:
+/// unknown, or known only from events that came first, such as its end). One message after the
+/// other writes it once, and a redelivery writes nothing. Two processed at the same moment may
+/// both write; the write keeps whatever was recorded first (ITranscriptStore.StartRunAsync
+/// fills only what is still empty), so the record is the same in every order.
+public sealed class RunStarts(ITranscriptStore store, TimeProvider clock)
+{
+    public async Task RecordAsync(GoalReceived goal, CancellationToken cancellationToken)
+    {
+        var run = await store.GetAsync(goal.RunId, cancellationToken);
+        await RecordAsync(run, goal.RunId, goal.TenantId, goal.Agent, goal.Goal, goal.Input, goal.UserId, cancellationToken);
+    }
+
+    /// The first ContextRequested carries the goal as the saga received it; run is the run as the
+    /// context is about to read it, so that no second read is needed.
+    public Task RecordAsync(ContextRequested request, RunView run, CancellationToken cancellationToken) =>
+        RecordAsync(run, request.RunId, request.TenantId, request.Agent, request.Goal, request.Input, request.UserId, cancellationToken);
+
+    private Task RecordAsync(
+        RunView run, Guid runId, string tenantId, string agent, string goal, JsonElement? input, string? userId, CancellationToken cancellationToken) =>
+        run.Goal is not null
+            ? Task.CompletedTask
+            : store.StartRunAsync(new RunStart(runId, tenantId, agent, goal, input?.GetRawText(), clock.GetUtcNow(), userId), cancellationToken);
+}
