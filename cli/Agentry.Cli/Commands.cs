@@ -256,7 +256,7 @@ public static class Commands
     private static async Task WaitForTheTranscriptAsync(ITranscriptStore transcript, Guid runId)
     {
         var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromSeconds(5) && (await transcript.GetAsync(runId, CancellationToken.None)).Status is null or "Running")
+        while (waited.Elapsed < TimeSpan.FromSeconds(5) && (await transcript.GetAsync(runId, CancellationToken.None)).Status is null or RunStatus.Running)
         {
             await Task.Delay(20);
         }

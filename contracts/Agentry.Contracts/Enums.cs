@@ -3,6 +3,23 @@ using System.Text.Json.Serialization;
 // Enums travel as their names, so that publishers in other languages can read and write them.
 namespace Agentry.Contracts;
 
+/// <summary>Where a run stands, as every service reads and writes it (Memory's record, the Gateway,
+/// the Notifier's outcome); the saga's finer states (LoadingContext, Planning, ...) are all Running.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RunStatus>))]
+public enum RunStatus
+{
+    /// <summary>Started and not ended (or escalated and resumed).</summary>
+    Running,
+    /// <summary>Ended with an answer.</summary>
+    Completed,
+    /// <summary>Ended without an answer: a limit, a refusal or an error; the reason says which.</summary>
+    Failed,
+    /// <summary>Waiting for a person, who may resume or close it.</summary>
+    Escalated,
+    /// <summary>Stopped by a person or by its parent run.</summary>
+    Cancelled,
+}
+
 /// <summary>What the Evaluator concluded about a step.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<Verdict>))]
 public enum Verdict

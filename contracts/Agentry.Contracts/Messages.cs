@@ -405,7 +405,7 @@ public sealed record GetRun(Guid RunId);
 /// <param name="TenantId">The tenant.</param>
 /// <param name="Agent">The agent.</param>
 /// <param name="Goal">The goal.</param>
-/// <param name="Status">Running, Completed, Failed, Escalated or Cancelled.</param>
+/// <param name="Status">Where the run stands; null when it is not found.</param>
 /// <param name="Answer">The final answer, when completed.</param>
 /// <param name="Reason">Why it ended, when it ended without an answer.</param>
 /// <param name="Usage">Tokens over the whole run, once it ended.</param>
@@ -419,7 +419,7 @@ public sealed record RunView(
     string? TenantId,
     string? Agent,
     string? Goal,
-    string? Status,
+    RunStatus? Status,
     string? Answer,
     string? Reason,
     TokenUsage? Usage,

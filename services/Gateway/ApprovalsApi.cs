@@ -56,7 +56,7 @@ public static class ApprovalsApi
                     statusCode: StatusCodes.Status409Conflict, title: "Already decided.");
             }
 
-            if (run.Status != "Running")
+            if (run.Status != RunStatus.Running)
             {
                 return Results.Problem($"Run {runId} has ended ({run.Status}): its calls can no longer be decided.", statusCode: StatusCodes.Status409Conflict, title: "The run has ended.");
             }

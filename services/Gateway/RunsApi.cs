@@ -97,7 +97,7 @@ public static class RunsApi
             return Results.Problem($"No run {runId} is known.", statusCode: StatusCodes.Status404NotFound, title: "Run not found.");
         }
 
-        if (run.Status != "Escalated")
+        if (run.Status != RunStatus.Escalated)
         {
             return Results.Problem($"Run {runId} is {run.Status}: only an escalated run can be {what}.", statusCode: StatusCodes.Status409Conflict, title: $"The run cannot be {what}.");
         }

@@ -82,7 +82,7 @@ public sealed partial class OutcomeConsumer(
     private static string Shorten(string text) => text.Length <= 120 ? text : string.Concat(text.AsSpan(0, 119), "…");
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of agent {Agent} ended {Status} after {Steps} step(s): {Detail}")]
-    private static partial void LogOutcome(ILogger logger, Guid runId, string agent, string status, int steps, string detail);
+    private static partial void LogOutcome(ILogger logger, Guid runId, string agent, RunStatus status, int steps, string detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Memory did not answer for run {RunId}: its escalation summary has only what the saga recorded.")]
     private static partial void LogNoTranscript(ILogger logger, Guid runId);

@@ -9,7 +9,7 @@ public sealed record RunOutcome(
     Guid RunId,
     string TenantId,
     string Agent,
-    string Status,
+    RunStatus Status,
     string? Answer,
     string? Reason,
     string? Summary,
@@ -19,14 +19,14 @@ public sealed record RunOutcome(
     decimal TotalCost)
 {
     public static RunOutcome From(RunCompleted m) =>
-        new("run.completed", m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, null, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
+        new("run.completed", m.RunId, m.TenantId, m.Agent, RunStatus.Completed, m.Answer, null, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
 
     public static RunOutcome From(RunFailed m) =>
-        new("run.failed", m.RunId, m.TenantId, m.Agent, "Failed", null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
+        new("run.failed", m.RunId, m.TenantId, m.Agent, RunStatus.Failed, null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
 
     public static RunOutcome From(RunEscalated m) =>
-        new("run.escalated", m.RunId, m.TenantId, m.Agent, "Escalated", null, m.Reason, m.Summary, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
+        new("run.escalated", m.RunId, m.TenantId, m.Agent, RunStatus.Escalated, null, m.Reason, m.Summary, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
 
     public static RunOutcome From(RunCancelled m) =>
-        new("run.cancelled", m.RunId, m.TenantId, m.Agent, "Cancelled", null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
+        new("run.cancelled", m.RunId, m.TenantId, m.Agent, RunStatus.Cancelled, null, m.Reason, null, m.Steps, m.Usage, m.Duration.TotalMilliseconds, m.TotalCost);
 }

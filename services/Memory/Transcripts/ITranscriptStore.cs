@@ -5,7 +5,7 @@ namespace Agentry.Memory;
 /// UserId: the user the run works for (long-term memory is kept per user); null when it named none.
 public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At, string? UserId = null);
 
-public sealed record RunEnd(Guid RunId, string TenantId, string Agent, string Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At, decimal TotalCost = 0);
+public sealed record RunEnd(Guid RunId, string TenantId, string Agent, RunStatus Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At, decimal TotalCost = 0);
 
 /// Each run's transcript. Every write is an idempotent upsert keyed by run, step and call, so
 /// messages may arrive twice and in any order without corrupting the record.

@@ -37,7 +37,7 @@ public sealed class TranscriptConsumer(ITranscriptStore store, IApprovalStore ap
     {
         var m = context.Message;
         var reason = m.ClosedBy is { } by ? $"Closed by {by}." : null;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Completed", m.Answer, reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, RunStatus.Completed, m.Answer, reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
     }
 
     public Task Consume(ConsumeContext<RunResumed> context)
@@ -49,18 +49,18 @@ public sealed class TranscriptConsumer(ITranscriptStore store, IApprovalStore ap
     public Task Consume(ConsumeContext<RunFailed> context)
     {
         var m = context.Message;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Failed", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, RunStatus.Failed, null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
     }
 
     public Task Consume(ConsumeContext<RunEscalated> context)
     {
         var m = context.Message;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Escalated", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, RunStatus.Escalated, null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
     }
 
     public Task Consume(ConsumeContext<RunCancelled> context)
     {
         var m = context.Message;
-        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, "Cancelled", null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
+        return store.EndRunAsync(new RunEnd(m.RunId, m.TenantId, m.Agent, RunStatus.Cancelled, null, m.Reason, m.Steps, m.Usage, clock.GetUtcNow(), m.TotalCost), context.CancellationToken);
     }
 }

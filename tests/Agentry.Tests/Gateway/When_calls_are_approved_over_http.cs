@@ -27,7 +27,7 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
         await Eventually(async () => (await Http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals.SingleOrDefault(a => a.RunId == runId), "the refund to wait for approval");
 
     private async Task<RunView> WaitForEnd(Guid runId) =>
-        (await Eventually(async () => await Http.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Status: not "Running" } run ? run : null, "the run to end"))!;
+        (await Eventually(async () => await Http.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Status: not RunStatus.Running } run ? run : null, "the run to end"))!;
 
     private static async Task<T> Eventually<T>(Func<Task<T?>> read, string what)
         where T : class
@@ -77,7 +77,7 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
         }
 
         var run = await WaitForEnd(runId);
-        Assert.That(run.Status, Is.EqualTo("Completed"), run.Reason);
+        Assert.That(run.Status, Is.EqualTo(RunStatus.Completed), run.Reason);
         Assert.That(run.Steps[0].Outcomes.Single().Output, Does.StartWith("Refunded 249.99 EUR for order 1042"));
         var decided = run.Approvals!.Single();
         Assert.That((decided.Approved, decided.DecidedBy, decided.Comment), Is.EqualTo(((bool?)true, (string?)"alice", (string?)"photos checked")));

@@ -31,13 +31,13 @@ public sealed class When_runs_are_started_over_http : AgentryServerFixture
 
         // Memory records the end on its own queue, in parallel with this test's handler: ask until it has.
         var run = await Http.GetFromJsonAsync<RunView>($"/runs/{started.RunId}");
-        for (var attempt = 0; run!.Status == "Running" && attempt < 100; attempt++)
+        for (var attempt = 0; run!.Status == RunStatus.Running && attempt < 100; attempt++)
         {
             await Task.Delay(50);
             run = await Http.GetFromJsonAsync<RunView>($"/runs/{started.RunId}");
         }
 
-        Assert.That((run!.Status, run.Answer, run.Agent, run.Goal), Is.EqualTo(("Completed", "20", "assistant", "What is (2 + 3) * 4?")));
+        Assert.That((run!.Status, run.Answer, run.Agent, run.Goal), Is.EqualTo((RunStatus.Completed, "20", "assistant", "What is (2 + 3) * 4?")));
         Assert.That(run.Steps.Select(s => s.Verdict), Is.EqualTo(new Verdict?[] { Verdict.Continue, Verdict.Complete }));
         Assert.That(run.Steps[0].Outcomes.Single().Output, Is.EqualTo("20"));
         await handle.StopAsync();

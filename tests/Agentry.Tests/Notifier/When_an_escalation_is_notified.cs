@@ -64,7 +64,7 @@ public sealed class When_an_escalation_is_notified : HarnessFixture
         var outcome = new ToolOutcome("c1", "calculator", call.Arguments, "4", ToolErrorKind.None, null, TimeSpan.Zero);
         var step1 = new StepView(1, null, [call], [outcome], null, Verdict.Continue, "1 result", new TokenUsage(10, 5), "m");
         var step2 = new StepView(2, null, [call with { CallId = "c2" }], complete ? [outcome with { CallId = "c2" }] : [], null, complete ? Verdict.Escalate : null, complete ? "Loop detected" : null, new TokenUsage(10, 5), "m");
-        return new RunView(runId, true, "tenant-a", "assistant", "Add 2 and 2", "Escalated", null, "Loop detected", null, [step1, step2]);
+        return new RunView(runId, true, "tenant-a", "assistant", "Add 2 and 2", RunStatus.Escalated, null, "Loop detected", null, [step1, step2]);
     }
 
     [Test]

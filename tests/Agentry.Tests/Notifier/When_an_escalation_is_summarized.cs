@@ -15,7 +15,7 @@ public sealed class When_an_escalation_is_summarized
     private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
     private static RunView Transcript(params StepView[] steps) =>
-        new(RunId, true, "acme", "support", "Refund order 42 for the customer", "Escalated", null, Escalated.Reason, Escalated.Usage, steps, 0.0125m);
+        new(RunId, true, "acme", "support", "Refund order 42 for the customer", RunStatus.Escalated, null, Escalated.Reason, Escalated.Usage, steps, 0.0125m);
 
     private static readonly StepView LookUp = new(1, "Look the order up.",
         [new ToolCall("c1", "lookup_order", Json("""{"order": 42}""")), new ToolCall("c2", "refund_order", Json("""{"order": 42}"""))],

@@ -70,7 +70,7 @@ public sealed class MongoApprovalStore(MongoMemoryDatabase database) : IApproval
         }
 
         var running = (await database.Runs
-            .Find(new BsonDocument { ["tenant"] = tenantId, ["_id"] = new BsonDocument("$in", new BsonArray(waiting.Select(a => a["run"]).Distinct())), ["status"] = "Running" })
+            .Find(new BsonDocument { ["tenant"] = tenantId, ["_id"] = new BsonDocument("$in", new BsonArray(waiting.Select(a => a["run"]).Distinct())), ["status"] = nameof(RunStatus.Running) })
             .Project(new BsonDocument("_id", 1))
             .ToListAsync(cancellationToken))
             .Select(r => r["_id"].AsString)

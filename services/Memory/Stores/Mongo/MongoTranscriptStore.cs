@@ -24,7 +24,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         var set = new BsonDocument
         {
             ["tenant"] = KeepOr("tenant", Required(start.TenantId)),
-            ["status"] = KeepOr("status", "Running"),
+            ["status"] = KeepOr("status", nameof(RunStatus.Running)),
             ["agent"] = KeepOr("agent", Text(start.Agent)),
             ["goal"] = KeepOr("goal", Text(start.Goal)),
             ["input"] = KeepOr("input", Text(start.InputJson)),
@@ -94,7 +94,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         await database.EnsureIndexesAsync(cancellationToken);
         var update = Builders<BsonDocument>.Update
             .SetOnInsert("tenant", Required(end.TenantId)).SetOnInsert("agent", Text(end.Agent))
-            .Set("status", end.Status)
+            .Set("status", end.Status.ToString())
             .Set("answer", Text(end.Answer))
             .Set("reason", Text(end.Reason))
             .Set("steps", end.Steps)
@@ -124,12 +124,12 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", step) }),
             Upsert,
             cancellationToken);
-        var escalated = new BsonDocument("$eq", new BsonArray { "$status", "Escalated" });
+        var escalated = new BsonDocument("$eq", new BsonArray { "$status", nameof(RunStatus.Escalated) });
         BsonDocument IfEscalated(string field, BsonValue then) => new("$cond", new BsonArray { escalated, then, "$" + field });
         var run = new BsonDocument
         {
             ["tenant"] = KeepOr("tenant", Required(tenantId)),
-            ["status"] = new BsonDocument("$cond", new BsonArray { new BsonDocument("$or", new BsonArray { escalated, new BsonDocument("$eq", new BsonArray { new BsonDocument("$type", "$status"), "missing" }) }), "Running", "$status" }),
+            ["status"] = new BsonDocument("$cond", new BsonArray { new BsonDocument("$or", new BsonArray { escalated, new BsonDocument("$eq", new BsonArray { new BsonDocument("$type", "$status"), "missing" }) }), nameof(RunStatus.Running), "$status" }),
             ["reason"] = IfEscalated("reason", Literal(BsonNull.Value)),
             ["endedAt"] = IfEscalated("endedAt", "$$REMOVE"),
         };
@@ -191,7 +191,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         var ended = run.Contains("endedAt");
         var approvals = await MongoApprovalStore.OfRunAsync(database, run["tenant"], runId, cancellationToken);
         return new RunView(
-            runId, true, run["tenant"].AsString, Text(run, "agent"), Text(run, "goal"), run["status"].AsString,
+            runId, true, run["tenant"].AsString, Text(run, "agent"), Text(run, "goal"), Enum.Parse<RunStatus>(run["status"].AsString),
             Text(run, "answer"), Text(run, "reason"),
             ended ? new TokenUsage(run["inputTokens"].AsInt32, run["outputTokens"].AsInt32) : null,
             steps,

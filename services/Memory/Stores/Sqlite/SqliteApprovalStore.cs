@@ -54,7 +54,7 @@ public sealed class SqliteApprovalStore(SqliteMemoryDatabase database) : IApprov
         await using var command = Command(connection,
             $"""
             SELECT {string.Join(", ", ApprovalColumns.Split(", ").Select(c => "a." + c))} FROM approvals a JOIN runs r ON r.run_id = a.run_id
-            WHERE a.tenant_id = $tenant AND a.approved IS NULL AND a.requested_at IS NOT NULL AND r.status = 'Running'
+            WHERE a.tenant_id = $tenant AND a.approved IS NULL AND a.requested_at IS NOT NULL AND r.status = '{nameof(RunStatus.Running)}'
             ORDER BY a.requested_at, a.run_id, a.call_id
             """,
             ("$tenant", tenantId));

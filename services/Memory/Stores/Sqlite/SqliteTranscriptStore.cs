@@ -14,9 +14,9 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
     public Task StartRunAsync(RunStart start, CancellationToken cancellationToken) =>
         database.ExecuteAsync(
-            """
+            $"""
             INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at, user_id)
-            VALUES ($run, $tenant, $agent, $goal, $input, 'Running', $at, $user)
+            VALUES ($run, $tenant, $agent, $goal, $input, '{nameof(RunStatus.Running)}', $at, $user)
             ON CONFLICT (run_id) DO UPDATE SET
               agent = coalesce(runs.agent, excluded.agent),
               user_id = coalesce(runs.user_id, excluded.user_id),
@@ -87,7 +87,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
               input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cost = excluded.cost, ended_at = excluded.ended_at
             """,
             cancellationToken,
-            ("$run", end.RunId.ToString()), ("$tenant", end.TenantId), ("$agent", end.Agent), ("$status", end.Status),
+            ("$run", end.RunId.ToString()), ("$tenant", end.TenantId), ("$agent", end.Agent), ("$status", end.Status.ToString()),
             ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
             ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$cost", Money(end.TotalCost)), ("$at", Timestamp(end.At)));
 
@@ -103,9 +103,9 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             cancellationToken,
             ("$run", runId.ToString()), ("$step", afterStep), ("$text", guidance.Text), ("$by", guidance.By));
         await database.ExecuteAsync(
-            """
-            INSERT INTO runs (run_id, tenant_id, status) VALUES ($run, $tenant, 'Running')
-            ON CONFLICT (run_id) DO UPDATE SET status = 'Running', reason = NULL, ended_at = NULL WHERE runs.status = 'Escalated'
+            $"""
+            INSERT INTO runs (run_id, tenant_id, status) VALUES ($run, $tenant, '{nameof(RunStatus.Running)}')
+            ON CONFLICT (run_id) DO UPDATE SET status = '{nameof(RunStatus.Running)}', reason = NULL, ended_at = NULL WHERE runs.status = '{nameof(RunStatus.Escalated)}'
             """,
             cancellationToken,
             ("$run", runId.ToString()), ("$tenant", tenantId));
@@ -140,7 +140,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             Tenant: runReader.GetString(0),
             Agent: NullableString(runReader, 1),
             Goal: NullableString(runReader, 2),
-            Status: runReader.GetString(3),
+            Status: Enum.Parse<RunStatus>(runReader.GetString(3)),
             Answer: NullableString(runReader, 4),
             Reason: NullableString(runReader, 5),
             Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null,

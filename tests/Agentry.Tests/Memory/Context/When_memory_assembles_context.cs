@@ -138,7 +138,7 @@ public sealed class When_memory_assembles_context : HarnessFixture
         var client = Harness.GetRequestClient<GetRun>();
         var run = (await client.GetResponse<RunView>(new GetRun(runId))).Message;
 
-        Assert.That((run.Found, run.Status, run.Answer, run.Goal, run.Usage), Is.EqualTo((true, "Completed", "5", "What is 2+3?", new TokenUsage(220, 11))));
+        Assert.That((run.Found, run.Status, run.Answer, run.Goal, run.Usage), Is.EqualTo((true, (RunStatus?)RunStatus.Completed, "5", "What is 2+3?", new TokenUsage(220, 11))));
         Assert.That(run.Steps, Has.Count.EqualTo(2));
         Assert.That(run.Steps[0].Outcomes, Has.Count.EqualTo(1), "a redelivered ToolResult was recorded twice");
         Assert.That((run.Steps[0].Verdict, run.Steps[1].Verdict, run.Steps[1].FinalAnswer), Is.EqualTo((Verdict.Continue, Verdict.Complete, "5")));

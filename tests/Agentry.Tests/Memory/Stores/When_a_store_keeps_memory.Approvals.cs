@@ -58,7 +58,7 @@ public sealed partial class When_a_store_keeps_memory
         Assert.That((await transcripts.GetAsync(decidedEarly, None)).Approvals, Is.Null, "a decision alone is not shown as an approval");
         await approvals.RecordApprovalRequestedAsync(Approval(decidedEarly, tenant, 1, "c-1"), At, None);
         await approvals.RecordApprovalRequestedAsync(Approval(ended, tenant, 1, "c-2"), At, None);
-        await transcripts.EndRunAsync(new RunEnd(ended, tenant, "clerk", "Cancelled", null, "stopped", 1, new TokenUsage(1, 1), At.AddMinutes(2)), None);
+        await transcripts.EndRunAsync(new RunEnd(ended, tenant, "clerk", RunStatus.Cancelled, null, "stopped", 1, new TokenUsage(1, 1), At.AddMinutes(2)), None);
 
         Assert.That(await approvals.PendingApprovalsAsync(tenant, None), Is.Empty);
         var early = (await transcripts.GetAsync(decidedEarly, None)).Approvals!.Single();

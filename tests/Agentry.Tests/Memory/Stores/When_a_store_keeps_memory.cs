@@ -52,12 +52,12 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
         await transcripts.RecordStepAsync(Step(run, "acme", 1, "first"), None);
         await transcripts.RecordToolResultAsync(Result(run, "acme", 1, "a", "b", "c"), None);
         await transcripts.RecordVerdictAsync(new GoalEvaluated(run, "acme", 1, Verdict.Continue, "not yet", 0.5), None);
-        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Completed", "42", null, 2, new TokenUsage(30, 3), At.AddMinutes(1), 0.1000000000001m), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", RunStatus.Completed, "42", null, 2, new TokenUsage(30, 3), At.AddMinutes(1), 0.1000000000001m), None);
 
         var view = await transcripts.GetAsync("acme", run, None);
 
         Assert.That(view.Found, Is.True);
-        Assert.That((view.TenantId, view.Goal, view.Status, view.Answer, view.TotalCost), Is.EqualTo(("acme", "$compute 6 * 7", "Completed", "42", (decimal?)0.1000000000001m)));
+        Assert.That((view.TenantId, view.Goal, view.Status, view.Answer, view.TotalCost), Is.EqualTo(("acme", "$compute 6 * 7", RunStatus.Completed, "42", (decimal?)0.1000000000001m)));
         Assert.That(view.Usage, Is.EqualTo(new TokenUsage(30, 3)));
         Assert.That(view.Steps.Select(s => s.Step), Is.EqualTo(new[] { 1, 2 }));
         Assert.That(view.Steps[0].Outcomes.Select(o => o.Output), Is.EqualTo(new[] { "a", "b", "c" }));
@@ -98,13 +98,13 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
         await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At), None);
         await transcripts.RecordStepAsync(Step(run, "acme", 1, "first"), None);
         await transcripts.RecordVerdictAsync(new GoalEvaluated(run, "acme", 1, Verdict.Escalate, "loop", 1), None);
-        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Escalated", null, "loop", 1, new TokenUsage(10, 1), At), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", RunStatus.Escalated, null, "loop", 1, new TokenUsage(10, 1), At), None);
 
         await transcripts.RecordGuidanceAsync(run, "acme", 1, new Guidance("Use the cached total.", "alice"), None);
         await transcripts.RecordGuidanceAsync(run, "acme", 1, new Guidance("redelivered, or someone later", "bob"), None);
 
         var view = await transcripts.GetAsync("acme", run, None);
-        Assert.That((view.Status, view.Reason, view.Usage), Is.EqualTo(("Running", (string?)null, (TokenUsage?)null)), "resumed: no longer ended");
+        Assert.That((view.Status, view.Reason, view.Usage), Is.EqualTo((RunStatus.Running, (string?)null, (TokenUsage?)null)), "resumed: no longer ended");
         Assert.That(view.Steps.Single().Guidance, Is.EqualTo(new Guidance("Use the cached total.", "alice")));
         Assert.That(view.Steps.Single().Thought, Is.EqualTo("first"), "the step's record is kept");
 
@@ -112,10 +112,10 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
         // gets it, and the ended run stays ended.
         await transcripts.RecordGuidanceAsync(run, "acme", 2, new Guidance("second", "alice"), None);
         await transcripts.RecordStepAsync(Step(run, "acme", 2, "planned after"), None);
-        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Completed", "42", null, 3, new TokenUsage(30, 3), At), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", RunStatus.Completed, "42", null, 3, new TokenUsage(30, 3), At), None);
         await transcripts.RecordGuidanceAsync(run, "acme", 2, new Guidance("late duplicate", "alice"), None);
         view = await transcripts.GetAsync(run, None);
-        Assert.That(view.Status, Is.EqualTo("Completed"));
+        Assert.That(view.Status, Is.EqualTo(RunStatus.Completed));
         Assert.That((view.Steps[1].Thought, view.Steps[1].Guidance?.Text), Is.EqualTo(("planned after", "second")));
     }
 
@@ -125,12 +125,12 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
         var run = Guid.NewGuid();
         var transcripts = Store.Transcripts;
         await transcripts.RecordVerdictAsync(new GoalEvaluated(run, "acme", 1, Verdict.Complete, "done", 1), None);
-        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Failed", null, "limit", 1, new TokenUsage(1, 1), At), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", RunStatus.Failed, null, "limit", 1, new TokenUsage(1, 1), At), None);
         await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At), None);
 
         var view = await transcripts.GetAsync(run, None);
 
-        Assert.That((view.Status, view.Reason, view.Goal), Is.EqualTo(("Failed", "limit", "goal")));
+        Assert.That((view.Status, view.Reason, view.Goal), Is.EqualTo((RunStatus.Failed, "limit", "goal")));
         Assert.That(view.Steps.Single().Usage, Is.Null, "a step known only from its verdict was never planned here");
     }
 
@@ -157,7 +157,7 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
         // A later start without the user (or naming another) leaves the first one, as for the goal.
         await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At.AddSeconds(1)), None);
         await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At.AddSeconds(2), UserId: "mallory"), None);
-        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Completed", "42", null, 1, new TokenUsage(1, 1), At.AddMinutes(1)), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", RunStatus.Completed, "42", null, 1, new TokenUsage(1, 1), At.AddMinutes(1)), None);
         await transcripts.StartRunAsync(new RunStart(anonymous, "acme", "assistant", "goal", null, At), None);
 
         Assert.That((await transcripts.GetAsync("acme", run, None)).UserId, Is.EqualTo("ada"));
@@ -170,11 +170,11 @@ public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
     {
         var run = Guid.NewGuid();
         var transcripts = Store.Transcripts;
-        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", "Completed", "42", null, 1, new TokenUsage(1, 1), At.AddMinutes(1)), None);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "assistant", RunStatus.Completed, "42", null, 1, new TokenUsage(1, 1), At.AddMinutes(1)), None);
         await transcripts.StartRunAsync(new RunStart(run, "acme", "assistant", "goal", null, At, UserId: "ada"), None);
 
         var view = await transcripts.GetAsync("acme", run, None);
 
-        Assert.That((view.UserId, view.Status), Is.EqualTo(("ada", "Completed")));
+        Assert.That((view.UserId, view.Status), Is.EqualTo(("ada", RunStatus.Completed)));
     }
 }

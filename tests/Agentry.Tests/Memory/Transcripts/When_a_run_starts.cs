@@ -57,7 +57,7 @@ public sealed class When_a_run_starts : HarnessFixture
 
     private Task DeliverFirstContextAsync(Guid runId) => DeliverAsync<ContextRequestedConsumer, ContextRequested>(FirstContext(runId));
 
-    private async Task AssertRecordedAsync(Guid runId, string status = "Running")
+    private async Task AssertRecordedAsync(Guid runId, RunStatus status = RunStatus.Running)
     {
         var run = (await Harness.GetRequestClient<GetRun>().GetResponse<RunView>(new GetRun(runId))).Message;
         Assert.That((run.Found, run.TenantId, run.Agent, run.Goal, run.UserId, run.Status), Is.EqualTo((true, Tenant, "assistant", "Plan my trip", "ada", status)));
@@ -115,7 +115,7 @@ public sealed class When_a_run_starts : HarnessFixture
 
         await DeliverGoalAsync(runId);
 
-        await AssertRecordedAsync(runId, status: "Cancelled");
+        await AssertRecordedAsync(runId, status: RunStatus.Cancelled);
         Assert.That(_counted.Starts(runId), Is.EqualTo(1));
     }
 

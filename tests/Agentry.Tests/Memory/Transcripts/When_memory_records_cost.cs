@@ -29,7 +29,7 @@ public sealed class When_memory_records_cost
         var at = DateTimeOffset.UnixEpoch;
         await store.StartRunAsync(new RunStart(runId, "t", "assistant", "goal", null, at), CancellationToken.None);
         await store.RecordStepAsync(new StepPlanned(runId, "t", "assistant", 1, 8, null, [], "42", new TokenUsage(3, 1), "m", Cost: 0.0000123456789m), CancellationToken.None);
-        await store.EndRunAsync(new RunEnd(runId, "t", "assistant", "Completed", "42", null, 1, new TokenUsage(3, 1), at, TotalCost: 0.1000000000001m), CancellationToken.None);
+        await store.EndRunAsync(new RunEnd(runId, "t", "assistant", RunStatus.Completed, "42", null, 1, new TokenUsage(3, 1), at, TotalCost: 0.1000000000001m), CancellationToken.None);
 
         var run = await store.GetAsync(runId, CancellationToken.None);
 
@@ -63,7 +63,7 @@ public sealed class When_memory_records_cost
         var store = new SqliteTranscriptStore(database);
         var before = await store.GetAsync(Guid.Parse("00000000-0000-0000-0000-000000000001"), CancellationToken.None);
         var runId = Guid.NewGuid();
-        await store.EndRunAsync(new RunEnd(runId, "t", "assistant", "Failed", null, "why", 1, TokenUsage.None, DateTimeOffset.UnixEpoch, TotalCost: 0.5m), CancellationToken.None);
+        await store.EndRunAsync(new RunEnd(runId, "t", "assistant", RunStatus.Failed, null, "why", 1, TokenUsage.None, DateTimeOffset.UnixEpoch, TotalCost: 0.5m), CancellationToken.None);
 
         Assert.That(before.TotalCost, Is.Null, "a run recorded before cost was kept has no cost");
         Assert.That((await store.GetAsync(runId, CancellationToken.None)).TotalCost, Is.EqualTo(0.5m));
