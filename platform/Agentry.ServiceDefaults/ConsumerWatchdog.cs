@@ -22,7 +22,7 @@ public sealed partial class ConsumerWatchdog(
     IConfiguration configuration,
     TimeProvider clock,
     IHostApplicationLifetime lifetime,
-    ILogger<ConsumerWatchdog> logger) : PeriodicBackgroundService(clock, lifetime, logger)
+    ILogger<ConsumerWatchdog> logger) : PeriodicBackgroundService(clock, logger)
 {
     // Several looks in a row: an endpoint may report ready a moment before its consumer is registered.
     private readonly int _strikes = configuration.GetValue("Bus:Watchdog:Strikes", 3);
@@ -71,7 +71,7 @@ public sealed partial class ConsumerWatchdog(
         {
             // Unacknowledged deliveries go back to their queues when this process's connection
             // closes; durable queues keep the rest for the next process.
-            StopService($"queues {string.Join(", ", wedged)} have had no consumer for {_strikes} looks in a row although their endpoints report ready (an endpoint that did not resume after a broker outage); the orchestrator starts the service afresh.");
+            StopService(lifetime, $"queues {string.Join(", ", wedged)} have had no consumer for {_strikes} looks in a row although their endpoints report ready (an endpoint that did not resume after a broker outage); the orchestrator starts the service afresh.");
         }
     }
 

@@ -7,8 +7,10 @@ namespace Agentry.ServiceDefaults;
 /// round tries again, because a transient fault (a broker restart, a Redis timeout) must not take
 /// the service down with it (.NET's default for a failed BackgroundService is to stop the host). A
 /// service stops only when a round decides so (StopService), and then says why as critical.
-public abstract partial class PeriodicBackgroundService(TimeProvider clock, IHostApplicationLifetime lifetime, ILogger logger) : BackgroundService
+public abstract partial class PeriodicBackgroundService(TimeProvider clock, ILogger logger) : BackgroundService
 {
+    protected TimeProvider Clock { get; } = clock;
+
     /// How long between rounds; zero or less turns the loop off.
     protected abstract TimeSpan Interval { get; }
 
@@ -23,7 +25,7 @@ public abstract partial class PeriodicBackgroundService(TimeProvider clock, IHos
 
         try
         {
-            using var timer = new PeriodicTimer(Interval, clock);
+            using var timer = new PeriodicTimer(Interval, Clock);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 try
@@ -42,7 +44,7 @@ public abstract partial class PeriodicBackgroundService(TimeProvider clock, IHos
     }
 
     /// Stops the service on purpose, with exit code 1, so that its orchestrator starts a fresh one.
-    protected void StopService(string why)
+    protected void StopService(IHostApplicationLifetime lifetime, string why)
     {
         LogStopping(logger, GetType().Name, why);
         Environment.ExitCode = 1;

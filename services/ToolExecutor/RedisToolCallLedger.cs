@@ -117,8 +117,7 @@ public sealed class ToolExecutorLiveness(
     RedisToolCallLedger ledger,
     IOptions<ToolLedgerOptions> options,
     TimeProvider clock,
-    IHostApplicationLifetime lifetime,
-    ILogger<ToolExecutorLiveness> logger) : PeriodicBackgroundService(clock, lifetime, logger)
+    ILogger<ToolExecutorLiveness> logger) : PeriodicBackgroundService(clock, logger)
 {
     protected override TimeSpan Interval => options.Value.LivenessTimeout / 3;
 

@@ -58,10 +58,12 @@ public abstract class HarnessFixture
     protected Task Quiet() => Harness.InactivityTask;
 
     /// Waits for the message to be published, then returns it; fails if it was published more than once.
+    /// Waits on its own (Eventually), not with the harness's Any(), which gives up once the bus has
+    /// been idle: after a Quiet() in the same test it would not wait for a later publication.
     protected async Task<T> PublishedOne<T>(Func<T, bool> filter)
         where T : class
     {
-        Assert.That(await Harness.Published.Any<T>(m => filter(m.Context.Message)), $"no {typeof(T).Name} was published");
+        await Eventually.Find(Harness.Published, m => m.MessageObject is T message && filter(message), $"a {typeof(T).Name} to be published");
         return PublishedMessages(filter).Single();
     }
 

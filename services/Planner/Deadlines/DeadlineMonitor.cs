@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults;
 using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -26,32 +27,21 @@ public sealed class PlannerOptions
 /// timeout, passed. Each
 /// RunDeadlineReached is published inside a span whose parent is the trace context stored with the
 /// deadline, so the saga's transition on it joins the run's trace.
-public sealed partial class DeadlineMonitor(
+/// A poll that fails (Redis away, a timeout) is logged and the next tick tries again.
+public sealed class DeadlineMonitor(
     IRunDeadlines deadlines,
     IBus bus,
     TimeProvider clock,
     IOptions<PlannerOptions> options,
-    ILogger<DeadlineMonitor> logger) : BackgroundService
+    ILogger<DeadlineMonitor> logger) : PeriodicBackgroundService(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.DeadlinePollInterval, clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await PublishDueAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogPollFailed(logger, e);
-            }
-        }
-    }
+    protected override TimeSpan Interval => options.Value.DeadlinePollInterval;
+
+    protected override Task RunRoundAsync(CancellationToken stoppingToken) => PublishDueAsync(stoppingToken);
 
     public async Task PublishDueAsync(CancellationToken cancellationToken)
     {
-        foreach (var due in await deadlines.TakeDueAsync(clock.GetUtcNow(), max: 100, cancellationToken))
+        foreach (var due in await deadlines.TakeDueAsync(Clock.GetUtcNow(), max: 100, cancellationToken))
         {
             try
             {
@@ -88,7 +78,4 @@ public sealed partial class DeadlineMonitor(
         return AgentryTelemetry.Source.StartActivity("deadline reached", ActivityKind.Internal, parent)
             ?.SetTag(AgentryTelemetry.Tags.RunId, due.RunId.ToString());
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for due run deadlines failed; trying again at the next tick.")]
-    private static partial void LogPollFailed(ILogger logger, Exception exception);
 }

@@ -152,12 +152,12 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .ThenAsync(RepublishStep));
         During(Completed,
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Complete)
-                .ThenAsync(c => c.Publish(RunMessages.Completed(c.Saga, clock))));
+                .ThenAsync(c => RunMessages.PublishEnd(c, RunMessages.Completed(c.Saga, clock))));
         During(Failed,
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict is Verdict.Fail or Verdict.Continue or Verdict.Replan)
-                .ThenAsync(c => c.Publish(RunMessages.Failed(c.Saga, clock))),
+                .ThenAsync(c => RunMessages.PublishEnd(c, RunMessages.Failed(c.Saga, clock))),
             When(GoalReceived)
-                .ThenAsync(c => c.Publish(RunMessages.Failed(c.Saga, clock))));
+                .ThenAsync(c => RunMessages.PublishEnd(c, RunMessages.Failed(c.Saga, clock))));
         During(Escalated,
             When(GoalEvaluated, c => IsCurrent(c) && c.Message.Verdict == Verdict.Escalate)
                 .ThenAsync(c => end.Escalate(c, c.Saga.LastReason ?? c.Message.Reason)));
@@ -166,7 +166,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .ThenAsync(RunMessages.PublishResume));
         During(Completed,
             When(CloseRequested, c => RunTakeover.IsTheClose(c.Saga, c.Message))
-                .ThenAsync(c => c.Publish(RunMessages.Closed(c.Saga, clock))));
+                .ThenAsync(c => RunMessages.PublishEnd(c, RunMessages.Closed(c.Saga, clock))));
 
         // Escalated waits for a person: resumed with guidance, closed with a resolution, or
         // cancelled. An empty guidance or resolution (a raw publisher; the Gateway refuses them)
@@ -179,7 +179,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .TransitionTo(LoadingContext),
             When(CloseRequested, c => RunTakeover.StillAt(c.Saga, c.Message.AtStep) && !string.IsNullOrWhiteSpace(c.Message.Resolution))
                 .Then(c => RunTakeover.Close(c.Saga, c.Message))
-                .ThenAsync(c => c.Publish(RunMessages.Closed(c.Saga, clock)))
+                .ThenAsync(c => RunMessages.PublishEnd(c, RunMessages.Closed(c.Saga, clock)))
                 .TransitionTo(Completed),
             When(CancelRequested)
                 .ThenAsync(c => end.Cancel(c, c.Message.Reason))

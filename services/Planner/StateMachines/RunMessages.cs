@@ -54,6 +54,14 @@ internal static class RunMessages
             run.ApprovalExpiresAt!.Value, run.ApprovalOnTimeout.ToString(), step.Thought, run.Goal);
     }
 
+    /// Publishes how the run ended under an id made of the run, the kind of end and the step, so that
+    /// an end published again (a redelivered trigger finds the run already ended) carries the id of
+    /// the first, and every consumer can recognise the repeat (docs/integration.md).
+    public static Task PublishEnd<T, TEnd>(BehaviorContext<AgentRunState, T> c, TEnd end)
+        where T : class
+        where TEnd : class =>
+        c.Publish(end, publish => publish.MessageId = RunEndMessageIds.Of(c.Saga.CorrelationId, typeof(TEnd).Name, c.Saga.Step));
+
     public static RunCompleted Completed(AgentRunState run, TimeProvider clock, string? closedBy = null) =>
         new(run.CorrelationId, run.TenantId, run.Agent, run.Answer ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost, closedBy);
 
@@ -89,4 +97,16 @@ internal static class RunMessages
 
     private static JsonElement? Input(AgentRunState run) =>
         run.InputJson is null ? null : JsonDocument.Parse(run.InputJson).RootElement.Clone();
+}
+
+/// The message id of a run's end: the same for every publication of one end.
+public static class RunEndMessageIds
+{
+    /// From the run, the end's message type name (RunCompleted, RunFailed, ...) and the step it ended at.
+    public static Guid Of(Guid runId, string end, int step)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{runId:N}:{end}:{step}"), hash);
+        return new Guid(hash[..16]);
+    }
 }

@@ -17,7 +17,7 @@ internal sealed class RunOutcomes(IRunDeadlines deadlines, TimeProvider clock)
     {
         c.Saga.Answer = c.Message.FinalAnswer ?? "";
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
-        await c.Publish(Completed(c.Saga, clock));
+        await PublishEnd(c, Completed(c.Saga, clock));
     }
 
     public async Task Fail<T>(BehaviorContext<AgentRunState, T> c, string reason)
@@ -25,20 +25,20 @@ internal sealed class RunOutcomes(IRunDeadlines deadlines, TimeProvider clock)
     {
         c.Saga.LastReason = reason;
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
-        await c.Publish(Failed(c.Saga, clock));
+        await PublishEnd(c, Failed(c.Saga, clock));
     }
 
     public async Task Escalate<T>(BehaviorContext<AgentRunState, T> c, string reason)
         where T : class
     {
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
-        await c.Publish(Escalated(c.Saga, reason, clock));
+        await PublishEnd(c, Escalated(c.Saga, reason, clock));
     }
 
     public async Task Cancel<T>(BehaviorContext<AgentRunState, T> c, string reason)
         where T : class
     {
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
-        await c.Publish(Cancelled(c.Saga, reason, clock));
+        await PublishEnd(c, Cancelled(c.Saga, reason, clock));
     }
 }

@@ -197,8 +197,11 @@ public sealed class When_a_step_is_evaluated : AgentRunSagaFixture
     }
 
     [Test]
-    public async Task Should_republish_the_end_when_the_final_verdict_is_delivered_again()
+    public async Task Should_republish_the_end_under_the_same_message_id_when_the_final_verdict_is_delivered_again()
     {
+        // The harness keeps one record per message id, so every publication is counted by an observer.
+        var ends = new PublishedEnds();
+        using var observing = Harness.Bus.ConnectPublishObserver(ends);
         var runId = await StartRunInState(m => m.Evaluating);
         var verdict = Verdict(runId, 1, Contracts.Verdict.Complete, "5");
 
@@ -207,7 +210,44 @@ public sealed class When_a_step_is_evaluated : AgentRunSagaFixture
         await Harness.Bus.Publish(verdict);
         await Quiet();
 
-        Assert.That(PublishedMessages<RunCompleted>(m => m.RunId == runId).Select(m => m.Answer), Is.EqualTo(new[] { "5", "5" }));
+        var published = ends.Of(runId);
+        Assert.That(published.Select(e => e.End.Answer), Is.EqualTo(new[] { "5", "5" }), "the end is published again");
+        Assert.That(published.Select(e => e.MessageId).Distinct().Single(), Is.EqualTo(Agentry.Planner.StateMachines.RunEndMessageIds.Of(runId, nameof(RunCompleted), 1)),
+            "both publications carry one message id, by which consumers recognise the repeat");
+        Assert.That(Agentry.Planner.StateMachines.RunEndMessageIds.Of(runId, nameof(RunCompleted), 2), Is.Not.EqualTo(published[0].MessageId), "an end at another step is another end");
+    }
+
+    private sealed class PublishedEnds : IPublishObserver
+    {
+        private readonly List<(RunCompleted End, Guid? MessageId)> _ends = [];
+
+        public List<(RunCompleted End, Guid? MessageId)> Of(Guid runId)
+        {
+            lock (_ends)
+            {
+                return [.. _ends.Where(e => e.End.RunId == runId)];
+            }
+        }
+
+        public Task PrePublish<T>(PublishContext<T> context)
+            where T : class => Task.CompletedTask;
+
+        public Task PostPublish<T>(PublishContext<T> context)
+            where T : class
+        {
+            if (context.Message is RunCompleted end)
+            {
+                lock (_ends)
+                {
+                    _ends.Add((end, context.MessageId));
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task PublishFault<T>(PublishContext<T> context, Exception exception)
+            where T : class => Task.CompletedTask;
     }
 
     [Test]
