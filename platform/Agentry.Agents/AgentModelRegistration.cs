@@ -33,6 +33,10 @@ public static class AgentModelRegistration
         services.TryAddSingleton(sp => McpTools.ListAtStart(configuration, sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(sp => ToolCatalog.Of(sp.GetServices<ToolPack>(), configuration).With(sp.GetRequiredService<McpTools>().Descriptors));
         services.TryAddSingleton<ToolArgumentsValidator>();
+        services.AddOptions<GoalBounds>()
+            .BindConfiguration(GoalBounds.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddOptions<AgentsOptions>()
             .BindConfiguration(AgentsOptions.Section)
             .ValidateDataAnnotations()

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using Agentry.Contracts;
 
 namespace Agentry.Agents;
@@ -6,6 +9,42 @@ namespace Agentry.Agents;
 /// at once; the saga checks it again for goals published straight onto the broker.
 public static class GoalValidation
 {
+    /// Why a goal published on the broker cannot start a run: what Problem checks, and its size.
+    public static string? Problem(AgentCatalog agents, GoalReceived goal, GoalBounds bounds) =>
+        SizeProblem(goal.Goal, goal.Input, bounds) ?? Problem(agents, goal.Agent, goal.Goal, goal.Limits);
+
+    /// A goal or an input over the bounds, named with the field and the setting; null when within.
+    public static string? SizeProblem(string? goal, JsonElement? input, GoalBounds bounds)
+    {
+        if (goal is { Length: var length } && length > bounds.MaxGoalCharacters)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"goal is {length:N0} characters; the limit is {bounds.MaxGoalCharacters:N0} (Goals:MaxGoalCharacters).");
+        }
+
+        if (input is not { } json)
+        {
+            return null;
+        }
+
+        var bytes = Encoding.UTF8.GetByteCount(json.GetRawText());
+        if (bytes > bounds.MaxInputBytes)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"input is {bytes:N0} bytes of JSON; the limit is {bounds.MaxInputBytes:N0} (Goals:MaxInputBytes).");
+        }
+
+        var depth = Depth(json);
+        return depth > bounds.MaxInputDepth
+            ? string.Create(CultureInfo.InvariantCulture, $"input nests {depth} levels deep; the limit is {bounds.MaxInputDepth} (Goals:MaxInputDepth).")
+            : null;
+    }
+
+    private static int Depth(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => 1 + element.EnumerateObject().Select(p => Depth(p.Value)).DefaultIfEmpty(0).Max(),
+        JsonValueKind.Array => 1 + element.EnumerateArray().Select(Depth).DefaultIfEmpty(0).Max(),
+        _ => 0,
+    };
+
     public static string? Problem(AgentCatalog agents, string? agent, string? goal, RunLimits? limits = null)
     {
         if (string.IsNullOrWhiteSpace(goal))

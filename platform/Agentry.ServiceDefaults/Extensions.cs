@@ -18,6 +18,10 @@ public static class Extensions
 {
     public const string DefaultTenant = "default";
 
+    /// The one defaulting rule for a tenant a publisher left out, applied by every service that
+    /// reads a run's first message (the saga, Memory), so that they record the same tenant.
+    public static string TenantOf(string? tenantId) => string.IsNullOrWhiteSpace(tenantId) ? DefaultTenant : tenantId;
+
     /// Endpoints named with this prefix are per-process and temporary (a CLI following a run):
     /// classic auto-delete queues, which cannot be quorum queues.
     public const string TemporaryEndpointPrefix = "agentry-temp-";

@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Agentry.Agents;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults;
+using Microsoft.Extensions.Options;
 
 namespace Agentry.Memory;
 
@@ -15,12 +18,19 @@ namespace Agentry.Memory;
 /// other writes it once, and a redelivery writes nothing. Two processed at the same moment may
 /// both write; the write keeps whatever was recorded first (ITranscriptStore.StartRunAsync
 /// fills only what is still empty), so the record is the same in every order.
-public sealed class RunStarts(ITranscriptStore store, TimeProvider clock)
+/// A goal the saga refuses for its size is not recorded (the saga's RunFailed records the run and
+/// why); a tenant the publisher left out gets the saga's default (Extensions.TenantOf).
+public sealed class RunStarts(ITranscriptStore store, IOptions<GoalBounds> bounds, TimeProvider clock)
 {
     public async Task RecordAsync(GoalReceived goal, CancellationToken cancellationToken)
     {
+        if (GoalValidation.SizeProblem(goal.Goal, goal.Input, bounds.Value) is not null)
+        {
+            return;
+        }
+
         var run = await store.GetAsync(goal.RunId, cancellationToken);
-        await RecordAsync(run, goal.RunId, goal.TenantId, goal.Agent, goal.Goal, goal.Input, goal.UserId, cancellationToken);
+        await RecordAsync(run, goal.RunId, Extensions.TenantOf(goal.TenantId), goal.Agent, goal.Goal, goal.Input, goal.UserId, cancellationToken);
     }
 
     /// The first ContextRequested carries the goal as the saga received it; run is the run as the

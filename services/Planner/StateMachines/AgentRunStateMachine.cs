@@ -3,6 +3,7 @@ using Agentry.Contracts;
 using Agentry.Planner.Deadlines;
 using Agentry.Agents;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using static Agentry.Planner.StateMachines.RunLimits;
 using static Agentry.Planner.StateMachines.RunSteps;
 
@@ -19,9 +20,9 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     public static readonly FrozenSet<string> FinishedStates =
         new[] { nameof(Completed), nameof(Failed), nameof(Escalated), nameof(Cancelled) }.ToFrozenSet();
 
-    public AgentRunStateMachine(AgentCatalog agents, IRunDeadlines deadlines, TimeProvider clock)
+    public AgentRunStateMachine(AgentCatalog agents, IRunDeadlines deadlines, TimeProvider clock, IOptions<GoalBounds>? bounds = null)
     {
-        var start = new RunStart(agents, clock);
+        var start = new RunStart(agents, bounds?.Value ?? GoalBounds.Default, clock);
         var end = new RunOutcomes(deadlines, clock);
         var approvals = new RunApprovals(agents, deadlines, clock);
         var takeover = new RunTakeover(agents, clock);

@@ -5,11 +5,11 @@ namespace Agentry.Planner.StateMachines;
 
 /// A new run takes its limits from the goal, else from its agent's definition. A goal that cannot
 /// start (unknown agent, bad limits) or could not be read still makes a run, recorded as failed.
-internal sealed class RunStart(AgentCatalog agents, TimeProvider clock)
+internal sealed class RunStart(AgentCatalog agents, GoalBounds bounds, TimeProvider clock)
 {
     /// Why the goal cannot start a run, or null.
     public string? Problem(GoalReceived goal) =>
-        GoalValidation.Problem(agents, goal.Agent, goal.Goal, goal.Limits);
+        GoalValidation.Problem(agents, goal, bounds);
 
     public void Begin(AgentRunState run, GoalReceived goal) => Begin(run, goal, agents.Find(goal.Agent)!);
 
@@ -18,17 +18,18 @@ internal sealed class RunStart(AgentCatalog agents, TimeProvider clock)
 
     public void BeginFaulted(AgentRunState run, RunFaulted fault)
     {
-        run.TenantId = string.IsNullOrWhiteSpace(fault.TenantId) ? ServiceDefaults.Extensions.DefaultTenant : fault.TenantId;
+        run.TenantId = ServiceDefaults.Extensions.TenantOf(fault.TenantId);
         run.StartedAt = clock.GetUtcNow();
     }
 
     private void Begin(AgentRunState run, GoalReceived goal, AgentDefinition? agent)
     {
         var limits = agent?.Limits ?? AgentLimits.Default;
-        run.TenantId = string.IsNullOrWhiteSpace(goal.TenantId) ? ServiceDefaults.Extensions.DefaultTenant : goal.TenantId;
+        run.TenantId = ServiceDefaults.Extensions.TenantOf(goal.TenantId);
         run.Agent = goal.Agent;
-        run.Goal = goal.Goal;
-        run.InputJson = goal.Input?.GetRawText();
+        // A refused goal over its bounds is not kept: its reason says how large it was.
+        run.Goal = agent is null && GoalValidation.SizeProblem(goal.Goal, null, bounds) is not null ? "" : goal.Goal;
+        run.InputJson = agent is null && GoalValidation.SizeProblem(null, goal.Input, bounds) is not null ? null : goal.Input?.GetRawText();
         run.UserId = string.IsNullOrWhiteSpace(goal.UserId) ? null : goal.UserId;
         run.Step = 1;
         run.MaxSteps = goal.Limits?.MaxSteps ?? limits.MaxSteps;

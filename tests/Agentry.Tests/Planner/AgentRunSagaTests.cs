@@ -50,6 +50,41 @@ public sealed class When_a_goal_is_received : AgentRunSagaFixture
     }
 
     [Test]
+    public async Task Should_refuse_a_goal_over_its_length_at_once_naming_the_field_and_the_limit()
+    {
+        var runId = NewId.NextGuid();
+
+        await Harness.Bus.Publish(new GoalReceived(runId, Tenant, "assistant", new string('x', 2_000_004)));
+
+        Assert.That(await Saga.Exists(runId, m => m.Failed), Is.EqualTo(runId));
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason, Is.EqualTo("goal is 2,000,004 characters; the limit is 32,768 (Goals:MaxGoalCharacters)."));
+        Assert.That(PublishedMessages<ContextRequested>(m => m.RunId == runId), Is.Empty, "no other stage works on it");
+        Assert.That(Saga.Sagas.Contains(runId)!.Goal, Is.Empty, "the run state does not keep it");
+    }
+
+    [Test]
+    public async Task Should_refuse_an_input_nested_deeper_than_its_limit()
+    {
+        var runId = NewId.NextGuid();
+        var deep = System.Text.Json.JsonDocument.Parse(string.Concat(Enumerable.Repeat("[", 40)) + string.Concat(Enumerable.Repeat("]", 40))).RootElement.Clone();
+
+        await Harness.Bus.Publish(new GoalReceived(runId, Tenant, "assistant", "Sum it", deep));
+
+        Assert.That((await PublishedOne<RunFailed>(m => m.RunId == runId)).Reason, Is.EqualTo("input nests 40 levels deep; the limit is 32 (Goals:MaxInputDepth)."));
+    }
+
+    [Test]
+    public async Task Should_give_a_goal_without_a_tenant_the_default_tenant()
+    {
+        var runId = NewId.NextGuid();
+
+        await Harness.Bus.Publish(new GoalReceived(runId, null!, "assistant", "What is 2 + 3?"));
+
+        Assert.That(await Saga.Exists(runId, m => m.LoadingContext), Is.EqualTo(runId));
+        Assert.That((await PublishedOne<ContextRequested>(m => m.RunId == runId)).TenantId, Is.EqualTo("default"));
+    }
+
+    [Test]
     public async Task Should_fail_a_run_with_an_empty_goal()
     {
         var runId = await StartRun(goal: "   ");

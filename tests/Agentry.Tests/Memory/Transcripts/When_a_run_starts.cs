@@ -147,4 +147,25 @@ public sealed class When_a_run_starts : HarnessFixture
 
         public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken) => inner.GetAsync(tenantId, runId, cancellationToken);
     }
+
+    [Test]
+    public async Task Should_record_a_goal_without_a_tenant_under_the_default_tenant_as_the_saga_does()
+    {
+        var runId = NewId.NextGuid();
+
+        await DeliverAsync<TranscriptConsumer, GoalReceived>(Goal(runId) with { TenantId = null! });
+
+        var run = (await Harness.GetRequestClient<GetRun>().GetResponse<RunView>(new GetRun(runId))).Message;
+        Assert.That((run.Found, run.TenantId, run.Goal), Is.EqualTo((true, "default", "Plan my trip")));
+    }
+
+    [Test]
+    public async Task Should_not_record_a_goal_the_saga_refuses_for_its_size()
+    {
+        var runId = NewId.NextGuid();
+
+        await DeliverAsync<TranscriptConsumer, GoalReceived>(Goal(runId) with { Goal = new string('x', 40_000) });
+
+        Assert.That(_counted.Starts(runId), Is.Zero);
+    }
 }
