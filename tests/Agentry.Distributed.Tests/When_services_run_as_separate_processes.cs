@@ -44,6 +44,35 @@ public sealed class When_services_run_as_separate_processes
     }
 
     [Test]
+    public async Task Should_run_a_plain_json_goal_without_a_tenant_under_the_default_tenant_in_every_service()
+    {
+        var runId = Guid.NewGuid();
+
+        // Before, the saga defaulted the tenant and Memory crashed on it (NOT NULL), failing the run.
+        await RawRabbitMq.PublishAsync(_deployment.AmqpUrl, RawRabbitMq.GoalExchange, "GoalReceived",
+            JsonSerializer.Serialize(new { runId, agent = "assistant", goal = "What is 17 * 23 + 4?" }));
+
+        var (type, message) = await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(60), () => _deployment.Logs);
+        Assert.That((type, message.GetProperty("tenantId").GetString()), Is.EqualTo(("RunCompleted", "default")), message.ToString());
+        using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
+        var run = await http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
+        Assert.That((run.GetProperty("status").GetString(), run.GetProperty("tenantId").GetString()), Is.EqualTo(("Completed", "default")));
+    }
+
+    [Test]
+    public async Task Should_refuse_a_two_megabyte_goal_at_once_naming_the_field_and_the_limit()
+    {
+        var runId = Guid.NewGuid();
+
+        await RawRabbitMq.PublishGoalAsync(_deployment.AmqpUrl, runId, "assistant", new string('x', 2_000_004));
+
+        // Within 30 s, a quarter of the assistant's 2-minute deadline: refused, not timed out.
+        var (type, message) = await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(30), () => _deployment.Logs);
+        Assert.That(type, Is.EqualTo("RunFailed"), message.ToString());
+        Assert.That(message.GetProperty("reason").GetString(), Is.EqualTo("goal is 2,000,004 characters; the limit is 32,768 (Goals:MaxGoalCharacters)."));
+    }
+
+    [Test]
     public async Task Should_start_a_run_through_the_gateway_over_http()
     {
         using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
