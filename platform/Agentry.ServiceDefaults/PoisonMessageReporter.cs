@@ -23,13 +23,30 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
 
         LogPoison(logger, context.InputAddress, run.RunId, context.Exception);
         var queue = context.InputAddress.AbsolutePath.Trim('/').Split('/').Last();
-        var reason = $"A {run.MessageType ?? "message"} of this run could not be processed by '{queue}' and was moved to '{queue}_error': {context.Exception.Message}";
+        var reason = $"A {run.MessageType ?? "message"} of this run could not be processed by '{queue}' and was moved to '{queue}_error': {Describe(context.Exception)}";
         // The run is told through the same transport; ReceiveContext has no ConsumeContext here.
         var publish = await context.PublishEndpointProvider.GetPublishSendEndpoint<RunFaulted>();
         await publish.Send(new RunFaulted(run.RunId, run.TenantId, reason), context.CancellationToken);
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("poisonMessageReporter");
+
+    /// A message its type cannot be read from (a publisher's field of the wrong type) is named by its
+    /// field, so the run's reason says what to fix rather than quoting a JSON reader.
+    public static string Describe(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is JsonException { Path: { Length: > 1 } path } json)
+            {
+                var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+                var detail = json.Message.Split(" Path:", 2)[0];
+                return $"field '{field}' has the wrong type or shape for the message ({detail})";
+            }
+        }
+
+        return exception.Message;
+    }
 
     private sealed record RunReference(Guid RunId, string? TenantId, string? MessageType);
 

@@ -73,6 +73,19 @@ public sealed class When_services_run_as_separate_processes
     }
 
     [Test]
+    public async Task Should_fail_a_goal_with_a_field_of_the_wrong_type_naming_the_field()
+    {
+        var runId = Guid.NewGuid();
+
+        await RawRabbitMq.PublishAsync(_deployment.AmqpUrl, RawRabbitMq.GoalExchange, "GoalReceived",
+            JsonSerializer.Serialize(new { runId, tenantId = "default", agent = "assistant", goal = 42 }));
+
+        var (type, message) = await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(60), () => _deployment.Logs);
+        Assert.That(type, Is.EqualTo("RunFailed"), message.ToString());
+        Assert.That(message.GetProperty("reason").GetString(), Does.Contain("field 'goal' has the wrong type or shape for the message"));
+    }
+
+    [Test]
     public async Task Should_start_a_run_through_the_gateway_over_http()
     {
         using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
