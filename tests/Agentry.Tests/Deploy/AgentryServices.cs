@@ -32,7 +32,7 @@ public static class AgentryServices
         ["ToolExecutor"] = new((services, configuration) => services.AddToolExecutor(configuration), (bus, _) => bus.AddToolExecutorConsumers()),
         ["Memory"] = new((services, configuration) => services.AddMemory(configuration), (bus, _) => bus.AddMemoryConsumers()),
         ["Evaluator"] = new((services, configuration) => services.AddEvaluator(configuration), (bus, _) => bus.AddEvaluatorConsumers()),
-        ["Notifier"] = new((services, _) => services.AddNotifier(), (bus, _) => bus.AddNotifierConsumers()),
+        ["Notifier"] = new((services, configuration) => services.AddNotifier(configuration), (bus, _) => bus.AddNotifierConsumers()),
     };
 
     /// The folders under services/ that hold a service (a Program.cs).
