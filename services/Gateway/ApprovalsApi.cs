@@ -19,7 +19,7 @@ public static class ApprovalsApi
     {
         app.MapGet("/approvals", async (string? tenant, IRequestClient<GetPendingApprovals> memory, CancellationToken cancellationToken) =>
         {
-            var response = await memory.GetResponse<PendingApprovals>(new GetPendingApprovals(string.IsNullOrWhiteSpace(tenant) ? Extensions.DefaultTenant : tenant), cancellationToken);
+            var response = await memory.GetResponse<PendingApprovals>(new GetPendingApprovals(Extensions.TenantOf(tenant)), cancellationToken);
             return Results.Ok(response.Message);
         });
 

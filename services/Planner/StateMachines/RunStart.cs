@@ -28,8 +28,9 @@ internal sealed class RunStart(AgentCatalog agents, GoalBounds bounds, TimeProvi
         run.TenantId = ServiceDefaults.Extensions.TenantOf(goal.TenantId);
         run.Agent = goal.Agent;
         // A refused goal over its bounds is not kept: its reason says how large it was.
-        run.Goal = agent is null && GoalValidation.SizeProblem(goal.Goal, null, bounds) is not null ? "" : goal.Goal;
-        run.InputJson = agent is null && GoalValidation.SizeProblem(null, goal.Input, bounds) is not null ? null : goal.Input?.GetRawText();
+        var oversize = agent is null && GoalValidation.SizeProblem(goal.Goal, goal.Input, bounds) is not null;
+        run.Goal = oversize ? "" : goal.Goal;
+        run.InputJson = oversize ? null : goal.Input?.GetRawText();
         run.UserId = string.IsNullOrWhiteSpace(goal.UserId) ? null : goal.UserId;
         run.Step = 1;
         run.MaxSteps = goal.Limits?.MaxSteps ?? limits.MaxSteps;
