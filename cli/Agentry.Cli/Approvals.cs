@@ -91,6 +91,10 @@ public static class RunApprovals
     }
 }
 
+/// A Gateway and the credential to call it with (an API key or a bearer token; none for a Gateway
+/// without authentication).
+public sealed record GatewayTarget(string Url, string? Credential = null);
+
 /// `agentry approvals`, `agentry approve`, `agentry deny`: against a deployment's Gateway.
 public static class ApprovalCommands
 {
@@ -99,7 +103,7 @@ public static class ApprovalCommands
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
     private static readonly JsonSerializerOptions Display = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static async Task<int> ListAsync(string gateway, string? tenant, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> ListAsync(GatewayTarget gateway, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         using var http = await GatewayClientAsync(gateway, error);
         if (http is null)
@@ -109,7 +113,7 @@ public static class ApprovalCommands
 
         try
         {
-            using var response = await http.GetAsync(tenant is null ? "approvals" : $"approvals?tenant={Uri.EscapeDataString(tenant)}", cancellationToken);
+            using var response = await http.GetAsync("approvals", cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 await error.WriteLineAsync(await ProblemAsync(response, cancellationToken));
@@ -138,7 +142,7 @@ public static class ApprovalCommands
         }
     }
 
-    public static async Task<int> DecideAsync(string gateway, string runId, string callId, bool approved, string by, string? comment, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> DecideAsync(GatewayTarget gateway, string runId, string callId, bool approved, string by, string? comment, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(runId, out var run))
         {
@@ -167,7 +171,7 @@ public static class ApprovalCommands
                 return response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest ? ExitCodes.BadInput : ExitCodes.NotCompleted;
             }
 
-            await output.WriteLineAsync($"{(approved ? "Approved" : "Denied")} {callId} of run {run} as {by}.");
+            await output.WriteLineAsync($"{(approved ? "Approved" : "Denied")} {callId} of run {run}.");
             return ExitCodes.Completed;
         }
         catch (HttpRequestException e)
@@ -177,26 +181,35 @@ public static class ApprovalCommands
         }
     }
 
-    /// A client for the Gateway at the --gateway URL, for every command that talks to one; null, after
-    /// saying why, when the URL is not an absolute http or https one.
-    internal static async Task<HttpClient?> GatewayClientAsync(string gateway, TextWriter error)
+    /// A client for the Gateway at the --gateway URL that sends the credential, for every command that
+    /// talks to one; null, after saying why, when the URL is not an absolute http or https one.
+    internal static async Task<HttpClient?> GatewayClientAsync(GatewayTarget gateway, TextWriter error)
     {
-        if (!Uri.TryCreate(gateway.EndsWith('/') ? gateway : gateway + "/", UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+        if (!Uri.TryCreate(gateway.Url.EndsWith('/') ? gateway.Url : gateway.Url + "/", UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
         {
-            await error.WriteLineAsync($"--gateway '{gateway}' is not an absolute http or https URL such as {DefaultGateway}.");
+            await error.WriteLineAsync($"--gateway '{gateway.Url}' is not an absolute http or https URL such as {DefaultGateway}.");
             return null;
         }
 
-        return new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        if (gateway.Credential is { Length: > 0 } credential)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+        }
+
+        return http;
     }
 
-    private static string Unreachable(string gateway, HttpRequestException e) =>
-        $"The Gateway at {gateway} could not be reached ({e.Message}). Start one (`agentry serve`) or point --gateway at the deployment's.";
+    private static string Unreachable(GatewayTarget gateway, HttpRequestException e) =>
+        $"The Gateway at {gateway.Url} could not be reached ({e.Message}). Start one (`agentry serve`) or point --gateway at the deployment's.";
 
-    private static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    internal static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var (body, detail) = await ProblemDetailAsync(response, cancellationToken);
-        return detail ?? $"The Gateway answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}";
+        var text = detail ?? $"The Gateway answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}";
+        return response.StatusCode == HttpStatusCode.Unauthorized
+            ? $"{text} Pass an API key with --key or AGENTRY_API_KEY (or a bearer token with --token or AGENTRY_TOKEN)."
+            : text;
     }
 
     /// The body of a refusal and its problem detail (RFC 9457 `detail`), when it has one.

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Gateway;
+using Agentry.Gateway.Security;
 using Agentry.Llm;
 using Agentry.Memory;
 using Agentry.ServiceDefaults;
@@ -265,7 +266,7 @@ public static class Commands
     /// Resumes (guidance) or closes (resolution) an escalated run through a Gateway's HTTP API:
     /// an escalated run waits in the saga of a running deployment or `agentry serve`, not in this process.
     public static async Task<int> DecideEscalationAsync(
-        string action, string runId, string text, string? by, string gateway, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        string action, string runId, string text, string? by, GatewayTarget gateway, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         using var http = await ApprovalCommands.GatewayClientAsync(gateway, error);
         if (http is null)
@@ -303,13 +304,12 @@ public static class Commands
             if (response.IsSuccessStatusCode)
             {
                 await output.WriteLineAsync(action == "resume"
-                    ? $"Run {id} resumed by {by}: it plans its next step with your guidance."
-                    : $"Run {id} closed by {by}: it ends Completed with your resolution as its answer.");
+                    ? $"Run {id} resumed: it plans its next step with your guidance."
+                    : $"Run {id} closed: it ends Completed with your resolution as its answer.");
                 return ExitCodes.Completed;
             }
 
-            var (problem, detail) = await ApprovalCommands.ProblemDetailAsync(response, cancellationToken);
-            await error.WriteLineAsync($"The Gateway refused ({(int)response.StatusCode}): {detail ?? problem}");
+            await error.WriteLineAsync($"The Gateway refused ({(int)response.StatusCode}): {await ApprovalCommands.ProblemAsync(response, cancellationToken)}");
             return response.StatusCode == System.Net.HttpStatusCode.BadRequest ? ExitCodes.BadInput : ExitCodes.NotCompleted;
         }
     }
@@ -342,17 +342,32 @@ public static class Commands
         return ExitCodes.Completed;
     }
 
-    public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, bool noAuth, TextWriter error, CancellationToken cancellationToken)
     {
-        var app = BuildServer(agentsPath, urls, verbose);
-        if (LoadAgents(app.Services, error) is null)
+        try
         {
+            await using var app = BuildServer(agentsPath, urls, verbose, noAuth ? new Dictionary<string, string?> { [$"{GatewayOptions.Section}:{nameof(GatewayOptions.AuthDisabled)}"] = "true" } : null);
+            if (LoadAgents(app.Services, error) is null)
+            {
+                return ExitCodes.BadInput;
+            }
+
+            await app.RunAsync(cancellationToken);
+            return ExitCodes.Completed;
+        }
+        catch (Exception e) when (GatewayRefusal(e) is { } refusal)
+        {
+            await error.WriteLineAsync(refusal.Message);
             return ExitCodes.BadInput;
         }
-
-        await app.RunAsync(cancellationToken);
-        return ExitCodes.Completed;
     }
+
+    private static GatewayConfigurationException? GatewayRefusal(Exception e) => e switch
+    {
+        GatewayConfigurationException refusal => refusal,
+        AggregateException aggregate => aggregate.InnerExceptions.Select(GatewayRefusal).FirstOrDefault(r => r is not null),
+        _ => e.InnerException is { } inner ? GatewayRefusal(inner) : null,
+    };
 
     /// Every service plus the Gateway's HTTP API, in one process.
     public static WebApplication BuildServer(string? agentsPath, string urls, bool verbose, IReadOnlyDictionary<string, string?>? settings = null)
@@ -363,10 +378,10 @@ public static class Commands
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.WebHost.UseUrls(urls);
         builder.Services.AddEmbeddedAgentry(builder.Configuration);
+        builder.Services.AddGateway(builder.Configuration);
         var app = builder.Build();
         app.MapAgentryEndpoints();
-        app.MapRunsApi();
-        app.MapMemoriesApi();
+        app.MapGateway();
         return app;
     }
 

@@ -62,11 +62,15 @@ var urlsOption = new Option<string>("--urls")
     Description = "Where the HTTP API listens.",
     DefaultValueFactory = _ => "http://127.0.0.1:5080",
 };
-var serve = new Command("serve", "Host every service and the Gateway's HTTP API (POST /runs, GET /runs/{id}) in this process until stopped.")
+var noAuthOption = new Option<bool>("--no-auth")
 {
-    urlsOption,
+    Description = "Answer requests without a credential, as the default tenant with every role: only on a loopback address, for one person on their own machine. Logs a warning at start.",
 };
-serve.SetAction((parse, cancellationToken) => Commands.ServeAsync(parse.GetValue(agentsOption), parse.GetValue(urlsOption)!, parse.GetValue(verboseOption), Console.Error, cancellationToken));
+var serve = new Command("serve", "Host every service and the Gateway's HTTP API (POST /runs, GET /runs/{id}, approvals, memories, keys) in this process until stopped. Every request needs an API key (`agentry keys create`) or a bearer token (Gateway:Jwt settings) unless --no-auth is given on loopback. Exits 2 when it cannot start.")
+{
+    urlsOption, noAuthOption,
+};
+serve.SetAction((parse, cancellationToken) => Commands.ServeAsync(parse.GetValue(agentsOption), parse.GetValue(urlsOption)!, parse.GetValue(verboseOption), parse.GetValue(noAuthOption), Console.Error, cancellationToken));
 
 var memory = MemoryCommands.Create(agentsOption, Console.Out, Console.Error);
 
@@ -75,40 +79,50 @@ var gatewayOption = new Option<string>("--gateway")
     Description = "The Gateway of a running deployment, for approvals, resume and close (default: AGENTRY_GATEWAY, or http://127.0.0.1:5080 as `agentry serve` listens).",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AGENTRY_GATEWAY") is { Length: > 0 } gateway ? gateway : ApprovalCommands.DefaultGateway,
 };
-var tenantOption = new Option<string?>("--tenant") { Description = "The tenant whose calls to list (default: the default tenant)." };
-var approvals = new Command("approvals", "List the calls waiting for a person's approval on a running deployment.") { gatewayOption, tenantOption };
-approvals.SetAction((parse, cancellationToken) => ApprovalCommands.ListAsync(parse.GetValue(gatewayOption)!, parse.GetValue(tenantOption), Console.Out, Console.Error, cancellationToken));
+var keyOption = new Option<string?>("--key")
+{
+    Description = "The API key to call the Gateway with (default: AGENTRY_API_KEY). Its tenant is the one acted for.",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AGENTRY_API_KEY") is { Length: > 0 } key ? key : null,
+};
+var tokenOption = new Option<string?>("--token")
+{
+    Description = "A bearer token (OIDC/JWT) to call the Gateway with, instead of a key (default: AGENTRY_TOKEN).",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AGENTRY_TOKEN") is { Length: > 0 } token ? token : null,
+};
+GatewayTarget Gateway(ParseResult parse) => new(parse.GetValue(gatewayOption)!, parse.GetValue(keyOption) ?? parse.GetValue(tokenOption));
+var approvals = new Command("approvals", "List the calls waiting for a person's approval on a running deployment, for the tenant of your key.") { gatewayOption, keyOption, tokenOption };
+approvals.SetAction((parse, cancellationToken) => ApprovalCommands.ListAsync(Gateway(parse), Console.Out, Console.Error, cancellationToken));
 
 var runIdArgument = new Argument<string>("run") { Description = "The run id, as `agentry run` prints it or `agentry approvals` lists it." };
 var callIdArgument = new Argument<string>("call") { Description = "The call id, as `agentry approvals` lists it." };
 var commentOption = new Option<string?>("--comment", "-m") { Description = "Why: recorded with the decision; a denial's comment is shown to the agent." };
 var approve = new Command("approve", "Approve a call waiting for approval: it runs. Exits 2 when the run or call is unknown or already decided.")
 {
-    runIdArgument, callIdArgument, commentOption, byOption, gatewayOption,
+    runIdArgument, callIdArgument, commentOption, byOption, gatewayOption, keyOption, tokenOption,
 };
-approve.SetAction((parse, cancellationToken) => ApprovalCommands.DecideAsync(parse.GetValue(gatewayOption)!, parse.GetValue(runIdArgument)!, parse.GetValue(callIdArgument)!, approved: true,
+approve.SetAction((parse, cancellationToken) => ApprovalCommands.DecideAsync(Gateway(parse), parse.GetValue(runIdArgument)!, parse.GetValue(callIdArgument)!, approved: true,
     parse.GetValue(byOption)!, parse.GetValue(commentOption), Console.Out, Console.Error, cancellationToken));
 var deny = new Command("deny", "Deny a call waiting for approval: the agent is told it was denied, by whom and why (--comment is required).")
 {
-    runIdArgument, callIdArgument, commentOption, byOption, gatewayOption,
+    runIdArgument, callIdArgument, commentOption, byOption, gatewayOption, keyOption, tokenOption,
 };
-deny.SetAction((parse, cancellationToken) => ApprovalCommands.DecideAsync(parse.GetValue(gatewayOption)!, parse.GetValue(runIdArgument)!, parse.GetValue(callIdArgument)!, approved: false,
+deny.SetAction((parse, cancellationToken) => ApprovalCommands.DecideAsync(Gateway(parse), parse.GetValue(runIdArgument)!, parse.GetValue(callIdArgument)!, approved: false,
     parse.GetValue(byOption)!, parse.GetValue(commentOption), Console.Out, Console.Error, cancellationToken));
 
 var guidanceArgument = new Argument<string>("guidance") { Description = "What the agent should do now, in words." };
 var resume = new Command("resume", "Resume an escalated run with guidance: the agent plans its next step with it. Exits 0 when accepted, 1 when the run is not escalated or no Gateway answers, 2 on bad input.")
 {
-    runIdArgument, guidanceArgument, gatewayOption, byOption,
+    runIdArgument, guidanceArgument, gatewayOption, keyOption, tokenOption, byOption,
 };
 resume.SetAction((parse, cancellationToken) => Commands.DecideEscalationAsync(
-    "resume", parse.GetValue(runIdArgument)!, parse.GetValue(guidanceArgument) ?? "", parse.GetValue(byOption), parse.GetValue(gatewayOption)!, Console.Out, Console.Error, cancellationToken));
+    "resume", parse.GetValue(runIdArgument)!, parse.GetValue(guidanceArgument) ?? "", parse.GetValue(byOption), Gateway(parse), Console.Out, Console.Error, cancellationToken));
 var resolutionArgument = new Argument<string>("resolution") { Description = "What was done or decided; it becomes the run's answer." };
 var close = new Command("close", "Close an escalated run with a resolution: it ends Completed, the resolution as its answer. Exits as resume does.")
 {
-    runIdArgument, resolutionArgument, gatewayOption, byOption,
+    runIdArgument, resolutionArgument, gatewayOption, keyOption, tokenOption, byOption,
 };
 close.SetAction((parse, cancellationToken) => Commands.DecideEscalationAsync(
-    "close", parse.GetValue(runIdArgument)!, parse.GetValue(resolutionArgument) ?? "", parse.GetValue(byOption), parse.GetValue(gatewayOption)!, Console.Out, Console.Error, cancellationToken));
+    "close", parse.GetValue(runIdArgument)!, parse.GetValue(resolutionArgument) ?? "", parse.GetValue(byOption), Gateway(parse), Console.Out, Console.Error, cancellationToken));
 
 var kbTenantOption = new Option<string>("--tenant", "-t")
 {
@@ -145,8 +159,33 @@ var kb = new Command("kb", "The knowledge base that agents search (search_knowle
     kbTenantOption, ingest, search, list, delete,
 };
 
+var keyTenantOption = new Option<string>("--tenant", "-t") { Description = "The tenant the key acts for: every run, memory and approval it touches is that tenant's.", Required = true };
+var keyNameOption = new Option<string>("--name", "-n") { Description = "Whose key it is or what it is for: shown in lists and the audit trail.", Required = true };
+var keyRolesOption = new Option<string>("--roles", "-r")
+{
+    Description = "Comma-separated: submit (start and cancel runs), read (read runs and approvals), approve (decide calls, resume and close escalations), manage (memories and knowledge), admin (keys, audit).",
+    DefaultValueFactory = _ => "submit,read",
+};
+var keyExpiresOption = new Option<int?>("--expires-in-days") { Description = "The key stops working after this many days (default: never; revoke it instead)." };
+var keysCreate = new Command("create", "Create an API key and print it once on stdout (details on stderr). Only a salted hash is kept. Exits 2 on bad input.")
+{
+    keyTenantOption, keyNameOption, keyRolesOption, keyExpiresOption,
+};
+keysCreate.SetAction((parse, cancellationToken) => KeyCommands.CreateAsync(parse.GetValue(keyTenantOption)!, parse.GetValue(keyNameOption)!, parse.GetValue(keyRolesOption)!,
+    parse.GetValue(keyExpiresOption), Console.Out, Console.Error, cancellationToken));
+var keysListTenantOption = new Option<string?>("--tenant", "-t") { Description = "Only this tenant's keys (default: every tenant's)." };
+var keysList = new Command("list", "List the API keys: id, tenant, name, roles, state (never the key itself).") { keysListTenantOption };
+keysList.SetAction((parse, cancellationToken) => KeyCommands.ListAsync(parse.GetValue(keysListTenantOption), Console.Out, Console.Error, cancellationToken));
+var keyIdArgument = new Argument<string>("id") { Description = "The key's id, as `agentry keys list` shows it (the part after agk_ and before the next _)." };
+var keysRevoke = new Command("revoke", "Revoke an API key: the Gateway refuses it from its next request. Exits 2 when there is no such active key.") { keyIdArgument };
+keysRevoke.SetAction((parse, cancellationToken) => KeyCommands.RevokeAsync(parse.GetValue(keyIdArgument)!, Console.Out, Console.Error, cancellationToken));
+var keys = new Command("keys", "The Gateway's API keys, written where the Gateway reads them: the embedded SQLite file, or MongoDB with ConnectionStrings__mongodb.")
+{
+    keysCreate, keysList, keysRevoke,
+};
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, kb, memory, approvals, approve, deny, resume, close,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close,
 };
 return await root.Parse(args).InvokeAsync();

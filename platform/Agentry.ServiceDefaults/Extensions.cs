@@ -172,9 +172,10 @@ public static class Extensions
 
     public static WebApplication MapAgentryHealth(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        // Open to probes without a credential, also where the Gateway asks one of every other endpoint.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") }).AllowAnonymous();
         // MassTransit's bus health check carries the `ready` tag.
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = WriteHealthReport });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = WriteHealthReport }).AllowAnonymous();
         return app;
     }
 

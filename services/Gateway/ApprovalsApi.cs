@@ -1,5 +1,6 @@
+using System.Security.Claims;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults;
+using Agentry.Gateway.Security;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -7,38 +8,32 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Agentry.Gateway;
 
-/// A person's decision on a call waiting for approval. By: who decides (recorded, and shown to the
-/// model with a denial); Comment: why.
-public sealed record ApprovalDecisionRequest(bool? Approved, string? By, string? Comment = null);
+/// A person's decision on a call waiting for approval. Comment: why. By is read only without
+/// authentication: with it, the caller's credential says who decided.
+public sealed record ApprovalDecisionRequest(bool? Approved, string? By = null, string? Comment = null);
 
-/// Calls waiting for a person (docs/approvals.md): list them, decide one. Memory's record of the
-/// run is the read model; the saga has the last word (the first decision it receives wins).
+/// Calls waiting for a person (docs/approvals.md): list the caller's tenant's, decide one. Memory's
+/// record of the run is the read model; the saga has the last word (the first decision it receives wins).
 public static class ApprovalsApi
 {
     public static IEndpointRouteBuilder MapApprovalsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/approvals", async (string? tenant, IRequestClient<GetPendingApprovals> memory, CancellationToken cancellationToken) =>
+        app.MapGet("/approvals", async (ClaimsPrincipal caller, IRequestClient<GetPendingApprovals> memory, CancellationToken cancellationToken) =>
         {
-            var response = await memory.GetResponse<PendingApprovals>(new GetPendingApprovals(Extensions.TenantOf(tenant)), cancellationToken);
+            var response = await memory.GetResponse<PendingApprovals>(new GetPendingApprovals(caller.Tenant()), cancellationToken);
             return Results.Ok(response.Message);
-        });
+        }).RequireAuthorization(GatewayRoles.Read);
 
-        app.MapPost("/runs/{runId:guid}/approvals/{callId}", async (Guid runId, string callId, ApprovalDecisionRequest? request, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        app.MapPost("/runs/{runId:guid}/approvals/{callId}", async (Guid runId, string callId, ApprovalDecisionRequest? request, HttpContext http, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
             if (request?.Approved is not { } approved)
             {
-                return Results.Problem("Say whether the call is approved: send {\"approved\": true} or {\"approved\": false}, with \"by\" and an optional \"comment\".", statusCode: StatusCodes.Status400BadRequest, title: "The decision is incomplete.");
+                return Results.Problem("Say whether the call is approved: send {\"approved\": true} or {\"approved\": false}, with an optional \"comment\".", statusCode: StatusCodes.Status400BadRequest, title: "The decision is incomplete.");
             }
 
-            if (string.IsNullOrWhiteSpace(request.By))
+            if (await RunsApi.RunOf(runId, http.User, memory, cancellationToken) is not { } run)
             {
-                return Results.Problem("Say who decides in \"by\" (a name or an email address): it is recorded with the decision.", statusCode: StatusCodes.Status400BadRequest, title: "The decision is incomplete.");
-            }
-
-            var run = (await memory.GetResponse<RunView>(new GetRun(runId), cancellationToken)).Message;
-            if (!run.Found)
-            {
-                return Results.Problem($"No run {runId} is known.", statusCode: StatusCodes.Status404NotFound, title: "Run not found.");
+                return RunsApi.NotFound(runId);
             }
 
             if (run.Approvals?.FirstOrDefault(a => a.CallId == callId) is not { } approval)
@@ -61,9 +56,10 @@ public static class ApprovalsApi
                 return Results.Problem($"Run {runId} has ended ({run.Status}): its calls can no longer be decided.", statusCode: StatusCodes.Status409Conflict, title: "The run has ended.");
             }
 
-            await bus.Publish(new ApprovalDecided(runId, approval.TenantId, approval.Step, callId, approved, request.By.Trim(), string.IsNullOrWhiteSpace(request.Comment) ? null : request.Comment.Trim()), cancellationToken);
+            var comment = string.IsNullOrWhiteSpace(request.Comment) ? null : request.Comment.Trim();
+            await bus.Publish(new ApprovalDecided(runId, approval.TenantId, approval.Step, callId, approved, RunsApi.By(http.User, request.By), comment), cancellationToken);
             return Results.Accepted($"/runs/{runId}");
-        });
+        }).RequireAuthorization(GatewayRoles.Approve);
 
         return app;
     }

@@ -7,10 +7,10 @@ using Agentry.Tools;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddAgentryDefaults();
 builder.Services.AddAgentryTools(builder.Configuration).AddToolPack(OrderDeskPack.Pack, builder.Configuration);
+builder.Services.AddGateway(builder.Configuration);
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddGatewayClients());
 
 var app = builder.Build();
 app.MapAgentryEndpoints();
-app.MapRunsApi();
-app.MapMemoriesApi();
+app.MapGateway();
 app.Run();

@@ -1,100 +1,123 @@
+using System.Security.Claims;
 using System.Text.Json;
-using Agentry.Contracts;
-using Agentry.ServiceDefaults;
 using Agentry.Agents;
+using Agentry.Contracts;
+using Agentry.Gateway.Security;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 
 namespace Agentry.Gateway;
 
 /// UserId: the user the run works for; long-term memory about them is kept and recalled under it.
+/// TenantId may be left out: the run's tenant is the caller's (a different one is refused).
 public sealed record StartRunRequest(string? Agent, string? Goal, JsonElement? Input = null, string? TenantId = null, RunLimits? Limits = null, string? UserId = null);
 
 public sealed record StartRunResponse(Guid RunId, string Status);
 
 public sealed record CancelRunRequest(string? Reason);
 
-/// Guidance: what the agent should do now, in words; By: who says so (recorded in the transcript).
+/// Guidance: what the agent should do now, in words. By is read only without authentication: with
+/// it, the caller's credential says who.
 public sealed record ResumeRunRequest(string? Guidance, string? By);
 
-/// Resolution: what the person did or decided, which becomes the run's answer; By: who.
+/// Resolution: what the person did or decided, which becomes the run's answer.
 public sealed record CloseRunRequest(string? Resolution, string? By);
 
 /// The trigger stage's HTTP API: start a run, read it back, cancel it, resume or close it once escalated
-/// (and, in ApprovalsApi, decide its calls).
+/// (and, in ApprovalsApi, decide its calls). Every run is the caller's tenant's: another tenant's run
+/// is answered as not found, whatever its id.
 public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
         var runs = app.MapGroup("/runs");
 
-        runs.MapPost("/", async (StartRunRequest request, HttpRequest http, AgentCatalog agents, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        runs.MapPost("/", async (StartRunRequest request, ClaimsPrincipal caller, AgentCatalog agents, IOptions<GoalBounds> bounds, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
-            if ((GoalValidation.Problem(agents, request.Agent, request.Goal, request.Limits) ?? UserIds.Problem(request.UserId)) is { } problem)
+            var tenant = caller.Tenant();
+            if (!string.IsNullOrWhiteSpace(request.TenantId) && request.TenantId.Trim() != tenant)
+            {
+                return Results.Problem($"Your credential acts for tenant '{tenant}'; the body names tenant '{request.TenantId}'. Leave tenantId out: a run's tenant is its caller's.", statusCode: StatusCodes.Status403Forbidden, title: "Another tenant.");
+            }
+
+            var runId = NewId.NextGuid();
+            var goal = new GoalReceived(runId, tenant, request.Agent ?? "", request.Goal?.Trim() ?? "", request.Input, TriggerKind.Api, request.Limits, UserId: request.UserId);
+            if ((GoalValidation.Problem(agents, goal, bounds.Value) ?? UserIds.Problem(request.UserId)) is { } problem)
             {
                 return Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "The run cannot start.");
             }
 
-            var runId = NewId.NextGuid();
-            // The body's tenant, else the X-Tenant-Id header that the memories API reads, else the default.
-            var tenant = string.IsNullOrWhiteSpace(request.TenantId) ? MemoriesApi.TenantOf(http) : request.TenantId;
-            await bus.Publish(new GoalReceived(runId, tenant, request.Agent!, request.Goal!.Trim(), request.Input, TriggerKind.Api, request.Limits, UserId: request.UserId), cancellationToken);
+            await bus.Publish(goal, cancellationToken);
             return Results.Accepted($"/runs/{runId}", new StartRunResponse(runId, "Accepted"));
-        });
+        }).RequireAuthorization(GatewayRoles.Submit).CountedAsSubmission();
 
-        runs.MapGet("/{runId:guid}", async (Guid runId, IRequestClient<GetRun> memory, CancellationToken cancellationToken) =>
-        {
-            var response = await memory.GetResponse<RunView>(new GetRun(runId), cancellationToken);
-            return response.Message.Found
-                ? Results.Ok(response.Message)
-                : Results.Problem($"No run {runId} is known.", statusCode: StatusCodes.Status404NotFound, title: "Run not found.");
-        });
+        runs.MapGet("/{runId:guid}", async (Guid runId, ClaimsPrincipal caller, IRequestClient<GetRun> memory, CancellationToken cancellationToken) =>
+            await RunOf(runId, caller, memory, cancellationToken) is { } run ? Results.Ok(run) : NotFound(runId))
+            .RequireAuthorization(GatewayRoles.Read);
 
-        runs.MapPost("/{runId:guid}/cancel", async (Guid runId, CancelRunRequest? request, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        runs.MapPost("/{runId:guid}/cancel", async (Guid runId, CancelRunRequest? request, HttpContext http, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
-            await bus.Publish(new CancelRun(runId, Extensions.DefaultTenant, request?.Reason ?? "Cancelled through the API."), cancellationToken);
+            if (await RunOf(runId, http.User, memory, cancellationToken) is not { } run)
+            {
+                return NotFound(runId);
+            }
+
+            var reason = string.IsNullOrWhiteSpace(request?.Reason) ? "Cancelled through the API." : request.Reason.Trim();
+            await bus.Publish(new CancelRun(runId, run.TenantId!, reason), cancellationToken);
             return Results.Accepted($"/runs/{runId}");
-        });
+        }).RequireAuthorization(GatewayRoles.Submit);
 
         // An escalated run waits for a person (decision 0021): resume it with guidance or close it.
-        runs.MapPost("/{runId:guid}/resume", async (Guid runId, ResumeRunRequest? request, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        runs.MapPost("/{runId:guid}/resume", async (Guid runId, ResumeRunRequest? request, HttpContext http, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
             if (string.IsNullOrWhiteSpace(request?.Guidance))
             {
                 return Results.Problem("'guidance' is empty: tell the agent what to do now.", statusCode: StatusCodes.Status400BadRequest, title: "The run cannot be resumed.");
             }
 
-            return await WhenEscalatedAsync(runId, "resumed", memory, (run, step) =>
-                bus.Publish(new ResumeRun(runId, run.TenantId!, request.Guidance.Trim(), By(request.By), step), cancellationToken), cancellationToken);
-        });
+            return await WhenEscalatedAsync(runId, "resumed", http.User, memory, (run, step) =>
+                bus.Publish(new ResumeRun(runId, run.TenantId!, request.Guidance.Trim(), By(http.User, request.By), step), cancellationToken), cancellationToken);
+        }).RequireAuthorization(GatewayRoles.Approve);
 
-        runs.MapPost("/{runId:guid}/close", async (Guid runId, CloseRunRequest? request, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        runs.MapPost("/{runId:guid}/close", async (Guid runId, CloseRunRequest? request, HttpContext http, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
             if (string.IsNullOrWhiteSpace(request?.Resolution))
             {
                 return Results.Problem("'resolution' is empty: say what was done or decided; it becomes the run's answer.", statusCode: StatusCodes.Status400BadRequest, title: "The run cannot be closed.");
             }
 
-            return await WhenEscalatedAsync(runId, "closed", memory, (run, step) =>
-                bus.Publish(new CloseRun(runId, run.TenantId!, request.Resolution.Trim(), By(request.By), step), cancellationToken), cancellationToken);
-        });
+            return await WhenEscalatedAsync(runId, "closed", http.User, memory, (run, step) =>
+                bus.Publish(new CloseRun(runId, run.TenantId!, request.Resolution.Trim(), By(http.User, request.By), step), cancellationToken), cancellationToken);
+        }).RequireAuthorization(GatewayRoles.Approve);
 
         app.MapApprovalsApi();
         return app;
     }
 
-    private static string By(string? by) => string.IsNullOrWhiteSpace(by) ? "a person (unnamed)" : by.Trim();
+    /// The run, if it exists and is the caller's tenant's.
+    internal static async Task<RunView?> RunOf(Guid runId, ClaimsPrincipal caller, IRequestClient<GetRun> memory, CancellationToken cancellationToken)
+    {
+        var run = (await memory.GetResponse<RunView>(new GetRun(runId), cancellationToken)).Message;
+        return run.Found && run.TenantId == caller.Tenant() ? run : null;
+    }
+
+    internal static IResult NotFound(Guid runId) =>
+        Results.Problem($"No run {runId} is known.", statusCode: StatusCodes.Status404NotFound, title: "Run not found.");
+
+    /// Who decides: the credential's holder; only a Gateway without authentication takes the body's word.
+    internal static string By(ClaimsPrincipal caller, string? by) =>
+        caller.Identity?.AuthenticationType == LoopbackAuthenticationHandler.SchemeName && !string.IsNullOrWhiteSpace(by) ? by.Trim() : caller.Actor();
 
     /// Only a run Memory records as escalated can be resumed or closed; the request names the step it
     /// escalated at, so that the saga ignores it if the run has moved on since (another person was quicker).
-    private static async Task<IResult> WhenEscalatedAsync(Guid runId, string what, IRequestClient<GetRun> memory, Func<RunView, int?, Task> act, CancellationToken cancellationToken)
+    private static async Task<IResult> WhenEscalatedAsync(Guid runId, string what, ClaimsPrincipal caller, IRequestClient<GetRun> memory, Func<RunView, int?, Task> act, CancellationToken cancellationToken)
     {
-        var run = (await memory.GetResponse<RunView>(new GetRun(runId), cancellationToken)).Message;
-        if (!run.Found)
+        if (await RunOf(runId, caller, memory, cancellationToken) is not { } run)
         {
-            return Results.Problem($"No run {runId} is known.", statusCode: StatusCodes.Status404NotFound, title: "Run not found.");
+            return NotFound(runId);
         }
 
         if (run.Status != RunStatus.Escalated)

@@ -11,8 +11,8 @@ namespace Agentry.Memory;
 /// unique across tenants), which goes through MongoDB's own _id index (decision 0014).
 public sealed class MongoMemoryDatabase
 {
-    public const string ConnectionName = "mongodb";
-    public const string DefaultDatabase = "agentry";
+    public const string ConnectionName = ServiceDefaults.StoreConnections.MongoName;
+    public const string DefaultDatabase = ServiceDefaults.StoreConnections.DefaultMongoDatabase;
 
     private Lazy<Task> _indexes;
 

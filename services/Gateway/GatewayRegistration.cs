@@ -1,0 +1,22 @@
+using Agentry.Gateway.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Agentry.Gateway;
+
+/// The Gateway's HTTP surface, the same in its own process and in `agentry serve`.
+public static class GatewayRegistration
+{
+    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddGatewaySecurity(configuration);
+
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseGatewaySecurity();
+        app.MapRunsApi();
+        app.MapMemoriesApi();
+        app.MapKeysApi();
+        return app;
+    }
+}
