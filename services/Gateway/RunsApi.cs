@@ -109,7 +109,7 @@ public static class RunsApi
 
     /// Who decides: the credential's holder; only a Gateway without authentication takes the body's word.
     internal static string By(ClaimsPrincipal caller, string? by) =>
-        caller.Identity?.AuthenticationType == LoopbackAuthenticationHandler.SchemeName && !string.IsNullOrWhiteSpace(by) ? by.Trim() : caller.Actor();
+        caller.Identity?.AuthenticationType == LoopbackAuthenticationHandler.SchemeName && !string.IsNullOrWhiteSpace(by) ? by.Trim() : caller.Name();
 
     /// Only a run Memory records as escalated can be resumed or closed; the request names the step it
     /// escalated at, so that the saga ignores it if the run has moved on since (another person was quicker).

@@ -47,7 +47,7 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail($"The API key {key.Id} expired at {key.ExpiresAt:u}.");
         }
 
-        var identity = Caller.Identity(SchemeName, key.TenantId, $"{key.Name} (key {key.Id})", key.Roles);
+        var identity = Caller.Identity(SchemeName, key.TenantId, key.Name, $"key {key.Id}", key.Roles);
         return AuthenticateResult.Success(new AuthenticationTicket(new(identity), SchemeName));
     }
 
@@ -66,7 +66,7 @@ public sealed class LoopbackAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
         Task.FromResult(Context.Connection.IsLoopback()
-            ? AuthenticateResult.Success(new AuthenticationTicket(new(Caller.Identity(SchemeName, ServiceDefaults.Extensions.DefaultTenant, "local operator (no auth)", GatewayRoles.All)), SchemeName))
+            ? AuthenticateResult.Success(new AuthenticationTicket(new(Caller.Identity(SchemeName, ServiceDefaults.Extensions.DefaultTenant, "local operator", "no auth", GatewayRoles.All)), SchemeName))
             : AuthenticateResult.Fail("This Gateway runs without authentication and answers only loopback connections."));
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>

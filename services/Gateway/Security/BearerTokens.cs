@@ -47,7 +47,7 @@ public static class BearerTokens
                     .Where(GatewayRoles.All.Contains);
                 var who = claims.FindFirstValue("preferred_username") ?? claims.FindFirstValue("email") ?? claims.FindFirstValue("name");
                 var subject = claims.FindFirstValue("sub") ?? "unknown subject";
-                context.Principal = new ClaimsPrincipal(Caller.Identity(JwtBearerDefaults.AuthenticationScheme, tenant, who is null ? $"token {subject}" : $"{who} (token {subject})", roles));
+                context.Principal = new ClaimsPrincipal(Caller.Identity(JwtBearerDefaults.AuthenticationScheme, tenant, who ?? subject, $"token {subject}", roles));
                 return Task.CompletedTask;
             },
             OnChallenge = context =>

@@ -3,9 +3,11 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading.Channels;
 using Agentry.Cli;
+using Agentry.Gateway.Security;
 using Agentry.Tests.Llm;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentry.Tests.EndToEnd;
 
@@ -56,7 +58,10 @@ public sealed class When_a_person_takes_over_an_escalated_run
         });
         await _server.StartAsync();
         _gateway = LocalHttpServer.BaseAddressOf(_server);
+        var submitter = ApiKeys.Issue(ServiceDefaults.Extensions.DefaultTenant, "submitter", [GatewayRoles.Submit, GatewayRoles.Read], "test", DateTimeOffset.UtcNow);
+        await _server.Services.GetRequiredService<IApiKeyStore>().AddAsync(submitter.Key, CancellationToken.None);
         _http = new HttpClient { BaseAddress = _gateway };
+        _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", submitter.Secret);
 
         // The same call twice with the same result: the Evaluator's loop detection escalates at step 2.
         _fake.ReplyWithToolCalls(new FakeToolCall("call_1", "tools-calculator", """{"expression":"2 + 2"}"""))
@@ -92,7 +97,7 @@ public sealed class When_a_person_takes_over_an_escalated_run
         _fake.ReplyWithAnswer("2 and 2 make 4.");
         var (exit, output) = await Cli("resume", runId, "Stop recalculating: answer with the total you already have.", "alice");
         Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output);
-        Assert.That(output, Does.Contain($"Run {runId} resumed by alice"));
+        Assert.That(output, Does.Contain($"Run {runId} resumed"));
 
         var completion = await SlackMessage(m => m.GetProperty("text").GetString()!.StartsWith("Run of support completed", StringComparison.Ordinal));
         Assert.That(completion.GetProperty("blocks")[1].GetProperty("text").GetProperty("text").GetString(), Is.EqualTo("2 and 2 make 4."));
@@ -140,8 +145,10 @@ public sealed class When_a_person_takes_over_an_escalated_run
         Assert.That(exit, Is.EqualTo(ExitCodes.NotCompleted));
         Assert.That(output, Does.Contain($"No run {unknown} is known."));
 
-        using var empty = await _http.PostAsJsonAsync($"/runs/{unknown}/resume", new { guidance = " ", by = "alice" });
-        Assert.That(empty.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        using var forbidden = await _http.PostAsJsonAsync($"/runs/{unknown}/resume", new { guidance = "go on" });
+        Assert.That(forbidden.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), "a submitter cannot take over");
+        (exit, output) = await Cli("resume", unknown, " ", "alice");
+        Assert.That(exit, Is.EqualTo(ExitCodes.BadInput), output);
         (exit, _) = await Cli("close", unknown, "", "alice");
         Assert.That(exit, Is.EqualTo(ExitCodes.BadInput));
     }
@@ -175,7 +182,10 @@ public sealed class When_a_person_takes_over_an_escalated_run
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exit = await Commands.DecideEscalationAsync(action, runId.ToString(), text, by, _gateway.ToString(), output, error, CancellationToken.None);
+        // The key's name says who decides: the --by option is not believed once callers authenticate.
+        var key = ApiKeys.Issue(ServiceDefaults.Extensions.DefaultTenant, by, [GatewayRoles.Approve], "test", DateTimeOffset.UtcNow);
+        await _server.Services.GetRequiredService<IApiKeyStore>().AddAsync(key.Key, CancellationToken.None);
+        var exit = await Commands.DecideEscalationAsync(action, runId.ToString(), text, "someone else", new GatewayTarget(_gateway.ToString(), key.Secret), output, error, CancellationToken.None);
         return (exit, output.ToString() + error);
     }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Agentry.Cli;
 using Agentry.Contracts;
 using Agentry.Gateway;
+using Agentry.Gateway.Security;
 
 namespace Agentry.Tests.Gateway;
 
@@ -54,24 +55,27 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
         Assert.That((waiting.Agent, waiting.Tool, waiting.Step, waiting.Approved), Is.EqualTo(("customer-support", "refund_order", 1, (bool?)null)));
         Assert.That(waiting.Arguments.GetProperty("order_id").GetString(), Is.EqualTo("1042"));
 
-        using (var incomplete = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true }))
+        var alice = await ClientAsync(ServiceDefaults.Extensions.DefaultTenant, [GatewayRoles.Approve], "alice");
+        var mallory = await ClientAsync(ServiceDefaults.Extensions.DefaultTenant, [GatewayRoles.Approve], "mallory");
+        using (var incomplete = await alice.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { comment = "looks fine" }))
         {
             Assert.That(incomplete.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-            Assert.That(await incomplete.Content.ReadAsStringAsync(), Does.Contain("Say who decides"));
+            Assert.That(await incomplete.Content.ReadAsStringAsync(), Does.Contain("Say whether the call is approved"));
         }
 
-        using (var unknownCall = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/call_nobody_made", new { approved = true, by = "alice" }))
+        using (var unknownCall = await alice.PostAsJsonAsync($"/runs/{runId}/approvals/call_nobody_made", new { approved = true }))
         {
             Assert.That(unknownCall.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
             Assert.That(await unknownCall.Content.ReadAsStringAsync(), Does.Contain($"Calls waiting: {waiting.CallId}"));
         }
 
-        using (var unknownRun = await Http.PostAsJsonAsync($"/runs/{Guid.NewGuid()}/approvals/{waiting.CallId}", new { approved = true, by = "alice" }))
+        using (var unknownRun = await alice.PostAsJsonAsync($"/runs/{Guid.NewGuid()}/approvals/{waiting.CallId}", new { approved = true }))
         {
             Assert.That(unknownRun.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         }
 
-        using (var approved = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true, by = "alice", comment = "photos checked" }))
+        // "by" in the body is not believed: the key says who decides.
+        using (var approved = await alice.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true, by = "the CEO", comment = "photos checked" }))
         {
             Assert.That(approved.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         }
@@ -83,7 +87,7 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
         Assert.That((decided.Approved, decided.DecidedBy, decided.Comment), Is.EqualTo(((bool?)true, (string?)"alice", (string?)"photos checked")));
         Assert.That((await Http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals, Is.Empty);
 
-        using var again = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = false, by = "mallory", comment = "no" });
+        using var again = await mallory.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = false, comment = "no" });
         Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
         Assert.That(await again.Content.ReadAsStringAsync(), Does.Contain("already approved by alice"));
     }
@@ -95,15 +99,18 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
         var waiting = await WaitForApproval(runId);
         using var output = new StringWriter();
         using var error = new StringWriter();
+        var bob = new GatewayTarget(GatewayUrl, await CreateKeyAsync(ServiceDefaults.Extensions.DefaultTenant, [GatewayRoles.Read, GatewayRoles.Approve], "bob"));
 
-        Assert.That(await ApprovalCommands.ListAsync(GatewayUrl, null, output, error, CancellationToken.None), Is.EqualTo(ExitCodes.Completed), error.ToString());
+        Assert.That(await ApprovalCommands.ListAsync(new GatewayTarget(GatewayUrl), output, error, CancellationToken.None), Is.EqualTo(ExitCodes.NotCompleted), "no key");
+        Assert.That(error.ToString(), Does.Contain("Pass an API key with --key or AGENTRY_API_KEY"));
+        Assert.That(await ApprovalCommands.ListAsync(bob, output, error, CancellationToken.None), Is.EqualTo(ExitCodes.Completed), error.ToString());
         Assert.That(output.ToString(), Does.Contain($"{runId} {waiting.CallId}  customer-support, step 1: refund_order"));
 
-        Assert.That(await ApprovalCommands.DecideAsync(GatewayUrl, runId.ToString(), waiting.CallId, approved: false, "bob", null, output, error, CancellationToken.None),
+        Assert.That(await ApprovalCommands.DecideAsync(bob, runId.ToString(), waiting.CallId, approved: false, "bob", null, output, error, CancellationToken.None),
             Is.EqualTo(ExitCodes.BadInput), "a denial without a reason was sent");
         Assert.That(error.ToString(), Does.Contain("Say why with --comment"));
 
-        Assert.That(await ApprovalCommands.DecideAsync(GatewayUrl, runId.ToString(), waiting.CallId, approved: false, "bob", "not for this customer", output, error, CancellationToken.None),
+        Assert.That(await ApprovalCommands.DecideAsync(bob, runId.ToString(), waiting.CallId, approved: false, "bob", "not for this customer", output, error, CancellationToken.None),
             Is.EqualTo(ExitCodes.Completed), error.ToString());
 
         var run = await WaitForEnd(runId);
@@ -112,7 +119,7 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
         Assert.That(run.Answer, Does.StartWith("I could not complete the goal: refund_order failed"));
 
         using var lateError = new StringWriter();
-        Assert.That(await ApprovalCommands.DecideAsync(GatewayUrl, runId.ToString(), waiting.CallId, approved: true, "mallory", null, output, lateError, CancellationToken.None),
+        Assert.That(await ApprovalCommands.DecideAsync(bob, runId.ToString(), waiting.CallId, approved: true, "mallory", null, output, lateError, CancellationToken.None),
             Is.EqualTo(ExitCodes.BadInput));
         Assert.That(lateError.ToString(), Does.Contain("already denied by bob"));
     }
@@ -124,9 +131,9 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        Assert.That(await ApprovalCommands.DecideAsync(gateway, Guid.NewGuid().ToString(), "call_1_1", approved: true, "alice", null, output, error, CancellationToken.None),
+        Assert.That(await ApprovalCommands.DecideAsync(new GatewayTarget(gateway), Guid.NewGuid().ToString(), "call_1_1", approved: true, "alice", null, output, error, CancellationToken.None),
             Is.EqualTo(ExitCodes.BadInput));
-        Assert.That(await ApprovalCommands.ListAsync(gateway, null, output, error, CancellationToken.None), Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(await ApprovalCommands.ListAsync(new GatewayTarget(gateway), output, error, CancellationToken.None), Is.EqualTo(ExitCodes.BadInput));
         Assert.That(error.ToString(), Does.Contain($"--gateway '{gateway}' is not an absolute http or https URL such as http://127.0.0.1:5080."));
     }
 }

@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Agentry.Tests.Gateway;
 
 /// GET and DELETE /users/{userId}/memories over real Kestrel: the Gateway asks Memory over the bus,
-/// and the tenant (X-Tenant-Id) bounds what a caller sees and deletes.
+/// and the tenant of the caller's key bounds what they see and delete.
 public sealed class When_memories_are_managed_over_http : AgentryServerFixture
 {
     private static readonly DateTimeOffset At = new(2026, 11, 26, 5, 0, 0, TimeSpan.Zero);
@@ -22,20 +22,25 @@ public sealed class When_memories_are_managed_over_http : AgentryServerFixture
         return item;
     }
 
-    private static HttpRequestMessage Request(HttpMethod method, string path, string? tenant)
+    private readonly Dictionary<string, HttpClient> _clients = [];
+
+    /// A request as a holder of a key of the tenant (the default tenant's key when null).
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? tenant)
     {
-        var request = new HttpRequestMessage(method, path);
-        if (tenant is not null)
+        if (tenant is not null && !_clients.ContainsKey(tenant))
         {
-            request.Headers.Add(MemoriesApi.TenantHeader, tenant);
+            _clients[tenant] = await ClientAsync(tenant, [Agentry.Gateway.Security.GatewayRoles.Manage]);
         }
 
-        return request;
+        return await (tenant is null ? Http : _clients[tenant]).SendAsync(new HttpRequestMessage(method, path));
     }
+
+    [TearDown]
+    public void ForgetClients() => _clients.Clear();
 
     private async Task<List<MemoryItemView>> List(string user, string? tenant)
     {
-        using var response = await Http.SendAsync(Request(HttpMethod.Get, $"/users/{user}/memories", tenant));
+        using var response = await SendAsync(HttpMethod.Get, $"/users/{user}/memories", tenant);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         return (await response.Content.ReadFromJsonAsync<List<MemoryItemView>>())!;
     }
@@ -53,7 +58,7 @@ public sealed class When_memories_are_managed_over_http : AgentryServerFixture
             (first.Id, "Lives in Lyon.", MemoryItemKind.Fact), (second.Id, "Works on compilers.", MemoryItemKind.Fact),
         }));
         Assert.That((await List("ada", "initech")), Is.Empty);
-        Assert.That((await List("bob", tenant: null)).Single().Text, Is.EqualTo("Bob, in the default tenant."), "no header: the default tenant");
+        Assert.That((await List("bob", tenant: null)).Single().Text, Is.EqualTo("Bob, in the default tenant."), "the default tenant's key");
     }
 
     [Test]
@@ -62,10 +67,10 @@ public sealed class When_memories_are_managed_over_http : AgentryServerFixture
         var item = await Keep("acme", "ada", "Lives in Lyon.");
         var kept = await Keep("acme", "ada", "Works on compilers.", minute: 1);
 
-        using var otherTenant = await Http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "globex"));
-        using var deleted = await Http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme"));
-        using var again = await Http.SendAsync(Request(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme"));
-        using var otherUser = await Http.SendAsync(Request(HttpMethod.Delete, $"/users/bob/memories/{kept.Id}", "acme"));
+        using var otherTenant = await SendAsync(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "globex");
+        using var deleted = await SendAsync(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme");
+        using var again = await SendAsync(HttpMethod.Delete, $"/users/ada/memories/{item.Id}", "acme");
+        using var otherUser = await SendAsync(HttpMethod.Delete, $"/users/bob/memories/{kept.Id}", "acme");
 
         Assert.That(otherTenant.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
@@ -83,7 +88,7 @@ public sealed class When_memories_are_managed_over_http : AgentryServerFixture
         await Keep("acme", "bob", "Bob's.");
         await Keep("globex", "ada", "Globex's Ada.");
 
-        using var response = await Http.SendAsync(Request(HttpMethod.Delete, "/users/ada/memories", "acme"));
+        using var response = await SendAsync(HttpMethod.Delete, "/users/ada/memories", "acme");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await response.Content.ReadFromJsonAsync<ForgetResponse>())!.Deleted, Is.EqualTo(2));
