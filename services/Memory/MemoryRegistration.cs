@@ -12,7 +12,8 @@ namespace Agentry.Memory;
 public static class MemoryRegistration
 {
     /// A `mongodb` connection string selects MongoDB for every store (transcripts, approvals,
-    /// summaries, memory items and knowledge); without one they live in the embedded SQLite file.
+    /// summaries, memory items, knowledge and the audit trail); without one they live in the
+    /// embedded SQLite file.
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
         // Bound either way: the deployment files keep the SQLite fallback's location beside `mongodb`.
@@ -23,7 +24,7 @@ public static class MemoryRegistration
                 options.SqliteConnectionString = sqlite;
             }
         });
-        // One database object per backend, shared by its five stores: one file or MongoDB database,
+        // One database object per backend, shared by its six stores: one file or MongoDB database,
         // one schema or index set, one health check.
         if (configuration.GetConnectionString(MongoMemoryDatabase.ConnectionName) is { Length: > 0 } mongodb)
         {
@@ -90,6 +91,7 @@ public static class MemoryRegistration
         services.TryAddSingleton<ISummaryStore, MongoSummaryStore>();
         services.TryAddSingleton<IMemoryItemStore, MongoMemoryItemStore>();
         services.TryAddSingleton<IKnowledgeStore, MongoKnowledgeStore>();
+        services.TryAddSingleton<IAuditStore, MongoAuditStore>();
         services.AddHostedService<MongoIndexes>();
         services.AddHealthChecks().AddCheck<MongoHealthCheck>(MongoMemoryDatabase.ConnectionName, tags: ["ready"]);
     }
@@ -102,6 +104,7 @@ public static class MemoryRegistration
         services.TryAddSingleton<ISummaryStore, SqliteSummaryStore>();
         services.TryAddSingleton<IMemoryItemStore, SqliteMemoryItemStore>();
         services.TryAddSingleton<IKnowledgeStore, SqliteKnowledgeStore>();
+        services.TryAddSingleton<IAuditStore, SqliteAuditStore>();
     }
 
     public static void AddMemoryConsumers(this IBusRegistrationConfigurator bus)
@@ -115,5 +118,7 @@ public static class MemoryRegistration
         bus.AddConsumer<MemoryExtractionConsumer>();
         bus.AddConsumer<GetPendingApprovalsConsumer>();
         bus.AddConsumer<SearchKnowledgeConsumer>();
+        bus.AddConsumer<AuditRecordedConsumer>();
+        bus.AddConsumer<GetAuditTrailConsumer>();
     }
 }

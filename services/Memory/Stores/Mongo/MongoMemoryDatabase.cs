@@ -27,6 +27,7 @@ public sealed class MongoMemoryDatabase
         Chunks = database.GetCollection<BsonDocument>("knowledge_chunks");
         Summaries = database.GetCollection<BsonDocument>("summaries");
         Collections = database.GetCollection<BsonDocument>("knowledge_collections");
+        Audit = database.GetCollection<BsonDocument>("audit");
         _indexes = new Lazy<Task>(CreateIndexesAsync);
     }
 
@@ -47,6 +48,8 @@ public sealed class MongoMemoryDatabase
     internal IMongoCollection<BsonDocument> Summaries { get; }
 
     internal IMongoCollection<BsonDocument> Collections { get; }
+
+    internal IMongoCollection<BsonDocument> Audit { get; }
 
     /// Creates the indexes once per process (the first caller waits; a failure is retried by the next).
     public async Task EnsureIndexesAsync(CancellationToken cancellationToken)
@@ -86,6 +89,12 @@ public sealed class MongoMemoryDatabase
         ]);
         await Summaries.Indexes.CreateManyAsync([Index("tenant_run_through", true, "tenant", "run", "through")]);
         await Collections.Indexes.CreateManyAsync([Index("tenant_name", true, "tenant", "name")]);
+        // _id last: the trail is read newest first with ties by _id, and an index that holds the whole
+        // order is walked backwards instead of sorting the tenant's entries in memory.
+        await Audit.Indexes.CreateManyAsync([
+            Index("tenant_at", false, "tenant", "atTicks", "_id"),
+            Index("tenant_run_at", false, "tenant", "run", "atTicks", "_id"),
+        ]);
     }
 
     internal static readonly UpdateOptions Upsert = new() { IsUpsert = true };

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Options;
 namespace Agentry.Memory;
 
 /// The embedded database: one SQLite file, nothing to install, that the SQLite stores share (runs,
-/// steps and outcomes; approvals; summaries; memory items; knowledge). It owns the file's schema,
-/// its connections and the process's one writer; the stores own their statements.
+/// steps and outcomes; approvals; summaries; memory items; knowledge; the audit trail). It owns the
+/// file's schema, its connections and the process's one writer; the stores own their statements.
 public sealed class SqliteMemoryDatabase : IDisposable
 {
     // One writer at a time inside the process: SQLite allows one anyway, and a writer that finds the
@@ -120,6 +120,11 @@ public sealed class SqliteMemoryDatabase : IDisposable
                   approved INTEGER, decided_by TEXT, comment TEXT, decided_at TEXT,
                   PRIMARY KEY (run_id, call_id));
                 CREATE INDEX IF NOT EXISTS approvals_waiting ON approvals (tenant_id, approved, requested_at);
+                CREATE TABLE IF NOT EXISTS audit (
+                  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                  source TEXT NOT NULL, run_id TEXT, target TEXT, detail TEXT);
+                CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant_id, at, id);
+                CREATE INDEX IF NOT EXISTS audit_by_run ON audit (tenant_id, run_id, at, id);
                 """);
         command.ExecuteNonQuery();
 

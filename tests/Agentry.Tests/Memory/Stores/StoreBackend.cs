@@ -20,7 +20,8 @@ public abstract class StoreBackend
 }
 
 public sealed class StoreUnderTest(
-    ITranscriptStore transcripts, IApprovalStore approvals, ISummaryStore summaries, IMemoryItemStore items, IKnowledgeStore knowledge, Func<Task> dispose) : IAsyncDisposable
+    ITranscriptStore transcripts, IApprovalStore approvals, ISummaryStore summaries, IMemoryItemStore items, IKnowledgeStore knowledge,
+    IAuditStore audit, Func<Task> dispose) : IAsyncDisposable
 {
     public ITranscriptStore Transcripts { get; } = transcripts;
 
@@ -31,6 +32,8 @@ public sealed class StoreUnderTest(
     public IMemoryItemStore Items { get; } = items;
 
     public IKnowledgeStore Knowledge { get; } = knowledge;
+
+    public IAuditStore Audit { get; } = audit;
 
     public ValueTask DisposeAsync() => new(dispose());
 }
@@ -45,7 +48,7 @@ public sealed class SqliteBackend : StoreBackend
         var database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = folder.SqliteConnectionString }));
         var stores = new StoreUnderTest(
             new SqliteTranscriptStore(database), new SqliteApprovalStore(database), new SqliteSummaryStore(database),
-            new SqliteMemoryItemStore(database), new SqliteKnowledgeStore(database), () =>
+            new SqliteMemoryItemStore(database), new SqliteKnowledgeStore(database), new SqliteAuditStore(database), () =>
         {
             database.Dispose();
             folder.Dispose();
@@ -104,7 +107,7 @@ public sealed class MongoBackend : StoreBackend
         var shared = new MongoMemoryDatabase(database);
         return (new StoreUnderTest(
             new MongoTranscriptStore(shared), new MongoApprovalStore(shared), new MongoSummaryStore(shared),
-            new MongoMemoryItemStore(shared), new MongoKnowledgeStore(shared), async () =>
+            new MongoMemoryItemStore(shared), new MongoKnowledgeStore(shared), new MongoAuditStore(shared), async () =>
         {
             await client.DropDatabaseAsync(database.DatabaseNamespace.DatabaseName);
             client.Dispose();

@@ -5,7 +5,7 @@ using Agentry.Memory;
 namespace Agentry.Tests.Memory.Stores;
 
 /// The store contract: every backend (SQLite always, MongoDB where one is reachable) keeps
-/// transcripts, approvals, summaries, memory items and knowledge chunks the same way, per tenant.
+/// transcripts, approvals, summaries, memory items, knowledge chunks and the audit trail the same way, per tenant.
 [TestFixtureSource(typeof(StoreBackend), nameof(StoreBackend.All))]
 public sealed partial class When_a_store_keeps_memory(StoreBackend backend)
 {
