@@ -344,6 +344,13 @@ public static class Commands
 
     public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, bool noAuth, TextWriter error, CancellationToken cancellationToken)
     {
+        // Refused before anything binds; the Gateway checks the addresses it did bind again at start.
+        if (noAuth && GatewayStartCheck.ExposedWithoutAuth(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) is { } refusal)
+        {
+            await error.WriteLineAsync(refusal);
+            return ExitCodes.BadInput;
+        }
+
         try
         {
             await using var app = BuildServer(agentsPath, urls, verbose, noAuth ? new Dictionary<string, string?> { [$"{GatewayOptions.Section}:{nameof(GatewayOptions.AuthDisabled)}"] = "true" } : null);

@@ -184,8 +184,16 @@ var keys = new Command("keys", "The Gateway's API keys, written where the Gatewa
     keysCreate, keysList, keysRevoke,
 };
 
+var auditRunOption = new Option<string?>("--run") { Description = "Only the entries of this run." };
+var auditLimitOption = new Option<int>("--limit", "-n") { Description = "How many entries, newest first (1 to 1000).", DefaultValueFactory = _ => 50 };
+var audit = new Command("audit", "Show the audit trail of the tenant of your key: every approval, denial, cancel, resume, close, memory deletion and key change, with who, when and from where. Needs a key with the admin role.")
+{
+    auditRunOption, auditLimitOption, gatewayOption, keyOption, tokenOption,
+};
+audit.SetAction((parse, cancellationToken) => AuditCommands.ListAsync(Gateway(parse), parse.GetValue(auditRunOption), parse.GetValue(auditLimitOption), Console.Out, Console.Error, cancellationToken));
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit,
 };
 return await root.Parse(args).InvokeAsync();

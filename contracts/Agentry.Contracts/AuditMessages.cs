@@ -5,7 +5,7 @@ namespace Agentry.Contracts;
 /// <param name="Id">The entry's id: a redelivered entry with the same id is kept once.</param>
 /// <param name="TenantId">The tenant the action was taken in.</param>
 /// <param name="At">When the action was taken.</param>
-/// <param name="Actor">Who took it ("alice (key ak_3f2a...)", "jwt:sub").</param>
+/// <param name="Actor">Who took it, with which credential: "alice (key 3f2a...)", "alice@acme.com (token 8c1d...)", "root (cli)".</param>
 /// <param name="Action">What was done, a dotted verb: "approval.approved", "approval.denied", "run.cancelled",
 /// "run.resumed", "run.closed", "key.created", "key.revoked", "memory.deleted".</param>
 /// <param name="Source">From where: the caller's remote IP address, or "cli".</param>

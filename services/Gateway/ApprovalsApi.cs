@@ -58,6 +58,7 @@ public static class ApprovalsApi
 
             var comment = string.IsNullOrWhiteSpace(request.Comment) ? null : request.Comment.Trim();
             await bus.Publish(new ApprovalDecided(runId, approval.TenantId, approval.Step, callId, approved, RunsApi.By(http.User, request.By), comment), cancellationToken);
+            await bus.RecordAsync(http, approved ? "approval.approved" : "approval.denied", runId, callId, comment);
             return Results.Accepted($"/runs/{runId}");
         }).RequireAuthorization(GatewayRoles.Approve);
 

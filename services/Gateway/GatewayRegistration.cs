@@ -17,6 +17,7 @@ public static class GatewayRegistration
         app.MapRunsApi();
         app.MapMemoriesApi();
         app.MapKeysApi();
+        app.MapAuditApi();
         return app;
     }
 }

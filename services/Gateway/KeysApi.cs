@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Agentry.Gateway.Security;
+using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -23,7 +24,7 @@ public static class KeysApi
     {
         var keys = app.MapGroup("/keys").RequireAuthorization(GatewayRoles.Admin);
 
-        keys.MapPost("/", async (CreateKeyRequest? request, HttpContext http, IApiKeyStore store, TimeProvider clock, CancellationToken cancellationToken) =>
+        keys.MapPost("/", async (CreateKeyRequest? request, HttpContext http, IApiKeyStore store, TimeProvider clock, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
             if (KeyRequests.Problem(request?.Name, request?.Roles, request?.ExpiresInDays) is { } problem)
             {
@@ -34,16 +35,23 @@ public static class KeysApi
             var issued = ApiKeys.Issue(http.User.Tenant(), request!.Name!.Trim(), GatewayRoles.Parse(request.Roles).Roles, http.User.Actor(), now,
                 request.ExpiresInDays is { } days ? now.AddDays(days) : null);
             await store.AddAsync(issued.Key, cancellationToken);
+            await bus.RecordAsync(http, "key.created", target: issued.Key.Id, detail: KeyRequests.Describe(issued.Key));
             return Results.Created($"/keys/{issued.Key.Id}", new CreatedKey(issued.Secret, View(issued.Key)));
         });
 
         keys.MapGet("/", async (ClaimsPrincipal caller, IApiKeyStore store, CancellationToken cancellationToken) =>
             Results.Ok((await store.ListAsync(caller.Tenant(), cancellationToken)).Select(View)));
 
-        keys.MapDelete("/{id}", async (string id, ClaimsPrincipal caller, IApiKeyStore store, TimeProvider clock, CancellationToken cancellationToken) =>
-            await store.RevokeAsync(id, caller.Tenant(), clock.GetUtcNow(), cancellationToken)
-                ? Results.NoContent()
-                : Results.Problem($"Tenant '{caller.Tenant()}' has no active key {id}.", statusCode: StatusCodes.Status404NotFound, title: "Key not found."));
+        keys.MapDelete("/{id}", async (string id, HttpContext http, IApiKeyStore store, TimeProvider clock, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        {
+            if (!await store.RevokeAsync(id, http.User.Tenant(), clock.GetUtcNow(), cancellationToken))
+            {
+                return Results.Problem($"Tenant '{http.User.Tenant()}' has no active key {id}.", statusCode: StatusCodes.Status404NotFound, title: "Key not found.");
+            }
+
+            await bus.RecordAsync(http, "key.revoked", target: id);
+            return Results.NoContent();
+        });
 
         return app;
     }
@@ -60,4 +68,8 @@ public static class KeyRequests
         : GatewayRoles.Parse(roles).Problem is { } problem ? problem
         : expiresInDays is < 1 ? $"A key's lifetime must be at least 1 day, not {expiresInDays}."
         : null;
+
+    /// A key as the audit trail describes its creation.
+    public static string Describe(ApiKey key) =>
+        $"'{key.Name}' with roles {string.Join(",", key.Roles)}" + (key.ExpiresAt is { } expires ? $", expires {expires:u}" : "");
 }

@@ -30,27 +30,32 @@ public static class MemoriesApi
             return Results.Ok(response.Message.Items);
         });
 
-        memories.MapDelete("/{id:guid}", async (string userId, Guid id, ClaimsPrincipal caller, IRequestClient<ForgetMemories> memory, CancellationToken cancellationToken) =>
+        memories.MapDelete("/{id:guid}", async (string userId, Guid id, HttpContext http, IRequestClient<ForgetMemories> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
             if (UserProblem(userId) is { } problem)
             {
                 return problem;
             }
 
-            var response = await memory.GetResponse<MemoriesForgotten>(new ForgetMemories(caller.Tenant(), userId, id), cancellationToken);
-            return response.Message.Deleted > 0
-                ? Results.NoContent()
-                : Results.Problem($"User '{userId}' has no memory {id}.", statusCode: StatusCodes.Status404NotFound, title: "Memory not found.");
+            var response = await memory.GetResponse<MemoriesForgotten>(new ForgetMemories(http.User.Tenant(), userId, id), cancellationToken);
+            if (response.Message.Deleted == 0)
+            {
+                return Results.Problem($"User '{userId}' has no memory {id}.", statusCode: StatusCodes.Status404NotFound, title: "Memory not found.");
+            }
+
+            await bus.RecordAsync(http, "memory.deleted", target: id.ToString(), detail: $"user {userId}");
+            return Results.NoContent();
         });
 
-        memories.MapDelete("/", async (string userId, ClaimsPrincipal caller, IRequestClient<ForgetMemories> memory, CancellationToken cancellationToken) =>
+        memories.MapDelete("/", async (string userId, HttpContext http, IRequestClient<ForgetMemories> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
             if (UserProblem(userId) is { } problem)
             {
                 return problem;
             }
 
-            var response = await memory.GetResponse<MemoriesForgotten>(new ForgetMemories(caller.Tenant(), userId), cancellationToken);
+            var response = await memory.GetResponse<MemoriesForgotten>(new ForgetMemories(http.User.Tenant(), userId), cancellationToken);
+            await bus.RecordAsync(http, "memories.deleted", target: userId, detail: $"{response.Message.Deleted} memories of user {userId}");
             return Results.Ok(new ForgetResponse(response.Message.Deleted));
         });
 

@@ -67,6 +67,7 @@ public static class RunsApi
 
             var reason = string.IsNullOrWhiteSpace(request?.Reason) ? "Cancelled through the API." : request.Reason.Trim();
             await bus.Publish(new CancelRun(runId, run.TenantId!, reason), cancellationToken);
+            await bus.RecordAsync(http, "run.cancelled", runId, detail: reason);
             return Results.Accepted($"/runs/{runId}");
         }).RequireAuthorization(GatewayRoles.Submit);
 
@@ -78,8 +79,11 @@ public static class RunsApi
                 return Results.Problem("'guidance' is empty: tell the agent what to do now.", statusCode: StatusCodes.Status400BadRequest, title: "The run cannot be resumed.");
             }
 
-            return await WhenEscalatedAsync(runId, "resumed", http.User, memory, (run, step) =>
-                bus.Publish(new ResumeRun(runId, run.TenantId!, request.Guidance.Trim(), By(http.User, request.By), step), cancellationToken), cancellationToken);
+            return await WhenEscalatedAsync(runId, "resumed", http.User, memory, async (run, step) =>
+            {
+                await bus.Publish(new ResumeRun(runId, run.TenantId!, request.Guidance.Trim(), By(http.User, request.By), step), cancellationToken);
+                await bus.RecordAsync(http, "run.resumed", runId, detail: request.Guidance.Trim());
+            }, cancellationToken);
         }).RequireAuthorization(GatewayRoles.Approve);
 
         runs.MapPost("/{runId:guid}/close", async (Guid runId, CloseRunRequest? request, HttpContext http, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
@@ -89,8 +93,11 @@ public static class RunsApi
                 return Results.Problem("'resolution' is empty: say what was done or decided; it becomes the run's answer.", statusCode: StatusCodes.Status400BadRequest, title: "The run cannot be closed.");
             }
 
-            return await WhenEscalatedAsync(runId, "closed", http.User, memory, (run, step) =>
-                bus.Publish(new CloseRun(runId, run.TenantId!, request.Resolution.Trim(), By(http.User, request.By), step), cancellationToken), cancellationToken);
+            return await WhenEscalatedAsync(runId, "closed", http.User, memory, async (run, step) =>
+            {
+                await bus.Publish(new CloseRun(runId, run.TenantId!, request.Resolution.Trim(), By(http.User, request.By), step), cancellationToken);
+                await bus.RecordAsync(http, "run.closed", runId, detail: request.Resolution.Trim());
+            }, cancellationToken);
         }).RequireAuthorization(GatewayRoles.Approve);
 
         app.MapApprovalsApi();
@@ -134,5 +141,6 @@ public static class RunsApi
         bus.AddRequestClient<GetRun>(RequestTimeout.After(s: 10));
         bus.AddMemoryClients();
         bus.AddRequestClient<GetPendingApprovals>(RequestTimeout.After(s: 10));
+        bus.AddRequestClient<GetAuditTrail>(RequestTimeout.After(s: 10));
     }
 }

@@ -17,11 +17,9 @@ public sealed partial class GatewayStartCheck(IServer server, IOptions<GatewayOp
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
         if (options.Value.AuthDisabled)
         {
-            if (addresses.Where(address => !IsLoopback(address)).ToList() is { Count: > 0 } exposed)
+            if (ExposedWithoutAuth(addresses) is { } refusal)
             {
-                throw new GatewayConfigurationException(
-                    $"The Gateway refuses to start: authentication is off (Gateway:AuthDisabled, `agentry serve --no-auth`) and it listens on {string.Join(", ", exposed)}, which is not loopback. "
-                    + "Listen on 127.0.0.1 only (--urls http://127.0.0.1:5080), or leave authentication on and create a key: agentry keys create --tenant <tenant> --roles submit,read.");
+                throw new GatewayConfigurationException(refusal);
             }
 
             LogAuthOff(logger, string.Join(", ", addresses));
@@ -42,6 +40,13 @@ public sealed partial class GatewayStartCheck(IServer server, IOptions<GatewayOp
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// Why a Gateway without authentication must not listen on these addresses, or null when all are loopback.
+    public static string? ExposedWithoutAuth(IEnumerable<string> addresses) =>
+        addresses.Where(address => !IsLoopback(address)).ToList() is { Count: > 0 } exposed
+            ? $"The Gateway refuses to start: authentication is off (Gateway:AuthDisabled, `agentry serve --no-auth`) and it would listen on {string.Join(", ", exposed)}, which is not loopback. "
+              + "Listen on 127.0.0.1 only (--urls http://127.0.0.1:5080), or leave authentication on and create a key: agentry keys create --tenant <tenant> --name <who> --roles submit,read."
+            : null;
+
     private static bool IsLoopback(string address)
     {
         var host = BindingAddress.Parse(address).Host;
@@ -52,6 +57,6 @@ public sealed partial class GatewayStartCheck(IServer server, IOptions<GatewayOp
     [LoggerMessage(Level = LogLevel.Warning, Message = "Authentication is OFF: every request from this machine acts as the default tenant with every role. Listening on {Addresses} (loopback only).")]
     private static partial void LogAuthOff(ILogger logger, string addresses);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No active API key exists and bearer tokens are not configured (Gateway:Jwt): every request will be refused with 401. Create a key: agentry keys create --tenant <tenant> --roles submit,read")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No active API key exists and bearer tokens are not configured (Gateway:Jwt): every request will be refused with 401. Create a key: agentry keys create --tenant <tenant> --name <who> --roles submit,read")]
     private static partial void LogNobodyCanCall(ILogger logger);
 }
