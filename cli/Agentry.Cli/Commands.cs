@@ -345,7 +345,7 @@ public static class Commands
     public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, bool noAuth, TextWriter error, CancellationToken cancellationToken)
     {
         // Refused before anything binds; the Gateway checks the addresses it did bind again at start.
-        if (noAuth && GatewayStartCheck.ExposedWithoutAuth(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) is { } refusal)
+        if (noAuth && GatewayStartCheck.ExposedWithoutAuth(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) is { } exposed)
         {
             await error.WriteLineAsync(refusal);
             return ExitCodes.BadInput;
