@@ -347,7 +347,7 @@ public static class Commands
         // Refused before anything binds; the Gateway checks the addresses it did bind again at start.
         if (noAuth && GatewayStartCheck.ExposedWithoutAuth(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) is { } exposed)
         {
-            await error.WriteLineAsync(refusal);
+            await error.WriteLineAsync(exposed);
             return ExitCodes.BadInput;
         }
 
