@@ -28,4 +28,25 @@ public static class Eventually
             await Task.Delay(20);
         }
     }
+
+    /// Reads until the read finds something, for 30 s at most.
+    public static async Task<T> Until<T>(Func<Task<T?>> read, string what)
+        where T : class
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (await read() is { } found)
+            {
+                return found;
+            }
+
+            if (waited.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                Assert.Fail($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
 }

@@ -25,26 +25,10 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
     }
 
     private async Task<ApprovalView> WaitForApproval(Guid runId) =>
-        await Eventually(async () => (await Http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals.SingleOrDefault(a => a.RunId == runId), "the refund to wait for approval");
+        await Tests.Eventually.Until(async () => (await Http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals.SingleOrDefault(a => a.RunId == runId), "the refund to wait for approval");
 
     private async Task<RunView> WaitForEnd(Guid runId) =>
-        (await Eventually(async () => await Http.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Status: not RunStatus.Running } run ? run : null, "the run to end"))!;
-
-    private static async Task<T> Eventually<T>(Func<Task<T?>> read, string what)
-        where T : class
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            if (await read() is { } found)
-            {
-                return found;
-            }
-
-            Assert.That(timeout.IsCancellationRequested, Is.False, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
-    }
+        (await Tests.Eventually.Until(async () => await Http.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Status: not RunStatus.Running } run ? run : null, "the run to end"))!;
 
     [Test]
     public async Task Should_list_the_waiting_call_run_it_once_approved_and_refuse_a_second_decision()
