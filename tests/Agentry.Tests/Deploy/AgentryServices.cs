@@ -3,6 +3,7 @@ using Agentry.Agents;
 using System.Collections.Concurrent;
 using Agentry.Evaluator;
 using Agentry.Gateway;
+using Agentry.Gateway.Security;
 using Agentry.Llm;
 using Agentry.Memory;
 using Agentry.Notifier;
@@ -114,6 +115,7 @@ public static class AgentryServices
             (ToolLedgerOptions.Section, typeof(ToolLedgerOptions)),
             (HttpGetTool.Section, typeof(HttpToolOptions)),
             (HttpPostTool.Section, typeof(HttpToolOptions)),
+            (GatewayOptions.Section, typeof(GatewayOptions)),
         };
         var keys = sections
             .SelectMany(s => s.Options.GetProperties().Where(p => p.CanWrite).Select(p => $"{s.Section}:{p.Name}"))

@@ -43,6 +43,13 @@ public static class Manifests
         var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var source in container.List("envFrom"))
         {
+            // An optional Secret's variables are the operator's to set (the Gateway's bearer-token settings).
+            if (source.Text("secretRef.name") is not null)
+            {
+                Assert.That(source.Text("secretRef.optional"), Is.EqualTo("true"), "envFrom of a Secret the base does not create must be optional");
+                continue;
+            }
+
             var name = source.Text("configMapRef.name");
             Assert.That(name, Is.EqualTo("agentry-config"), "envFrom names a ConfigMap the base does not generate");
             foreach (var (key, value) in generated)

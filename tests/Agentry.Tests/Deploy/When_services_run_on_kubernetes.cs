@@ -125,10 +125,15 @@ public sealed class When_services_run_on_kubernetes
     [Test]
     public void Should_read_memorys_mongodb_from_the_secret_only_where_it_has_one()
     {
-        var mongodb = Manifests.Deployment("Memory").Container().List("env").Single(v => v.Text("name") == "ConnectionStrings__mongodb");
-        Assert.That((mongodb.Text("valueFrom.secretKeyRef.name"), mongodb.Text("valueFrom.secretKeyRef.key"), mongodb.Text("valueFrom.secretKeyRef.optional")),
-            Is.EqualTo(("agentry-connections", MongoMemoryDatabase.ConnectionName, "true")), "without the key Memory keeps SQLite on its volume");
-        foreach (var other in Services.Where(s => s != "Memory"))
+        // Memory keeps its data there, the Gateway its API keys; without it, SQLite.
+        foreach (var service in new[] { "Memory", "Gateway" })
+        {
+            var mongodb = Manifests.Deployment(service).Container().List("env").Single(v => v.Text("name") == "ConnectionStrings__mongodb");
+            Assert.That((mongodb.Text("valueFrom.secretKeyRef.name"), mongodb.Text("valueFrom.secretKeyRef.key"), mongodb.Text("valueFrom.secretKeyRef.optional")),
+                Is.EqualTo(("agentry-connections", MongoMemoryDatabase.ConnectionName, "true")), service);
+        }
+
+        foreach (var other in Services.Where(s => s is not ("Memory" or "Gateway")))
         {
             Assert.That(Manifests.Deployment(other).Container().Environment().ContainsKey("ConnectionStrings__mongodb"), Is.False, $"{other} does not read `mongodb`");
         }

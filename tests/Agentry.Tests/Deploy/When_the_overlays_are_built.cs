@@ -52,7 +52,14 @@ public sealed class When_the_overlays_are_built
             {
                 foreach (var source in container.List("envFrom"))
                 {
-                    Assert.That(configMaps, Does.Contain(source.Text("configMapRef.name")));
+                    if (source.Text("secretRef.name") is { } secret)
+                    {
+                        Assert.That(source.Text("secretRef.optional") == "true" || secrets.Concat(operatorSecrets).Contains(secret), $"{deployment.Name()}: envFrom {secret}");
+                    }
+                    else
+                    {
+                        Assert.That(configMaps, Does.Contain(source.Text("configMapRef.name")));
+                    }
                 }
 
                 foreach (var variable in container.List("env"))
