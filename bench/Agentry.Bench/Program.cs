@@ -43,6 +43,8 @@ if (!inMemory)
 
 builder.Configuration["ConnectionStrings:sqlite"] = $"Data Source={Path.Combine(folder, "bench.db")}";
 builder.Configuration["Agents:Path"] = FindAgents();
+// Every run is the tenant 'bench''s: its limit must admit the highest level, or runs over it fail.
+builder.Configuration["Tenants:Limits:bench:MaxConcurrentRuns"] = levels.Max().ToString(CultureInfo.InvariantCulture);
 builder.Services.AddSingleton<Outcomes>();
 builder.Services.AddEmbeddedAgentry(builder.Configuration, bus => bus.AddConsumer<OutcomeConsumer>());
 using var host = builder.Build();

@@ -3,6 +3,7 @@ using Agentry.Planner.Deadlines;
 using Agentry.Planner.Persistence;
 using Agentry.Planner.Planning;
 using Agentry.Planner.StateMachines;
+using Agentry.Planner.Tenants;
 using Agentry.ServiceDefaults;
 using Agentry.Agents.Tools;
 using MassTransit;
@@ -15,19 +16,24 @@ namespace Agentry.Planner;
 
 public static class PlannerRegistration
 {
-    /// Run state and deadlines live in Redis when the connection string `redis` is set, in memory otherwise.
+    /// Run state, deadlines and tenants' running runs live in Redis when the connection string `redis` is set, in memory otherwise.
     public static IServiceCollection AddPlanner(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAgentryLlm(configuration);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<PlannerOptions>().BindConfiguration(PlannerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TenantOptions>, TenantOptionsValidation>());
         if (RedisRegistration.HasRedis(configuration))
         {
             services.AddPlannerRedis(configuration);
             services.TryAddSingleton<IRunDeadlines, RedisRunDeadlines>();
+            services.TryAddSingleton<ITenantRunSlots, RedisTenantRunSlots>();
         }
         else
         {
             services.TryAddSingleton<IRunDeadlines, InMemoryRunDeadlines>();
+            services.TryAddSingleton<ITenantRunSlots, InMemoryTenantRunSlots>();
         }
 
         services.TryAddSingleton<AgentToolPlugins>();

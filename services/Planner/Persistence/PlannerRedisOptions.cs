@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Agentry.Planner.Persistence;
 
-/// Where the Planner keeps runs and deadlines in Redis, when the connection string `redis` is set.
+/// Where the Planner keeps runs, deadlines and tenants' running runs in Redis, when the connection string `redis` is set.
 public sealed class PlannerRedisOptions
 {
     public const string Section = "Planner:Redis";
@@ -24,4 +24,6 @@ public sealed class PlannerRedisOptions
     public string DeadlineTenantsKey => KeyPrefix + "{deadlines}:tenant";
 
     public string DeadlineTracesKey => KeyPrefix + "{deadlines}:traceparent";
+
+    public string TenantRunsKey(string tenant) => KeyPrefix + "tenant-runs:" + tenant;
 }

@@ -16,6 +16,10 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     public string? InputJson { get; set; }
     public string? UserId { get; set; }
 
+    /// Whether the run holds one of its tenant's slots (RunSlots): a root run from its start to its
+    /// end, when its tenant has a limit.
+    public bool HoldsTenantSlot { get; set; }
+
     /// The step being worked on, 1-based. Every step-scoped message must carry this number.
     public int Step { get; set; }
     public int MaxSteps { get; set; }

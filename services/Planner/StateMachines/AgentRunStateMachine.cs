@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using Agentry.Contracts;
 using Agentry.Planner.Deadlines;
+using Agentry.Planner.Tenants;
 using Agentry.Agents;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -20,10 +21,17 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     public static readonly FrozenSet<string> FinishedStates =
         new[] { nameof(Completed), nameof(Failed), nameof(Escalated), nameof(Cancelled) }.ToFrozenSet();
 
-    public AgentRunStateMachine(AgentCatalog agents, IRunDeadlines deadlines, TimeProvider clock, IOptions<GoalBounds>? bounds = null)
+    public AgentRunStateMachine(
+        AgentCatalog agents,
+        IRunDeadlines deadlines,
+        TimeProvider clock,
+        IOptions<GoalBounds>? bounds = null,
+        ITenantRunSlots? tenantSlots = null,
+        IOptions<TenantOptions>? tenants = null)
     {
         var start = new RunStart(agents, bounds?.Value ?? GoalBounds.Default, clock);
-        var end = new RunOutcomes(deadlines, clock);
+        var slots = new RunSlots(tenantSlots ?? new InMemoryTenantRunSlots(clock), tenants?.Value ?? new TenantOptions());
+        var end = new RunOutcomes(deadlines, slots, clock);
         var approvals = new RunApprovals(agents, deadlines, clock);
         var takeover = new RunTakeover(agents, clock);
 
@@ -52,10 +60,18 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .ThenAsync(c => end.Fail(c, start.Problem(c.Message)!))
                 .TransitionTo(Failed),
             When(GoalReceived, c => start.Problem(c.Message) is null)
-                .Then(c => start.Begin(c.Saga, c.Message))
-                .ThenAsync(end.SetDeadline)
-                .ThenAsync(RequestContext)
-                .TransitionTo(LoadingContext),
+                .IfElseAsync(
+                    c => slots.TryTake(c, start.DeadlineOf(c.Message)),
+                    taken => taken
+                        .Then(c => start.Begin(c.Saga, c.Message))
+                        .ThenAsync(end.SetDeadline)
+                        .ThenAsync(RequestContext)
+                        .TransitionTo(LoadingContext),
+                    // Its tenant's runs hold every slot: refused like a goal that cannot start.
+                    refused => refused
+                        .Then(c => start.BeginRefused(c.Saga, c.Message))
+                        .ThenAsync(c => end.Fail(c, slots.RefusedReason(c.Saga.TenantId)))
+                        .TransitionTo(Failed)),
             // The goal itself could not be read: the run is recorded as failed, with the reason.
             When(RunFaultReported)
                 .Then(c => start.BeginFaulted(c.Saga, c.Message))
@@ -176,11 +192,12 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(ResumeRequested, c => RunTakeover.StillAt(c.Saga, c.Message.AtStep) && !string.IsNullOrWhiteSpace(c.Message.Guidance))
                 .Then(c => takeover.Resume(c.Saga, c.Message))
                 .ThenAsync(end.SetDeadline)
+                .ThenAsync(slots.Renew)
                 .ThenAsync(RunMessages.PublishResume)
                 .TransitionTo(LoadingContext),
             When(CloseRequested, c => RunTakeover.StillAt(c.Saga, c.Message.AtStep) && !string.IsNullOrWhiteSpace(c.Message.Resolution))
                 .Then(c => RunTakeover.Close(c.Saga, c.Message))
-                .ThenAsync(c => RunMessages.PublishEnd(c, RunMessages.Closed(c.Saga, clock)))
+                .ThenAsync(end.Close)
                 .TransitionTo(Completed),
             When(CancelRequested)
                 .ThenAsync(c => end.Cancel(c, c.Message.Reason))

@@ -5,9 +5,10 @@ using static Agentry.Planner.StateMachines.RunMessages;
 
 namespace Agentry.Planner.StateMachines;
 
-/// The run's wall-clock deadline, set when it starts or resumes, and the ends that remove it: each
-/// end publishes the message that tells the other services how the run ended.
-internal sealed class RunOutcomes(IRunDeadlines deadlines, TimeProvider clock)
+/// The run's wall-clock deadline, set when it starts or resumes, and the ends that remove it and
+/// give the run's tenant slot back (an escalation keeps it: the run may be resumed): each end
+/// publishes the message that tells the other services how the run ended.
+internal sealed class RunOutcomes(IRunDeadlines deadlines, RunSlots slots, TimeProvider clock)
 {
     public Task SetDeadline<T>(BehaviorContext<AgentRunState, T> c)
         where T : class =>
@@ -17,7 +18,16 @@ internal sealed class RunOutcomes(IRunDeadlines deadlines, TimeProvider clock)
     {
         c.Saga.Answer = c.Message.FinalAnswer ?? "";
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await slots.Release(c);
         await PublishEnd(c, Completed(c.Saga, clock));
+    }
+
+    /// An escalated run closed by a person (RunTakeover.Close) ends completed.
+    public async Task Close<T>(BehaviorContext<AgentRunState, T> c)
+        where T : class
+    {
+        await slots.Release(c);
+        await PublishEnd(c, Closed(c.Saga, clock));
     }
 
     public async Task Fail<T>(BehaviorContext<AgentRunState, T> c, string reason)
@@ -25,6 +35,7 @@ internal sealed class RunOutcomes(IRunDeadlines deadlines, TimeProvider clock)
     {
         c.Saga.LastReason = reason;
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await slots.Release(c);
         await PublishEnd(c, Failed(c.Saga, clock));
     }
 
@@ -32,6 +43,7 @@ internal sealed class RunOutcomes(IRunDeadlines deadlines, TimeProvider clock)
         where T : class
     {
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await slots.HoldWhileEscalated(c);
         await PublishEnd(c, Escalated(c.Saga, reason, clock));
     }
 
@@ -39,6 +51,7 @@ internal sealed class RunOutcomes(IRunDeadlines deadlines, TimeProvider clock)
         where T : class
     {
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
+        await slots.Release(c);
         await PublishEnd(c, Cancelled(c.Saga, reason, clock));
     }
 }

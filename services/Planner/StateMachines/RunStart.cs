@@ -13,6 +13,10 @@ internal sealed class RunStart(AgentCatalog agents, GoalBounds bounds, TimeProvi
 
     public void Begin(AgentRunState run, GoalReceived goal) => Begin(run, goal, agents.Find(goal.Agent)!);
 
+    /// The deadline the goal's run would have if it started now.
+    public DateTimeOffset DeadlineOf(GoalReceived goal) =>
+        clock.GetUtcNow() + (goal.Limits?.Deadline ?? agents.Find(goal.Agent)!.Limits.Deadline);
+
     /// A refused goal's run, with the default limits whatever its agent says.
     public void BeginRefused(AgentRunState run, GoalReceived goal) => Begin(run, goal, agent: null);
 

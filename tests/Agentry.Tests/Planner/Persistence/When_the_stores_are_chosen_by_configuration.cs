@@ -3,6 +3,7 @@ using Agentry.Planner;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.Persistence;
 using Agentry.Planner.StateMachines;
+using Agentry.Planner.Tenants;
 using MassTransit;
 using MassTransit.Saga;
 using Microsoft.Extensions.Configuration;
@@ -14,7 +15,7 @@ using StackExchange.Redis;
 namespace Agentry.Tests.Planner.Persistence;
 
 /// The embedded mode needs nothing installed; the connection string `redis` alone moves run state,
-/// deadlines and call history to Redis. These tests only look at registrations: no server is needed.
+/// deadlines, tenants' running runs and call history to Redis. These tests only look at registrations: no server is needed.
 public sealed class When_the_stores_are_chosen_by_configuration
 {
     private static (IServiceCollection Services, ServiceProvider Provider) Register(IConfiguration configuration)
@@ -37,6 +38,7 @@ public sealed class When_the_stores_are_chosen_by_configuration
 
         Assert.That(scope.ServiceProvider.GetRequiredService<ISagaRepositoryContextFactory<AgentRunState>>(), Is.InstanceOf<InMemorySagaRepositoryContextFactory<AgentRunState>>());
         Assert.That(provider.GetRequiredService<IRunDeadlines>(), Is.InstanceOf<InMemoryRunDeadlines>());
+        Assert.That(provider.GetRequiredService<ITenantRunSlots>(), Is.InstanceOf<InMemoryTenantRunSlots>());
         Assert.That(provider.GetRequiredService<ICallHistory>(), Is.InstanceOf<InMemoryCallHistory>());
         Assert.That(services.Any(s => s.ServiceType == typeof(IConnectionMultiplexer)), Is.False, "a Redis connection is registered");
     }
@@ -52,6 +54,7 @@ public sealed class When_the_stores_are_chosen_by_configuration
 
         Assert.That(Implementation<ISagaRepositoryContextFactory<AgentRunState>>(services), Is.EqualTo(typeof(RedisSagaRepositoryContextFactory<AgentRunState>)));
         Assert.That(Implementation<IRunDeadlines>(services), Is.EqualTo(typeof(RedisRunDeadlines)));
+        Assert.That(Implementation<ITenantRunSlots>(services), Is.EqualTo(typeof(RedisTenantRunSlots)));
         Assert.That(Implementation<ICallHistory>(services), Is.EqualTo(typeof(RedisCallHistory)));
         Assert.That(services.Count(s => s.ServiceType == typeof(IConnectionMultiplexer)), Is.EqualTo(1), "one connection shared by every store");
         var redisCheck = provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Single(r => r.Name == "redis");
