@@ -28,7 +28,11 @@ public sealed class ApiKeyAuthenticationHandler(
 
         if (ApiKeys.Parse(text) is not var (id, secret))
         {
-            return AuthenticateResult.Fail("The credential is not an Agentry API key (agk_...), and this Gateway takes no other bearer tokens.");
+            // A misshapen key reaches this scheme whether or not bearer tokens are configured: only
+            // text that does not even start like a key means that tokens are off.
+            return AuthenticateResult.Fail(text.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal)
+                ? "The credential starts like an Agentry API key but is not one: a key reads agk_<16 hex digits>_<secret>."
+                : "The credential is not an Agentry API key (agk_...), and this Gateway takes no other bearer tokens.");
         }
 
         var key = await keys.FindAsync(id, Context.RequestAborted);
