@@ -15,6 +15,9 @@ public sealed record ReceivedSpan(
 
 public sealed record ReceivedLog(string Service, string TraceId, string Body);
 
+/// One export request as it arrived, undecoded: Signal is traces, logs or metrics.
+public sealed record ReceivedExport(string Signal, byte[] Body, IReadOnlyDictionary<string, string> Headers);
+
 /// What an OpenTelemetry collector does for the services in these tests: takes OTLP/HTTP exports
 /// (protobuf, the protocol the services are configured with, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)
 /// and keeps the spans and log records. The OTLP message types are not published as a package here,
@@ -25,6 +28,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly ConcurrentQueue<ReceivedSpan> _spans = new();
     private readonly ConcurrentQueue<ReceivedLog> _logs = new();
+    private readonly ConcurrentQueue<ReceivedExport> _exports = new();
     private WebApplication _app = null!;
     private TaskCompletionSource _nextExport = NewSignal();
 
@@ -33,6 +37,11 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public IReadOnlyList<ReceivedSpan> Spans => [.. _spans];
 
     public IReadOnlyList<ReceivedLog> Logs => [.. _logs];
+
+    /// Every request body of every signal, metrics included, with all the fields the decoding above
+    /// skips (span events and status, log attributes and scopes, resources): for a test that must
+    /// see everything a service sent, such as one looking for secrets.
+    public IReadOnlyList<ReceivedExport> Exports => [.. _exports];
 
     /// The variables that point a service's exporter here, with short batch delays so a test
     /// does not wait the default five seconds for its spans.
@@ -52,9 +61,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
-        app.MapPost("/v1/traces", (HttpRequest request) => receiver.Receive(request, receiver.ReadTraces));
-        app.MapPost("/v1/logs", (HttpRequest request) => receiver.Receive(request, receiver.ReadLogs));
-        app.MapPost("/v1/metrics", (HttpRequest request) => receiver.Receive(request, _ => { }));
+        app.MapPost("/v1/traces", (HttpRequest request) => receiver.Receive(request, "traces", receiver.ReadTraces));
+        app.MapPost("/v1/logs", (HttpRequest request) => receiver.Receive(request, "logs", receiver.ReadLogs));
+        app.MapPost("/v1/metrics", (HttpRequest request) => receiver.Receive(request, "metrics", _ => { }));
         await app.StartAsync();
         receiver._app = app;
         receiver.Endpoint = app.Urls.First();
@@ -70,7 +79,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private async Task<IResult> Receive(HttpRequest request, Action<CodedInputStream> read)
+    private async Task<IResult> Receive(HttpRequest request, string signal, Action<CodedInputStream> read)
     {
         if (request.ContentType != "application/x-protobuf")
         {
@@ -79,7 +88,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body);
-        read(new CodedInputStream(body.ToArray()));
+        var bytes = body.ToArray();
+        _exports.Enqueue(new ReceivedExport(signal, bytes, request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+        read(new CodedInputStream(bytes));
         Interlocked.Exchange(ref _nextExport, NewSignal()).TrySetResult();
         // An empty Export*ServiceResponse: everything was accepted.
         return Results.Bytes([], "application/x-protobuf");
