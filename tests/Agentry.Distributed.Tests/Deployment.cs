@@ -1,3 +1,5 @@
+using Agentry.Gateway.Security;
+using Agentry.Gateway.Stores.Sqlite;
 using Agentry.Tests;
 
 namespace Agentry.Distributed.Tests;
@@ -62,6 +64,23 @@ public sealed class Deployment : IAsyncDisposable
         }
 
         return deployment;
+    }
+
+    /// A key of the deployment's own store (the SQLite file every service shares), as `agentry keys
+    /// create` makes one; every role unless told otherwise.
+    public async Task<string> IssueKeyAsync(string tenant = Agentry.ServiceDefaults.Extensions.DefaultTenant, string name = "test", params string[] roles)
+    {
+        var issued = ApiKeys.Issue(tenant, name, roles.Length == 0 ? GatewayRoles.All : roles, "distributed tests", DateTimeOffset.UtcNow);
+        await new SqliteApiKeyStore(Environment["ConnectionStrings__sqlite"]).AddAsync(issued.Key, CancellationToken.None);
+        return issued.Secret;
+    }
+
+    /// A client of the Gateway process with a new key of the default tenant and every role.
+    public async Task<HttpClient> GatewayClientAsync(string instance = "1")
+    {
+        var http = new HttpClient { BaseAddress = Get("Gateway", instance).BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await IssueKeyAsync());
+        return http;
     }
 
     public ServiceProcess Get(string service, string instance = "1") =>

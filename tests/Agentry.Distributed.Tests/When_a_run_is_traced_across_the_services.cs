@@ -44,7 +44,7 @@ public sealed partial class When_a_run_is_traced_across_the_services
     [Test]
     public async Task Should_chain_a_run_started_over_http_from_the_gateway_request_through_every_service()
     {
-        using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
+        using var http = await _deployment.GatewayClientAsync();
         using var response = await http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "What is 17 * 23 + 4?" });
         response.EnsureSuccessStatusCode();
         var runId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid();
@@ -136,7 +136,8 @@ public sealed partial class When_a_run_is_traced_across_the_services
         };
         foreach (var (service, metric) in expected)
         {
-            using var http = new HttpClient { BaseAddress = _deployment.Get(service).BaseAddress };
+            // The Gateway asks a credential of every caller but probes, its scraper too (decision 0023).
+            using var http = service == "Gateway" ? await _deployment.GatewayClientAsync() : new HttpClient { BaseAddress = _deployment.Get(service).BaseAddress };
             using var response = await http.GetAsync("/metrics");
             var text = await response.Content.ReadAsStringAsync();
             Assert.That(response.IsSuccessStatusCode, $"{service}: {response.StatusCode}");

@@ -20,7 +20,7 @@ public sealed class When_people_sub_agents_and_knowledge_work_across_processes
     {
         _deployment = await Deployment.StartAsync(new Dictionary<string, string> { ["Tools__Orders__ConnectionString"] = $"Data Source={_orders}" });
         _outcomes = await RunOutcomes.StartAsync(_deployment.AmqpUrl);
-        _gateway = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
+        _gateway = await _deployment.GatewayClientAsync();
     }
 
     [OneTimeTearDown]

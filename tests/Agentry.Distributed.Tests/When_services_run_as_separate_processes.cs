@@ -37,7 +37,7 @@ public sealed class When_services_run_as_separate_processes
         Assert.That(message.GetProperty("answer").GetString(), Is.EqualTo("395"));
         Assert.That(message.GetProperty("steps").GetInt32(), Is.EqualTo(2));
 
-        using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
+        using var http = await _deployment.GatewayClientAsync();
         var run = await http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
         Assert.That(run.GetProperty("status").GetString(), Is.EqualTo("Completed"));
         Assert.That(run.GetProperty("steps").GetArrayLength(), Is.EqualTo(2));
@@ -54,7 +54,7 @@ public sealed class When_services_run_as_separate_processes
 
         var (type, message) = await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(60), () => _deployment.Logs);
         Assert.That((type, message.GetProperty("tenantId").GetString()), Is.EqualTo(("RunCompleted", "default")), message.ToString());
-        using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
+        using var http = await _deployment.GatewayClientAsync();
         var run = await http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
         Assert.That((run.GetProperty("status").GetString(), run.GetProperty("tenantId").GetString()), Is.EqualTo(("Completed", "default")));
     }
@@ -88,7 +88,7 @@ public sealed class When_services_run_as_separate_processes
     [Test]
     public async Task Should_start_a_run_through_the_gateway_over_http()
     {
-        using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
+        using var http = await _deployment.GatewayClientAsync();
 
         using var response = await http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "What is 2 ^ 10?" });
         response.EnsureSuccessStatusCode();
@@ -121,7 +121,7 @@ public sealed class When_services_run_as_separate_processes
         Assert.That(output, Does.Contain("Answer: calculator: 395"));
         var runId = output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("Run: ", StringComparison.Ordinal))["Run: ".Length..];
 
-        using var http = new HttpClient { BaseAddress = _deployment.Get("Gateway").BaseAddress };
+        using var http = await _deployment.GatewayClientAsync();
         var run = await http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
         var steps = run.GetProperty("steps");
         Assert.That(steps[0].GetProperty("plan").GetProperty("steps").GetArrayLength(), Is.EqualTo(2));

@@ -81,7 +81,7 @@ public sealed partial class When_the_deployment_is_under_load_and_faults
         await using var outcomesAfterRestart = await RunOutcomes.StartAsync(deployment.AmqpUrl);
         await Task.WhenAll(runs.Skip(10).Select(id => RawRabbitMq.PublishGoalAsync(deployment.AmqpUrl, id, "assistant", "What is 12 * 12?")));
 
-        using var http = new HttpClient { BaseAddress = deployment.Get("Gateway").BaseAddress };
+        using var http = await deployment.GatewayClientAsync();
         foreach (var id in runs)
         {
             // Outcomes published while the first subscriber's connection was down are read back from Memory.
