@@ -55,7 +55,14 @@ public sealed class When_services_run_as_separate_processes
         var (type, message) = await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(60), () => _deployment.Logs);
         Assert.That((type, message.GetProperty("tenantId").GetString()), Is.EqualTo(("RunCompleted", "default")), message.ToString());
         using var http = await _deployment.GatewayClientAsync();
+        // Memory records the end on its own queue, in parallel with this test's: read until it has.
         var run = await http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
+        for (var attempt = 0; run.GetProperty("status").GetString() == "Running" && attempt < 200; attempt++)
+        {
+            await Task.Delay(50);
+            run = await http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
+        }
+
         Assert.That((run.GetProperty("status").GetString(), run.GetProperty("tenantId").GetString()), Is.EqualTo(("Completed", "default")));
     }
 
