@@ -8,6 +8,8 @@
 
 # shellcheck source=scripts/kustomize.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kustomize.sh"
+# shellcheck source=scripts/sandbox.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sandbox.sh"
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
@@ -31,6 +33,7 @@ start_rabbitmq() {
 
 ensure_test_servers() {
   ensure_kustomize
+  ensure_sandbox_tools
   if [ -n "${RABBITMQ_URL:-}" ] && [ -n "${REDIS_URL:-}" ]; then
     echo "test.sh: servers: RabbitMQ at ${RABBITMQ_URL%%@*}@... and Redis at $REDIS_URL, as given"
     return 0

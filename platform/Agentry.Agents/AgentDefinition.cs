@@ -26,6 +26,9 @@ public sealed record AgentDefinition(
     /// How long a call that needs approval waits for a person, and what happens when nobody decides.
     public AgentApproval Approval { get; init; } = AgentApproval.Default;
 
+    /// The limits, artifacts and read-only inputs of the agent's sandboxed code (run_python, run_shell).
+    public AgentSandbox Sandbox { get; init; } = AgentSandbox.Default;
+
     /// The tool's policy, or null when the agent may not call it.
     public ToolPolicy? PolicyOf(string tool) => Tools.FirstOrDefault(t => t.Name == tool)?.Policy;
 

@@ -11,7 +11,7 @@ namespace Agentry.Agents;
 public static partial class AgentDefinitionLoader
 {
     private static readonly string[] TopLevelKeys =
-        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory", "approval"];
+        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory", "approval", "sandbox"];
 
     /// With the tool catalog, tool policies are checked against what each tool is: read_only on a
     /// tool that always changes something, or allowed_hosts on one that reaches no host, is an error.
@@ -75,6 +75,7 @@ public static partial class AgentDefinitionLoader
             Evaluation = ReadEvaluation(reader, root.Find("evaluation"), knownProviders),
             Memory = ReadMemory(reader, root.Find("memory")),
             Approval = ReadApproval(reader, root.Find("approval")),
+            Sandbox = ReadSandbox(reader, root.Find("sandbox")),
         };
     }
 
@@ -177,6 +178,13 @@ public static partial class AgentDefinitionLoader
             if (subAgent && !AgentNamePattern().IsMatch(name[SubAgentTools.Prefix.Length..]))
             {
                 throw reader.Error(nameNode, $"'{name}' does not name an agent: write agent:NAME, where NAME is another agent's file name (lower-case letters, digits and '-').");
+            }
+
+            if (!subAgent && !knownTools.Contains(name) && catalog?.WhyWithheld(name) is not null)
+            {
+                // Offered nowhere on this host (the sandbox without isolation): the agent loads
+                // without it, and the service says why at start and in /health/ready.
+                continue;
             }
 
             if (!subAgent && !knownTools.Contains(name))
@@ -296,6 +304,57 @@ public static partial class AgentDefinitionLoader
         }
 
         return memory;
+    }
+
+    private static AgentSandbox ReadSandbox(Reader reader, YamlNode? node)
+    {
+        if (node is null)
+        {
+            return AgentSandbox.Default;
+        }
+
+        var map = reader.Mapping(node, "sandbox");
+        reader.RejectUnknownKeys(map, ["wall_time", "cpu_time", "memory", "processes", "output", "workspace", "outputs", "inputs"], "'sandbox'");
+        var inputs = new List<SandboxInput>();
+        if (map.Find("inputs") is { } inputsNode)
+        {
+            if (inputsNode is not YamlSequenceNode sequence)
+            {
+                throw reader.Error(inputsNode, "sandbox.inputs must be a list like [ { name: repo, path: /srv/checkout } ].");
+            }
+
+            foreach (var item in sequence.Children)
+            {
+                var input = reader.Mapping(item, "an entry of sandbox.inputs");
+                reader.RejectUnknownKeys(input, ["name", "path"], "an entry of sandbox.inputs");
+                var name = input.Find("name") is { } n ? reader.Scalar(n, "sandbox.inputs[].name") : throw reader.Error(item, "an entry of sandbox.inputs needs a name (the folder under inputs/).");
+                var path = input.Find("path") is { } p ? reader.Scalar(p, "sandbox.inputs[].path") : throw reader.Error(item, "an entry of sandbox.inputs needs a path (an absolute host folder).");
+                if (!CollectionPattern().IsMatch(name) || inputs.Any(i => i.Name == name))
+                {
+                    throw reader.Error(input.Find("name")!, $"sandbox.inputs name '{name}' must be unique and made of lower-case letters, digits, '-' and '_'.");
+                }
+
+                if (!Path.IsPathFullyQualified(path) || path.Split('/').Contains(".."))
+                {
+                    throw reader.Error(input.Find("path")!, $"sandbox.inputs path '{path}' must be an absolute host path without '..'.");
+                }
+
+                inputs.Add(new SandboxInput(name, path));
+            }
+        }
+
+        var outputs = map.Find("outputs") is { } outputsNode ? reader.Names(outputsNode, "sandbox.outputs", OutputPattern(), "a relative path or pattern such as report.md or results/*.csv") : [];
+        return new AgentSandbox(
+            map.Find("wall_time") is { } wall ? reader.Duration(wall, "sandbox.wall_time") : null,
+            map.Find("cpu_time") is { } cpu ? reader.Duration(cpu, "sandbox.cpu_time") : null,
+            map.Find("memory") is { } memory ? reader.Bytes(memory, "sandbox.memory", min: 16L << 20) : null,
+            map.Find("processes") is { } processes ? reader.PositiveInt(processes, "sandbox.processes", max: 4096) : null,
+            map.Find("output") is { } output ? reader.Bytes(output, "sandbox.output", min: 1024) : null,
+            map.Find("workspace") is { } workspace ? reader.Bytes(workspace, "sandbox.workspace", min: 1L << 20) : null)
+        {
+            Outputs = outputs,
+            Inputs = inputs,
+        };
     }
 
     private static AgentLimits ReadLimits(Reader reader, YamlNode? node)
@@ -422,6 +481,12 @@ public static partial class AgentDefinitionLoader
 
     [GeneratedRegex(@"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")]
     private static partial Regex HostPattern();
+
+    [GeneratedRegex(@"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._*/-]{1,200}$")]
+    private static partial Regex OutputPattern();
+
+    [GeneratedRegex(@"^(?<value>\d+)\s*(?<unit>KiB|MiB|GiB)$")]
+    private static partial Regex BytesPattern();
 
     [GeneratedRegex(@"^(?<value>\d+(\.\d+)?)\s*(?<unit>ms|s|m|h)$")]
     private static partial Regex DurationPattern();
@@ -562,6 +627,21 @@ public static partial class AgentDefinitionLoader
             }
 
             return names;
+        }
+
+        public long Bytes(YamlNode node, string what, long min)
+        {
+            var text = Scalar(node, what);
+            var match = BytesPattern().Match(text.Trim());
+            var bytes = match.Success && long.TryParse(match.Groups["value"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= 1 << 20
+                ? value << match.Groups["unit"].Value switch { "KiB" => 10, "MiB" => 20, _ => 30 }
+                : -1;
+            if (bytes < min || bytes > 64L << 30)
+            {
+                throw Error(node, $"{what} '{text}' is not a size from {min >> 10} KiB to 64 GiB; write it like 512KiB, 256MiB or 1GiB.");
+            }
+
+            return bytes;
         }
 
         public bool Boolean(YamlNode node, string what) =>

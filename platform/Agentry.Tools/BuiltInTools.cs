@@ -10,7 +10,7 @@ namespace Agentry.Tools;
 public static class BuiltInTools
 {
     public static IReadOnlyList<ToolPack> Packs { get; } =
-        [CalculatorTool.Pack, CurrentTimeTool.Pack, HttpTools.Pack, JavaScriptTool.Pack, SqlQueryTool.Pack, FileTools.Pack, MemoryTools.Pack, WebSearchTool.Pack];
+        [CalculatorTool.Pack, CurrentTimeTool.Pack, HttpTools.Pack, JavaScriptTool.Pack, SqlQueryTool.Pack, FileTools.Pack, MemoryTools.Pack, WebSearchTool.Pack, SandboxTools.Pack];
 
     /// The built-in tools offered without any configuration.
     public static IReadOnlyList<ToolDescriptor> All { get; } = [.. Packs.SelectMany(p => p.Describe(null))];

@@ -18,6 +18,9 @@ public interface ITool
 public sealed record ToolInvocation(Guid RunId, string TenantId, string Agent, int Step, string CallId)
 {
     public ToolPolicy Policy { get; init; } = ToolPolicy.Unrestricted;
+
+    /// The agent's sandbox section (limits, inputs), for the code tools.
+    public AgentSandbox Sandbox { get; init; } = AgentSandbox.Default;
 }
 
 /// A tool whose side effects depend on its arguments (http_request: a POST has them, a GET not).

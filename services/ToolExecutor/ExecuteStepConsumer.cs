@@ -211,7 +211,7 @@ public sealed partial class ExecuteStepConsumer(
     {
         var clock = Stopwatch.StartNew();
         var tool = registry.Find(call.Tool)!;
-        var invocation = new ToolInvocation(step.RunId, step.TenantId, step.Agent, step.Step, call.CallId) { Policy = agent.PolicyOf(call.Tool)! };
+        var invocation = new ToolInvocation(step.RunId, step.TenantId, step.Agent, step.Step, call.CallId) { Policy = agent.PolicyOf(call.Tool)!, Sandbox = agent.Sandbox };
         var attempt = await guard.RunAsync(call.Tool, token => tool.InvokeAsync(call.Arguments, invocation, token), cancellationToken);
         return new(call.CallId, call.Tool, call.Arguments, attempt.Output, attempt.Kind, attempt.Error, clock.Elapsed);
     }

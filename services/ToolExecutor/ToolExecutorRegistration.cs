@@ -18,6 +18,7 @@ public static class ToolExecutorRegistration
     {
         services.AddOptions<ToolExecutorOptions>().BindConfiguration(ToolExecutorOptions.Section);
         services.AddSingleton<ToolCallGuard>();
+        services.AddSandboxChecks();
         services.AddSingleton<McpSessions>();
         services.AddSingleton(sp => new ToolRegistry(sp.GetRequiredService<ToolCatalog>(), [.. sp.GetServices<ITool>(), .. McpTool.All(sp)], sp.GetRequiredService<ToolArgumentsValidator>()));
         services.AddOptions<SubAgentOptions>().BindConfiguration(SubAgentOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -37,9 +37,12 @@ public sealed class RunWorkspace(IOptionsMonitor<FileToolOptions> options)
 {
     public FileToolOptions Settings => options.CurrentValue;
 
+    /// The run's folder on this host (it may not exist yet).
+    public string FolderOf(Guid runId) => Path.GetFullPath(Path.Combine(Settings.Root, runId.ToString("D")));
+
     public string Resolve(Guid runId, string path)
     {
-        var root = Path.GetFullPath(Path.Combine(Settings.Root, runId.ToString("D")));
+        var root = FolderOf(runId);
         if (Path.IsPathRooted(path) || path.Contains(':', StringComparison.Ordinal) || path.StartsWith('~'))
         {
             throw new ToolException(ToolErrorKind.PermissionDenied, $"'{path}' is not a relative path: give a path inside the run's workspace, such as notes/summary.txt.");

@@ -1,0 +1,74 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using Agentry.Agents;
+
+namespace Agentry.Tools;
+
+/// The code sandbox (Tools:Sandbox): where bubblewrap and the interpreters are, and the limits of a
+/// call when the agent's `sandbox:` section does not set them.
+public sealed class SandboxOptions
+{
+    public const string Section = "Tools:Sandbox";
+
+    /// false: run_python and run_shell are not offered (the reason /health/ready gives).
+    public bool Enabled { get; set; } = true;
+
+    [Required]
+    public string Bubblewrap { get; set; } = "/usr/bin/bwrap";
+
+    /// The Python that runs the launcher on the host and the code inside the sandbox: the system's,
+    /// under /usr, because only /usr is mounted inside (a pyenv or venv Python under a home is not).
+    [Required]
+    public string Python { get; set; } = "/usr/bin/python3";
+
+    [Required]
+    public string Shell { get; set; } = "/usr/bin/bash";
+
+    /// The host uid the sandbox runs as when the service runs as root: the kernel does not hold uid 0
+    /// to a process limit, so a root service drops to this one first.
+    [Range(1, int.MaxValue)]
+    public int HostUid { get; set; } = 65534;
+
+    /// A seccomp filter denying kernel interfaces code has no use for (x86_64 only).
+    public bool Seccomp { get; set; } = true;
+
+    public SandboxLimitOptions Defaults { get; set; } = new();
+
+    public SandboxLimits LimitsFor(AgentSandbox agent) => new(
+        agent.WallTime ?? Defaults.WallTime,
+        agent.CpuTime ?? Defaults.CpuTime,
+        agent.MemoryBytes ?? Defaults.MemoryBytes,
+        agent.Processes ?? Defaults.Processes,
+        agent.OutputBytes ?? Defaults.OutputBytes,
+        agent.WorkspaceBytes ?? Defaults.WorkspaceBytes);
+}
+
+public sealed class SandboxLimitOptions
+{
+    public TimeSpan WallTime { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan CpuTime { get; set; } = TimeSpan.FromSeconds(10);
+
+    public long MemoryBytes { get; set; } = 256L << 20;
+
+    public int Processes { get; set; } = 64;
+
+    /// Per stream: stdout and stderr are each cut at this size, and marked as cut.
+    public long OutputBytes { get; set; } = 8L << 10;
+
+    public long WorkspaceBytes { get; set; } = 100L << 20;
+}
+
+/// The limits one call runs under.
+public sealed record SandboxLimits(TimeSpan WallTime, TimeSpan CpuTime, long MemoryBytes, int Processes, long OutputBytes, long WorkspaceBytes)
+{
+    public override string ToString() =>
+        $"wall {Seconds(WallTime)} s, cpu {Seconds(CpuTime)} s, memory {Size(MemoryBytes)}, processes {Processes}, output {Size(OutputBytes)}, workspace {Size(WorkspaceBytes)}";
+
+    internal static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture);
+
+    internal static string Size(long bytes) =>
+        bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? $"{bytes >> 30} GiB"
+        : bytes >= 1L << 20 ? $"{(bytes / (double)(1L << 20)).ToString("0.#", CultureInfo.InvariantCulture)} MiB"
+        : $"{bytes >> 10} KiB";
+}
