@@ -189,7 +189,8 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
             args.AddRange(["--ro-bind", input.HostPath, $"/workspace/inputs/{input.Name}"]);
         }
 
-        args.AddRange(["--chdir", "/workspace", "--clearenv",
+        // The root is bwrap's own tmpfs: read-only, so that /workspace and /tmp are the only places to write.
+        args.AddRange(["--remount-ro", "/", "--chdir", "/workspace", "--clearenv",
             "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/workspace", "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8",
             "--"]);
         args.AddRange(program);
@@ -201,7 +202,7 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
     /// not say which rlimit stopped it (docs/sandbox.md).
     private static SandboxLimit Classify(LaunchReport report, SandboxLimits limits, string stderr)
     {
-        const int SignalBase = 128, SigKill = 9, SigSegv = 11, SigXcpu = 24;
+        const int SignalBase = 128, SigKill = 9, SigSegv = 11, SigXcpu = 24, SigXfsz = 25;
         return report switch
         {
             { Killed: "wall" } => SandboxLimit.WallTime,
@@ -212,6 +213,8 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
             _ when stderr.Contains("MemoryError", StringComparison.Ordinal) || stderr.Contains("Cannot allocate memory", StringComparison.Ordinal)
                 || stderr.Contains("bad_alloc", StringComparison.Ordinal) || stderr.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
                 || (report.Exit is SignalBase + SigKill or SignalBase + SigSegv && report.PeakKib * 1024 >= limits.MemoryBytes * 8 / 10) => SandboxLimit.Memory,
+            { Exit: SignalBase + SigXfsz } => SandboxLimit.Workspace,
+            _ when stderr.Contains("File too large", StringComparison.Ordinal) => SandboxLimit.Workspace,
             _ when stderr.Contains("Resource temporarily unavailable", StringComparison.Ordinal) => SandboxLimit.Processes,
             _ => SandboxLimit.None,
         };
@@ -221,7 +224,7 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
     /// files go (a program could back-date what it wrote; the limit still stopped it).
     private static void DeleteWrittenSince(string folder, DateTimeOffset started)
     {
-        var since = started.UtcDateTime.AddSeconds(-1);
+        var since = started.UtcDateTime;
         var all = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 };
         foreach (var file in Directory.EnumerateFiles(folder, "*", all).Where(f => File.GetLastWriteTimeUtc(f) >= since).ToList())
         {
