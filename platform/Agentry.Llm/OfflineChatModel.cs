@@ -339,7 +339,7 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         return score > 0 ? new FunctionMatch(score, arguments, string.Join("; ", reasons), specific) : null;
     }
 
-    private static readonly HashSet<string> NotFreeText = ["path", "content", "code", "sql"];
+    private static readonly HashSet<string> NotFreeText = ["path", "content", "code", "sql", "command"];
 
     private static (string Value, double Strength)? Extract(KernelParameterMetadata parameter, string goal)
     {
@@ -376,6 +376,12 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         {
             var option = options.EnumerateArray().Select(o => o.ToString()).FirstOrDefault(o => goal.Contains(o, StringComparison.OrdinalIgnoreCase));
             return option is null ? null : (option, 2);
+        }
+
+        // A program the goal quotes (```...``` or `...`) is the code to run (run_python, run_shell).
+        if (name is "code" or "command" && CodePattern().Match(goal) is { Success: true } quoted)
+        {
+            return (quoted.Groups["code"].Value.Trim(), 5);
         }
 
         // The goal as a whole can be a topic or a question, never a file path, a program or a query:
@@ -478,6 +484,9 @@ public sealed partial class OfflineChatModel : IChatCompletionService
 
         return builder.Length;
     }
+
+    [GeneratedRegex(@"```[a-z]*\s*(?<code>[\s\S]+?)```|`(?<code>[^`\n]+)`")]
+    private static partial Regex CodePattern();
 
     [GeneratedRegex(@"https?://[^\s""'<>]+", RegexOptions.IgnoreCase)]
     private static partial Regex UrlPattern();

@@ -1,0 +1,48 @@
+using Agentry.Agents;
+
+namespace Agentry.Tests.Agents;
+
+public sealed class When_an_agent_declares_a_sandbox
+{
+    private static AgentDefinition Parse(string yaml) =>
+        AgentDefinitionLoader.Parse("coder.yaml", yaml, ShippedTools.Catalog);
+
+    [Test]
+    public void Should_read_the_limits_outputs_and_inputs()
+    {
+        var agent = Parse("""
+            instructions: Code.
+            sandbox:
+              wall_time: 30s
+              cpu_time: 5s
+              memory: 512MiB
+              processes: 16
+              output: 4KiB
+              workspace: 1GiB
+              outputs: [report.md, "results/*.csv"]
+              inputs:
+                - { name: repo, path: /srv/checkout }
+            """);
+
+        Assert.That(agent.Sandbox, Is.EqualTo(new AgentSandbox(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5), 512L << 20, 16, 4L << 10, 1L << 30)
+        {
+            Outputs = agent.Sandbox.Outputs,
+            Inputs = agent.Sandbox.Inputs,
+        }));
+        Assert.That(agent.Sandbox.Outputs, Is.EqualTo(new[] { "report.md", "results/*.csv" }));
+        Assert.That(agent.Sandbox.Inputs, Is.EqualTo(new[] { new SandboxInput("repo", "/srv/checkout") }));
+        Assert.That(Parse("instructions: Code.\n").Sandbox, Is.SameAs(AgentSandbox.Default));
+    }
+
+    [TestCase("sandbox:\n  memory: 256MB\n", 3, "sandbox.memory '256MB' is not a size")]
+    [TestCase("sandbox:\n  swap: 1GiB\n", 3, "unknown key 'swap' in 'sandbox'")]
+    [TestCase("sandbox:\n  outputs: [../secret]\n", 3, "'../secret' in sandbox.outputs is not a relative path")]
+    [TestCase("sandbox:\n  inputs:\n    - { name: repo, path: relative/dir }\n", 4, "must be an absolute host path")]
+    [TestCase("sandbox:\n  wall_time: forever\n", 3, "sandbox.wall_time 'forever' is not a duration")]
+    public void Should_name_the_line_of_a_bad_entry(string section, int line, string problem)
+    {
+        var error = Assert.Throws<AgentDefinitionException>(() => Parse("instructions: Code.\n" + section))!;
+
+        Assert.That(error.Message, Does.Contain($"coder.yaml:{line}:").And.Contain(problem));
+    }
+}
