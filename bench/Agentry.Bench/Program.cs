@@ -20,6 +20,11 @@ if (args.Contains("--llm-cache"))
     return await LlmCacheBench.RunAsync(args);
 }
 
+if (args.Contains("--sandbox"))
+{
+    return await SandboxBench.RunAsync(args);
+}
+
 if (args.Contains("--knowledge"))
 {
     return await KnowledgeBench.RunAsync(args);
