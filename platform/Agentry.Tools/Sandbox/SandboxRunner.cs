@@ -30,6 +30,15 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
         var settings = options.CurrentValue;
         var folder = workspace.FolderOf(request.RunId);
         Directory.CreateDirectory(folder);
+        if (Environment.IsPrivilegedProcess && !OperatingSystem.IsWindows())
+        {
+            // The sandbox's host uid must pass through the workspaces' root (created 700 by some
+            // tools) to reach its own folder; it may not list it (711). The folders above it must
+            // allow the same (docs/sandbox.md).
+            var root = Path.GetDirectoryName(folder)!;
+            File.SetUnixFileMode(root, File.GetUnixFileMode(root) | UnixFileMode.OtherExecute | UnixFileMode.GroupExecute);
+        }
+
         foreach (var input in request.Inputs.Where(i => !Directory.Exists(i.HostPath)))
         {
             throw new ToolException(Agentry.Contracts.ToolErrorKind.Failed, $"The input '{input.Name}' is not available on this host, so the code was not run.");
