@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using Agentry.Agents;
 using Agentry.Contracts;
+using Agentry.Tools;
 using MassTransit;
 
 namespace Agentry.ToolExecutor;
@@ -91,11 +93,23 @@ public sealed class InMemoryToolCallLedger : IToolCallLedger
     }
 }
 
-/// Forgets an ended run's calls.
-public sealed class RunEndedConsumer(IToolCallLedger ledger) : IConsumer<IRunEnded>
+/// Forgets an ended run's calls, and deletes its workspace but for the files its agent declared as
+/// outputs (RunArtifacts). The workspace is on this ToolExecutor's disk (docs/sandbox.md): with
+/// several replicas, Tools:Files:Root must be a volume they share.
+public sealed class RunEndedConsumer(IToolCallLedger ledger, RunArtifacts? artifacts = null, AgentCatalog? agents = null) : IConsumer<IRunEnded>
 {
-    // An escalated run waits for a person and may be resumed (decision 0021): its calls and its
-    // max_calls counts must outlive the escalation; the ledger's retention expires them otherwise.
-    public Task Consume(ConsumeContext<IRunEnded> context) =>
-        context.HasMessageType(typeof(RunEscalated)) ? Task.CompletedTask : ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
+    // An escalated run waits for a person and may be resumed (decision 0021): its calls, its
+    // max_calls counts and its workspace must outlive the escalation; the ledger's retention expires
+    // the calls otherwise.
+    public async Task Consume(ConsumeContext<IRunEnded> context)
+    {
+        if (context.HasMessageType(typeof(RunEscalated)))
+        {
+            return;
+        }
+
+        await ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
+        artifacts?.EndRun(context.Message.RunId, agents?.Find(context.Message.Agent)?.Sandbox.Outputs ?? []);
+    }
 }
+

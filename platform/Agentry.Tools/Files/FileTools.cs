@@ -26,6 +26,7 @@ public static class FileTools
     {
         services.AddOptions<FileToolOptions>().BindConfiguration(FileToolOptions.Section);
         services.AddSingleton<RunWorkspace>();
+        services.AddSingleton<RunArtifacts>();
         services.AddSingleton<ITool, ReadFileTool>();
         services.AddSingleton<ITool, WriteFileTool>();
     });

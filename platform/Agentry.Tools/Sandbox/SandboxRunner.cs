@@ -201,6 +201,8 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
         // The root is bwrap's own tmpfs: read-only, so that /workspace and /tmp are the only places to write.
         args.AddRange(["--remount-ro", "/", "--chdir", "/workspace", "--clearenv",
             "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/workspace", "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8",
+            // A .pyc keyed on mtime and size would hide a same-second, same-size edit (a fixed patch).
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
             "--"]);
         args.AddRange(program);
         return args;
