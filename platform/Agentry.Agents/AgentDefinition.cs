@@ -1,4 +1,5 @@
 using Agentry.Agents.Tools;
+using Agentry.Agents.Triggers;
 
 namespace Agentry.Agents;
 
@@ -25,6 +26,9 @@ public sealed record AgentDefinition(
 
     /// How long a call that needs approval waits for a person, and what happens when nobody decides.
     public AgentApproval Approval { get; init; } = AgentApproval.Default;
+
+    /// What starts the agent's runs besides API calls: schedules, webhooks, event subscriptions.
+    public IReadOnlyList<AgentTrigger> Triggers { get; init; } = [];
 
     /// The tool's policy, or null when the agent may not call it.
     public ToolPolicy? PolicyOf(string tool) => Tools.FirstOrDefault(t => t.Name == tool)?.Policy;

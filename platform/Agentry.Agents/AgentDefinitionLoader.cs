@@ -11,7 +11,7 @@ namespace Agentry.Agents;
 public static partial class AgentDefinitionLoader
 {
     private static readonly string[] TopLevelKeys =
-        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory", "approval"];
+        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory", "approval", "triggers"];
 
     /// With the tool catalog, tool policies are checked against what each tool is: read_only on a
     /// tool that always changes something, or allowed_hosts on one that reaches no host, is an error.
@@ -75,6 +75,7 @@ public static partial class AgentDefinitionLoader
             Evaluation = ReadEvaluation(reader, root.Find("evaluation"), knownProviders),
             Memory = ReadMemory(reader, root.Find("memory")),
             Approval = ReadApproval(reader, root.Find("approval")),
+            Triggers = ReadTriggers(reader, root.Find("triggers")),
         };
     }
 

@@ -1,4 +1,5 @@
 using Agentry.Gateway.Security;
+using Agentry.Gateway.Triggers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,8 @@ namespace Agentry.Gateway;
 public static class GatewayRegistration
 {
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddGatewaySecurity(configuration);
+        services.AddGatewaySecurity(configuration)
+            .AddSingleton<TriggeredRuns>();
 
     public static WebApplication MapGateway(this WebApplication app)
     {
