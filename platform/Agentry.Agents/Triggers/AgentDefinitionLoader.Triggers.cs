@@ -71,7 +71,7 @@ public static partial class AgentDefinitionLoader
 
     private static ScheduleTrigger ReadSchedule(Reader reader, MappingView map, string name, long line)
     {
-        reader.RejectUnknownKeys(map, ["name", "schedule", "time_zone", "misfire", "tenant", "goal", "input"], $"trigger '{name}'");
+        reader.RejectUnknownKeys(map, ["name", "schedule", "time_zone", "misfire", "tenant", "filter", "goal", "input"], $"trigger '{name}'");
         var cronNode = map.Find("schedule")!;
         var cronText = reader.Scalar(cronNode, $"triggers.{name}.schedule").Trim();
         CronExpression cron;
