@@ -192,8 +192,15 @@ var audit = new Command("audit", "Show the audit trail of the tenant of your key
 };
 audit.SetAction((parse, cancellationToken) => AuditCommands.ListAsync(Gateway(parse), parse.GetValue(auditRunOption), parse.GetValue(auditLimitOption), Console.Out, Console.Error, cancellationToken));
 
+var showRunIdArgument = new Argument<string>("run-id") { Description = "The run's id." };
+var show = new Command("show", "Show a run of a running deployment: what started it (an API call, a schedule and its due time, a webhook and its delivery, an event), its status, steps and answer. Exits 2 when no such run is known.")
+{
+    showRunIdArgument, gatewayOption, keyOption, tokenOption,
+};
+show.SetAction((parse, cancellationToken) => RunCommands.ShowAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, Console.Out, Console.Error, cancellationToken));
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show,
 };
 return await root.Parse(args).InvokeAsync();

@@ -12,6 +12,8 @@ namespace Agentry.Contracts;
 /// <param name="Limits">Optional limits that override the agent's.</param>
 /// <param name="ParentRunId">The run that started this one as a sub-agent.</param>
 /// <param name="UserId">The user the run works for: long-term memory is kept and recalled per user.</param>
+/// <param name="Origin">Which of the agent's triggers started the run (a schedule, a webhook, an event
+/// subscription), and the due time or delivery it fired for; null for API calls and sub-agents.</param>
 public sealed record GoalReceived(
     Guid RunId,
     string TenantId,
@@ -21,7 +23,16 @@ public sealed record GoalReceived(
     TriggerKind Trigger = TriggerKind.Api,
     RunLimits? Limits = null,
     Guid? ParentRunId = null,
-    string? UserId = null);
+    string? UserId = null,
+    TriggerOrigin? Origin = null);
+
+/// <summary>What fired a triggered run.</summary>
+/// <param name="Name">The trigger's name in the agent's definition.</param>
+/// <param name="Source">Where it came from: the webhook's signature scheme (github, zendesk, hmac), the
+/// event's exchange and routing key, or the schedule's cron expression and time zone.</param>
+/// <param name="DeliveryId">The webhook's delivery id or the event's message id.</param>
+/// <param name="DueAt">The due time a scheduled run fired for.</param>
+public sealed record TriggerOrigin(string Name, string? Source = null, string? DeliveryId = null, DateTimeOffset? DueAt = null);
 
 /// <summary>The saga asks Memory for the context of the next planning call.</summary>
 /// <param name="RunId">The run.</param>
@@ -413,6 +424,8 @@ public sealed record GetRun(Guid RunId);
 /// <param name="TotalCost">What every model call of the run cost, in US dollars, once it ended.</param>
 /// <param name="UserId">The user the run worked for, when it named one.</param>
 /// <param name="Approvals">The tool calls of the run that needed a person's approval, with the decisions.</param>
+/// <param name="Trigger">How the run was started, when it was recorded.</param>
+/// <param name="Origin">Which trigger of the agent started it, for triggered runs.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -426,7 +439,9 @@ public sealed record RunView(
     IReadOnlyList<StepView> Steps,
     decimal? TotalCost = null,
     string? UserId = null,
-    IReadOnlyList<ApprovalView>? Approvals = null)
+    IReadOnlyList<ApprovalView>? Approvals = null,
+    TriggerKind? Trigger = null,
+    TriggerOrigin? Origin = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);

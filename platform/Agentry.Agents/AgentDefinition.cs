@@ -1,4 +1,5 @@
 using Agentry.Agents.Tools;
+using Agentry.Agents.Triggers;
 
 namespace Agentry.Agents;
 
@@ -28,6 +29,9 @@ public sealed record AgentDefinition(
 
     /// The limits, artifacts and read-only inputs of the agent's sandboxed code (run_python, run_shell).
     public AgentSandbox Sandbox { get; init; } = AgentSandbox.Default;
+
+    /// What starts the agent's runs besides API calls: schedules, webhooks, event subscriptions.
+    public IReadOnlyList<AgentTrigger> Triggers { get; init; } = [];
 
     /// The tool's policy, or null when the agent may not call it.
     public ToolPolicy? PolicyOf(string tool) => Tools.FirstOrDefault(t => t.Name == tool)?.Policy;

@@ -11,7 +11,7 @@ namespace Agentry.Agents;
 public static partial class AgentDefinitionLoader
 {
     private static readonly string[] TopLevelKeys =
-        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory", "approval", "sandbox"];
+        ["name", "description", "instructions", "model", "strategy", "tools", "limits", "notify", "evaluation", "memory", "approval", "triggers", "sandbox"];
 
     /// With the tool catalog, tool policies are checked against what each tool is: read_only on a
     /// tool that always changes something, or allowed_hosts on one that reaches no host, is an error.
@@ -76,6 +76,7 @@ public static partial class AgentDefinitionLoader
             Memory = ReadMemory(reader, root.Find("memory")),
             Approval = ReadApproval(reader, root.Find("approval")),
             Sandbox = ReadSandbox(reader, root.Find("sandbox")),
+            Triggers = ReadTriggers(reader, root.Find("triggers")),
         };
     }
 

@@ -1,4 +1,6 @@
 using Agentry.Gateway.Security;
+using Agentry.Gateway.Triggers;
+using Agentry.Gateway.Triggers.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +11,9 @@ namespace Agentry.Gateway;
 public static class GatewayRegistration
 {
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddGatewaySecurity(configuration);
+        services.AddGatewaySecurity(configuration)
+            .AddSingleton<TriggeredRuns>()
+            .AddHostedService<EventSubscriptions>();
 
     public static WebApplication MapGateway(this WebApplication app)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Agentry.Contracts;
 
 namespace Agentry.ServiceDefaults.Telemetry;
 
@@ -115,6 +116,11 @@ public static class AgentryTelemetry
         public const string ToolOutcome = "agentry.tool.outcome";
         public const string ToolReplayed = "agentry.tool.replayed";
         public const string ErrorType = "error.type";
+        public const string TriggerKind = "agentry.trigger.kind";
+        public const string TriggerName = "agentry.trigger.name";
+        public const string TriggerSource = "agentry.trigger.source";
+        public const string TriggerDeliveryId = "agentry.trigger.delivery_id";
+        public const string TriggerDueAt = "agentry.trigger.due_at";
 
         public const string GenAiOperation = "gen_ai.operation.name";
         public const string GenAiProvider = "gen_ai.provider.name";
@@ -129,4 +135,12 @@ public static class AgentryTelemetry
         public const string GenAiToolName = "gen_ai.tool.name";
         public const string GenAiToolCallId = "gen_ai.tool.call.id";
     }
+
+    /// What started a run, on the span of the trigger that fired and on the saga's first span.
+    public static Activity? TagTrigger(this Activity? span, TriggerKind kind, TriggerOrigin? origin) =>
+        span?.SetTag(Tags.TriggerKind, kind.ToString())
+            .SetTag(Tags.TriggerName, origin?.Name)
+            .SetTag(Tags.TriggerSource, origin?.Source)
+            .SetTag(Tags.TriggerDeliveryId, origin?.DeliveryId)
+            .SetTag(Tags.TriggerDueAt, origin?.DueAt?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
 }

@@ -3,7 +3,13 @@ using Agentry.Contracts;
 namespace Agentry.Memory;
 
 /// UserId: the user the run works for (long-term memory is kept per user); null when it named none.
-public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At, string? UserId = null);
+public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At, string? UserId = null)
+{
+    /// How the run was started; null when only the saga's ContextRequested, which does not say, recorded the start.
+    public TriggerKind? Trigger { get; init; }
+
+    public TriggerOrigin? Origin { get; init; }
+}
 
 public sealed record RunEnd(Guid RunId, string TenantId, string Agent, RunStatus Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At, decimal TotalCost = 0);
 

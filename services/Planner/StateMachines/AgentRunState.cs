@@ -1,4 +1,5 @@
 using Agentry.Agents;
+using Agentry.Contracts;
 using MassTransit;
 
 namespace Agentry.Planner.StateMachines;
@@ -15,6 +16,10 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     public string Goal { get; set; } = "";
     public string? InputJson { get; set; }
     public string? UserId { get; set; }
+
+    /// How the run was started, and by which of its agent's triggers (GoalReceived.Origin).
+    public TriggerKind Trigger { get; set; }
+    public TriggerOrigin? Origin { get; set; }
 
     /// Whether the run holds one of its tenant's slots (RunSlots): a root run from its start to its
     /// end, when its tenant has a limit.

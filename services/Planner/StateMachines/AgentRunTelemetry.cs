@@ -59,6 +59,11 @@ public sealed class AgentRunTelemetry(TimeProvider clock) : IEventObserver<Agent
         if (span.Activity is { } activity)
         {
             activity.SetTag(Tags.SagaStateTo, to);
+            if (from == "Initial")
+            {
+                activity.TagTrigger(context.Saga.Trigger, context.Saga.Origin);
+            }
+
             var current = Activity.Current;
             activity.Dispose();
             Activity.Current = current == activity ? activity.Parent : current;

@@ -36,6 +36,8 @@ internal sealed class RunStart(AgentCatalog agents, GoalBounds bounds, TimeProvi
         run.Goal = oversize ? "" : goal.Goal;
         run.InputJson = oversize ? null : goal.Input?.GetRawText();
         run.UserId = string.IsNullOrWhiteSpace(goal.UserId) ? null : goal.UserId;
+        run.Trigger = goal.Trigger;
+        run.Origin = goal.Origin;
         run.Step = 1;
         run.MaxSteps = goal.Limits?.MaxSteps ?? limits.MaxSteps;
         run.MaxTokens = goal.Limits?.MaxTokens ?? limits.MaxTokens;

@@ -30,6 +30,8 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             ["input"] = KeepOr("input", Text(start.InputJson)),
             ["startedAt"] = KeepOr("startedAt", start.At.UtcDateTime),
             ["user"] = KeepOr("user", Text(start.UserId)),
+            ["trigger"] = KeepOr("trigger", Text(start.Trigger?.ToString())),
+            ["triggerOrigin"] = KeepOr("triggerOrigin", Text(start.Origin is null ? null : JsonSerializer.Serialize(start.Origin, Json))),
         };
         await database.Runs.UpdateOneAsync(
             new BsonDocument("_id", start.RunId.ToString()),
@@ -197,7 +199,9 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             steps,
             ended ? Money(run, "cost") : null,
             Text(run, "user"),
-            approvals.Count == 0 ? null : approvals);
+            approvals.Count == 0 ? null : approvals,
+            Text(run, "trigger") is { } trigger ? Enum.Parse<TriggerKind>(trigger) : null,
+            Text(run, "triggerOrigin") is { } origin ? JsonSerializer.Deserialize<TriggerOrigin>(origin, Json) : null);
     }
 
     private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");

@@ -15,10 +15,12 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
     public Task StartRunAsync(RunStart start, CancellationToken cancellationToken) =>
         database.ExecuteAsync(
             $"""
-            INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at, user_id)
-            VALUES ($run, $tenant, $agent, $goal, $input, '{nameof(RunStatus.Running)}', $at, $user)
+            INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at, user_id, trigger, trigger_origin)
+            VALUES ($run, $tenant, $agent, $goal, $input, '{nameof(RunStatus.Running)}', $at, $user, $trigger, $origin)
             ON CONFLICT (run_id) DO UPDATE SET
               agent = coalesce(runs.agent, excluded.agent),
+              trigger = coalesce(runs.trigger, excluded.trigger),
+              trigger_origin = coalesce(runs.trigger_origin, excluded.trigger_origin),
               user_id = coalesce(runs.user_id, excluded.user_id),
               goal = coalesce(runs.goal, excluded.goal),
               input = coalesce(runs.input, excluded.input),
@@ -26,7 +28,8 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             """,
             cancellationToken,
             ("$run", start.RunId.ToString()), ("$tenant", start.TenantId), ("$agent", start.Agent),
-            ("$goal", start.Goal), ("$input", start.InputJson), ("$at", Timestamp(start.At)), ("$user", start.UserId));
+            ("$goal", start.Goal), ("$input", start.InputJson), ("$at", Timestamp(start.At)), ("$user", start.UserId),
+            ("$trigger", start.Trigger?.ToString()), ("$origin", start.Origin is null ? null : JsonSerializer.Serialize(start.Origin, Json)));
 
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         database.ExecuteAsync(
@@ -127,7 +130,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
             ("$run", run), ("$tenant", tenantId));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -145,7 +148,9 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             Reason: NullableString(runReader, 5),
             Usage: ended ? new TokenUsage(runReader.GetInt32(6), runReader.GetInt32(7)) : null,
             Cost: ended ? Money(runReader, 9) : null,
-            User: NullableString(runReader, 10));
+            User: NullableString(runReader, 10),
+            Trigger: runReader.IsDBNull(11) ? (TriggerKind?)null : Enum.Parse<TriggerKind>(runReader.GetString(11)),
+            Origin: runReader.IsDBNull(12) ? null : JsonSerializer.Deserialize<TriggerOrigin>(runReader.GetString(12), Json));
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -197,6 +202,6 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var approvals = await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken);
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
-            header.User, approvals.Count == 0 ? null : approvals);
+            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin);
     }
 }

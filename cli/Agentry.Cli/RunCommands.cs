@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Agentry.Contracts;
+
+namespace Agentry.Cli;
+
+/// `agentry show RUN_ID`: a run as the deployment recorded it, through its Gateway: what started it,
+/// where it stands, its steps and how it ended.
+public static class RunCommands
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
+    public static async Task<int> ShowAsync(GatewayTarget gateway, string runId, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(runId, out var id))
+        {
+            await error.WriteLineAsync($"'{runId}' is not a run id (a GUID, as POST /runs or `agentry run` gave it).");
+            return ExitCodes.BadInput;
+        }
+
+        using var http = await ApprovalCommands.GatewayClientAsync(gateway, error);
+        if (http is null)
+        {
+            return ExitCodes.BadInput;
+        }
+
+        try
+        {
+            using var response = await http.GetAsync($"runs/{id}", cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                await error.WriteLineAsync(await ApprovalCommands.ProblemAsync(response, cancellationToken));
+                return response.StatusCode == HttpStatusCode.NotFound ? ExitCodes.BadInput : ExitCodes.NotCompleted;
+            }
+
+            var run = (await response.Content.ReadFromJsonAsync<RunView>(Web, cancellationToken))!;
+            await output.WriteLineAsync($"run {run.RunId}  agent {run.Agent}  tenant {run.TenantId}  {run.Status}");
+            await output.WriteLineAsync($"started by: {StartedBy(run.Trigger, run.Origin)}");
+            await output.WriteLineAsync($"goal: {run.Goal}");
+            foreach (var step in run.Steps)
+            {
+                var calls = string.Join(", ", step.ToolCalls.Select(call => call.Tool));
+                await output.WriteLineAsync($"  step {step.Step}: {(calls.Length > 0 ? calls : step.FinalAnswer is not null ? "answer" : "-")}{(step.Verdict is { } verdict ? $"  -> {verdict}" : "")}");
+            }
+
+            if (run.Answer is { } answer)
+            {
+                await output.WriteLineAsync($"answer: {answer}");
+            }
+
+            if (run.Reason is { } reason)
+            {
+                await output.WriteLineAsync($"reason: {reason}");
+            }
+
+            if (run.Usage is { } usage)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"tokens: {usage.InputTokens} in, {usage.OutputTokens} out; cost ${run.TotalCost ?? 0:0.######}"));
+            }
+
+            return ExitCodes.Completed;
+        }
+        catch (HttpRequestException e)
+        {
+            await error.WriteLineAsync($"The Gateway at {gateway.Url} could not be reached ({e.Message}). Start one (`agentry serve`) or point --gateway at the deployment's.");
+            return ExitCodes.NotCompleted;
+        }
+    }
+
+    /// What started a run, in a line: the trigger's kind, its name in the agent, and the firing.
+    public static string StartedBy(TriggerKind? trigger, TriggerOrigin? origin)
+    {
+        var firing = origin switch
+        {
+            null => "",
+            { DueAt: { } due } => $", due {due.ToUniversalTime().ToString("u", CultureInfo.InvariantCulture)}",
+            { DeliveryId: { } delivery } => trigger == TriggerKind.Event ? $", event {delivery}" : $", delivery {delivery}",
+            _ => "",
+        };
+        var named = origin is null ? "" : $" '{origin.Name}'{(origin.Source is { } source ? $" ({source})" : "")}{firing}";
+        return trigger switch
+        {
+            TriggerKind.Api => "an API call",
+            TriggerKind.SubAgent => "a parent run (sub-agent call)",
+            TriggerKind.Schedule => $"schedule{named}",
+            TriggerKind.Webhook => $"webhook{named}",
+            TriggerKind.Event => $"event subscription{named}",
+            _ => "not recorded",
+        };
+    }
+}
