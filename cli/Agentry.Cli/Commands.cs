@@ -143,7 +143,7 @@ public static class Commands
         }
     }
 
-    private static void WatchRuns(IBusRegistrationConfigurator bus) =>
+    internal static void WatchRuns(IBusRegistrationConfigurator bus) =>
         bus.AddConsumer<RunWatchConsumer>().Endpoint(endpoint =>
         {
             endpoint.Name = $"{Extensions.TemporaryEndpointPrefix}run-watch-{NewId.NextGuid():N}";
@@ -410,7 +410,7 @@ public static class Commands
         configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
     }
 
-    private static AgentCatalog? LoadAgents(IServiceProvider services, TextWriter error)
+    internal static AgentCatalog? LoadAgents(IServiceProvider services, TextWriter error)
     {
         try
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Agentry.Cli;
+using Agentry.Cli.Eval;
 
 var agentsOption = new Option<string?>("--agents")
 {
@@ -199,8 +200,10 @@ var show = new Command("show", "Show a run of a running deployment: what started
 };
 show.SetAction((parse, cancellationToken) => RunCommands.ShowAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, Console.Out, Console.Error, cancellationToken));
 
+var eval = EvalCommandLine.Create(agentsOption, verboseOption, keyOption, tokenOption);
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, eval,
 };
 return await root.Parse(args).InvokeAsync();

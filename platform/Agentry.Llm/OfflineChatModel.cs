@@ -15,7 +15,8 @@ namespace Agentry.Llm;
 /// tool results are in, answers from them. It never invents facts: what no tool can answer, it says
 /// it cannot answer. Token counts are an estimate (about four characters a token). Asked to judge an
 /// answer (JudgePrompt), it accepts any non-empty one: a placeholder, labelled as such in its reason.
-/// Asked to learn about a user from a run (MemoryExtractionPrompt), it learns nothing.
+/// Asked to learn about a user from a run (MemoryExtractionPrompt), it learns nothing. Asked to grade
+/// an answer against an evaluation rubric (RubricPrompt), it gives any non-empty answer 1, and says so.
 public sealed partial class OfflineChatModel : IChatCompletionService
 {
     public const string ModelName = "agentry-offline";
@@ -61,6 +62,11 @@ public sealed partial class OfflineChatModel : IChatCompletionService
         if (JudgePrompt.IsJudgeRequest(history))
         {
             return Judge(history);
+        }
+
+        if (RubricPrompt.IsRubricRequest(history))
+        {
+            return GradeRubric(history);
         }
 
         // It cannot tell a durable fact about a user from anything else, so it claims to have learned nothing.
@@ -158,6 +164,15 @@ public sealed partial class OfflineChatModel : IChatCompletionService
             ? new JudgeVerdict(true, 1.0, "The offline model does not judge answers: it accepts any non-empty answer. Configure a real model for a real judgement.")
             : new JudgeVerdict(false, 0.0, "The answer is empty (the offline model only checks that an answer was given).");
         return new ChatMessageContent(AuthorRole.Assistant, JudgePrompt.Serialize(verdict));
+    }
+
+    // As with the judge: no grading at all, said in the reason, so a table never passes it off as one.
+    private static ChatMessageContent GradeRubric(ChatHistory history)
+    {
+        var grade = RubricPrompt.AnswerOf(history).Length > 0
+            ? new RubricGrade(1.0, "The offline model does not grade rubrics: it gives any non-empty answer 1. Configure a real model as the judge for a real grade.")
+            : new RubricGrade(0.0, "The answer is empty (the offline model only checks that an answer was given).");
+        return new ChatMessageContent(AuthorRole.Assistant, RubricPrompt.Serialize(grade));
     }
 
     private static ChatMessageContent Answer(List<FunctionResultContent> results)

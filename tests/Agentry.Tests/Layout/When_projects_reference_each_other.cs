@@ -16,6 +16,7 @@ public sealed class When_projects_reference_each_other
         ["platform/Agentry.Agents"] = ["contracts/Agentry.Contracts"],
         ["platform/Agentry.Tools"] = ["contracts/Agentry.Contracts", "platform/Agentry.Agents"],
         ["platform/Agentry.Llm"] = ["contracts/Agentry.Contracts", "platform/Agentry.ServiceDefaults", "platform/Agentry.Agents"],
+        ["platform/Agentry.Evaluation"] = ["contracts/Agentry.Contracts", "platform/Agentry.Agents", "platform/Agentry.Llm"],
         ["samples/*"] = ["contracts/Agentry.Contracts", "platform/Agentry.Agents", "platform/Agentry.Tools"],
         ["services/*"] = ["contracts/Agentry.Contracts", "platform/*", "samples/*"],
         ["cli/Agentry.Cli"] = ["contracts/Agentry.Contracts", "platform/*", "samples/*", "services/*"],
@@ -68,6 +69,7 @@ public sealed class When_projects_reference_each_other
     [TestCase("platform/Agentry.Tools", "services/ToolExecutor")]
     [TestCase("samples/order-desk", "services/ToolExecutor")]
     [TestCase("contracts/Agentry.Contracts", "platform/Agentry.Agents")]
+    [TestCase("platform/Agentry.Evaluation", "services/Memory")]
     public void Should_refuse_a_reference_that_crosses_the_map(string from, string to)
     {
         Assert.That(AllowedFor(from)!.Any(a => Matches(a, to)), Is.False);
