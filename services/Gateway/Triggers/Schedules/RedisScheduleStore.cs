@@ -27,14 +27,14 @@ public sealed class RedisScheduleStore(IConnectionMultiplexer redis, IOptions<Sc
         """;
 
     // ARGV: owner, now, until, retention (ms).
-    private const string ClaimScript = LeaseCheck + """
+    private const string ClaimScript = LeaseCheck + "\n" + """
         redis.call('SET', KEYS[1], 'lease|' .. ARGV[3] .. '|' .. ARGV[1], 'PX', ARGV[4])
         return 'claimed'
         """;
 
     // KEYS: claim, state, history. ARGV: owner ('' for a record), now, retention, watermark (ms),
     // entry JSON, counter field, count, history limit, '1' for a fire.
-    private const string CompleteScript = LeaseCheck + """
+    private const string CompleteScript = LeaseCheck + "\n" + """
         redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3])
         local w = tonumber(redis.call('HGET', KEYS[2], 'watermark') or '0')
         if tonumber(ARGV[4]) > w then redis.call('HSET', KEYS[2], 'watermark', ARGV[4]) end
