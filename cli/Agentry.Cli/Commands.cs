@@ -336,10 +336,44 @@ public static class Commands
             await output.WriteLineAsync($"  {agent.Description}");
             await output.WriteLineAsync($"  tools: {(agent.Tools.Count == 0 ? "none" : string.Join(", ", agent.Tools.Select(t => t.Name)))}");
             await output.WriteLineAsync($"  limits: {agent.Limits.MaxSteps} steps, {agent.Limits.MaxTokens} tokens, deadline {agent.Limits.Deadline}{(agent.Limits.MaxCost is { } cost ? $", cost {ModelPrices.Format(cost)}" : "")}");
+            await WriteTriggersAsync(agent, DateTimeOffset.UtcNow, output);
             await output.WriteLineAsync($"  file: {agent.SourceFile}");
         }
 
         return ExitCodes.Completed;
+    }
+
+    /// An agent's triggers, as its definition declares them: each schedule with its next fire times
+    /// (computed here from the cron expression; a running Gateway's `agentry schedules` also says
+    /// whether it is paused and what it last fired), each webhook with its path, each subscription.
+    internal static async Task WriteTriggersAsync(AgentDefinition agent, DateTimeOffset now, TextWriter output)
+    {
+        if (agent.Triggers.Count == 0)
+        {
+            return;
+        }
+
+        await output.WriteLineAsync("  triggers:");
+        foreach (var trigger in agent.Triggers)
+        {
+            var tenant = trigger.Tenant is { } t ? $", tenant {t}" : "";
+            switch (trigger)
+            {
+                case Agentry.Agents.Triggers.ScheduleTrigger schedule:
+                    await output.WriteLineAsync($"    {schedule.Name}: schedule \"{schedule.CronText}\" in {schedule.TimeZone.Id}, misfire {Agentry.Gateway.Triggers.Schedules.ScheduleTimes.Name(schedule.Misfire)}{tenant}");
+                    var next = Agentry.Gateway.Triggers.Schedules.ScheduleTimes.Next(schedule, now);
+                    await output.WriteLineAsync(next.Count == 0
+                        ? "      next: never (the expression has no future occurrence)"
+                        : $"      next: {string.Join("; ", next.Select(Agentry.Gateway.Triggers.Schedules.ScheduleTimes.Describe))}");
+                    break;
+                case Agentry.Agents.Triggers.WebhookTrigger webhook:
+                    await output.WriteLineAsync($"    {webhook.Name}: webhook ({webhook.Scheme.ToString().ToLowerInvariant()} signature, secret {webhook.Secret}), POST /hooks/{agent.Name}/{webhook.Name}{tenant}");
+                    break;
+                case Agentry.Agents.Triggers.EventTrigger subscription:
+                    await output.WriteLineAsync($"    {subscription.Name}: event on exchange {subscription.Exchange} ({subscription.ExchangeType}), routing key {subscription.RoutingKey}{tenant}");
+                    break;
+            }
+        }
     }
 
     public static async Task<int> ServeAsync(string? agentsPath, string urls, bool verbose, bool noAuth, TextWriter error, CancellationToken cancellationToken)

@@ -55,7 +55,7 @@ run.SetAction((parse, cancellationToken) => Commands.RunAsync(
     Console.Error,
     cancellationToken));
 
-var agents = new Command("agents", "List the agents defined in the agents folder, with their tools and limits. Exits 2 when a definition is invalid, naming the file and line.");
+var agents = new Command("agents", "List the agents defined in the agents folder, with their tools, limits and triggers (each schedule's next fire times, each webhook's path). Exits 2 when a definition is invalid, naming the file and line.");
 agents.SetAction((parse, _) => Commands.ListAgentsAsync(parse.GetValue(agentsOption), Console.Out, Console.Error));
 
 var urlsOption = new Option<string>("--urls")
@@ -202,8 +202,37 @@ show.SetAction((parse, cancellationToken) => RunCommands.ShowAsync(Gateway(parse
 
 var eval = EvalCommandLine.Create(agentsOption, verboseOption, keyOption, tokenOption);
 
+var scheduleAgentArgument = new Argument<string>("agent") { Description = "The agent, as `agentry schedules` lists it." };
+var scheduleTriggerArgument = new Argument<string>("trigger") { Description = "The schedule trigger's name in the agent's definition." };
+var schedulesList = new Command("list", "List the schedules of your tenant's agents: paused or not, the next three fire times (in the schedule's zone and UTC), the last fire and the counts of missed and skipped due times.")
+{
+    gatewayOption, keyOption, tokenOption,
+};
+schedulesList.SetAction((parse, cancellationToken) => ScheduleCommands.ListAsync(Gateway(parse), Console.Out, Console.Error, cancellationToken));
+var schedulesPause = new Command("pause", "Pause a schedule: its due times are recorded as skipped, not run, until it is resumed. Needs the manage role; audited.")
+{
+    scheduleAgentArgument, scheduleTriggerArgument, gatewayOption, keyOption, tokenOption,
+};
+schedulesPause.SetAction((parse, cancellationToken) => ScheduleCommands.SetPausedAsync(Gateway(parse), parse.GetValue(scheduleAgentArgument)!, parse.GetValue(scheduleTriggerArgument)!, paused: true, Console.Out, Console.Error, cancellationToken));
+var schedulesResume = new Command("resume", "Resume a paused schedule: it fires again from its next due time. Needs the manage role; audited.")
+{
+    scheduleAgentArgument, scheduleTriggerArgument, gatewayOption, keyOption, tokenOption,
+};
+schedulesResume.SetAction((parse, cancellationToken) => ScheduleCommands.SetPausedAsync(Gateway(parse), parse.GetValue(scheduleAgentArgument)!, parse.GetValue(scheduleTriggerArgument)!, paused: false, Console.Out, Console.Error, cancellationToken));
+var historyLimitOption = new Option<int>("--limit", "-n") { Description = "How many entries, newest first (1 to 1000).", DefaultValueFactory = _ => 50 };
+var schedulesHistory = new Command("history", "Show what became of a schedule's due times, newest first: fired (with the run id), missed (no Gateway ran), skipped (paused) or refused (the run could not start).")
+{
+    scheduleAgentArgument, scheduleTriggerArgument, historyLimitOption, gatewayOption, keyOption, tokenOption,
+};
+schedulesHistory.SetAction((parse, cancellationToken) => ScheduleCommands.HistoryAsync(Gateway(parse), parse.GetValue(scheduleAgentArgument)!, parse.GetValue(scheduleTriggerArgument)!, parse.GetValue(historyLimitOption), Console.Out, Console.Error, cancellationToken));
+var schedules = new Command("schedules", "The agents' schedules on a running deployment, through its Gateway (which fires them): list (the default), pause, resume, history.")
+{
+    gatewayOption, keyOption, tokenOption, schedulesList, schedulesPause, schedulesResume, schedulesHistory,
+};
+schedules.SetAction((parse, cancellationToken) => ScheduleCommands.ListAsync(Gateway(parse), Console.Out, Console.Error, cancellationToken));
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, eval,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, schedules, eval,
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,6 +1,7 @@
 using Agentry.Gateway.Security;
 using Agentry.Gateway.Triggers;
 using Agentry.Gateway.Triggers.Events;
+using Agentry.Gateway.Triggers.Schedules;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +14,8 @@ public static class GatewayRegistration
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration) =>
         services.AddGatewaySecurity(configuration)
             .AddSingleton<TriggeredRuns>()
-            .AddHostedService<EventSubscriptions>();
+            .AddHostedService<EventSubscriptions>()
+            .AddSchedules(configuration);
 
     public static WebApplication MapGateway(this WebApplication app)
     {
@@ -22,6 +24,7 @@ public static class GatewayRegistration
         app.MapMemoriesApi();
         app.MapKeysApi();
         app.MapAuditApi();
+        app.MapSchedulesApi();
         return app;
     }
 }

@@ -53,6 +53,12 @@ public static class AgentryTelemetry
     public static readonly Histogram<double> ToolDuration = Seconds(
         "agentry.tool.duration", "Duration of a tool call, by tool.");
 
+    public static readonly Counter<long> ScheduleFires = Meter.CreateCounter<long>(
+        "agentry.schedule.fires", "{run}", "Runs a schedule started, by agent, trigger and reason (on_time, or catch_up for the run-once misfire policy).");
+
+    public static readonly Counter<long> ScheduleMissed = Meter.CreateCounter<long>(
+        "agentry.schedule.missed", "{due}", "A schedule's due times that started no run, by agent, trigger and reason (downtime, paused, refused).");
+
     /// A histogram of seconds. Its buckets are given here: the SDK's default boundaries (0 to 10 000)
     /// suit milliseconds and would put every step and model call in the first bucket.
     private static Histogram<double> Seconds(string name, string description) =>
@@ -95,6 +101,16 @@ public static class AgentryTelemetry
         public const string Saga = "saga";
     }
 
+    /// Values of agentry.schedule.reason.
+    public static class ScheduleReasons
+    {
+        public const string OnTime = "on_time";
+        public const string CatchUp = "catch_up";
+        public const string Downtime = "downtime";
+        public const string Paused = "paused";
+        public const string Refused = "refused";
+    }
+
     /// Attribute names. The gen_ai.* ones are the OpenTelemetry GenAI semantic conventions.
     public static class Tags
     {
@@ -121,6 +137,7 @@ public static class AgentryTelemetry
         public const string TriggerSource = "agentry.trigger.source";
         public const string TriggerDeliveryId = "agentry.trigger.delivery_id";
         public const string TriggerDueAt = "agentry.trigger.due_at";
+        public const string ScheduleReason = "agentry.schedule.reason";
 
         public const string GenAiOperation = "gen_ai.operation.name";
         public const string GenAiProvider = "gen_ai.provider.name";

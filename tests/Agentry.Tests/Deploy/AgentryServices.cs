@@ -28,7 +28,7 @@ public static class AgentryServices
 
     public static readonly IReadOnlyDictionary<string, Registration> Registrations = new Dictionary<string, Registration>
     {
-        ["Gateway"] = new((_, _) => { }, (bus, _) => bus.AddGatewayClients()),
+        ["Gateway"] = new((services, configuration) => services.AddGateway(configuration), (bus, _) => bus.AddGatewayClients()),
         ["Planner"] = new((services, configuration) => services.AddPlanner(configuration), (bus, configuration) => bus.AddPlannerConsumers(configuration)),
         ["ToolExecutor"] = new((services, configuration) => services.AddToolExecutor(configuration), (bus, _) => bus.AddToolExecutorConsumers()),
         ["Memory"] = new((services, configuration) => services.AddMemory(configuration), (bus, _) => bus.AddMemoryConsumers()),
