@@ -22,6 +22,7 @@ public static class GatewayRegistration
         app.MapMemoriesApi();
         app.MapKeysApi();
         app.MapAuditApi();
+        app.MapArtifactsApi();
         return app;
     }
 }
