@@ -13,6 +13,12 @@ public sealed class SandboxOptions
     /// false: run_python and run_shell are not offered (the reason /health/ready gives).
     public bool Enabled { get; set; } = true;
 
+    /// false: this service only offers run_python and run_shell (the Planner, in a deployment where
+    /// only the ToolExecutor's pod may create user namespaces) and does not check its own host. Code
+    /// still never runs unisolated: the ToolExecutor keeps it true, and bwrap refuses to start rather
+    /// than run code without its namespaces.
+    public bool Probe { get; set; } = true;
+
     [Required]
     public string Bubblewrap { get; set; } = "/usr/bin/bwrap";
 
