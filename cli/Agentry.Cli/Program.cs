@@ -231,8 +231,17 @@ var schedules = new Command("schedules", "The agents' schedules on a running dep
 };
 schedules.SetAction((parse, cancellationToken) => ScheduleCommands.ListAsync(Gateway(parse), Console.Out, Console.Error, cancellationToken));
 
+var artifactNameArgument = new Argument<string?>("name") { Description = "One artifact to save, by its name as the list shows it (report.md, results/a.csv).", Arity = ArgumentArity.ZeroOrOne };
+var artifactOutOption = new Option<string?>("--out", "-o") { Description = "The folder to save to (default: the current folder). Without a name, every kept artifact is saved there." };
+var artifacts = new Command("artifacts", "List a run's artifacts (the output files its agent declared in sandbox: outputs:) with their size and SHA-256, or save one (NAME) or all (--out DIR). Exits 2 when no such run or artifact is known.")
+{
+    showRunIdArgument, artifactNameArgument, artifactOutOption, gatewayOption, keyOption, tokenOption,
+};
+artifacts.SetAction((parse, cancellationToken) => ArtifactCommands.RunAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, parse.GetValue(artifactNameArgument),
+    parse.GetValue(artifactOutOption), Console.Out, Console.Error, cancellationToken));
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, schedules, eval,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, artifacts, schedules, eval,
 };
 return await root.Parse(args).InvokeAsync();

@@ -25,6 +25,7 @@ public static class GatewayRegistration
         app.MapKeysApi();
         app.MapAuditApi();
         app.MapSchedulesApi();
+        app.MapArtifactsApi();
         return app;
     }
 }

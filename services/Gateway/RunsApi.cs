@@ -142,5 +142,6 @@ public static class RunsApi
         bus.AddMemoryClients();
         bus.AddRequestClient<GetPendingApprovals>(RequestTimeout.After(s: 10));
         bus.AddRequestClient<GetAuditTrail>(RequestTimeout.After(s: 10));
+        bus.AddArtifactClients();
     }
 }

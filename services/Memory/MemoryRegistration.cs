@@ -12,7 +12,7 @@ namespace Agentry.Memory;
 public static class MemoryRegistration
 {
     /// A `mongodb` connection string selects MongoDB for every store (transcripts, approvals,
-    /// summaries, memory items, knowledge and the audit trail); without one they live in the
+    /// summaries, memory items, knowledge, the audit trail and artifacts); without one they live in the
     /// embedded SQLite file.
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
@@ -92,6 +92,7 @@ public static class MemoryRegistration
         services.TryAddSingleton<IMemoryItemStore, MongoMemoryItemStore>();
         services.TryAddSingleton<IKnowledgeStore, MongoKnowledgeStore>();
         services.TryAddSingleton<IAuditStore, MongoAuditStore>();
+        services.TryAddSingleton<IArtifactStore, MongoArtifactStore>();
         services.AddHostedService<MongoIndexes>();
         services.AddHealthChecks().AddCheck<MongoHealthCheck>(MongoMemoryDatabase.ConnectionName, tags: ["ready"]);
     }
@@ -105,6 +106,7 @@ public static class MemoryRegistration
         services.TryAddSingleton<IMemoryItemStore, SqliteMemoryItemStore>();
         services.TryAddSingleton<IKnowledgeStore, SqliteKnowledgeStore>();
         services.TryAddSingleton<IAuditStore, SqliteAuditStore>();
+        services.TryAddSingleton<IArtifactStore, SqliteArtifactStore>();
     }
 
     public static void AddMemoryConsumers(this IBusRegistrationConfigurator bus)
@@ -120,5 +122,8 @@ public static class MemoryRegistration
         bus.AddConsumer<SearchKnowledgeConsumer>();
         bus.AddConsumer<AuditRecordedConsumer>();
         bus.AddConsumer<GetAuditTrailConsumer>();
+        bus.AddConsumer<RunArtifactsKeptConsumer, RunArtifactsKeptConsumerDefinition>();
+        bus.AddConsumer<GetArtifactsConsumer>();
+        bus.AddConsumer<GetArtifactConsumer>();
     }
 }

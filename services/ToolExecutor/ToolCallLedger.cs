@@ -94,9 +94,10 @@ public sealed class InMemoryToolCallLedger : IToolCallLedger
 }
 
 /// Forgets an ended run's calls, and deletes its workspace but for the files its agent declared as
-/// outputs (RunArtifacts). The workspace is on this ToolExecutor's disk (docs/sandbox.md): with
-/// several replicas, Tools:Files:Root must be a volume they share.
-public sealed class RunEndedConsumer(IToolCallLedger ledger, RunArtifacts? artifacts = null, AgentCatalog? agents = null) : IConsumer<IRunEnded>
+/// outputs (RunArtifacts), which go to Memory in a RunArtifactsKept. The workspace is on this
+/// ToolExecutor's disk (docs/sandbox.md): with several replicas, Tools:Files:Root must be a volume
+/// they share.
+public sealed class RunEndedConsumer(IToolCallLedger ledger, IBus bus, RunArtifacts? artifacts = null, AgentCatalog? agents = null) : IConsumer<IRunEnded>
 {
     // An escalated run waits for a person and may be resumed (decision 0021): its calls, its
     // max_calls counts and its workspace must outlive the escalation; the ledger's retention expires
@@ -108,8 +109,22 @@ public sealed class RunEndedConsumer(IToolCallLedger ledger, RunArtifacts? artif
             return;
         }
 
-        await ledger.ForgetAsync(context.Message.RunId, context.CancellationToken);
-        artifacts?.EndRun(context.Message.RunId, agents?.Find(context.Message.Agent)?.Sandbox.Outputs ?? []);
+        var run = context.Message;
+        await ledger.ForgetAsync(run.RunId, context.CancellationToken);
+        if (artifacts is null)
+        {
+            return;
+        }
+
+        artifacts.EndRun(run.RunId, agents?.Find(run.Agent)?.Sandbox.Outputs ?? []);
+        if (artifacts.Collect(run.RunId, run.TenantId) is { } kept)
+        {
+            // Straight to the broker, not through this consume's outbox (which publishes only after
+            // the consume returns): this host's copy is deleted only once the broker confirmed it has
+            // the message. A redelivered run end before the deletion sends it again; Memory keeps the
+            // first copy.
+            await bus.Publish(kept, context.CancellationToken);
+            artifacts.Forget(run.RunId);
+        }
     }
 }
-

@@ -100,7 +100,9 @@ public sealed class ReadFileTool(RunWorkspace workspace) : ITool
     }
 }
 
-/// Has side effects: the file stays after the run, so an interrupted write is not repeated blindly.
+/// Has side effects: the file stays for the rest of the run (later calls and run_python see it), so
+/// an interrupted write is not repeated blindly. When the run ends the workspace is deleted, except
+/// the files the agent declared as outputs, which go to Memory as the run's artifacts (RunArtifacts).
 public sealed class WriteFileTool(RunWorkspace workspace) : ITool
 {
     public static readonly ToolDescriptor Descriptor = new("write_file", "Writes (creates or replaces) a text file in this run's workspace, by a path relative to the workspace.", ToolSchema.ClosedObject("""

@@ -13,6 +13,12 @@ public sealed class SandboxOptions
     /// false: run_python and run_shell are not offered (the reason /health/ready gives).
     public bool Enabled { get; set; } = true;
 
+    /// false: this service only offers run_python and run_shell (the Planner, in a deployment where
+    /// only the ToolExecutor's pod may create user namespaces) and does not check its own host. Code
+    /// still never runs unisolated: the ToolExecutor keeps it true, and bwrap refuses to start rather
+    /// than run code without its namespaces.
+    public bool Probe { get; set; } = true;
+
     [Required]
     public string Bubblewrap { get; set; } = "/usr/bin/bwrap";
 
@@ -33,6 +39,24 @@ public sealed class SandboxOptions
     public bool Seccomp { get; set; } = true;
 
     public SandboxLimitOptions Defaults { get; set; } = new();
+
+    /// The most one output file may have to be kept as an artifact when the run ends; a larger one is
+    /// left out, and the run's artifact list says so and why.
+    [Range(1, MaxArtifactsBytesCeiling)]
+    public long MaxArtifactBytes { get; set; } = 1L << 20;
+
+    /// The most a run's kept artifacts may add up to. They travel to Memory in one message, so this
+    /// stays well under RabbitMQ's message size limit (16 MiB by default since 4.0; base64 adds a third).
+    [Range(1, MaxArtifactsBytesCeiling)]
+    public long MaxArtifactsBytes { get; set; } = 4L << 20;
+
+    /// The most output files of a run that are listed (kept or left out with the reason); any further
+    /// ones are only counted.
+    [Range(1, 10_000)]
+    public int MaxArtifacts { get; set; } = 100;
+
+    /// 8 MiB of content is about 11 MiB on the wire: under the broker's 16 MiB and MongoDB's 16 MiB document.
+    private const long MaxArtifactsBytesCeiling = 8L << 20;
 
     public SandboxLimits LimitsFor(AgentSandbox agent) => new(
         agent.WallTime ?? Defaults.WallTime,

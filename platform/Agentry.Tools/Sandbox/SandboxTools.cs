@@ -16,7 +16,7 @@ namespace Agentry.Tools;
 /// works on this host. Nowhere does code run without it.
 public static partial class SandboxTools
 {
-    private static readonly ConcurrentDictionary<(bool, string, string, string, int, bool), Lazy<string?>> Checked = new();
+    private static readonly ConcurrentDictionary<(bool, bool, string, string, string, int, bool), Lazy<string?>> Checked = new();
 
     public static ToolPack Pack { get; } = ToolPack.Withholdable([RunPythonTool.Descriptor, RunShellTool.Descriptor], (services, _) =>
     {
@@ -29,8 +29,10 @@ public static partial class SandboxTools
     /// Why the sandbox cannot run code on this host (or is turned off), or null when it can. Checked
     /// once per process and settings, by running the real sandbox.
     public static string? WhyUnavailable(SandboxOptions settings) =>
-        Checked.GetOrAdd((settings.Enabled, settings.Bubblewrap, settings.Python, settings.Shell, settings.HostUid, settings.Seccomp),
-            _ => new Lazy<string?>(() => settings.Enabled ? SandboxRunner.Probe(settings) : "turned off (Tools:Sandbox:Enabled is false)")).Value;
+        Checked.GetOrAdd((settings.Enabled, settings.Probe, settings.Bubblewrap, settings.Python, settings.Shell, settings.HostUid, settings.Seccomp),
+            _ => new Lazy<string?>(() => !settings.Enabled ? "turned off (Tools:Sandbox:Enabled is false)"
+                : settings.Probe ? SandboxRunner.Probe(settings)
+                : null)).Value;
 
     /// The options, the health check and the start message. Registered by the service that runs tools
     /// whether or not the sandbox is available, so that it says why not.
@@ -51,7 +53,9 @@ public static partial class SandboxTools
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(WhyUnavailable(options.Value) is { } reason
                 ? HealthCheckResult.Degraded($"run_python and run_shell are not offered: {reason}")
-                : HealthCheckResult.Healthy("run_python and run_shell run isolated by bubblewrap (docs/sandbox.md)"));
+                : !options.Value.Probe
+                    ? HealthCheckResult.Healthy("run_python and run_shell are offered without checking this host (Tools:Sandbox:Probe is false): the ToolExecutors run them")
+                    : HealthCheckResult.Healthy("run_python and run_shell run isolated by bubblewrap (docs/sandbox.md)"));
     }
 
     private sealed partial class SandboxAtStart(IOptions<SandboxOptions> options, ILogger<SandboxAtStart> logger) : IHostedService
@@ -61,6 +65,10 @@ public static partial class SandboxTools
             if (WhyUnavailable(options.Value) is { } reason)
             {
                 LogUnavailable(logger, reason);
+            }
+            else if (!options.Value.Probe)
+            {
+                LogUnchecked(logger);
             }
             else
             {
@@ -74,6 +82,9 @@ public static partial class SandboxTools
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "run_python and run_shell are not offered: {Reason}. Agents that list them load without them.")]
         private static partial void LogUnavailable(ILogger logger, string reason);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "run_python and run_shell are offered without checking this host (Tools:Sandbox:Probe is false); the ToolExecutors run them.")]
+        private static partial void LogUnchecked(ILogger logger);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "run_python and run_shell run isolated by {Bubblewrap}.")]
         private static partial void LogAvailable(ILogger logger, string bubblewrap);

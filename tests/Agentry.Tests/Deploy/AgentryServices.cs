@@ -116,6 +116,7 @@ public static class AgentryServices
             (HttpGetTool.Section, typeof(HttpToolOptions)),
             (HttpPostTool.Section, typeof(HttpToolOptions)),
             (GatewayOptions.Section, typeof(GatewayOptions)),
+            (SandboxOptions.Section, typeof(SandboxOptions)),
         };
         var keys = sections
             .SelectMany(s => s.Options.GetProperties().Where(p => p.CanWrite).Select(p => $"{s.Section}:{p.Name}"))

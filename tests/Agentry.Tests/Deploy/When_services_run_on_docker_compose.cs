@@ -83,6 +83,25 @@ public sealed class When_services_run_on_docker_compose
     }
 
     [TestCaseSource(nameof(Services))]
+    public void Should_let_only_the_tool_executor_create_the_Sandbox_namespaces(string folder)
+    {
+        var options = Manifests.ComposeService(folder).List("security_opt").Select(o => o!.ToString()).ToList();
+        if (folder == "ToolExecutor")
+        {
+            Assert.That(options, Is.EquivalentTo(new[] { "seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined" }));
+            Assert.That(Environment(folder)["Tools__Sandbox__Probe"], Is.EqualTo("true"));
+        }
+        else
+        {
+            Assert.That(options, Is.Empty);
+            Assert.That(Environment(folder)["Tools__Sandbox__Probe"], Is.EqualTo("false"));
+        }
+
+        Assert.That(Manifests.ComposeService(folder).List("cap_add"), Is.Empty);
+        Assert.That(Manifests.ComposeService(folder).Text("privileged"), Is.Null);
+    }
+
+    [TestCaseSource(nameof(Services))]
     public void Should_use_the_same_environment_as_kubernetes(string folder)
     {
         var compose = Environment(folder);

@@ -1,6 +1,7 @@
 using Agentry.Agents;
 using Agentry.Memory;
 using Agentry.ServiceDefaults;
+using Agentry.Tools;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -69,6 +70,32 @@ public sealed class When_services_run_on_kubernetes
         Assert.That(container.Text("securityContext.allowPrivilegeEscalation"), Is.EqualTo("false"));
         Assert.That(container.List("securityContext.capabilities.drop"), Is.EqualTo(new[] { "ALL" }));
         Assert.That(MountedVolume(deployment, "/tmp")?.At("emptyDir"), Is.Not.Null, "/tmp is not a writable emptyDir");
+    }
+
+    [TestCaseSource(nameof(Services))]
+    public void Should_let_only_the_tool_executor_create_the_Sandbox_namespaces(string folder)
+    {
+        // docs/sandbox.md#containers-and-kubernetes: what bubblewrap needs in a container, and nothing more.
+        var deployment = Manifests.Deployment(folder);
+        var pod = deployment.Map("spec.template.spec");
+        var container = deployment.Container();
+        var probe = container.Environment().GetValueOrDefault("Tools__Sandbox__Probe");
+        Assert.That(container.List("securityContext.capabilities.add"), Is.Empty, "bubblewrap needs no capability");
+        if (folder == "ToolExecutor")
+        {
+            Assert.That(pod.Text("securityContext.seccompProfile.type"), Is.EqualTo("Unconfined"), "the default profile refuses CLONE_NEWUSER");
+            Assert.That(pod.Text("hostUsers"), Is.EqualTo("false"), "procMount Unmasked needs the pod's own user namespace");
+            Assert.That(container.Text("securityContext.procMount"), Is.EqualTo("Unmasked"), "a fresh /proc for the sandbox's PID namespace");
+            Assert.That(container.Text("securityContext.appArmorProfile.type"), Is.EqualTo("Unconfined"), "the default AppArmor profile denies mount");
+            Assert.That(probe, Is.EqualTo("true"), "the service that runs code checks its pod");
+        }
+        else
+        {
+            Assert.That(pod.Text("securityContext.seccompProfile.type"), Is.EqualTo("RuntimeDefault"));
+            Assert.That((pod.Text("hostUsers"), container.Text("securityContext.procMount"), container.Text("securityContext.appArmorProfile.type")), Is.EqualTo(((string?)null, (string?)null, (string?)null)));
+            Assert.That(probe, Is.EqualTo("false"), "without the settings, a probing Planner would withhold run_python from every agent");
+            Assert.That(When_services_run_on_kubernetes.Bind<SandboxOptions>(container.Environment(), SandboxOptions.Section).Probe, Is.False);
+        }
     }
 
     [TestCaseSource(nameof(Services))]

@@ -28,6 +28,7 @@ public sealed class MongoMemoryDatabase
         Summaries = database.GetCollection<BsonDocument>("summaries");
         Collections = database.GetCollection<BsonDocument>("knowledge_collections");
         Audit = database.GetCollection<BsonDocument>("audit");
+        Artifacts = database.GetCollection<BsonDocument>("artifacts");
         _indexes = new Lazy<Task>(CreateIndexesAsync);
     }
 
@@ -50,6 +51,9 @@ public sealed class MongoMemoryDatabase
     internal IMongoCollection<BsonDocument> Collections { get; }
 
     internal IMongoCollection<BsonDocument> Audit { get; }
+
+    /// One document per run, read by its _id (the run id) and tenant: no index beyond _id's.
+    internal IMongoCollection<BsonDocument> Artifacts { get; }
 
     /// Creates the indexes once per process (the first caller waits; a failure is retried by the next).
     public async Task EnsureIndexesAsync(CancellationToken cancellationToken)

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Agentry.Memory;
 
 /// The embedded database: one SQLite file, nothing to install, that the SQLite stores share (runs,
-/// steps and outcomes; approvals; summaries; memory items; knowledge; the audit trail). It owns the
+/// steps and outcomes; approvals; summaries; memory items; knowledge; the audit trail; artifacts). It owns the
 /// file's schema, its connections and the process's one writer; the stores own their statements.
 public sealed class SqliteMemoryDatabase : IDisposable
 {
@@ -125,6 +125,12 @@ public sealed class SqliteMemoryDatabase : IDisposable
                   source TEXT NOT NULL, run_id TEXT, target TEXT, detail TEXT);
                 CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant_id, at, id);
                 CREATE INDEX IF NOT EXISTS audit_by_run ON audit (tenant_id, run_id, at, id);
+                CREATE TABLE IF NOT EXISTS artifact_runs (
+                  run_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, unlisted INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS artifacts (
+                  run_id TEXT NOT NULL, name TEXT NOT NULL, tenant_id TEXT NOT NULL, size INTEGER NOT NULL,
+                  sha256 TEXT, content BLOB, left_out TEXT,
+                  PRIMARY KEY (run_id, name));
                 """);
         command.ExecuteNonQuery();
 

@@ -21,7 +21,7 @@ public abstract class StoreBackend
 
 public sealed class StoreUnderTest(
     ITranscriptStore transcripts, IApprovalStore approvals, ISummaryStore summaries, IMemoryItemStore items, IKnowledgeStore knowledge,
-    IAuditStore audit, Func<Task> dispose) : IAsyncDisposable
+    IAuditStore audit, IArtifactStore artifacts, Func<Task> dispose) : IAsyncDisposable
 {
     public ITranscriptStore Transcripts { get; } = transcripts;
 
@@ -34,6 +34,8 @@ public sealed class StoreUnderTest(
     public IKnowledgeStore Knowledge { get; } = knowledge;
 
     public IAuditStore Audit { get; } = audit;
+
+    public IArtifactStore Artifacts { get; } = artifacts;
 
     public ValueTask DisposeAsync() => new(dispose());
 }
@@ -48,7 +50,7 @@ public sealed class SqliteBackend : StoreBackend
         var database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = folder.SqliteConnectionString }));
         var stores = new StoreUnderTest(
             new SqliteTranscriptStore(database), new SqliteApprovalStore(database), new SqliteSummaryStore(database),
-            new SqliteMemoryItemStore(database), new SqliteKnowledgeStore(database), new SqliteAuditStore(database), () =>
+            new SqliteMemoryItemStore(database), new SqliteKnowledgeStore(database), new SqliteAuditStore(database), new SqliteArtifactStore(database), () =>
         {
             database.Dispose();
             folder.Dispose();
@@ -107,7 +109,7 @@ public sealed class MongoBackend : StoreBackend
         var shared = new MongoMemoryDatabase(database);
         return (new StoreUnderTest(
             new MongoTranscriptStore(shared), new MongoApprovalStore(shared), new MongoSummaryStore(shared),
-            new MongoMemoryItemStore(shared), new MongoKnowledgeStore(shared), new MongoAuditStore(shared), async () =>
+            new MongoMemoryItemStore(shared), new MongoKnowledgeStore(shared), new MongoAuditStore(shared), new MongoArtifactStore(shared), async () =>
         {
             await client.DropDatabaseAsync(database.DatabaseNamespace.DatabaseName);
             client.Dispose();

@@ -34,6 +34,7 @@ public sealed class When_memory_chooses_its_store
         Assert.That(provider.GetRequiredService<IMemoryItemStore>(), Is.InstanceOf<SqliteMemoryItemStore>().With.Property(nameof(SqliteMemoryItemStore.Database)).SameAs(database));
         Assert.That(provider.GetRequiredService<IKnowledgeStore>(), Is.InstanceOf<SqliteKnowledgeStore>().With.Property(nameof(SqliteKnowledgeStore.Database)).SameAs(database));
         Assert.That(provider.GetRequiredService<IAuditStore>(), Is.InstanceOf<SqliteAuditStore>().With.Property(nameof(SqliteAuditStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<IArtifactStore>(), Is.InstanceOf<SqliteArtifactStore>().With.Property(nameof(SqliteArtifactStore.Database)).SameAs(database));
     }
 
     [Test]
@@ -50,6 +51,7 @@ public sealed class When_memory_chooses_its_store
         Assert.That(provider.GetRequiredService<IMemoryItemStore>(), Is.InstanceOf<MongoMemoryItemStore>().With.Property(nameof(MongoMemoryItemStore.Database)).SameAs(database));
         Assert.That(provider.GetRequiredService<IKnowledgeStore>(), Is.InstanceOf<MongoKnowledgeStore>().With.Property(nameof(MongoKnowledgeStore.Database)).SameAs(database));
         Assert.That(provider.GetRequiredService<IAuditStore>(), Is.InstanceOf<MongoAuditStore>().With.Property(nameof(MongoAuditStore.Database)).SameAs(database));
+        Assert.That(provider.GetRequiredService<IArtifactStore>(), Is.InstanceOf<MongoArtifactStore>().With.Property(nameof(MongoArtifactStore.Database)).SameAs(database));
 
         var registration = provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Single(r => r.Name == "mongodb");
         Assert.That(registration.Tags, Does.Contain("ready"));

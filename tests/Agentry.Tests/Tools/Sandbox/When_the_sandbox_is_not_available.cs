@@ -46,4 +46,30 @@ public sealed class When_the_sandbox_is_not_available
         Assert.That(report.Entries["sandbox"].Status, Is.EqualTo(HealthStatus.Healthy), report.Entries["sandbox"].Description);
         Assert.That(services.GetServices<ITool>().Select(t => t.Name), Does.Contain("run_python").And.Contain("run_shell"));
     }
+
+    [Test]
+    public void Should_offer_the_code_tools_unchecked_in_a_service_that_only_offers_them()
+    {
+        // The Planner of a deployment where only the ToolExecutor's pod may create user namespaces.
+        var settings = new Dictionary<string, string?>(NoBubblewrap) { ["Tools:Sandbox:Probe"] = "false" };
+        var catalog = ShippedTools.CatalogFor(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+
+        Assert.That(catalog.Contains("run_python") && catalog.Contains("run_shell"), Is.True, catalog.WhyWithheld("run_python"));
+        var coder = AgentDefinitionLoader.LoadFile(Path.Combine(TestAgents.RepositoryAgentsFolder(), "coder.yaml"), catalog);
+        Assert.That(coder.Tools.Select(t => t.Name), Does.Contain("run_python"));
+    }
+
+    [Test]
+    public async Task Should_still_refuse_to_run_code_where_bubblewrap_cannot_start_although_unchecked()
+    {
+        // A ToolExecutor wrongly told not to check: bwrap is missing, and the call fails without running anything.
+        using var root = new TempFolder();
+        await using var services = ToolServices.Build(new Dictionary<string, string?>(NoBubblewrap) { ["Tools:Sandbox:Probe"] = "false", ["Tools:Files:Root"] = root.Path });
+        var python = services.GetServices<ITool>().OfType<RunPythonTool>().Single();
+
+        var refused = Assert.ThrowsAsync<ToolException>(() => python.InvokeAsync(System.Text.Json.JsonSerializer.SerializeToElement(new { code = "print(1)" }),
+            new ToolInvocation(Guid.NewGuid(), "t", "coder", 1, "call_1_1"), CancellationToken.None));
+
+        Assert.That(refused!.Message, Does.Contain("the code was not run"));
+    }
 }
