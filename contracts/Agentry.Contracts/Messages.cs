@@ -49,6 +49,9 @@ public sealed record TriggerOrigin(string Name, string? Source = null, string? D
 /// <param name="UserId">The run's user, whose long-term memory the context may recall.</param>
 /// <param name="Guidance">What a person said when resuming an escalated run, given after PreviousStep: Memory
 /// records it first, and the context shows it to the model as a user message.</param>
+/// <param name="Trigger">How the run was started, at step 1 (Memory records the run's start from
+/// whichever of this and the goal arrives first); null at later steps.</param>
+/// <param name="Origin">Which trigger of the agent started the run, at step 1.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
@@ -61,7 +64,9 @@ public sealed record ContextRequested(
     GoalEvaluated? PreviousVerdict = null,
     PlanRequest? PlanRequest = null,
     string? UserId = null,
-    Guidance? Guidance = null);
+    Guidance? Guidance = null,
+    TriggerKind? Trigger = null,
+    TriggerOrigin? Origin = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>

@@ -5,7 +5,7 @@ namespace Agentry.Memory;
 /// UserId: the user the run works for (long-term memory is kept per user); null when it named none.
 public sealed record RunStart(Guid RunId, string TenantId, string Agent, string Goal, string? InputJson, DateTimeOffset At, string? UserId = null)
 {
-    /// How the run was started; null when only the saga's ContextRequested, which does not say, recorded the start.
+    /// How the run was started; null for a run recorded before runs said so.
     public TriggerKind? Trigger { get; init; }
 
     public TriggerOrigin? Origin { get; init; }

@@ -29,25 +29,23 @@ public sealed class RunStarts(ITranscriptStore store, IOptions<GoalBounds> bound
             return;
         }
 
-        // The saga's ContextRequested may have recorded the start first, without saying how the run
-        // was started: then the goal's copy still fills that in.
         var run = await store.GetAsync(goal.RunId, cancellationToken);
-        if (run.Goal is null || run.Trigger is null)
+        await RecordAsync(run, new RunStart(goal.RunId, Extensions.TenantOf(goal.TenantId), goal.Agent, goal.Goal, goal.Input?.GetRawText(), clock.GetUtcNow(), goal.UserId)
         {
-            await store.StartRunAsync(
-                new RunStart(goal.RunId, Extensions.TenantOf(goal.TenantId), goal.Agent, goal.Goal, goal.Input?.GetRawText(), clock.GetUtcNow(), goal.UserId)
-                {
-                    Trigger = goal.Trigger,
-                    Origin = goal.Origin,
-                },
-                cancellationToken);
-        }
+            Trigger = goal.Trigger,
+            Origin = goal.Origin,
+        }, cancellationToken);
     }
 
     /// The first ContextRequested carries the goal as the saga received it; run is the run as the
     /// context is about to read it, so that no second read is needed.
     public Task RecordAsync(ContextRequested request, RunView run, CancellationToken cancellationToken) =>
-        run.Goal is not null
-            ? Task.CompletedTask
-            : store.StartRunAsync(new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow(), request.UserId), cancellationToken);
+        RecordAsync(run, new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow(), request.UserId)
+        {
+            Trigger = request.Trigger,
+            Origin = request.Origin,
+        }, cancellationToken);
+
+    private Task RecordAsync(RunView run, RunStart start, CancellationToken cancellationToken) =>
+        run.Goal is not null ? Task.CompletedTask : store.StartRunAsync(start, cancellationToken);
 }

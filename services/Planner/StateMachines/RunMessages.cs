@@ -22,7 +22,9 @@ internal static class RunMessages
             previousVerdict is null ? null : Deserialize<ToolResult>(run.ToolResultJson),
             previousVerdict,
             Deserialize<PlanRequest>(run.PlanRequestJson),
-            run.UserId);
+            run.UserId,
+            Trigger: run.Step == 1 ? run.Trigger : null,
+            Origin: run.Step == 1 ? run.Origin : null);
 
     /// The step as the saga accepts it from the model's proposal.
     public static StepPlanned Accepted(AgentRunState run, StepProposed proposal) =>
