@@ -1,5 +1,6 @@
 using Agentry.Gateway.Security;
 using Agentry.Gateway.Triggers;
+using Agentry.Gateway.Triggers.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,8 @@ public static class GatewayRegistration
 {
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration) =>
         services.AddGatewaySecurity(configuration)
-            .AddSingleton<TriggeredRuns>();
+            .AddSingleton<TriggeredRuns>()
+            .AddWebhooks(configuration);
 
     public static WebApplication MapGateway(this WebApplication app)
     {
@@ -20,6 +22,7 @@ public static class GatewayRegistration
         app.MapMemoriesApi();
         app.MapKeysApi();
         app.MapAuditApi();
+        app.MapWebhooksApi();
         return app;
     }
 }
