@@ -436,6 +436,29 @@ public sealed class When_webhooks_arrive : AgentryServerFixture
         Assert.That(anonymous.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
 
+    [Test]
+    public async Task Should_list_and_replay_deliveries_from_the_cli()
+    {
+        using (await GitHubAsync("pull-request", Opened.Replace("opened", "closed", StringComparison.Ordinal), "cli-filtered")) { }
+        var gateway = new Agentry.Cli.GatewayTarget(LocalHttpServer.BaseAddressOf(App).ToString(), await CreateKeyAsync(ServiceDefaults.Extensions.DefaultTenant, [GatewayRoles.Manage]));
+        var filtered = (await InboxAsync("pull-request")).Single();
+
+        using var listed = new StringWriter();
+        using var errors = new StringWriter();
+        var listExit = await Agentry.Cli.HookCommands.ListAsync(gateway, Agent, "pull-request", 50, listed, errors, CancellationToken.None);
+        using var replayed = new StringWriter();
+        var replayExit = await Agentry.Cli.HookCommands.ReplayAsync(gateway, filtered.Id.ToString(), replayed, errors, CancellationToken.None);
+        using var refused = new StringWriter();
+        var againExit = await Agentry.Cli.HookCommands.ReplayAsync(gateway, filtered.Id.ToString(), replayed, refused, CancellationToken.None);
+
+        var runId = TriggeredRuns.RunIdOf(Agent, "pull-request", "cli-filtered");
+        Assert.That((listExit, replayExit, againExit), Is.EqualTo((0, 0, 2)), errors.ToString());
+        Assert.That(listed.ToString(), Does.Contain($"{filtered.Id}").And.Contain("reviewer/pull-request (github)  delivery cli-filtered")
+            .And.Contain("Filtered: filtered out: action is 'closed', not 'opened'"));
+        Assert.That(replayed.ToString(), Does.Contain($"Replayed delivery cli-filtered: run {runId} started."));
+        Assert.That(refused.ToString(), Does.Contain($"already started run {runId}"));
+    }
+
     private async Task AssertStartedNothingAsync(string trigger, string delivery, WebhookDeliveryState state)
     {
         Assert.That(_published.Goals, Is.Empty, "nothing was published");
