@@ -240,8 +240,27 @@ var artifacts = new Command("artifacts", "List a run's artifacts (the output fil
 artifacts.SetAction((parse, cancellationToken) => ArtifactCommands.RunAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, parse.GetValue(artifactNameArgument),
     parse.GetValue(artifactOutOption), Console.Out, Console.Error, cancellationToken));
 
+var hooksAgentOption = new Option<string?>("--agent", "-a") { Description = "Only the deliveries to this agent's webhooks." };
+var hooksTriggerOption = new Option<string?>("--trigger") { Description = "Only the deliveries to this trigger." };
+var hooksLimitOption = new Option<int>("--limit", "-n") { Description = "How many deliveries, newest first (1 to 1000).", DefaultValueFactory = _ => 50 };
+var hooksList = new Command("list", "List the webhook deliveries of the tenant of your key, newest first: inbox id, when, webhook, delivery id, and what became of each (the run it started, or why it was filtered or refused).")
+{
+    hooksAgentOption, hooksTriggerOption, hooksLimitOption, gatewayOption, keyOption, tokenOption,
+};
+hooksList.SetAction((parse, cancellationToken) => HookCommands.ListAsync(Gateway(parse), parse.GetValue(hooksAgentOption), parse.GetValue(hooksTriggerOption), parse.GetValue(hooksLimitOption), Console.Out, Console.Error, cancellationToken));
+var deliveryIdArgument = new Argument<string>("delivery") { Description = "The delivery's inbox id, the first column of `agentry hooks list`." };
+var hooksReplay = new Command("replay", "Start the run of a webhook delivery that was refused, failed or filtered, with the agent's mapping as it is now (the filter is not applied). Refused for a delivery that already started a run or was never verified. Exits 2 when refused.")
+{
+    deliveryIdArgument, gatewayOption, keyOption, tokenOption,
+};
+hooksReplay.SetAction((parse, cancellationToken) => HookCommands.ReplayAsync(Gateway(parse), parse.GetValue(deliveryIdArgument)!, Console.Out, Console.Error, cancellationToken));
+var hooks = new Command("hooks", "The webhook inbox of a running deployment (POST /hooks/{agent}/{trigger}): list deliveries and replay them. Needs a key with the manage or admin role.")
+{
+    hooksList, hooksReplay,
+};
+
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, artifacts, schedules, eval,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, artifacts, schedules, hooks, eval,
 };
 return await root.Parse(args).InvokeAsync();

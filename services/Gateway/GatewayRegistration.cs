@@ -2,6 +2,7 @@ using Agentry.Gateway.Security;
 using Agentry.Gateway.Triggers;
 using Agentry.Gateway.Triggers.Events;
 using Agentry.Gateway.Triggers.Schedules;
+using Agentry.Gateway.Triggers.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,7 +16,8 @@ public static class GatewayRegistration
         services.AddGatewaySecurity(configuration)
             .AddSingleton<TriggeredRuns>()
             .AddHostedService<EventSubscriptions>()
-            .AddSchedules(configuration);
+            .AddSchedules(configuration)
+            .AddWebhooks(configuration);
 
     public static WebApplication MapGateway(this WebApplication app)
     {
@@ -26,6 +28,7 @@ public static class GatewayRegistration
         app.MapAuditApi();
         app.MapSchedulesApi();
         app.MapArtifactsApi();
+        app.MapWebhooksApi();
         return app;
     }
 }

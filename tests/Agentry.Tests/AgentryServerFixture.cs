@@ -29,6 +29,22 @@ public abstract class AgentryServerFixture
     public async Task StartServer()
     {
         Folder = new TempFolder();
+        await StartAppAsync();
+    }
+
+    /// Stops the server and starts it again on the same folder and database, with what Configure
+    /// gives now: as an operator restarts the Gateway after changing an agent's definition.
+    protected async Task RestartServerAsync()
+    {
+        _clients.ForEach(client => client.Dispose());
+        _clients.Clear();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await StartAppAsync();
+    }
+
+    private async Task StartAppAsync()
+    {
         var settings = new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = Folder.SqliteConnectionString };
         Configure(settings);
         App = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false, settings);

@@ -147,6 +147,11 @@ public static partial class AgentDefinitionLoader
             throw reader.Error(map, $"webhook trigger '{name}' uses hmac: name the header that carries the signature, like signature_header: X-Signature.");
         }
 
+        if (scheme == WebhookScheme.GitHub && map.Find("timestamp_header") is { } timestampNode)
+        {
+            throw reader.Error(timestampNode, $"GitHub signs no timestamp: remove triggers.{name}.timestamp_header (each GitHub delivery's X-GitHub-Delivery id is what stops it from being replayed).");
+        }
+
         var tolerance = map.Find("tolerance") is { } t ? reader.Duration(t, $"triggers.{name}.tolerance") : WebhookTrigger.DefaultTolerance;
         return new WebhookTrigger(name, ReadRunMapping(reader, map, name, filterAllowed: true), line, scheme, secret, signatureHeader, Header("timestamp_header"), Header("delivery_header"), tolerance);
     }

@@ -17,12 +17,16 @@ public sealed class GatewayOptions
 
     public SubmissionRate PerTenant { get; set; } = new() { Burst = 200, PerSecond = 40 };
 
+    /// How many deliveries one webhook (an agent's trigger) takes: its senders sign instead of
+    /// holding a key, so the bucket is the trigger's (all unknown ones share one).
+    public SubmissionRate PerWebhook { get; set; } = new() { Burst = 100, PerSecond = 20 };
+
     /// The largest request body; a larger one is answered 413 before it is read.
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
     public string? Problem()
     {
-        if ((PerKey.Problem("PerKey") ?? PerTenant.Problem("PerTenant")) is { } rate)
+        if ((PerKey.Problem("PerKey") ?? PerTenant.Problem("PerTenant") ?? PerWebhook.Problem("PerWebhook")) is { } rate)
         {
             return rate;
         }

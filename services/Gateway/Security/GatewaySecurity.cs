@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Threading.RateLimiting;
+using Agentry.Agents;
 using Agentry.Gateway.Stores.Mongo;
 using Agentry.Gateway.Stores.Sqlite;
 using Agentry.ServiceDefaults;
@@ -72,7 +73,8 @@ public static class GatewaySecurity
         {
             limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
                 Submissions(options.PerKey, user => "key:" + user.Actor()),
-                Submissions(options.PerTenant, user => "tenant:" + user.Tenant()));
+                Submissions(options.PerTenant, user => "tenant:" + user.Tenant()),
+                WebhookDeliveries(options.PerWebhook));
             limiter.OnRejected = (rejected, cancellationToken) => new ValueTask(TooManyAsync(rejected, options));
         });
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
@@ -119,6 +121,10 @@ public static class GatewaySecurity
         return services;
     }
 
+    /// Marks the webhook endpoint: its deliveries are counted per trigger, since they carry no key.
+    public static RouteHandlerBuilder CountedAsWebhookDelivery(this RouteHandlerBuilder endpoint) =>
+        endpoint.WithMetadata(WebhookMarker.Instance);
+
     /// Marks the endpoint that starts runs: the only one the submission limits count.
     public static RouteHandlerBuilder CountedAsSubmission(this RouteHandlerBuilder endpoint) =>
         endpoint.WithMetadata(SubmissionMarker.Instance);
@@ -155,11 +161,41 @@ public static class GatewaySecurity
                     AutoReplenishment = true,
                 }));
 
+    /// A bucket per agent and trigger the catalog knows, and one for every name it does not, so
+    /// that made-up names neither escape the limit nor grow the limiter's partitions without end.
+    private static PartitionedRateLimiter<HttpContext> WebhookDeliveries(SubmissionRate rate) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(http =>
+        {
+            if (http.GetEndpoint()?.Metadata.GetMetadata<WebhookMarker>() is null)
+            {
+                return RateLimitPartition.GetNoLimiter("");
+            }
+
+            var (agent, trigger) = (http.Request.RouteValues["agent"] as string ?? "", http.Request.RouteValues["trigger"] as string ?? "");
+            var known = http.RequestServices.GetRequiredService<AgentCatalog>().Find(agent)?.Triggers.Any(t => t.Name == trigger) == true;
+            return RateLimitPartition.GetTokenBucketLimiter(known ? $"hook:{agent}/{trigger}" : "hook:unknown", _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = rate.Burst,
+                TokensPerPeriod = rate.PerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+        });
+
     private static Task TooManyAsync(OnRejectedContext rejected, GatewayOptions options)
     {
         var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
         var http = rejected.HttpContext;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        if (http.GetEndpoint()?.Metadata.GetMetadata<WebhookMarker>() is not null)
+        {
+            return Results.Problem(
+                $"Too many deliveries to this webhook: it takes {options.PerWebhook.Burst} at once and {options.PerWebhook.PerSecond} a second after that ({GatewayOptions.Section}:PerWebhook). Retry after {seconds} s.",
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Rate limited.").ExecuteAsync(http);
+        }
+
         return Results.Problem(
             $"Too many runs submitted. A key may submit {options.PerKey.Burst} at once and {options.PerKey.PerSecond} a second after that; a tenant {options.PerTenant.Burst} and {options.PerTenant.PerSecond}. Retry after {seconds} s.",
             statusCode: StatusCodes.Status429TooManyRequests,
@@ -169,6 +205,11 @@ public static class GatewaySecurity
     private sealed class SubmissionMarker
     {
         public static readonly SubmissionMarker Instance = new();
+    }
+
+    private sealed class WebhookMarker
+    {
+        public static readonly WebhookMarker Instance = new();
     }
 
     /// A 403 that says which role was missing, as problem details.

@@ -161,6 +161,7 @@ public sealed class When_callers_authenticate : AgentryServerFixture
 
     [TestCase("Gateway:Jwt:Issuer", "https://login.example.com", "Gateway:Jwt:Audience is empty")]
     [TestCase("Gateway:PerKey:Burst", "0", "Gateway:PerKey needs Burst and PerSecond of at least 1")]
+    [TestCase("Gateway:PerWebhook:PerSecond", "0", "Gateway:PerWebhook needs Burst and PerSecond of at least 1")]
     [TestCase("Gateway:MaxRequestBodyBytes", "10", "Gateway:MaxRequestBodyBytes is 10: it must be at least 1024.")]
     public void Should_refuse_settings_it_cannot_work_with(string setting, string value, string problem)
     {
