@@ -87,13 +87,18 @@ public sealed class When_a_schedule_fires_on_two_gateways
         foreach (var entry in history)
         {
             var waited = Stopwatch.StartNew();
-            var run = await http.GetFromJsonAsync<RunView>($"/runs/{entry.RunId}", Web);
-            // Memory may record the start from the saga's first ContextRequested before its own copy
-            // of the goal, which says how the run was started, arrives: read until both have.
+            // The latest fire's run may not be recorded by Memory yet (404 until it is): read until it is.
+            async Task<RunView?> ReadAsync()
+            {
+                using var response = await http.GetAsync($"/runs/{entry.RunId}");
+                return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<RunView>(Web) : null;
+            }
+
+            var run = await ReadAsync();
             while (run is not { Found: true, Trigger: not null } && waited.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(200);
-                run = await http.GetFromJsonAsync<RunView>($"/runs/{entry.RunId}", Web);
+                run = await ReadAsync();
             }
 
             Assert.That((run!.Found, run.Trigger, run.Origin?.Name, run.Origin?.DueAt), Is.EqualTo((true, (TriggerKind?)TriggerKind.Schedule, "every-two-seconds", (DateTimeOffset?)entry.Due)),
