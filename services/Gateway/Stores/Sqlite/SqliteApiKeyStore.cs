@@ -1,6 +1,7 @@
 using System.Globalization;
 using Agentry.Gateway.Security;
 using Microsoft.Data.Sqlite;
+using static Agentry.Gateway.Stores.Sqlite.SqliteFile;
 
 namespace Agentry.Gateway.Stores.Sqlite;
 
@@ -14,25 +15,14 @@ public sealed class SqliteApiKeyStore : IApiKeyStore
 
     public SqliteApiKeyStore(string connectionString)
     {
-        var builder = new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = 30 };
-        if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(builder.DataSource))!);
-        }
-
-        _connectionString = builder.ToString();
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var command = Command(connection,
+        _connectionString = SqliteFile.Open(connectionString,
             """
-                PRAGMA journal_mode = WAL;
                 CREATE TABLE IF NOT EXISTS api_keys (
                   id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, roles TEXT NOT NULL,
                   salt BLOB NOT NULL, hash BLOB NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
                   expires_at TEXT, revoked_at TEXT);
                 CREATE INDEX IF NOT EXISTS api_keys_by_tenant ON api_keys (tenant_id, created_at);
                 """);
-        command.ExecuteNonQuery();
     }
 
     public async Task AddAsync(ApiKey key, CancellationToken cancellationToken)
@@ -83,18 +73,6 @@ public sealed class SqliteApiKeyStore : IApiKeyStore
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
     }
 
     private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);

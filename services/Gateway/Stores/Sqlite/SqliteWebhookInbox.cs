@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Agentry.Gateway.Triggers.Webhooks;
 using Microsoft.Data.Sqlite;
+using static Agentry.Gateway.Stores.Sqlite.SqliteFile;
 
 namespace Agentry.Gateway.Stores.Sqlite;
 
@@ -16,18 +17,8 @@ public sealed class SqliteWebhookInbox : IWebhookInbox
 
     public SqliteWebhookInbox(string connectionString)
     {
-        var builder = new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = 30 };
-        if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(builder.DataSource))!);
-        }
-
-        _connectionString = builder.ToString();
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var command = Command(connection,
+        _connectionString = SqliteFile.Open(connectionString,
             """
-                PRAGMA journal_mode = WAL;
                 CREATE TABLE IF NOT EXISTS webhook_deliveries (
                   id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent TEXT NOT NULL, trigger_name TEXT NOT NULL, source TEXT NOT NULL,
                   delivery_id TEXT NOT NULL, verified INTEGER NOT NULL, received_at TEXT NOT NULL, headers TEXT NOT NULL, body TEXT,
@@ -35,7 +26,6 @@ public sealed class SqliteWebhookInbox : IWebhookInbox
                 CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once ON webhook_deliveries (agent, trigger_name, delivery_id) WHERE verified = 1;
                 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_tenant ON webhook_deliveries (tenant_id, received_at);
                 """);
-        command.ExecuteNonQuery();
     }
 
     public async Task<(WebhookDelivery Delivery, bool New)> ReceiveAsync(WebhookDelivery delivery, CancellationToken cancellationToken)
@@ -153,18 +143,6 @@ public sealed class SqliteWebhookInbox : IWebhookInbox
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
     }
 
     private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Agentry.Gateway.Stores.Sqlite;
+using static Agentry.Gateway.Stores.Sqlite.SqliteFile;
 using Microsoft.Extensions.Options;
 
 namespace Agentry.Gateway.Triggers.Schedules;
@@ -17,18 +19,8 @@ public sealed class SqliteScheduleStore : IScheduleStore
     public SqliteScheduleStore(string connectionString, IOptions<ScheduleOptions> options)
     {
         _options = options;
-        var builder = new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = 30 };
-        if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(builder.DataSource))!);
-        }
-
-        _connectionString = builder.ToString();
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var command = Command(connection, null,
+        _connectionString = SqliteFile.Open(connectionString,
             """
-                PRAGMA journal_mode = WAL;
                 CREATE TABLE IF NOT EXISTS schedule_state (
                   agent TEXT NOT NULL, trigger TEXT NOT NULL, watermark INTEGER NOT NULL,
                   paused INTEGER NOT NULL DEFAULT 0, paused_at INTEGER, paused_by TEXT,
@@ -43,7 +35,6 @@ public sealed class SqliteScheduleStore : IScheduleStore
                   id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, trigger TEXT NOT NULL, entry TEXT NOT NULL);
                 CREATE INDEX IF NOT EXISTS schedule_history_by_schedule ON schedule_history (agent, trigger, id);
                 """);
-        command.ExecuteNonQuery();
     }
 
     public async Task<ScheduleState?> GetAsync(ScheduleId id, CancellationToken cancellationToken)
@@ -223,18 +214,5 @@ public sealed class SqliteScheduleStore : IScheduleStore
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
     }
 }
