@@ -200,7 +200,7 @@ public static class ApprovalCommands
         return http;
     }
 
-    private static string Unreachable(GatewayTarget gateway, HttpRequestException e) =>
+    internal static string Unreachable(GatewayTarget gateway, HttpRequestException e) =>
         $"The Gateway at {gateway.Url} could not be reached ({e.Message}). Start one (`agentry serve`) or point --gateway at the deployment's.";
 
     internal static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -65,7 +65,7 @@ public static class RunCommands
         }
         catch (HttpRequestException e)
         {
-            await error.WriteLineAsync($"The Gateway at {gateway.Url} could not be reached ({e.Message}). Start one (`agentry serve`) or point --gateway at the deployment's.");
+            await error.WriteLineAsync(ApprovalCommands.Unreachable(gateway, e));
             return ExitCodes.NotCompleted;
         }
     }
