@@ -97,6 +97,11 @@ public static class Extensions
     public static void ConfigureAgentryBus(IBusRegistrationConfigurator bus, IEnumerable<Action<IBusRegistrationConfigurator>> stages)
     {
         bus.SetKebabCaseEndpointNameFormatter();
+        // MassTransit 8.4+ reports anonymous usage to its vendor after the bus starts, enumerating the
+        // endpoints while it does: a deployment should send nothing it was not asked to, and the
+        // Gateway's event subscriptions connect endpoints right after start, which that enumeration
+        // does not tolerate ("Collection was modified", the bus start faulted).
+        bus.DisableUsageTelemetry();
         bus.AddConfigureEndpointsCallback((context, name, endpoint) =>
         {
             // Immediate retries first (a lost race, a conflict), then growing waits (a peer restarting).
