@@ -49,4 +49,16 @@ public static class Eventually
             await Task.Delay(50);
         }
     }
+
+    /// Reads the Gateway's GET /runs/{id} until Memory has recorded the run (404 before) and the
+    /// condition holds.
+    public static Task<Agentry.Contracts.RunView> RunAsync(HttpClient gateway, Guid runId, Func<Agentry.Contracts.RunView, bool> until, string what) =>
+        Until(async () =>
+        {
+            using var response = await gateway.GetAsync($"/runs/{runId}");
+            return response.IsSuccessStatusCode
+                && await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<Agentry.Contracts.RunView>(response.Content) is { Found: true } run && until(run)
+                ? run
+                : null;
+        }, what);
 }

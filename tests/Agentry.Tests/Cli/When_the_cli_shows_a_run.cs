@@ -54,9 +54,8 @@ public sealed class When_the_cli_shows_a_run : AgentryServerFixture
         Assert.That(malformed.Error, Does.Contain("'run-17' is not a run id"));
     }
 
-    private async Task UntilEndedAsync(Guid runId) =>
-        await Eventually.Until(async () => await Http.GetAsync($"/runs/{runId}") is { IsSuccessStatusCode: true } found
-            && await found.Content.ReadFromJsonAsync<RunView>() is { Status: not RunStatus.Running } run ? run : null, $"run {runId} to end");
+    private Task UntilEndedAsync(Guid runId) =>
+        Eventually.RunAsync(Http, runId, run => run.Status != RunStatus.Running, $"run {runId} to end");
 
     private async Task<(int Exit, string Output, string Error)> ShowAsync(string runId)
     {

@@ -154,7 +154,7 @@ public sealed class When_callers_authenticate : AgentryServerFixture
         using var started = await anonymous.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "What is 2 + 3?" });
         Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         var runId = (await started.Content.ReadFromJsonAsync<StartRunResponse>())!.RunId;
-        var run = await Eventually.Until(async () => await anonymous.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Found: true } view ? view : null, "the run to be recorded");
+        var run = await Eventually.RunAsync(anonymous, runId, _ => true, "the run to be recorded");
         Assert.That(run.TenantId, Is.EqualTo(ServiceDefaults.Extensions.DefaultTenant));
         await app.StopAsync();
     }
@@ -186,7 +186,7 @@ public sealed class When_callers_authenticate : AgentryServerFixture
         forged.Headers.Add("X-Tenant-Id", "globex");
         using var started = await acme.SendAsync(forged);
         var runId = (await started.Content.ReadFromJsonAsync<StartRunResponse>())!.RunId;
-        var run = await Eventually.Until(async () => await acme.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Found: true } view ? view : null, "the run to be recorded");
+        var run = await Eventually.RunAsync(acme, runId, _ => true, "the run to be recorded");
         Assert.That(run.TenantId, Is.EqualTo("acme"));
     }
 }

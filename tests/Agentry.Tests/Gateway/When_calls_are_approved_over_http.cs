@@ -28,7 +28,7 @@ public sealed class When_calls_are_approved_over_http : AgentryServerFixture
         await Tests.Eventually.Until(async () => (await Http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals.SingleOrDefault(a => a.RunId == runId), "the refund to wait for approval");
 
     private async Task<RunView> WaitForEnd(Guid runId) =>
-        (await Tests.Eventually.Until(async () => await Http.GetFromJsonAsync<RunView>($"/runs/{runId}") is { Status: not RunStatus.Running } run ? run : null, "the run to end"))!;
+        await Tests.Eventually.RunAsync(Http, runId, run => run.Status != RunStatus.Running, "the run to end");
 
     [Test]
     public async Task Should_list_the_waiting_call_run_it_once_approved_and_refuse_a_second_decision()

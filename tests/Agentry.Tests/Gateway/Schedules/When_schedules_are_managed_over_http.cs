@@ -117,12 +117,7 @@ public sealed class When_schedules_are_managed_over_http
             return history!.Entries.FirstOrDefault(e => e.Kind == ScheduleEntryKind.Fired);
         }, "the every-second schedule to fire");
 
-        var run = await Eventually.Until(async () =>
-        {
-            // 404 until Memory has recorded the run.
-            using var response = await _http.GetAsync($"/runs/{fired.RunId}");
-            return response.IsSuccessStatusCode && await response.Content.ReadFromJsonAsync<RunView>(Web) is { Found: true } view ? view : null;
-        }, "the scheduled run to be recorded");
+        var run = await Eventually.RunAsync(_http, fired.RunId!.Value, _ => true, "the scheduled run to be recorded");
         Assert.That((run.Trigger, run.Origin!.Name, run.Origin.DueAt, run.Origin.Source), Is.EqualTo((TriggerKind.Schedule, "heartbeat", (DateTimeOffset?)fired.Due, "* * * * * * (UTC)")));
         Assert.That(run.Goal, Does.StartWith($"Say that all is well at {fired.Due.UtcDateTime:HH:mm} on {fired.Due.DayOfWeek}"));
 
