@@ -87,10 +87,12 @@ public sealed class When_a_schedule_fires_on_two_gateways
         foreach (var entry in history)
         {
             var waited = Stopwatch.StartNew();
+            var lastAnswer = "";
             // The latest fire's run may not be recorded by Memory yet (404 until it is): read until it is.
             async Task<RunView?> ReadAsync()
             {
                 using var response = await http.GetAsync($"/runs/{entry.RunId}");
+                lastAnswer = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
                 return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<RunView>(Web) : null;
             }
 
@@ -101,6 +103,7 @@ public sealed class When_a_schedule_fires_on_two_gateways
                 run = await ReadAsync();
             }
 
+            Assert.That(run, Is.Not.Null, $"run {entry.RunId} for {entry.Due:O} was not readable within 60 s; the Gateway last answered {lastAnswer}{Environment.NewLine}{await deployment.DescribeAsync()}{deployment.Logs}");
             Assert.That((run!.Found, run.Trigger, run.Origin?.Name, run.Origin?.DueAt), Is.EqualTo((true, (TriggerKind?)TriggerKind.Schedule, "every-two-seconds", (DateTimeOffset?)entry.Due)),
                 $"run {entry.RunId} for {entry.Due:O}");
         }
