@@ -4,7 +4,7 @@ using Agentry.Gateway;
 using Agentry.Memory;
 using Agentry.Notifier;
 using Agentry.Planner;
-using Agentry.Samples.OrderDesk;
+using Agentry.Samples;
 using Agentry.ServiceDefaults;
 using Agentry.ToolExecutor;
 using Agentry.Tools;
@@ -35,7 +35,7 @@ public static class EmbeddedAgentry
 
     /// The built-in tools and the samples' tool packs, which the shipped agents/ folder names.
     public static IServiceCollection AddAgentTools(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddAgentryTools(configuration).AddToolPack(OrderDeskPack.Pack, configuration);
+        services.AddAgentryTools(configuration).AddSampleTools(configuration);
 
     public static Action<IBusRegistrationConfigurator>[] Stages(IConfiguration configuration) =>
     [

@@ -1,12 +1,12 @@
 using Agentry.Agents;
 using Agentry.Planner;
-using Agentry.Samples.OrderDesk;
+using Agentry.Samples;
 using Agentry.ServiceDefaults;
 using Agentry.Tools;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddAgentryDefaults();
-builder.Services.AddAgentryTools(builder.Configuration).AddToolPack(OrderDeskPack.Pack, builder.Configuration);
+builder.Services.AddAgentryTools(builder.Configuration).AddSampleTools(builder.Configuration);
 builder.Services.AddPlanner(builder.Configuration);
 builder.Services.AddAgentryBus(builder.Configuration, bus => bus.AddPlannerConsumers(builder.Configuration));
 

@@ -1,15 +1,15 @@
 using Agentry.Agents.Tools;
-using Agentry.Samples.OrderDesk;
+using Agentry.Samples;
 using Agentry.Tools;
 using Microsoft.Extensions.Configuration;
 
 namespace Agentry.Tests;
 
-/// The tools the shipped hosts offer: the built-in packs and the samples' order desk, which the
+/// The tools the shipped hosts offer: the built-in packs and the sample systems' packs, which the
 /// repository's agents/ folder names.
 public static class ShippedTools
 {
-    public static IReadOnlyList<ToolPack> Packs { get; } = [.. BuiltInTools.Packs, OrderDeskPack.Pack];
+    public static IReadOnlyList<ToolPack> Packs { get; } = [.. BuiltInTools.Packs, .. SampleTools.Packs];
 
     public static ToolCatalog Catalog { get; } = ToolCatalog.Of(Packs, null);
 

@@ -18,6 +18,7 @@ public sealed class When_projects_reference_each_other
         ["platform/Agentry.Llm"] = ["contracts/Agentry.Contracts", "platform/Agentry.ServiceDefaults", "platform/Agentry.Agents"],
         ["platform/Agentry.Evaluation"] = ["contracts/Agentry.Contracts", "platform/Agentry.Agents", "platform/Agentry.Llm"],
         ["samples/*"] = ["contracts/Agentry.Contracts", "platform/Agentry.Agents", "platform/Agentry.Tools"],
+        ["samples/shipped"] = ["contracts/Agentry.Contracts", "platform/Agentry.Agents", "platform/Agentry.Tools", "samples/*"],
         ["services/*"] = ["contracts/Agentry.Contracts", "platform/*", "samples/*"],
         ["cli/Agentry.Cli"] = ["contracts/Agentry.Contracts", "platform/*", "samples/*", "services/*"],
     };

@@ -1,4 +1,4 @@
-using Agentry.Samples.OrderDesk;
+using Agentry.Samples;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Agents;
@@ -176,7 +176,7 @@ public sealed class When_a_planned_step_is_executed : ToolExecutorHarnessFixture
         var stall = new ToolDescriptor("stall", "Never finishes.", """{"type":"object"}""");
         var crash = new ToolDescriptor("crash", "Throws.", """{"type":"object"}""");
         var services = ToolServices.Create(new Dictionary<string, string?> { ["Tools:CallTimeout"] = "00:00:00.200" });
-        services.Replace(ServiceDescriptor.Singleton(new ToolCatalog([.. BuiltInTools.All, .. OrderDeskPack.Pack.Describe(null), stall, crash])));
+        services.Replace(ServiceDescriptor.Singleton(new ToolCatalog([.. BuiltInTools.All, .. SampleTools.Packs.SelectMany(p => p.Describe(null)), stall, crash])));
         services.AddSingleton<ITool>(new StallingTool());
         services.AddSingleton<ITool>(new CrashingTool());
         var agent = AgentDefinitionLoader.Parse("tester.yaml", "instructions: Test.\ntools: [stall, crash, calculator]", new HashSet<string> { "stall", "crash", "calculator" });

@@ -1,0 +1,24 @@
+using Agentry.Agents;
+using Agentry.Agents.Tools;
+using Agentry.Samples.OrderDesk;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Agentry.Samples;
+
+/// The tool packs of the sample systems (samples/), which the shipped agents/ folder names. Every
+/// process checks the tool names of the agents it loads at start, so every host registers them all.
+public static class SampleTools
+{
+    public static IReadOnlyList<ToolPack> Packs { get; } = [OrderDeskPack.Pack];
+
+    public static IServiceCollection AddSampleTools(this IServiceCollection services, IConfiguration configuration)
+    {
+        foreach (var pack in Packs)
+        {
+            services.AddToolPack(pack, configuration);
+        }
+
+        return services;
+    }
+}
