@@ -68,6 +68,8 @@ public enum ToolErrorKind
     Timeout,
     /// <summary>The process running a tool with side effects stopped mid-call; the call was not repeated.</summary>
     Interrupted,
+    /// <summary>The tool will not act without a person (a refund over the agent's limit): the run is escalated.</summary>
+    NeedsPerson,
 }
 
 /// <summary>How a run was started.</summary>

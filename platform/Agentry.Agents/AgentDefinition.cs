@@ -80,10 +80,15 @@ public sealed record AgentTool(string Name)
 /// example.com (not example.com itself), ":8443" after either limits the port. It narrows, never
 /// widens: the tool's own allow-list and its refusal of private and loopback addresses still apply. ReadOnly: the tool must not change anything (a tool that cannot promise
 /// that is refused). MaxCallsPerRun: null, no limit. NeedsApproval: a person approves each call
-/// before it runs.
+/// before it runs. Settings: the values this agent gives the tool's own settings (those its
+/// descriptor declares), such as the amount over which a refund goes to a person.
 public sealed record ToolPolicy(IReadOnlyList<string> AllowedHosts, bool ReadOnly, int? MaxCallsPerRun, bool NeedsApproval)
 {
+    public static readonly IReadOnlyDictionary<string, string> NoSettings = new Dictionary<string, string>();
+
     public static readonly ToolPolicy Unrestricted = new([], ReadOnly: false, MaxCallsPerRun: null, NeedsApproval: false);
+
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = NoSettings;
 
     /// Whether AllowedHosts lets a call reach this address (always, when the list is empty).
     public bool AllowsHost(Uri url)

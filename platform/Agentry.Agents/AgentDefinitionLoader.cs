@@ -210,7 +210,7 @@ public static partial class AgentDefinitionLoader
     private static ToolPolicy ReadToolPolicy(Reader reader, MappingView map, string tool, ToolDescriptor? descriptor)
     {
         var subAgent = SubAgentTools.IsSubAgent(tool);
-        reader.RejectUnknownKeys(map, subAgent ? ["name", "max_calls", "needs_approval"] : ["name", "allowed_hosts", "read_only", "max_calls", "needs_approval"],
+        reader.RejectUnknownKeys(map, subAgent ? ["name", "max_calls", "needs_approval"] : ["name", "allowed_hosts", "read_only", "max_calls", "needs_approval", "settings"],
             subAgent ? $"sub-agent '{tool}' (its own tools' policies apply inside the child run)" : $"tool '{tool}'");
         var hosts = map.Find("allowed_hosts") is { } hostsNode
             ? reader.Names(hostsNode, $"{tool}.allowed_hosts", HostPattern(), "a host name such as api.example.com or *.example.com, optionally with :port")
@@ -230,7 +230,31 @@ public static partial class AgentDefinitionLoader
             hosts,
             ReadOnly: readOnly,
             MaxCallsPerRun: map.Find("max_calls") is { } maxCalls ? reader.PositiveInt(maxCalls, $"{tool}.max_calls", max: 10_000) : null,
-            NeedsApproval: map.Find("needs_approval") is { } approval && reader.Boolean(approval, $"{tool}.needs_approval"));
+            NeedsApproval: map.Find("needs_approval") is { } approval && reader.Boolean(approval, $"{tool}.needs_approval"))
+        {
+            Settings = map.Find("settings") is { } settings ? ReadToolSettings(reader, settings, tool, descriptor) : ToolPolicy.NoSettings,
+        };
+    }
+
+    // Only the settings the tool declares, so that a misspelt limit is an error at load, not a
+    // limit silently not applied.
+    private static IReadOnlyDictionary<string, string> ReadToolSettings(Reader reader, YamlNode node, string tool, ToolDescriptor? descriptor)
+    {
+        var map = reader.Mapping(node, $"{tool}.settings");
+        if (descriptor is { Settings.Count: 0 })
+        {
+            throw reader.Error(node, $"{tool} takes no settings: remove {tool}.settings.");
+        }
+
+        if (descriptor is not null)
+        {
+            reader.RejectUnknownKeys(map, [.. descriptor.Settings.Keys], $"{tool}.settings");
+        }
+
+        return map.Node.Children.ToDictionary(
+            pair => reader.Scalar(pair.Key, $"a key of {tool}.settings"),
+            pair => reader.Scalar(pair.Value, $"{tool}.settings.{(pair.Key as YamlScalarNode)?.Value}"),
+            StringComparer.Ordinal);
     }
 
     private static AgentApproval ReadApproval(Reader reader, YamlNode? node)

@@ -46,13 +46,23 @@ public sealed class LookupOrderTool(OrderDesk desk) : ITool
     }
 }
 
-/// Refunds an order once: an order already refunded, or not delivered yet, is refused.
+/// Refunds an order once: an order already refunded, or not delivered yet, is refused. An order
+/// over the agent's `escalate_above` is never refunded by the agent, approved or not: the run goes
+/// to a person (NeedsPerson), because a limit the model could argue its way past is no limit.
 public sealed class RefundOrderTool(OrderDesk desk, TimeProvider clock) : ITool
 {
+    public const string EscalateAbove = "escalate_above";
+
     public static readonly ToolDescriptor Descriptor = new("refund_order", "Refunds a customer order in full to the original payment and marks it refunded. It moves money: use it only when the refund is justified.", ToolSchema.ClosedObject("""
         "order_id": { "type": "string", "pattern": "^[0-9]{1,12}$", "description": "The order number, for example 1042." },
         "reason": { "type": "string", "maxLength": 500, "description": "Why the order is refunded, in the customer's words." }
-        """, "order_id"), SideEffects: true);
+        """, "order_id"), SideEffects: true)
+    {
+        Settings = new Dictionary<string, string>
+        {
+            [EscalateAbove] = "an amount such as 500.00: a refund of an order worth more goes to a person instead (the run is escalated)",
+        },
+    };
 
     public string Name => Descriptor.Name;
 
@@ -80,6 +90,17 @@ public sealed class RefundOrderTool(OrderDesk desk, TimeProvider clock) : ITool
         if (status != "delivered")
         {
             throw new ToolException(ToolErrorKind.Failed, $"Order {orderId} is {status}: only a delivered order can be refunded.", causedByCaller: true);
+        }
+
+        if (invocation.Policy.Settings.TryGetValue(EscalateAbove, out var limitText))
+        {
+            var limit = decimal.TryParse(limitText, NumberStyles.Number, CultureInfo.InvariantCulture, out var parsed) ? parsed
+                : throw new ToolException(ToolErrorKind.Failed, $"refund_order's setting {EscalateAbove} of agent '{invocation.Agent}' is '{limitText}', not an amount such as 500.00.");
+            if (decimal.Parse(amount, CultureInfo.InvariantCulture) > limit)
+            {
+                throw new ToolException(ToolErrorKind.NeedsPerson,
+                    $"Order {orderId} is worth {amount} {currency}, over agent '{invocation.Agent}''s refund limit of {limit.ToString(CultureInfo.InvariantCulture)} {currency}: a person decides this refund.", causedByCaller: true);
+            }
         }
 
         await using var write = connection.CreateCommand();

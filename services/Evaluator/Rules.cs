@@ -32,6 +32,14 @@ public static class Rules
                 $"Loop detected: {repeated.Call.Tool} was called with the same arguments {repeated.Call.Arguments} at step {repeated.Before.Step} and again at step {result.Step}, with the same result; no new information.");
         }
 
+        // A tool's own judgement that the case is beyond the agent (over its limit) is final: the
+        // model must not be asked to find a way around it.
+        if (result.Outcomes.FirstOrDefault(o => o.ErrorKind == ToolErrorKind.NeedsPerson) is { } handOver)
+        {
+            return Verdict(result.RunId, result.TenantId, result.Step, Contracts.Verdict.Escalate,
+                $"{handOver.Tool} needs a person: {handOver.Error}");
+        }
+
         if (result.Step >= result.MaxSteps)
         {
             return Verdict(result.RunId, result.TenantId, result.Step, Contracts.Verdict.Fail,

@@ -13,6 +13,10 @@ public sealed record ToolDescriptor(string Name, string Description, string Argu
     /// The tool reaches the hosts named in its arguments, so an agent's `allowed_hosts` applies to it.
     public bool ReachesHosts { get; init; }
 
+    /// The settings an agent may give the tool in its YAML (`settings:` under the tool), each with
+    /// what it means; the tool reads them from its invocation's policy.
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
     /// Whether some call of the tool changes nothing, so that a `read_only` policy can allow it.
     public bool CanBeReadOnly => !SideEffects || SideEffectsDependOnArguments;
 }

@@ -34,7 +34,7 @@ public sealed class When_an_agent_declares_tool_policies_and_memory
 
     [TestCase("  - name: http_get\n    max_calls: 0", 4, 16, "http_get.max_calls must be a whole number from 1 to 10,000, not '0'.")]
     [TestCase("  - name: http_get\n    allowed_hosts: [http://x.com]", 4, 21, "'http://x.com' in http_get.allowed_hosts is not a host name such as api.example.com or *.example.com, optionally with :port.")]
-    [TestCase("  - name: http_get\n    approve: true", 4, 5, "unknown key 'approve' in tool 'http_get'. Allowed keys: name, allowed_hosts, read_only, max_calls, needs_approval.")]
+    [TestCase("  - name: http_get\n    approve: true", 4, 5, "unknown key 'approve' in tool 'http_get'. Allowed keys: name, allowed_hosts, read_only, max_calls, needs_approval, settings.")]
     [TestCase("  - max_calls: 2", 3, 5, "a tool given as a mapping needs a 'name'.")]
     [TestCase("  - name: rm_rf", 3, 11, "unknown tool 'rm_rf'. Known tools: ")]
     public void Should_name_the_line_of_a_bad_policy(string tools, long line, long column, string problem)
@@ -43,6 +43,34 @@ public sealed class When_an_agent_declares_tool_policies_and_memory
 
         Assert.That((error.Line, error.Column), Is.EqualTo((line, column)), error.Message);
         Assert.That(error.Problem, Does.StartWith(problem));
+    }
+
+    [Test]
+    public void Should_give_a_tool_the_settings_it_declares()
+    {
+        var agent = AgentDefinitionLoader.Parse("policies.yaml", """
+            instructions: Work.
+            tools:
+              - name: refund_order
+                settings:
+                  escalate_above: "500.00"
+              - calculator
+            """, ShippedTools.Catalog);
+
+        Assert.That(agent.PolicyOf("refund_order")!.Settings, Is.EqualTo(new Dictionary<string, string> { ["escalate_above"] = "500.00" }));
+        Assert.That(agent.PolicyOf("calculator")!.Settings, Is.Empty);
+    }
+
+    [TestCase("  - name: refund_order\n    settings:\n      escalate_over: 500", 5, 7, "unknown key 'escalate_over' in refund_order.settings. Allowed keys: escalate_above.")]
+    [TestCase("  - name: calculator\n    settings:\n      precision: 3", 5, 7, "calculator takes no settings: remove calculator.settings.")]
+    [TestCase("  - name: refund_order\n    settings: 500", 4, 15, "refund_order.settings must be a mapping of keys to values.")]
+    [TestCase("  - name: refund_order\n    settings:\n      escalate_above: [1, 2]", 5, 23, "refund_order.settings.escalate_above must be a single value.")]
+    public void Should_name_the_line_of_a_setting_the_tool_does_not_take(string tools, long line, long column, string problem)
+    {
+        var error = Assert.Throws<AgentDefinitionException>(() => AgentDefinitionLoader.Parse("policies.yaml", $"instructions: Work.\ntools:\n{tools}\n", ShippedTools.Catalog))!;
+
+        Assert.That((error.Line, error.Column), Is.EqualTo((line, column)), error.Message);
+        Assert.That(error.Problem, Is.EqualTo(problem));
     }
 
     [Test]

@@ -121,6 +121,17 @@ public sealed class When_the_rules_judge_tool_results
     }
 
     [Test]
+    public void Should_escalate_when_a_tool_will_not_act_without_a_person_even_at_the_last_step()
+    {
+        var verdict = Rules.JudgeResults(Result(8, 8,
+            Success("lookup_order", """{"order_id":"1050"}""", "{}", "c1"),
+            Failure("refund_order", """{"order_id":"1050"}""", ToolErrorKind.NeedsPerson, "Order 1050 is worth 1899.00 EUR, over the limit.", "c2")), []);
+
+        Assert.That(verdict.Verdict, Is.EqualTo(Verdict.Escalate));
+        Assert.That(verdict.Reason, Is.EqualTo("refund_order needs a person: Order 1050 is worth 1899.00 EUR, over the limit."));
+    }
+
+    [Test]
     public void Should_escalate_the_same_call_with_the_same_result_as_an_earlier_step()
     {
         var earlier = Rules.Fingerprints(Result(1, Success("http_get", """{"url":"https://example.com/","headers":{"a":1,"b":[1,2]}}""", "HTTP 200 OK")));
