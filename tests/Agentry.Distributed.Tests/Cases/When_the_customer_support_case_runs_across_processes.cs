@@ -44,6 +44,9 @@ public sealed class When_the_customer_support_case_runs_across_processes
                 ["Llm__Providers__scripted__Kind"] = "openai-compatible",
                 ["Llm__Providers__scripted__Endpoint"] = fake.BaseUrl.ToString(),
                 ["Llm__Providers__scripted__MaxRetries"] = "0",
+                // The response cache lives in the shared Redis and outlives a test: an earlier run of
+                // this test would answer from it instead of the script.
+                ["Llm__Cache__KeyPrefix"] = $"agentry-test:{Guid.NewGuid():N}:llm-cache:",
             });
             await using var outcomes = await RunOutcomes.StartAsync(deployment.AmqpUrl);
             using var gateway = await deployment.GatewayClientAsync();
