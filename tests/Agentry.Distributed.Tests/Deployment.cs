@@ -34,8 +34,18 @@ public sealed class Deployment : IAsyncDisposable
         var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "agentry-distributed", Guid.NewGuid().ToString("N"))).FullName;
         var virtualHost = await CreateVirtualHostAsync($"agentry-test-{Guid.NewGuid():N}");
         var amqpUrl = virtualHost is null ? baseUrl : new UriBuilder(baseUrl) { Path = "/" + Uri.EscapeDataString(virtualHost) }.Uri.ToString();
+        // Deployments share one Redis, so each keeps its own keys, as two real deployments sharing a
+        // Redis must: with one deadline set, a Planner of another deployment claimed this one's
+        // deadlines and told its own broker, where no such run exists, and the run ran past them.
+        var keys = $"agentry-test:{Guid.NewGuid():N}:";
         var environment = new Dictionary<string, string>
         {
+            ["Planner__Redis__KeyPrefix"] = keys,
+            ["Evaluator__Redis__KeyPrefix"] = keys,
+            ["ToolExecutor__Redis__KeyPrefix"] = keys,
+            ["Notifier__Redis__KeyPrefix"] = keys,
+            ["Triggers__Schedules__KeyPrefix"] = keys,
+            ["Llm__Cache__KeyPrefix"] = keys + "llm-cache:",
             ["ConnectionStrings__rabbitmq"] = amqpUrl,
             ["ConnectionStrings__redis"] = redis,
             ["ConnectionStrings__sqlite"] = $"Data Source={Path.Combine(folder, "agentry.db")}",

@@ -142,7 +142,7 @@ public sealed class When_a_service_is_killed_mid_run
         await planner.StartAsync();
 
         var (type, message) = await outcomes.WaitAsync(runId, TimeSpan.FromSeconds(60), () => deployment.Logs);
-        Assert.That(type, Is.EqualTo("RunFailed"));
+        Assert.That(type, Is.EqualTo("RunFailed"), () => $"{message}{Environment.NewLine}{deployment.Logs}");
         Assert.That(message.GetProperty("reason").GetString(), Does.StartWith("Deadline passed: the run was still Acting at step 1").And.EndWith("4s after it started."));
     }
 }
