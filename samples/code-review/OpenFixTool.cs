@@ -60,7 +60,7 @@ public sealed class OpenFixTool(CodeForge forge, RunWorkspace workspace, TimePro
             }
             else
             {
-                await ApplyAsync(patch.GetString()!, clone, cancellationToken);
+                await ApplyAsync(patch.GetString()!, clone, branchExists ? $"{branch}, which holds an earlier fix" : $"pull request #{pr.Number}'s head", cancellationToken);
             }
 
             await Git.RunAsync(clone, ["add", "--all"], cancellationToken);
@@ -120,14 +120,14 @@ public sealed class OpenFixTool(CodeForge forge, RunWorkspace workspace, TimePro
         }
     }
 
-    private static async Task ApplyAsync(string patch, string clone, CancellationToken cancellationToken)
+    private static async Task ApplyAsync(string patch, string clone, string onto, CancellationToken cancellationToken)
     {
         var file = Path.Combine(clone, ".git", "agentry-fix.patch");
         await File.WriteAllTextAsync(file, patch.EndsWith('\n') ? patch : patch + "\n", cancellationToken);
         var (exit, _, stderr) = await Git.TryAsync(clone, ["apply", "--whitespace=nowarn", file], cancellationToken);
         if (exit != 0)
         {
-            throw new ToolException(ToolErrorKind.Failed, $"The patch does not apply to the pull request's head: {stderr.Trim()}", causedByCaller: true);
+            throw new ToolException(ToolErrorKind.Failed, $"The patch does not apply to {onto}: {stderr.Trim()}", causedByCaller: true);
         }
     }
 
