@@ -96,4 +96,15 @@ public sealed class When_the_code_review_case_runs
         Assert.That(await CodeReviewScenario.Rows(Path.Combine(Forge, "forge.db"), "SELECT id FROM reviews"), Is.Empty, "no review");
         Assert.That(await CodeReviewScenario.Rows(Path.Combine(Forge, "forge.db"), "SELECT number FROM pull_requests"), Is.EqualTo(new[] { "1" }));
     }
+
+    [Test]
+    public async Task Should_say_with_the_offline_model_that_reviewing_needs_a_real_model_and_touch_nothing()
+    {
+        var (exit, ran, failed) = await AgentryRun.RunAsync(new RunOptions("Review pull request #1 of acme/pricing: Bulk discount for large orders", "code-review", TestAgents.RepositoryAgentsFolder(), null, Verbose: false,
+            new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString, ["Tools:Forge:Root"] = Forge, ["Tools:Files:Root"] = _folder.File("workspaces") }));
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), ran + failed);
+        Assert.That(ran, Does.Contain("Configure a real model"));
+        Assert.That(Directory.Exists(Forge), Is.False, "no tool of the forge was called");
+    }
 }
