@@ -76,7 +76,6 @@ public sealed class PromoteMigrationTool(Warehouse warehouse, TimeProvider clock
     {
         var name = arguments.GetProperty("name").GetString()!;
         var sql = arguments.GetProperty("sql").GetString()!;
-        await RequireStagedAsync(name, sql, cancellationToken);
 
         await using var connection = await warehouse.OpenAsync(WarehouseDatabase.Prod, cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
@@ -92,6 +91,8 @@ public sealed class PromoteMigrationTool(Warehouse warehouse, TimeProvider clock
                 return $"Migration {name} is already in production (migration {id}).";
             }
         }
+
+        await RequireStagedAsync(name, sql, cancellationToken);
 
         var outcome = await Migrations.ApplyAsync(connection, transaction, sql, "production", cancellationToken);
         if (!outcome.Passed)
