@@ -34,10 +34,10 @@ public static class DataPipelineScenario
         """;
 
     /// The shipped agent, with the test's Slack capture as the channel its report goes to.
-    public static string WriteAgent(string folder, Uri slack)
+    public static string WriteAgent(string folder, string shippedAgents, Uri slack)
     {
         var agents = Directory.CreateDirectory(Path.Combine(folder, "agents")).FullName;
-        var shipped = File.ReadAllText(Path.Combine(TestAgents.RepositoryAgentsFolder(), "data-pipeline.yaml"));
+        var shipped = File.ReadAllText(Path.Combine(shippedAgents, "data-pipeline.yaml"));
         File.WriteAllText(Path.Combine(agents, "data-pipeline.yaml"), $"{shipped}notify:\n  slack: {slack}\n");
         return agents;
     }
@@ -72,6 +72,15 @@ public static class DataPipelineScenario
     {
         await using var db = new SqliteConnection(connectionString);
         await db.OpenAsync();
-        return await EndToEnd.SqliteRows.Query(db, sql);
+        await using var command = db.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
     }
 }

@@ -42,7 +42,7 @@ public sealed class When_the_data_pipeline_case_runs
             await _slackMessages.Writer.WriteAsync((await JsonDocument.ParseAsync(request.Body)).RootElement.Clone());
             return Results.Text("ok");
         }));
-        _server = Commands.BuildServer(WriteAgent(_folder.Path, new Uri(slack, "/slack")), "http://127.0.0.1:0", verbose: false, new Dictionary<string, string?>
+        _server = Commands.BuildServer(WriteAgent(_folder.Path, TestAgents.RepositoryAgentsFolder(), new Uri(slack, "/slack")), "http://127.0.0.1:0", verbose: false, new Dictionary<string, string?>
         {
             ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
             ["Tools:Warehouse:ProdConnectionString"] = Prod,
