@@ -33,8 +33,8 @@ public sealed class PipelineRunsTool(Warehouse warehouse) : ITool
 /// A run's log lines, or the warnings and errors of a pipeline's recent runs.
 public sealed class PipelineLogsTool(Warehouse warehouse) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new("pipeline_logs", "Reads the log lines of one pipeline run (run_id), or of a pipeline's recent runs (pipeline), oldest first; min_level WARN keeps only warnings and errors.", ToolSchema.ClosedObject("""
-        "run_id": { "type": "string", "pattern": "^[a-z_]{1,40}-[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "A run, for example orders_daily-2026-12-03." },
+    public static readonly ToolDescriptor Descriptor = new("pipeline_logs", "Reads the log lines of one pipeline run (run), or of a pipeline's recent runs (pipeline), oldest first; min_level WARN keeps only warnings and errors.", ToolSchema.ClosedObject("""
+        "run": { "type": "string", "pattern": "^[a-z_]{1,40}-[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "A run's id, for example orders_daily-2026-12-03." },
         "pipeline": { "type": "string", "pattern": "^[a-z_]{1,40}$", "description": "A pipeline, for example orders_daily: the lines of its last 10 runs." },
         "min_level": { "type": "string", "enum": ["INFO", "WARN", "ERROR"], "description": "The least severe level shown, INFO when left out." }
         """));
@@ -43,11 +43,11 @@ public sealed class PipelineLogsTool(Warehouse warehouse) : ITool
 
     public async Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken)
     {
-        var runId = arguments.TryGetProperty("run_id", out var r) ? r.GetString() : null;
+        var runId = arguments.TryGetProperty("run", out var r) ? r.GetString() : null;
         var pipeline = arguments.TryGetProperty("pipeline", out var p) ? p.GetString() : null;
         if ((runId is null) == (pipeline is null))
         {
-            throw new ToolException(ToolErrorKind.InvalidArguments, "Name either a run_id or a pipeline, not both and not neither.", causedByCaller: true);
+            throw new ToolException(ToolErrorKind.InvalidArguments, "Name either a run or a pipeline, not both and not neither.", causedByCaller: true);
         }
 
         await using var connection = await warehouse.OpenAsync(WarehouseDatabase.Prod, readOnly: true, cancellationToken);

@@ -141,6 +141,23 @@ public sealed class When_the_data_pipeline_case_runs
         Assert.That(run.Approvals!.Single() is { Tool: "promote_migration", Approved: false }, Is.True);
     }
 
+    [Test]
+    public async Task Should_only_read_with_the_offline_model_and_change_nothing()
+    {
+        var (exit, output, error) = await AgentryRun.RunAsync(new RunOptions(Goal, "data-pipeline", TestAgents.RepositoryAgentsFolder(), null, Verbose: false,
+            new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
+                ["Tools:Warehouse:ProdConnectionString"] = Prod,
+                ["Tools:Warehouse:StagingConnectionString"] = Staging,
+            }, Approvals: new ApprovalChoice(ApprovalMode.Deny, "nobody")));
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output + error);
+        Assert.That(output, Does.Contain("call     describe_schema {}").And.Contain("\"table\":\"fact_orders\""));
+        Assert.That(output, Does.Not.Contain("stage_migration").And.Not.Contain("waits for approval"));
+        Assert.That(await Rows(Prod, "SELECT count(*) FROM fact_orders WHERE amount IS NULL"), Is.EqualTo(new[] { "12" }));
+    }
+
     /// The results of the calls of the step before the request, as the model received them.
     private static string ToolResults(FakeRequest request) => string.Join("\n", request.Messages.EnumerateArray()
         .Reverse().TakeWhile(m => m.GetProperty("role").GetString() == "tool").Reverse()
