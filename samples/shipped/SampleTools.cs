@@ -1,5 +1,6 @@
 using Agentry.Agents;
 using Agentry.Agents.Tools;
+using Agentry.Samples.MarketResearch;
 using Agentry.Samples.OrderDesk;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +11,7 @@ namespace Agentry.Samples;
 /// process checks the tool names of the agents it loads at start, so every host registers them all.
 public static class SampleTools
 {
-    public static IReadOnlyList<ToolPack> Packs { get; } = [OrderDeskPack.Pack];
+    public static IReadOnlyList<ToolPack> Packs { get; } = [OrderDeskPack.Pack, MarketResearchPack.Pack];
 
     public static IServiceCollection AddSampleTools(this IServiceCollection services, IConfiguration configuration)
     {

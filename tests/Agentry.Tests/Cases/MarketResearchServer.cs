@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Threading.Channels;
+using Agentry.Cli;
+using Agentry.Gateway.Security;
+using Agentry.Tests.EndToEnd;
+using Agentry.Tests.Llm;
+using Agentry.Tests.Notifier;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+
+namespace Agentry.Tests.Cases;
+
+/// `agentry serve` with the shipped market-research agent, its model the scripted fake, and its
+/// channels caught here: a local HTTP listener as the Slack webhook and a local SMTP server as the
+/// mail relay. The agent is the repository's file with only its notify targets (and, when a test
+/// asks, its deadline) pointed elsewhere; the Notifier delivers after the run ends, so a test waits
+/// for the messages rather than for `agentry run` to return.
+public sealed class MarketResearchServer : IAsyncDisposable
+{
+    private const string ShippedSlack = "https://hooks.slack.com/services/T000/B000/XXXX";
+
+    private readonly Channel<JsonElement> _slack = Channel.CreateUnbounded<JsonElement>();
+    private readonly TempFolder _folder = new();
+    private WebApplication _slackApp = null!;
+    private WebApplication _server = null!;
+    private TestSmtpServer _smtp = null!;
+
+    public OpenAiFake Model { get; } = OpenAiFake.Start();
+
+    public HttpClient Http { get; private set; } = null!;
+
+    private string Market => $"Data Source={_folder.File("market.db")};Pooling=False";
+
+    public static async Task<MarketResearchServer> StartAsync(string? deadline = null)
+    {
+        var server = new MarketResearchServer();
+        await server.StartInsideAsync(deadline);
+        return server;
+    }
+
+    private async Task StartInsideAsync(string? deadline)
+    {
+        Uri slackBase;
+        (_slackApp, slackBase) = await LocalHttpServer.StartAsync(app => app.MapPost("/slack/T1/B1/secret", async (HttpRequest request) =>
+        {
+            await _slack.Writer.WriteAsync((await JsonDocument.ParseAsync(request.Body)).RootElement.Clone());
+            return Results.Text("ok");
+        }));
+        _smtp = await TestSmtpServer.StartAsync();
+
+        var shipped = await File.ReadAllTextAsync(Path.Combine(TestAgents.RepositoryAgentsFolder(), "market-research.yaml"));
+        Assert.That(shipped, Does.Contain(ShippedSlack).And.Contain("deadline: 20m"), "the shipped agent changed: update this test's rewrite of it");
+        var agent = shipped.Replace(ShippedSlack, new Uri(slackBase, "/slack/T1/B1/secret").ToString(), StringComparison.Ordinal);
+        if (deadline is not null)
+        {
+            agent = agent.Replace("deadline: 20m", $"deadline: {deadline}", StringComparison.Ordinal);
+        }
+
+        Directory.CreateDirectory(_folder.File("agents"));
+        await File.WriteAllTextAsync(Path.Combine(_folder.File("agents"), "market-research.yaml"), agent);
+        _server = Commands.BuildServer(_folder.File("agents"), "http://127.0.0.1:0", verbose: false, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
+            ["Tools:Market:ConnectionString"] = Market,
+            ["Llm:DefaultProvider"] = "scripted",
+            ["Llm:Providers:scripted:Kind"] = "openai-compatible",
+            ["Llm:Providers:scripted:Endpoint"] = Model.BaseUrl.ToString(),
+            ["Llm:Providers:scripted:MaxRetries"] = "0",
+            ["Llm:Prices:gpt-4o-mini:InputPerMillion"] = "150",
+            ["Llm:Prices:gpt-4o-mini:OutputPerMillion"] = "600",
+            ["Notifier:Smtp:Host"] = "127.0.0.1",
+            ["Notifier:Smtp:Port"] = _smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Notifier:Smtp:From"] = "Agentry <agentry@example.com>",
+            ["Notifier:Smtp:StartTls"] = "false",
+            // The schedule is proven on its own (When_the_market_research_schedule_is_due): here a
+            // run starts only when the test asks, whatever the time of day.
+            ["Triggers:Schedules:Enabled"] = "false",
+        });
+        await _server.StartAsync();
+        var submitter = ApiKeys.Issue(ServiceDefaults.Extensions.DefaultTenant, "submitter", [GatewayRoles.Submit, GatewayRoles.Read], "test", DateTimeOffset.UtcNow);
+        await _server.Services.GetRequiredService<IApiKeyStore>().AddAsync(submitter.Key, CancellationToken.None);
+        Http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_server) };
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", submitter.Secret);
+    }
+
+    public async Task<Guid> StartRunAsync(string goal, object input)
+    {
+        using var response = await Http.PostAsJsonAsync("/runs", new { agent = "market-research", goal, input });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid();
+    }
+
+    /// The run once Memory has recorded its end (Memory and the Notifier each follow the end on
+    /// their own queue, so either may come first).
+    public async Task<JsonElement> EndedRunAsync(Guid runId)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var run = await Http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
+            if (run.GetProperty("status").GetString() != "Running")
+            {
+                return run;
+            }
+
+            Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)), "the run did not end within a minute");
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task<JsonElement> SlackMessageAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return await _slack.Reader.ReadAsync(timeout.Token);
+    }
+
+    public int SlackMessagesWaiting => _slack.Reader.Count;
+
+    public async Task<MimeMessage> MailAsync()
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!_smtp.Messages.TryPeek(out _))
+        {
+            Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), "no mail arrived within 30 s");
+            await Task.Delay(20);
+        }
+
+        return _smtp.Messages.Single();
+    }
+
+    public async Task<List<string>> WikiAsync(string sql)
+    {
+        await using var db = new SqliteConnection(Market);
+        await db.OpenAsync();
+        return await SqliteRows.Query(db, sql);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        await _server.DisposeAsync();
+        await _slackApp.DisposeAsync();
+        await _smtp.DisposeAsync();
+        Model.Dispose();
+        _folder.Dispose();
+    }
+}
