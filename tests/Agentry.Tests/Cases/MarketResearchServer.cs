@@ -102,10 +102,15 @@ public sealed class MarketResearchServer : IAsyncDisposable
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            var run = await Http.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
-            if (run.GetProperty("status").GetString() != "Running")
+            // 404 until Memory has recorded the run's start.
+            using var response = await Http.GetAsync(new Uri($"/runs/{runId}", UriKind.Relative));
+            if (response.StatusCode != HttpStatusCode.NotFound)
             {
-                return run;
+                var run = await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
+                if (run.GetProperty("status").GetString() != "Running")
+                {
+                    return run;
+                }
             }
 
             Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)), "the run did not end within a minute");
