@@ -17,13 +17,11 @@ namespace Agentry.Tests.Cases;
 
 /// `agentry serve` with the shipped market-research agent, its model the scripted fake, and its
 /// channels caught here: a local HTTP listener as the Slack webhook and a local SMTP server as the
-/// mail relay. The agent is the repository's file with only its notify targets (and, when a test
-/// asks, its deadline) pointed elsewhere; the Notifier delivers after the run ends, so a test waits
-/// for the messages rather than for `agentry run` to return.
+/// mail relay. The agent is the repository's file with the notify targets it ships commented out
+/// (a Slack URL is a secret) declared, and, when a test asks, a shorter deadline. The Notifier
+/// delivers after the run ends, so a test waits for the messages rather than for a CLI to return.
 public sealed class MarketResearchServer : IAsyncDisposable
 {
-    private const string ShippedSlack = "https://hooks.slack.com/services/T000/B000/XXXX";
-
     private readonly Channel<JsonElement> _slack = Channel.CreateUnbounded<JsonElement>();
     private readonly TempFolder _folder = new();
     private WebApplication _slackApp = null!;
@@ -54,8 +52,13 @@ public sealed class MarketResearchServer : IAsyncDisposable
         _smtp = await TestSmtpServer.StartAsync();
 
         var shipped = await File.ReadAllTextAsync(Path.Combine(TestAgents.RepositoryAgentsFolder(), "market-research.yaml"));
-        Assert.That(shipped, Does.Contain(ShippedSlack).And.Contain("deadline: 20m"), "the shipped agent changed: update this test's rewrite of it");
-        var agent = shipped.Replace(ShippedSlack, new Uri(slackBase, "/slack/T1/B1/secret").ToString(), StringComparison.Ordinal);
+        Assert.That(shipped, Does.Contain("\n# notify:").And.Contain("deadline: 20m"), "the shipped agent changed: update this test's additions to it");
+        var agent = shipped + $"""
+
+            notify:
+              slack: {new Uri(slackBase, "/slack/T1/B1/secret")}
+              email: [research-desk@example.com]
+            """;
         if (deadline is not null)
         {
             agent = agent.Replace("deadline: 20m", $"deadline: {deadline}", StringComparison.Ordinal);
@@ -123,8 +126,6 @@ public sealed class MarketResearchServer : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         return await _slack.Reader.ReadAsync(timeout.Token);
     }
-
-    public int SlackMessagesWaiting => _slack.Reader.Count;
 
     public async Task<MimeMessage> MailAsync()
     {
