@@ -1,9 +1,12 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading.Channels;
 using Agentry.Cli;
 using Agentry.Gateway.Security;
+using Agentry.ServiceDefaults.Telemetry;
 using Agentry.Tests.EndToEnd;
 using Agentry.Tests.Llm;
 using Agentry.Tests.Notifier;
@@ -27,6 +30,21 @@ public sealed class MarketResearchServer : IAsyncDisposable
     private WebApplication _slackApp = null!;
     private WebApplication _server = null!;
     private TestSmtpServer _smtp = null!;
+    private readonly ConcurrentQueue<Activity> _spans = new();
+    private readonly ActivityListener _listener;
+
+    private MarketResearchServer()
+    {
+        // The run's spans as every service in the process ends them (other tests' runs are told
+        // apart by the run id each span carries).
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == AgentryTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = _spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
 
     public OpenAiFake Model { get; } = OpenAiFake.Start();
 
@@ -139,6 +157,10 @@ public sealed class MarketResearchServer : IAsyncDisposable
         return _smtp.Messages.Single();
     }
 
+    /// The spans of one run that have ended so far.
+    public IReadOnlyList<Activity> SpansOf(Guid runId) =>
+        [.. _spans.Where(span => span.GetTagItem(AgentryTelemetry.Tags.RunId) as string == runId.ToString())];
+
     public async Task<List<string>> WikiAsync(string sql)
     {
         await using var db = new SqliteConnection(Market);
@@ -148,6 +170,7 @@ public sealed class MarketResearchServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _listener.Dispose();
         Http?.Dispose();
         await _server.DisposeAsync();
         await _slackApp.DisposeAsync();

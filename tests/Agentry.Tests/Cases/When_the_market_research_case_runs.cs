@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Agentry.ServiceDefaults.Telemetry;
 using Agentry.Tests.Llm;
 
 namespace Agentry.Tests.Cases;
@@ -65,6 +66,16 @@ public sealed class When_the_market_research_case_runs
         Assert.That(refused.GetProperty("error").GetString(), Does.StartWith("No source has the id N-2042: cite only the ids"));
         Assert.That(steps[2].GetProperty("outcomes")[0].GetProperty("output").GetString(),
             Is.EqualTo("Published the wiki page market-report-2026-12-07 (revision 1) with 5 citation(s) and 2 anomaly(ies)."));
+
+        // And in the trace: each call a span of its step, the refused page an error.
+        var tools = server.SpansOf(runId).Where(span => span.OperationName.StartsWith("execute_tool ", StringComparison.Ordinal))
+            .OrderBy(span => span.GetTagItem(AgentryTelemetry.Tags.Step)).ThenBy(span => span.OperationName)
+            .Select(span => $"{span.GetTagItem(AgentryTelemetry.Tags.Step)} {span.OperationName} {span.Status}").ToList();
+        Assert.That(tools, Is.EqualTo(new[]
+        {
+            "1 execute_tool market_filings Unset", "1 execute_tool market_news Unset", "1 execute_tool market_prices Unset",
+            "2 execute_tool publish_wiki_page Error", "3 execute_tool publish_wiki_page Unset",
+        }));
 
         // The price feed found the one anomaly of the demo month, and only it.
         var prices = JsonDocument.Parse(steps[0].GetProperty("outcomes")[2].GetProperty("output").GetString()!).RootElement;
