@@ -50,6 +50,9 @@ public sealed class Deployment : IAsyncDisposable
             ["ConnectionStrings__redis"] = redis,
             ["ConnectionStrings__sqlite"] = $"Data Source={Path.Combine(folder, "agentry.db")}",
             ["Agents__Path"] = Path.Combine(Repository.Root, "agents"),
+            // The shipped agents include schedules (market-research at 06:00 New York time): a test
+            // that happens to run then must not get a run it never asked for. Schedule tests turn it on.
+            ["Triggers__Schedules__Enabled"] = "false",
             ["Tools__HttpGet__AllowedHosts__0"] = "127.0.0.1",
             ["Tools__HttpGet__PrivateHosts__0"] = "127.0.0.1",
             ["Logging__LogLevel__Default"] = "Warning",

@@ -41,6 +41,7 @@ public sealed class When_a_schedule_fires_on_two_gateways
         await using var deployment = await Deployment.StartAsync(new Dictionary<string, string>
         {
             ["Agents__Path"] = _agents,
+            ["Triggers__Schedules__Enabled"] = "true",
             // A schedule's state of its own in the shared Redis; a lease short enough that a due
             // time claimed by the killed Gateway is taken over well within the misfire grace.
             ["Triggers__Schedules__KeyPrefix"] = $"agentry-test:{Guid.NewGuid():N}:",

@@ -45,7 +45,9 @@ public abstract class AgentryServerFixture
 
     private async Task StartAppAsync()
     {
-        var settings = new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = Folder.SqliteConnectionString };
+        // The shipped agents include schedules (market-research at 06:00 New York time): a test that
+        // happens to run then must not get a run it never asked for.
+        var settings = new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = Folder.SqliteConnectionString, ["Triggers:Schedules:Enabled"] = "false" };
         Configure(settings);
         App = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false, settings);
         await App.StartAsync();
