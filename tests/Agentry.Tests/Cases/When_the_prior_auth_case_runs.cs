@@ -108,6 +108,25 @@ public sealed class When_the_prior_auth_case_runs
     }
 
     [Test]
+    public async Task Should_answer_a_second_submission_of_the_same_prescription_with_the_first()
+    {
+        // The EHR sends the prescription again as a new event (another message id): a second run.
+        _fake.ScriptUpToTheSubmission().ReplyWithAnswer(Answer)
+            .ReplyWithToolCalls(new FakeToolCall("call_1", "tools-payer_submit_pa", Submit(Form)))
+            .ReplyWithAnswer("RX-200117 was already submitted as PA-000001; nothing was sent again.");
+        var approve = new ApprovalChoice(ApprovalMode.Approve, "dr-placeholder");
+        var (first, output) = await Run(approve);
+        Assert.That(first, Is.EqualTo(ExitCodes.Completed), output);
+
+        var (second, again) = await Run(approve);
+
+        Assert.That(second, Is.EqualTo(ExitCodes.Completed), again);
+        Assert.That(_fake.Requests[^1].Body, Does.Contain("Prescription RX-200117 was already submitted as PA-000001; nothing was submitted again."));
+        Assert.That(await Rows(Records, "SELECT submission_id || ' ' || call_id FROM pa_submissions"), Is.EqualTo(new[] { "PA-000001 call_5" }), "the first run's submission, alone");
+        Assert.That(await Rows(Records, "SELECT count(*) FROM pa_attachments"), Is.EqualTo(new[] { "3" }));
+    }
+
+    [Test]
     public async Task Should_submit_nothing_when_the_clinician_denies_and_say_why()
     {
         _fake.ScriptUpToTheSubmission()
