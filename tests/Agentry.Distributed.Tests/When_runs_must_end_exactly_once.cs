@@ -17,13 +17,14 @@ using Microsoft.Extensions.Logging;
 
 namespace Agentry.Distributed.Tests;
 
-/// Issue 23's soak: runs arrive through the Gateway and as raw AMQP publishes while every kind of
-/// service is killed with SIGKILL in turn at random moments, the broker restarts and Redis restarts.
-/// Afterwards every run has ended exactly once (one outcome, one notification, each side effect
-/// once) and the saga, the transcript and the outcome agree. Bounded to a few minutes; the seed is
+/// One end per run, whatever arrives twice: an upstream's duplicated goal, and the soak, where runs
+/// arrive through the Gateway and as raw AMQP publishes while every kind of service is killed with
+/// SIGKILL in turn at random moments, the broker restarts and Redis restarts. Afterwards every run
+/// has ended exactly once (one distinct end, one notification, each side effect once) and the
+/// saga, the transcript and the outcome agree. The soak is bounded to a few minutes; its seed is
 /// printed, and AGENTRY_SOAK_SEED replays a schedule of faults.
 [NonParallelizable]
-public sealed class When_the_deployment_is_soaked_in_chaos
+public sealed class When_runs_must_end_exactly_once
 {
     private const int RunsThroughTheGateway = 100;
     private const int RunsPublishedRaw = 100;
@@ -78,6 +79,37 @@ public sealed class When_the_deployment_is_soaked_in_chaos
     {
         await _receiver.DisposeAsync();
         Directory.Delete(_agents, recursive: true);
+    }
+
+    [Test]
+    public async Task Should_run_notify_and_post_once_when_an_upstream_publishes_the_same_goal_again_before_and_after_the_end()
+    {
+        await using var deployment = await Deployment.StartAsync(new Dictionary<string, string>
+        {
+            ["Agents__Path"] = _agents,
+            ["Tools__HttpPost__AllowedHosts__0"] = "127.0.0.1",
+            ["Tools__HttpPost__PrivateHosts__0"] = "127.0.0.1",
+        });
+        await using var ends = await RunEnds.StartAsync(deployment.AmqpUrl);
+        var runId = Guid.NewGuid();
+        var goal = $"Post a note to {new Uri(_receiverAddress, "/hook/again")}";
+
+        // An upstream that lost the confirm of its first publish sends the goal again at once...
+        await Task.WhenAll(RawRabbitMq.PublishGoalAsync(deployment.AmqpUrl, runId, Agent, goal), RawRabbitMq.PublishGoalAsync(deployment.AmqpUrl, runId, Agent, goal));
+        await WaitAsync(() => ends.HasEnded(runId) && _notifications.ContainsKey(runId), TimeSpan.FromSeconds(60), () => deployment.Logs);
+        // ...and once more after the run ended.
+        await RawRabbitMq.PublishGoalAsync(deployment.AmqpUrl, runId, Agent, goal);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        using var gateway = await deployment.GatewayClientAsync();
+        var run = await Eventually.RunAsync(gateway, runId, r => r.Status == RunStatus.Completed, "the run recorded as completed");
+        Assert.Multiple(() =>
+        {
+            Assert.That(ends.Of(runId).Select(e => e.MessageId).Distinct().Count(), Is.EqualTo(1), () => $"one end, under one message id: {string.Join(", ", ends.Of(runId))}");
+            Assert.That(_notifications[runId].Values.Sum(), Is.EqualTo(1), "one webhook delivery");
+            Assert.That(_posts.Values, Is.EqualTo(new[] { 1 }), "one side effect");
+            Assert.That(run.Steps, Has.Count.EqualTo(2), "one run of two steps");
+        });
     }
 
     [Test]
