@@ -40,6 +40,9 @@ public sealed class SandboxOptions
 
     public SandboxLimitOptions Defaults { get; set; } = new();
 
+    /// The proxy through which code reaches its agent's sandbox.allowed_hosts (none by default).
+    public SandboxEgressOptions Egress { get; set; } = new();
+
     /// The most one output file may have to be kept as an artifact when the run ends; a larger one is
     /// left out, and the run's artifact list says so and why.
     [Range(1, MaxArtifactsBytesCeiling)]
@@ -81,6 +84,23 @@ public sealed class SandboxLimitOptions
     public long OutputBytes { get; set; } = 8L << 10;
 
     public long WorkspaceBytes { get; set; } = 100L << 20;
+}
+
+public sealed class SandboxEgressOptions
+{
+    /// Hosts that may resolve to loopback or private addresses (an internal package mirror); each
+    /// must also be in the agent's sandbox.allowed_hosts.
+    public List<string> PrivateHosts { get; set; } = [];
+
+    /// What all of one call's tunnels may carry, both ways together; a tunnel is closed beyond it.
+    [Range(1, long.MaxValue)]
+    public long MaxBytesPerCall { get; set; } = 100L << 20;
+
+    /// How long code has to send its CONNECT request once connected (a slow sender is dropped).
+    public TimeSpan HeaderTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// How long resolving the host and connecting to it may take.
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// The limits one call runs under.
