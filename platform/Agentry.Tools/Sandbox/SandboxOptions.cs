@@ -6,7 +6,7 @@ namespace Agentry.Tools;
 
 /// The code sandbox (Tools:Sandbox): where bubblewrap and the interpreters are, and the limits of a
 /// call when the agent's `sandbox:` section does not set them.
-public sealed class SandboxOptions
+public sealed class SandboxOptions : IValidatableObject
 {
     public const string Section = "Tools:Sandbox";
 
@@ -61,6 +61,20 @@ public sealed class SandboxOptions
     /// 8 MiB of content is about 11 MiB on the wire: under the broker's 16 MiB and MongoDB's 16 MiB document.
     private const long MaxArtifactsBytesCeiling = 8L << 20;
 
+    /// The nested Egress section, which data annotations do not reach on their own.
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Egress.HeaderTimeout <= TimeSpan.Zero || Egress.ConnectTimeout <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Tools:Sandbox:Egress:HeaderTimeout and :ConnectTimeout must be positive durations such as 00:00:10.");
+        }
+
+        if (Egress.MaxBytesPerCall <= 0)
+        {
+            yield return new ValidationResult("Tools:Sandbox:Egress:MaxBytesPerCall must be a positive number of bytes.");
+        }
+    }
+
     public SandboxLimits LimitsFor(AgentSandbox agent) => new(
         agent.WallTime ?? Defaults.WallTime,
         agent.CpuTime ?? Defaults.CpuTime,
@@ -93,7 +107,6 @@ public sealed class SandboxEgressOptions
     public List<string> PrivateHosts { get; set; } = [];
 
     /// What all of one call's tunnels may carry, both ways together; a tunnel is closed beyond it.
-    [Range(1, long.MaxValue)]
     public long MaxBytesPerCall { get; set; } = 100L << 20;
 
     /// How long code has to send its CONNECT request once connected (a slow sender is dropped).

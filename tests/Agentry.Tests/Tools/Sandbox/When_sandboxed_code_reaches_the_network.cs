@@ -124,6 +124,23 @@ public sealed class When_sandboxed_code_reaches_the_network
     }
 
     [Test]
+    public async Task Should_drop_a_connection_that_never_sends_its_request()
+    {
+        using var host = Host([$"127.0.0.1:{_port}"], privateHosts: true, headerTimeout: "00:00:01");
+
+        var output = await host.PythonAsync("""
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", 3128), timeout=15)
+            started = time.monotonic()
+            s.sendall(b"CONNECT 127.0.0.1:")
+            print("closed" if s.recv(4096) == b"" else "answered", round(time.monotonic() - started))
+            """);
+
+        Assert.That(output, Does.Match(@"closed [0-3]\b"), "dropped at the 1 s header timeout, not left open");
+        Assert.That(_requests, Is.Empty);
+    }
+
+    [Test]
     public async Task Should_have_no_proxy_and_no_network_without_allowed_hosts()
     {
         using var host = Host([], privateHosts: true);
@@ -156,9 +173,24 @@ public sealed class When_sandboxed_code_reaches_the_network
         Assert.That(Directory.EnumerateDirectories(Path.GetTempPath(), "agentry-egress-*").Except(before), Is.Empty, "the proxy's socket folder is removed");
     }
 
-    private static SandboxTestHost Host(string[] allowedHosts, bool privateHosts, long? maxBytes = null)
+    [Test]
+    public void Should_refuse_a_timeout_that_is_not_positive_at_start()
+    {
+        using var services = Agentry.Tests.ToolExecutor.ToolServices.Build(new Dictionary<string, string?> { ["Tools:Sandbox:Egress:HeaderTimeout"] = "00:00:00" });
+
+        var refused = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            _ = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Agentry.Tools.SandboxOptions>>().Value)!;
+        Assert.That(refused.Message, Does.Contain("Tools:Sandbox:Egress:HeaderTimeout and :ConnectTimeout must be positive"));
+    }
+
+    private static SandboxTestHost Host(string[] allowedHosts, bool privateHosts, long? maxBytes = null, string? headerTimeout = null)
     {
         var settings = new Dictionary<string, string?>();
+        if (headerTimeout is not null)
+        {
+            settings["Tools:Sandbox:Egress:HeaderTimeout"] = headerTimeout;
+        }
+
         if (privateHosts)
         {
             settings["Tools:Sandbox:Egress:PrivateHosts:0"] = "127.0.0.1";
