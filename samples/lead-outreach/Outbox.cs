@@ -29,7 +29,7 @@ internal static class Outbox
         var sources = arguments.GetProperty("sources").EnumerateArray().Select(s => s.GetString()!).ToList();
         await using var connection = await crm.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        if (await Queued(connection, transaction, "run_id = $a AND call_id = $b", invocation.RunId.ToString(), invocation.CallId, cancellationToken) is { } redelivered)
+        if (await Queued(connection, transaction, "o.run_id = $a AND o.call_id = $b", invocation.RunId.ToString(), invocation.CallId, cancellationToken) is { } redelivered)
         {
             return redelivered;
         }
@@ -67,7 +67,7 @@ internal static class Outbox
             UPDATE leads SET stage = 'in_sequence', step = $step, next_touch_on = $next WHERE id = $lead;
             """, cancellationToken, ("$lead", lead.Id), ("$step", step), ("$to", lead.Email), ("$subject", subject), ("$body", body), ("$sources", JsonSerializer.Serialize(sources)),
             ("$run", invocation.RunId.ToString()), ("$call", invocation.CallId), ("$at", crm.Now), ("$next", nextTouch));
-        var queued = await Queued(connection, transaction, "lead_id = $a AND step = $b", lead.Id, step, cancellationToken);
+        var queued = await Queued(connection, transaction, "o.lead_id = $a AND o.step = $b", lead.Id, step, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return $"{queued} Next touch on {nextTouch} unless crm_schedule_follow_up sets another day.";
     }

@@ -17,7 +17,7 @@ public sealed class SendEmailTool(Crm crm) : ITool
 
     public Task<string> InvokeAsync(JsonElement arguments, ToolInvocation invocation, CancellationToken cancellationToken) =>
         Outbox.SendAsync(crm, arguments, invocation, async (lead, step, connection, transaction) => step == 1 ? null
-            : await Outbox.Queued(connection, transaction, "lead_id = $a AND step = $b", lead.Id, 1, cancellationToken) is { } first
+            : await Outbox.Queued(connection, transaction, "o.lead_id = $a AND o.step = $b", lead.Id, 1, cancellationToken) is { } first
                 ? $"{lead.Id} already got the first email: nothing was sent again. {first}"
                 : throw new ToolException(Agentry.Contracts.ToolErrorKind.Failed, $"{lead.Id} ({lead.Name}) is in the sequence already: its next email is a follow-up (crm_send_follow_up). Nothing was sent.", causedByCaller: true),
             cancellationToken);
@@ -47,7 +47,7 @@ public sealed class SendFollowUpTool(Crm crm) : ITool
         {
             Outbox.Refuse(step == 1 ? $"{lead.Id} ({lead.Name}) has had no email yet: send the first one with crm_send_email. Nothing was sent." : null);
             var today = Crm.Day(crm.Today);
-            if (await Outbox.Queued(connection, transaction, "lead_id = $a AND substr(queued_at, 1, 10) = $b", lead.Id, today, cancellationToken) is { } sentToday)
+            if (await Outbox.Queued(connection, transaction, "o.lead_id = $a AND substr(o.queued_at, 1, 10) = $b", lead.Id, today, cancellationToken) is { } sentToday)
             {
                 return $"{lead.Id} was already mailed today: nothing was sent again. {sentToday}";
             }
