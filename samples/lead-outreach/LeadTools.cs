@@ -6,12 +6,13 @@ using Microsoft.Data.Sqlite;
 namespace Agentry.Samples.LeadOutreach;
 
 /// The day's work list: the new leads, the leads whose next touch is due, the leads who replied and
-/// wait for their owner, and the due leads the sequence must stop for (bounced, unsubscribed). The
+/// wait for their owner, and the leads the sequence must stop for: due ones that bounced or
+/// unsubscribed, and new ones whose address the email service suppresses (they get no email). The
 /// CRM holds the next-touch dates, so a run that did not happen, or failed, loses nothing: the next
 /// morning's run finds the same leads due.
 public sealed class LeadsDueTool(Crm crm) : ITool
 {
-    public static readonly ToolDescriptor Descriptor = new("crm_leads_due", "Returns today's outreach work from the CRM: new_leads (no email yet), follow_ups_due (next touch today or earlier, with the opens and clicks of their last email), replied (a person answered: hand them to their owner) and stopped (bounced or unsubscribed: never mail them).", ToolSchema.ClosedObject("""
+    public static readonly ToolDescriptor Descriptor = new("crm_leads_due", "Returns today's outreach work from the CRM: new_leads (no email yet), follow_ups_due (next touch today or earlier, with the opens and clicks of their last email), replied (a person answered: hand them to their owner) and stopped (bounced, unsubscribed or suppressed: never mail them).", ToolSchema.ClosedObject("""
         "limit": { "type": "integer", "minimum": 1, "maximum": 50, "description": "Most leads per list. Default 20." }
         """));
 
@@ -23,7 +24,7 @@ public sealed class LeadsDueTool(Crm crm) : ITool
         var today = Crm.Day(crm.Today);
         await using var connection = await crm.OpenAsync(cancellationToken);
         var newLeads = await Rows(connection, """
-            SELECT id, name, title, company, domain, owner FROM lead_state WHERE stage = 'new' ORDER BY created_on, id LIMIT $limit
+            SELECT id, name, title, company, domain, owner FROM lead_state WHERE stage = 'new' AND stop IS NULL ORDER BY created_on, id LIMIT $limit
             """, limit, today, r => new { id = r.GetString(0), name = r.GetString(1), title = r.GetString(2), company = r.GetString(3), company_domain = r.GetString(4), owner = r.GetString(5) }, cancellationToken);
         var due = await Rows(connection, """
             SELECT s.id, s.name, s.title, s.company, s.step, s.next_touch_on, o.subject, o.queued_at,
@@ -43,7 +44,7 @@ public sealed class LeadsDueTool(Crm crm) : ITool
             """, limit, today, r => new { id = r.GetString(0), name = r.GetString(1), title = r.GetString(2), company = r.GetString(3), owner = r.GetString(4), reply = new { at = r.GetString(5), text = r.IsDBNull(6) ? "" : r.GetString(6) } }, cancellationToken);
         var stopped = await Rows(connection, """
             SELECT id, name, company, stop FROM lead_state
-            WHERE stage = 'in_sequence' AND stop IN ('suppressed', 'unsubscribed', 'bounced') AND next_touch_on <= $today ORDER BY id LIMIT $limit
+            WHERE stop IN ('suppressed', 'unsubscribed', 'bounced') AND (stage = 'new' OR (stage = 'in_sequence' AND next_touch_on <= $today)) ORDER BY id LIMIT $limit
             """, limit, today, r => new { id = r.GetString(0), name = r.GetString(1), company = r.GetString(2), reason = r.GetString(3) }, cancellationToken);
         return JsonSerializer.Serialize(new { today, new_leads = newLeads, follow_ups_due = due, replied, stopped });
     }

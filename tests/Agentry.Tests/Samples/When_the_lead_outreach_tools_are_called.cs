@@ -88,6 +88,18 @@ public sealed class When_the_lead_outreach_tools_are_called
     }
 
     [Test]
+    public async Task Should_list_the_new_leads_and_stop_the_suppressed_one()
+    {
+        var due = JsonDocument.Parse(await new LeadsDueTool(_crm).InvokeAsync(Args(new { }), Call("call_1"), CancellationToken.None)).RootElement;
+
+        Assert.That(due.GetProperty("today").GetString(), Is.EqualTo("2026-12-07"));
+        Assert.That(due.GetProperty("new_leads").EnumerateArray().Select(l => $"{l.GetProperty("id")} {l.GetProperty("company_domain")} {l.GetProperty("owner")}"),
+            Is.EqualTo(new[] { "L-201 northwind.example.com sam.patel@relay.example.com", "L-202 contoso-freight.example.com jo.martin@relay.example.com" }));
+        Assert.That(due.GetProperty("stopped").EnumerateArray().Select(l => $"{l.GetProperty("id")} {l.GetProperty("reason")}"), Is.EqualTo(new[] { "L-203 suppressed" }));
+        Assert.That(due.GetProperty("follow_ups_due").GetArrayLength() + due.GetProperty("replied").GetArrayLength(), Is.Zero, "Chris Lee's follow-up is due on Wednesday");
+    }
+
+    [Test]
     public async Task Should_follow_up_only_when_due_briefly_and_once_a_day()
     {
         var followUp = new SendFollowUpTool(_crm);
