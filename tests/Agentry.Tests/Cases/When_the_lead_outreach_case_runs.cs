@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Agentry.Cli;
 using Agentry.Contracts;
 using static Agentry.Tests.Cases.LeadOutreachScenario;
 
@@ -10,8 +11,9 @@ namespace Agentry.Tests.Cases;
 /// companies researched at once, two first emails at once that the rep approves, one refused for
 /// naming another company's page and corrected, the suppressed lead left alone, the next touches set.
 /// Three days later, after the CRM recorded opens, a reply and an unsubscribe: a short nudge to the
-/// lead who opened, the one who replied handed to her rep, nothing to the one who unsubscribed.
-/// And the rep who denies a first email: nothing is sent and the lead waits for the next morning.
+/// lead who opened, the one who replied handed to his rep, nothing to the one who unsubscribed.
+/// And the rep who denies a first email: nothing is sent and the lead waits for the next morning;
+/// and the offline model, which reads the work list and reports it, mailing nobody.
 public sealed class When_the_lead_outreach_case_runs
 {
     private static string Day(string today, int days) =>
@@ -155,5 +157,25 @@ public sealed class When_the_lead_outreach_case_runs
         Assert.That(await server.RowsAsync("SELECT count(*) FROM outbox WHERE lead_id = 'L-201'"), Is.EqualTo(new[] { "0" }));
         Assert.That(await server.RowsAsync("SELECT stage || ' ' || step || ' ' || ifnull(next_touch_on, '-') FROM leads WHERE id = 'L-201'"), Is.EqualTo(new[] { "new 0 -" }),
             "still a new lead: the next morning's run offers it to the rep again");
+    }
+    [Test]
+    public async Task Should_only_read_the_work_list_with_the_offline_model_and_mail_nobody()
+    {
+        using var folder = new TempFolder();
+        var crm = $"Data Source={folder.File("crm.db")};Pooling=False";
+        var (exit, output, error) = await AgentryRun.RunAsync(new RunOptions(Goal(DateOnly.FromDateTime(DateTime.UtcNow)), "lead-outreach", TestAgents.RepositoryAgentsFolder(), null, Verbose: false,
+            new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:sqlite"] = folder.SqliteConnectionString,
+                ["Tools:Crm:ConnectionString"] = crm,
+            }, Approvals: new ApprovalChoice(ApprovalMode.Deny, "nobody")));
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output + error);
+        Assert.That(output, Does.Contain("call     crm_leads_due {}").And.Contain("\"new_leads\":[{\"id\":\"L-201\""), "it reads and reports the day's work list");
+        Assert.That(output, Does.Not.Contain("crm_send").And.Not.Contain("waits for approval"));
+        await using var db = new Microsoft.Data.Sqlite.SqliteConnection(crm);
+        await db.OpenAsync();
+        Assert.That(await EndToEnd.SqliteRows.Query(db, "SELECT lead_id FROM outbox"), Is.EqualTo(new[] { "L-204" }), "only the demo's earlier email");
+        Assert.That(await EndToEnd.SqliteRows.Query(db, "SELECT id FROM leads WHERE stage = 'new' ORDER BY id"), Is.EqualTo(new[] { "L-201", "L-202", "L-203" }));
     }
 }
