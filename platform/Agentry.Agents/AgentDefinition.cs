@@ -91,19 +91,22 @@ public sealed record ToolPolicy(IReadOnlyList<string> AllowedHosts, bool ReadOnl
     public IReadOnlyDictionary<string, string> Settings { get; init; } = NoSettings;
 
     /// Whether AllowedHosts lets a call reach this address (always, when the list is empty).
-    public bool AllowsHost(Uri url)
-    {
-        if (AllowedHosts.Count == 0)
-        {
-            return true;
-        }
+    public bool AllowsHost(Uri url) => AllowedHosts.Count == 0 || HostAllowList.Allows(AllowedHosts, url.IdnHost, url.Port, portWhenUnnamed: null);
+}
 
-        var host = url.IdnHost.TrimEnd('.');
-        foreach (var entry in AllowedHosts)
+/// Allow-list entries as agents write them: `api.example.com`, `*.example.com` (any subdomain, not
+/// example.com itself), either with `:port`.
+public static class HostAllowList
+{
+    /// portWhenUnnamed: the one port an entry without a port allows; null, any port.
+    public static bool Allows(IReadOnlyList<string> entries, string host, int port, int? portWhenUnnamed)
+    {
+        host = host.TrimEnd('.');
+        foreach (var entry in entries)
         {
             var colon = entry.LastIndexOf(':');
-            var (pattern, port) = colon < 0 ? (entry, (int?)null) : (entry[..colon], int.Parse(entry[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-            if (port is { } p && p != url.Port)
+            var (pattern, named) = colon < 0 ? (entry, portWhenUnnamed) : (entry[..colon], int.Parse(entry[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+            if (named is { } allowed && allowed != port)
             {
                 continue;
             }

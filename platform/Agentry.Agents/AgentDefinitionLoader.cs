@@ -339,7 +339,7 @@ public static partial class AgentDefinitionLoader
         }
 
         var map = reader.Mapping(node, "sandbox");
-        reader.RejectUnknownKeys(map, ["wall_time", "cpu_time", "memory", "processes", "output", "workspace", "outputs", "inputs"], "'sandbox'");
+        reader.RejectUnknownKeys(map, ["wall_time", "cpu_time", "memory", "processes", "output", "workspace", "outputs", "inputs", "allowed_hosts"], "'sandbox'");
         var inputs = new List<SandboxInput>();
         if (map.Find("inputs") is { } inputsNode)
         {
@@ -379,6 +379,9 @@ public static partial class AgentDefinitionLoader
         {
             Outputs = outputs,
             Inputs = inputs,
+            AllowedHosts = map.Find("allowed_hosts") is { } hostsNode
+                ? reader.Names(hostsNode, "sandbox.allowed_hosts", HostPattern(), "a host name such as pypi.org or *.example.com, optionally with :port (443 otherwise)")
+                : [],
         };
     }
 

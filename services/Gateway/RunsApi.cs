@@ -35,15 +35,22 @@ public static class RunsApi
     {
         var runs = app.MapGroup("/runs");
 
-        runs.MapPost("/", async (StartRunRequest request, ClaimsPrincipal caller, AgentCatalog agents, IOptions<GoalBounds> bounds, IPublishEndpoint bus, CancellationToken cancellationToken) =>
+        runs.MapPost("/", async (StartRunRequest request, HttpRequest http, ClaimsPrincipal caller, AgentCatalog agents, IOptions<GoalBounds> bounds, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {
             var tenant = caller.Tenant();
+            var idempotencyKey = http.Headers[IdempotencyKeyHeader].ToString();
+            if (IdempotencyKeyProblem(idempotencyKey) is { } keyProblem)
+            {
+                return Results.Problem(keyProblem, statusCode: StatusCodes.Status400BadRequest, title: "The run cannot start.");
+            }
+
             if (!string.IsNullOrWhiteSpace(request.TenantId) && request.TenantId.Trim() != tenant)
             {
                 return Results.Problem($"Your credential acts for tenant '{tenant}'; the body names tenant '{request.TenantId}'. Leave tenantId out: a run's tenant is its caller's.", statusCode: StatusCodes.Status403Forbidden, title: "Another tenant.");
             }
 
-            var runId = NewId.NextGuid();
+            // The saga starts one run per run id, so a retried request with its key starts nothing new.
+            var runId = idempotencyKey.Length == 0 ? NewId.NextGuid() : Triggers.TriggeredRuns.RunIdOfRequest(tenant, idempotencyKey);
             var goal = new GoalReceived(runId, tenant, request.Agent ?? "", request.Goal?.Trim() ?? "", request.Input, TriggerKind.Api, request.Limits, UserId: request.UserId);
             if ((GoalValidation.Problem(agents, goal, bounds.Value) ?? UserIds.Problem(request.UserId)) is { } problem)
             {
@@ -110,6 +117,15 @@ public static class RunsApi
         var run = (await memory.GetResponse<RunView>(new GetRun(runId), cancellationToken)).Message;
         return run.Found && run.TenantId == caller.Tenant() ? run : null;
     }
+
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// Keys as the IETF draft on the Idempotency-Key header and the APIs that use it take them: a
+    /// caller's own unique string (a UUID, an order number), printable ASCII, not too long to index.
+    private static string? IdempotencyKeyProblem(string key) =>
+        key.Length > 255 ? $"The Idempotency-Key is {key.Length} characters; the limit is 255."
+        : key.Any(c => c is < '!' or > '~') ? "The Idempotency-Key may hold printable ASCII characters only (no spaces), e.g. a UUID."
+        : null;
 
     internal static IResult NotFound(Guid runId) =>
         Results.Problem($"No run {runId} is known.", statusCode: StatusCodes.Status404NotFound, title: "Run not found.");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -13,6 +14,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly StringBuilder _log = new();
     private readonly Lock _logGate = new();
+    private readonly ConcurrentQueue<string> _unexpectedExits = new();
     private Process _process = null!;
     private volatile bool _stopping;
 
@@ -29,6 +31,10 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int Port { get; }
     public IReadOnlyDictionary<string, string> Environment { get; }
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+
+    /// Every exit the test did not cause (a crash, a guard stopping the service, even a clean exit),
+    /// when and with which code: the supervisor's restart hides them otherwise.
+    public IReadOnlyCollection<string> UnexpectedExits => _unexpectedExits;
 
     public string Log
     {
@@ -140,7 +146,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     private void RestartAfterFailure()
     {
         var exited = _process;
-        if (_stopping || exited.ExitCode == 0)
+        if (_stopping)
+        {
+            return;
+        }
+
+        _unexpectedExits.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} exit code {exited.ExitCode}");
+        if (exited.ExitCode == 0)
         {
             return;
         }

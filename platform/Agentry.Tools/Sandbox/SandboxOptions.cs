@@ -6,7 +6,7 @@ namespace Agentry.Tools;
 
 /// The code sandbox (Tools:Sandbox): where bubblewrap and the interpreters are, and the limits of a
 /// call when the agent's `sandbox:` section does not set them.
-public sealed class SandboxOptions
+public sealed class SandboxOptions : IValidatableObject
 {
     public const string Section = "Tools:Sandbox";
 
@@ -40,6 +40,9 @@ public sealed class SandboxOptions
 
     public SandboxLimitOptions Defaults { get; set; } = new();
 
+    /// The proxy through which code reaches its agent's sandbox.allowed_hosts (none by default).
+    public SandboxEgressOptions Egress { get; set; } = new();
+
     /// The most one output file may have to be kept as an artifact when the run ends; a larger one is
     /// left out, and the run's artifact list says so and why.
     [Range(1, MaxArtifactsBytesCeiling)]
@@ -57,6 +60,20 @@ public sealed class SandboxOptions
 
     /// 8 MiB of content is about 11 MiB on the wire: under the broker's 16 MiB and MongoDB's 16 MiB document.
     private const long MaxArtifactsBytesCeiling = 8L << 20;
+
+    /// The nested Egress section, which data annotations do not reach on their own.
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Egress.HeaderTimeout <= TimeSpan.Zero || Egress.ConnectTimeout <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Tools:Sandbox:Egress:HeaderTimeout and :ConnectTimeout must be positive durations such as 00:00:10.");
+        }
+
+        if (Egress.MaxBytesPerCall <= 0)
+        {
+            yield return new ValidationResult("Tools:Sandbox:Egress:MaxBytesPerCall must be a positive number of bytes.");
+        }
+    }
 
     public SandboxLimits LimitsFor(AgentSandbox agent) => new(
         agent.WallTime ?? Defaults.WallTime,
@@ -81,6 +98,22 @@ public sealed class SandboxLimitOptions
     public long OutputBytes { get; set; } = 8L << 10;
 
     public long WorkspaceBytes { get; set; } = 100L << 20;
+}
+
+public sealed class SandboxEgressOptions
+{
+    /// Hosts that may resolve to loopback or private addresses (an internal package mirror); each
+    /// must also be in the agent's sandbox.allowed_hosts.
+    public List<string> PrivateHosts { get; set; } = [];
+
+    /// What all of one call's tunnels may carry, both ways together; a tunnel is closed beyond it.
+    public long MaxBytesPerCall { get; set; } = 100L << 20;
+
+    /// How long code has to send its CONNECT request once connected (a slow sender is dropped).
+    public TimeSpan HeaderTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// How long resolving the host and connecting to it may take.
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// The limits one call runs under.

@@ -11,19 +11,28 @@ using Microsoft.Extensions.Options;
 namespace Agentry.Tools;
 
 /// What to run: the run's workspace is mounted read-write at /workspace, each input read-only at
-/// /workspace/inputs/NAME.
-public sealed record SandboxRequest(Guid RunId, string CallId, SandboxLanguage Language, string Code, SandboxLimits Limits, IReadOnlyList<SandboxInput> Inputs);
+/// /workspace/inputs/NAME. AllowedHosts: where its code may open tunnels (EgressProxy); none, no network.
+public sealed record SandboxRequest(Guid RunId, string CallId, SandboxLanguage Language, string Code, SandboxLimits Limits, IReadOnlyList<SandboxInput> Inputs)
+{
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+}
 
 /// Runs code under bubblewrap (docs/sandbox.md): its own user, PID, network, IPC, UTS and cgroup
 /// namespaces, a new session, no capabilities, no further user namespaces, a seccomp filter, only
 /// /usr of the host (read-only), a private /tmp, rlimits, and the wall clock and workspace size
 /// watched by the launcher outside. Nothing of the host reaches the result: the environment is
 /// cleared before the launcher starts, and the workspace's host path is replaced by /workspace.
-public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonitor<SandboxOptions> options, TimeProvider clock, ILogger<SandboxRunner> logger)
+public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonitor<SandboxOptions> options, IHostResolver resolver, TimeProvider clock, ILogger<SandboxRunner> logger)
 {
     internal const string SandboxUid = "1000";
 
-    internal static readonly string Launcher = ReadLauncher();
+    /// Where the sandbox sees the egress proxy's socket folder, and where its forwarder listens.
+    private const string EgressMount = "/run/egress";
+    private const string ForwarderAddress = "http://127.0.0.1:3128";
+
+    internal static readonly string Launcher = ReadResource("launcher.py");
+
+    private static readonly string Forwarder = ReadResource("egress_forwarder.py");
 
     public async Task<SandboxExecution> RunAsync(SandboxRequest request, CancellationToken cancellationToken)
     {
@@ -48,7 +57,9 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
             ? new[] { settings.Python, "-I", "-c", request.Code }
             : [settings.Shell, "-c", request.Code];
         var started = clock.GetUtcNow();
-        var (report, stdout, stderr) = await LaunchAsync(settings, folder, request.Limits, request.Inputs, program, cancellationToken);
+        await using var egress = request.AllowedHosts.Count == 0 ? null
+            : EgressProxy.Start(request.AllowedHosts, resolver, settings.Egress, logger, $"call {request.CallId} of run {request.RunId}");
+        var (report, stdout, stderr) = await LaunchAsync(settings, folder, request.Limits, request.Inputs, program, cancellationToken, egress?.Folder);
 
         var killed = Classify(report, request.Limits, stderr.Text);
         if (killed == SandboxLimit.Workspace)
@@ -102,12 +113,12 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
     }
 
     private static async Task<(LaunchReport Report, (string Text, long TotalBytes) Stdout, (string Text, long TotalBytes) Stderr)> LaunchAsync(
-        SandboxOptions settings, string folder, SandboxLimits limits, IReadOnlyList<SandboxInput> inputs, string[] program, CancellationToken cancellationToken)
+        SandboxOptions settings, string folder, SandboxLimits limits, IReadOnlyList<SandboxInput> inputs, string[] program, CancellationToken cancellationToken, string? egressFolder = null)
     {
         var reportFile = Path.Combine(Path.GetTempPath(), $"agentry-sandbox-{Guid.NewGuid():N}.json");
         var spec = JsonSerializer.Serialize(new
         {
-            argv = BubblewrapArguments(settings, folder, limits, inputs, program),
+            argv = BubblewrapArguments(settings, folder, limits, inputs, program, egressFolder),
             limits = new
             {
                 cpu = (long)Math.Ceiling(limits.CpuTime.TotalSeconds),
@@ -167,7 +178,7 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
         }
     }
 
-    private static List<string> BubblewrapArguments(SandboxOptions settings, string folder, SandboxLimits limits, IReadOnlyList<SandboxInput> inputs, string[] program)
+    private static List<string> BubblewrapArguments(SandboxOptions settings, string folder, SandboxLimits limits, IReadOnlyList<SandboxInput> inputs, string[] program, string? egressFolder)
     {
         List<string> args =
         [
@@ -198,12 +209,31 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
             args.AddRange(["--ro-bind", input.HostPath, $"/workspace/inputs/{input.Name}"]);
         }
 
+        if (egressFolder is not null)
+        {
+            // A unix socket on a read-only mount still accepts connections; nothing else is in the folder.
+            args.AddRange(["--ro-bind", egressFolder, EgressMount]);
+        }
+
         // The root is bwrap's own tmpfs: read-only, so that /workspace and /tmp are the only places to write.
         args.AddRange(["--remount-ro", "/", "--chdir", "/workspace", "--clearenv",
             "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/workspace", "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8",
             // A .pyc keyed on mtime and size would hide a same-second, same-size edit (a fixed patch).
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-            "--"]);
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]);
+        if (egressFolder is not null)
+        {
+            foreach (var variable in (string[])["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+            {
+                args.AddRange(["--setenv", variable, ForwarderAddress]);
+            }
+
+            args.AddRange(["--", settings.Python, "-I", "-S", "-c", Forwarder]);
+        }
+        else
+        {
+            args.Add("--");
+        }
+
         args.AddRange(program);
         return args;
     }
@@ -255,10 +285,10 @@ public sealed partial class SandboxRunner(RunWorkspace workspace, IOptionsMonito
 
     private static string Hash(string code) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code)))[..16];
 
-    private static string ReadLauncher()
+    private static string ReadResource(string name)
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Agentry.Tools.Sandbox.launcher.py")
-            ?? throw new InvalidOperationException("The sandbox launcher is not embedded in Agentry.Tools.");
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"Agentry.Tools.Sandbox.{name}")
+            ?? throw new InvalidOperationException($"The sandbox's {name} is not embedded in Agentry.Tools.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }

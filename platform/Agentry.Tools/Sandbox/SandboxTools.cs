@@ -5,6 +5,7 @@ using Agentry.Agents.Tools;
 using Agentry.Contracts;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,7 @@ public static partial class SandboxTools
     public static ToolPack Pack { get; } = ToolPack.Withholdable([RunPythonTool.Descriptor, RunShellTool.Descriptor], (services, _) =>
     {
         services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<IHostResolver, DnsHostResolver>();
         services.AddSingleton<SandboxRunner>();
         services.AddSingleton<ITool, RunPythonTool>();
         services.AddSingleton<ITool, RunShellTool>();
@@ -95,7 +97,7 @@ public static partial class SandboxTools
     internal static async Task<string> RunAsync(SandboxRunner runner, SandboxOptions settings, SandboxLanguage language, string code, ToolInvocation invocation, CancellationToken cancellationToken)
     {
         var execution = await runner.RunAsync(
-            new SandboxRequest(invocation.RunId, invocation.CallId, language, code, settings.LimitsFor(invocation.Sandbox), invocation.Sandbox.Inputs),
+            new SandboxRequest(invocation.RunId, invocation.CallId, language, code, settings.LimitsFor(invocation.Sandbox), invocation.Sandbox.Inputs) { AllowedHosts = invocation.Sandbox.AllowedHosts },
             cancellationToken);
         if (Activity.Current is { } span)
         {

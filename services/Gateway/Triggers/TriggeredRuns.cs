@@ -59,10 +59,17 @@ public sealed class TriggeredRuns(AgentCatalog agents, IOptions<GoalBounds> boun
     }
 
     /// A name-based UUID (version 8, from SHA-256) of the agent, the trigger and the firing.
-    public static Guid RunIdOf(string agent, string trigger, string firing)
+    public static Guid RunIdOf(string agent, string trigger, string firing) => NameBased($"{agent}\n{trigger}\n{firing}");
+
+    /// The run a caller of POST /runs names with its Idempotency-Key: the same key of the same tenant
+    /// is the same run, so a retry after a lost answer starts nothing new. The prefix keeps these ids
+    /// apart from those of trigger firings.
+    public static Guid RunIdOfRequest(string tenant, string idempotencyKey) => NameBased($"api\n{tenant}\n{idempotencyKey}");
+
+    private static Guid NameBased(string name)
     {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"{agent}\n{trigger}\n{firing}"), hash);
+        SHA256.HashData(Encoding.UTF8.GetBytes(name), hash);
         var bytes = hash[..16];
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);

@@ -43,7 +43,13 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         Event(() => StepProposed, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
         Event(() => ToolResult, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
         Event(() => GoalEvaluated, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
-        Event(() => DeadlineReached, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
+        // A deadline outlives nothing but its run, so one without a run is worth a warning: the run's
+        // state was lost (Redis without persistence) or another deployment shares this Redis and key
+        // prefix and claimed it, and then that deployment's runs miss their deadlines.
+        Event(() => DeadlineReached, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Execute(context =>
+            LogContext.Warning?.Log(
+                "The deadline of run {RunId} came due, but this Planner's saga store does not hold that run: its state was lost, or another deployment shares this Redis and Planner:Redis:KeyPrefix and claimed it. Give each deployment its own key prefix.",
+                context.Message.RunId))));
         Event(() => CancelRequested, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
         Event(() => RunFaultReported, e => e.CorrelateById(c => c.Message.RunId));
         Event(() => ApprovalDecided, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));

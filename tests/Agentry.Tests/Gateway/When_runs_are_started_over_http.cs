@@ -44,6 +44,66 @@ public sealed class When_runs_are_started_over_http : AgentryServerFixture
     }
 
     [Test]
+    public async Task Should_start_one_run_for_requests_retried_with_the_same_idempotency_key()
+    {
+        var ends = new System.Collections.Concurrent.ConcurrentQueue<(Guid RunId, Guid? MessageId)>();
+        var handle = App.Services.GetRequiredService<IBus>().ConnectReceiveEndpoint(e => e.Handler<RunCompleted>(c =>
+        {
+            ends.Enqueue((c.Message.RunId, c.MessageId));
+            return Task.CompletedTask;
+        }));
+        await handle.Ready;
+        var key = $"order-{Guid.NewGuid():N}";
+
+        var first = await StartAsync(key);
+        await Eventually.Until(() => Task.FromResult(ends.Any(e => e.RunId == first) ? "ended" : null), "the first run's end");
+        // The caller never saw the first answer and sends the request again, after the run ended.
+        var retried = await StartAsync(key);
+        var other = await StartAsync($"order-{Guid.NewGuid():N}");
+        await Eventually.Until(() => Task.FromResult(ends.Any(e => e.RunId == other) ? "ended" : null), "the other run's end");
+
+        Assert.That(retried, Is.EqualTo(first));
+        Assert.That(other, Is.Not.EqualTo(first));
+        Assert.That(Agentry.Gateway.Triggers.TriggeredRuns.RunIdOfRequest("another-tenant", key), Is.Not.EqualTo(first), "a key names a run of its tenant only");
+        Assert.That(ends.Where(e => e.RunId == first).Select(e => e.MessageId).Distinct().Count(), Is.EqualTo(1), "one end of the run");
+        var run = await Eventually.RunAsync(Http, first, r => r.Status == RunStatus.Completed, "the run recorded as completed");
+        Assert.That(run.Steps, Has.Count.EqualTo(2), "the retried request ran no step");
+        await handle.StopAsync();
+    }
+
+    [Test]
+    public async Task Should_refuse_an_idempotency_key_with_a_space()
+    {
+        const string key = "two words";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/runs") { Content = JsonContent.Create(new { agent = "assistant", goal = "What is 2 + 2?" }) };
+        request.Headers.TryAddWithoutValidation(RunsApi.IdempotencyKeyHeader, key);
+        using var response = await Http.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("printable ASCII"));
+    }
+
+    [Test]
+    public async Task Should_refuse_an_idempotency_key_over_255_characters()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/runs") { Content = JsonContent.Create(new { agent = "assistant", goal = "What is 2 + 2?" }) };
+        request.Headers.Add(RunsApi.IdempotencyKeyHeader, new string('k', 256));
+        using var response = await Http.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("The Idempotency-Key is 256 characters; the limit is 255."));
+    }
+
+    private async Task<Guid> StartAsync(string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/runs") { Content = JsonContent.Create(new { agent = "assistant", goal = "What is (2 + 3) * 4?" }) };
+        request.Headers.Add(RunsApi.IdempotencyKeyHeader, idempotencyKey);
+        using var response = await Http.SendAsync(request);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<StartRunResponse>())!.RunId;
+    }
+
+    [Test]
     public async Task Should_refuse_an_empty_goal_with_a_problem_that_says_why()
     {
         using var response = await Http.PostAsJsonAsync("/runs", new { agent = "assistant", goal = "" });
@@ -58,7 +118,7 @@ public sealed class When_runs_are_started_over_http : AgentryServerFixture
         using var response = await Http.PostAsJsonAsync("/runs", new { agent = "nobody", goal = "hello" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("Unknown agent 'nobody'. Known agents: assistant, code-review, coder, customer-support, data-pipeline, handbook, market-research, orchestrator, planner-demo, prior-auth."));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("Unknown agent 'nobody'. Known agents: assistant, code-review, coder, customer-support, data-pipeline, handbook, lead-outreach, market-research, orchestrator, planner-demo, prior-auth."));
     }
 
     [Test]

@@ -14,14 +14,14 @@ public sealed class SandboxTestHost : IDisposable
 {
     private readonly ServiceProvider _services;
 
-    public SandboxTestHost(AgentSandbox? sandbox = null)
+    public SandboxTestHost(AgentSandbox? sandbox = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         if (SandboxTools.WhyUnavailable(new SandboxOptions()) is { } reason)
         {
             Assert.Fail($"The sandbox is not available on this host: {reason}. test.sh installs bubblewrap and python3 (scripts/sandbox.sh).");
         }
 
-        _services = ToolServices.Build(new Dictionary<string, string?> { ["Tools:Files:Root"] = Root.Path });
+        _services = ToolServices.Build(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["Tools:Files:Root"] = Root.Path });
         Run = new ToolInvocation(Guid.NewGuid(), "tenant-1", "coder", 1, "call_1_1") { Sandbox = sandbox ?? AgentSandbox.Default };
     }
 
