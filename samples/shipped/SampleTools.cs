@@ -5,6 +5,7 @@ using Agentry.Samples.DataPipeline;
 using Agentry.Samples.LeadOutreach;
 using Agentry.Samples.MarketResearch;
 using Agentry.Samples.OrderDesk;
+using Agentry.Samples.PriorAuth;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,7 +15,7 @@ namespace Agentry.Samples;
 /// process checks the tool names of the agents it loads at start, so every host registers them all.
 public static class SampleTools
 {
-    public static IReadOnlyList<ToolPack> Packs { get; } = [OrderDeskPack.Pack, CodeReviewPack.Pack, DataPipelinePack.Pack, MarketResearchPack.Pack, LeadOutreachPack.Pack];
+    public static IReadOnlyList<ToolPack> Packs { get; } = [OrderDeskPack.Pack, CodeReviewPack.Pack, DataPipelinePack.Pack, MarketResearchPack.Pack, LeadOutreachPack.Pack, PriorAuthPack.Pack];
 
     public static IServiceCollection AddSampleTools(this IServiceCollection services, IConfiguration configuration)
     {

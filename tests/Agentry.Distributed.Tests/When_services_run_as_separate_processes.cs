@@ -141,7 +141,7 @@ public sealed class When_services_run_as_separate_processes
         var (exitCode, output) = await RunCliAsync("run", "What is 1 + 1?", "--agent", "nobody", "--bus", _deployment.AmqpUrl);
 
         Assert.That(exitCode, Is.EqualTo(1), output);
-        Assert.That(output, Does.Contain("Failed: Unknown agent 'nobody'. Known agents: assistant, code-review, coder, customer-support, data-pipeline, handbook, lead-outreach, market-research, orchestrator, planner-demo."));
+        Assert.That(output, Does.Contain("Failed: Unknown agent 'nobody'. Known agents: assistant, code-review, coder, customer-support, data-pipeline, handbook, lead-outreach, market-research, orchestrator, planner-demo, prior-auth."));
     }
 
     private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)

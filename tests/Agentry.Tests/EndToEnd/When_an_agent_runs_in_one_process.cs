@@ -75,7 +75,7 @@ public sealed class When_an_agent_runs_in_one_process
         var (exit, output, error) = await Run("What is 2 + 3?", agent: "nobody");
 
         Assert.That(exit, Is.EqualTo(ExitCodes.BadInput));
-        Assert.That(error.Trim(), Is.EqualTo("Unknown agent 'nobody'. Known agents: assistant, code-review, coder, customer-support, data-pipeline, handbook, lead-outreach, market-research, orchestrator, planner-demo."));
+        Assert.That(error.Trim(), Is.EqualTo("Unknown agent 'nobody'. Known agents: assistant, code-review, coder, customer-support, data-pipeline, handbook, lead-outreach, market-research, orchestrator, planner-demo, prior-auth."));
         Assert.That(output, Is.Empty);
     }
 
