@@ -42,6 +42,33 @@ public sealed class When_projects_reference_each_other
         }
     }
 
+    /// Merges of the solution file have lost EndProject lines before; MSBuild read on past them and
+    /// silently left the next project out of the solution.
+    [Test]
+    public void Should_list_every_project_in_the_solution_each_with_its_end()
+    {
+        var lines = File.ReadAllLines(Path.Combine(RepositoryFiles.Root, "Agentry.sln"));
+        var open = false;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].StartsWith("Project(", StringComparison.Ordinal))
+            {
+                Assert.That(open, Is.False, $"Agentry.sln:{i + 1}: a Project starts before the previous one's EndProject");
+                open = true;
+            }
+            else if (lines[i] == "EndProject")
+            {
+                open = false;
+            }
+        }
+
+        var listed = lines.Where(l => l.StartsWith("Project(", StringComparison.Ordinal))
+            .Select(l => l.Split('"')[5].Replace('\\', '/'))
+            .Where(p => p.EndsWith(".csproj", StringComparison.Ordinal))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.That(Projects().Where(p => !listed.Contains(p)), Is.Empty, "projects missing from Agentry.sln (dotnet sln add them)");
+    }
+
     [Test]
     public void Should_keep_every_service_apart_from_the_others()
     {

@@ -118,7 +118,10 @@ internal sealed partial class UpstreamEventConsumer(string agent, EventTrigger t
         // The event's own id (the AMQP message-id) names its run, so that a redelivery or a second publish
         // of it starts no second run. Without one, its content does: two identical events without ids
         // are one run (docs/triggers.md says so).
-        var eventId = context.MessageId?.ToString() ?? $"sha256:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(context.ReceiveContext.Body.GetBytes()))}";
+        // The AMQP property as the upstream set it: MassTransit's MessageId reads only UUIDs, and
+        // upstream ids are often not ("evt-000017").
+        var eventId = (context.ReceiveContext as RabbitMqBasicConsumeContext)?.Properties.MessageId is { Length: > 0 } amqpId ? amqpId
+            : context.MessageId?.ToString() ?? $"sha256:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(context.ReceiveContext.Body.GetBytes()))}";
         var origin = new TriggerOrigin(trigger.Name, $"{trigger.Exchange} {trigger.RoutingKey}", eventId);
         var run = runs.Prepare(agent, trigger, document, origin, eventId);
         if (run.Filtered)
