@@ -120,7 +120,7 @@ internal sealed partial class UpstreamEventConsumer(string agent, EventTrigger t
         // are one run (docs/triggers.md says so).
         // The AMQP property as the upstream set it: MassTransit's MessageId reads only UUIDs, and
         // upstream ids are often not ("evt-000017").
-        var eventId = (context.ReceiveContext as RabbitMqBasicConsumeContext)?.Properties.MessageId is { Length: > 0 } amqpId ? amqpId
+        var eventId = context.ReceiveContext.TransportHeaders.TryGetHeader("MessageId", out var header) && header is string { Length: > 0 } amqpId ? amqpId
             : context.MessageId?.ToString() ?? $"sha256:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(context.ReceiveContext.Body.GetBytes()))}";
         var origin = new TriggerOrigin(trigger.Name, $"{trigger.Exchange} {trigger.RoutingKey}", eventId);
         var run = runs.Prepare(agent, trigger, document, origin, eventId);
