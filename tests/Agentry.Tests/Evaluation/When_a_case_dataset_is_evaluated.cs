@@ -1,0 +1,86 @@
+using Agentry.Cli;
+using Agentry.Cli.Eval;
+using Agentry.Tests.Cases;
+using Agentry.Tests.Deploy;
+using Agentry.Tests.Llm;
+
+namespace Agentry.Tests.Evaluation;
+
+/// The datasets of the production cases (agents/evals/), run as `agentry eval` runs them: every case
+/// through the embedded runtime, the model the scripted OpenAI-compatible fake replaying the case's
+/// recorded scenario (the one its end-to-end test accepts). The dataset passes that behaviour and
+/// fails a model that skips the work.
+public sealed class When_a_case_dataset_is_evaluated
+{
+    private TempFolder _folder = null!;
+    private OpenAiFake _fake = null!;
+
+    [SetUp]
+    public void Start()
+    {
+        _folder = new TempFolder();
+        _fake = OpenAiFake.Start();
+    }
+
+    [TearDown]
+    public void Stop()
+    {
+        _fake.Dispose();
+        _folder.Dispose();
+    }
+
+    [Test]
+    public async Task Should_pass_the_data_pipeline_dataset_with_a_model_that_diagnoses_stages_and_promotes()
+    {
+        _fake.ScriptDiagnosisAndMigrations()
+            .ReplyWithAnswer("Incident dq-7781: not fixed. The promotion of fix_orders_amount_mapping was denied; production still has 12 NULL amounts.")
+            .ScriptDiagnosisAndMigrations()
+            .ReplyWithAnswer(DataPipelineScenario.Report);
+
+        var (exit, output, error) = await EvalAsync("data-pipeline");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 2 of 2 (100%)"));
+        Assert.That(await DataPipelineScenario.Rows(Prod, "SELECT count(*) || '' FROM fact_orders WHERE amount IS NULL"), Is.EqualTo(new[] { "0" }),
+            "the approved case promoted the fix");
+    }
+
+    [Test]
+    public async Task Should_fail_the_data_pipeline_dataset_with_a_model_that_answers_without_fixing()
+    {
+        _fake.ReplyWithAnswer("Incident dq-7781: the pipeline looks fine, nothing to do.")
+            .ReplyWithAnswer("Incident dq-7781: the pipeline looks fine, nothing to do.");
+
+        var (exit, output, error) = await EvalAsync("data-pipeline");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.NotCompleted), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 0 of 2 (0%)").And.Contain("stage_migration was not called"));
+    }
+
+    private string Prod => $"Data Source={_folder.File("warehouse.db")};Pooling=False";
+
+    private async Task<(int Exit, string Output, string Error)> EvalAsync(string dataset)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
+            ["Tools:Warehouse:ProdConnectionString"] = Prod,
+            ["Tools:Warehouse:StagingConnectionString"] = $"Data Source={_folder.File("warehouse-staging.db")};Pooling=False",
+            ["Llm:DefaultProvider"] = "scripted",
+            ["Llm:Providers:scripted:Kind"] = "openai-compatible",
+            ["Llm:Providers:scripted:Endpoint"] = _fake.BaseUrl.ToString(),
+            ["Llm:Providers:scripted:MaxRetries"] = "0",
+            // The judge's model when a dataset names none; these datasets grade no rubric.
+            ["Llm:Providers:scripted:Model"] = "gpt-4o-mini",
+            // Both cases of a dataset start with the same prompt: a cached reply would skip the script.
+            ["Llm:Cache:Enabled"] = "false",
+        };
+        var exit = await EvalCommands.EvaluateAsync(
+            new EvalOptions(RepositoryFiles.PathOf($"agents/evals/{dataset}.yaml")) { Settings = settings, AgentsPath = RepositoryFiles.PathOf("agents") },
+            output, error, timeout.Token);
+        return (exit, output.ToString(), error.ToString());
+    }
+}
