@@ -76,9 +76,38 @@ public sealed partial class DeliverNotificationConsumer(
             throw;
         }
 
-        await ledger.MarkDeliveredAsync(key, CancellationToken.None);
+        await RecordDeliveredAsync(key, message);
         LogDelivered(logger, message.Notification.Event, message.RunId, channel.Describe(agent.Notify));
     }
+
+    /// The notification went out: from here no failure may send it again. Throwing would: the retry
+    /// finds the lease, waits it out and sends. So a ledger that cannot record it now (Redis restarting)
+    /// is asked again for as long as the lease keeps other copies waiting, and then it is left to lapse.
+    private async Task RecordDeliveredAsync(string key, DeliverNotification message)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ledger.MarkDeliveredAsync(key, CancellationToken.None);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (waited.Elapsed >= options.Value.DeliveryLease)
+                {
+                    LogNotRecorded(logger, message.Notification.Event, message.RunId, e.Message);
+                    return;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 2000)));
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Event} of run {RunId} was delivered, but the delivery could not be recorded ({Problem}): a copy that arrives later may be sent again, with the same Idempotency-Key.")]
+    private static partial void LogNotRecorded(ILogger logger, string @event, Guid runId, string problem);
 
     /// True when this copy is to send; false when the notification went out already. A copy that
     /// another sender is sending waits for that one to finish or for its lease to end.

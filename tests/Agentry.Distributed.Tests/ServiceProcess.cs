@@ -15,6 +15,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private readonly Lock _logGate = new();
     private readonly ConcurrentQueue<string> _unexpectedExits = new();
+    private string? _lastCritical;
+    private bool _criticalFollows;
     private Process _process = null!;
     private volatile bool _stopping;
 
@@ -33,7 +35,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 
     /// Every exit the test did not cause (a crash, a guard stopping the service, even a clean exit),
-    /// when and with which code: the supervisor's restart hides them otherwise.
+    /// when, with which code and the last critical log line before it: the supervisor's restart hides
+    /// them otherwise.
     public IReadOnlyCollection<string> UnexpectedExits => _unexpectedExits;
 
     public string Log
@@ -151,7 +154,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             return;
         }
 
-        _unexpectedExits.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} exit code {exited.ExitCode}");
+        _unexpectedExits.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} exit code {exited.ExitCode}: {_lastCritical ?? "no critical log line"}");
         if (exited.ExitCode == 0)
         {
             return;
@@ -181,6 +184,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         lock (_logGate)
         {
             _log.AppendLine($"[{Service}/{Instance}] {line}");
+            // The console logger writes "crit: Category[id]" and the message on the next line.
+            if (_criticalFollows)
+            {
+                _lastCritical = line.Trim();
+            }
+
+            _criticalFollows = line.StartsWith("crit: ", StringComparison.Ordinal);
         }
     }
 

@@ -29,6 +29,7 @@ public sealed class When_runs_must_end_exactly_once
     private const int RunsThroughTheGateway = 100;
     private const int RunsPublishedRaw = 100;
     private const string Agent = "poster";
+    private const string WatchdogStop = "ConsumerWatchdog is stopping the service (exit code 1): queues";
     private static readonly string[] Victims = ["Planner", "ToolExecutor", "Memory", "Evaluator", "Notifier", "Gateway"];
 
     private readonly ConcurrentDictionary<string, int> _posts = new();
@@ -40,6 +41,8 @@ public sealed class When_runs_must_end_exactly_once
     [SetUp]
     public async Task StartReceiver()
     {
+        _posts.Clear();
+        _notifications.Clear();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -169,14 +172,19 @@ public sealed class When_runs_must_end_exactly_once
             }
         }
 
-        var unexpectedExits = deployment.Processes.SelectMany(p => p.UnexpectedExits.Select(exit => $"{p.Service}/{p.Instance} {exit}")).ToList();
+        // The consumer watchdog stopping a service whose endpoints did not resume after the broker
+        // restart is the recovery it exists for (issue 23), reported apart; any other exit fails.
+        var exits = deployment.Processes.SelectMany(p => p.UnexpectedExits.Select(exit => $"{p.Service}/{p.Instance} {exit}")).ToList();
+        var watchdogRestarts = exits.Where(e => e.Contains(WatchdogStop, StringComparison.Ordinal)).ToList();
+        var unexpectedExits = exits.Except(watchdogRestarts).ToList();
         var twice = _posts.Where(p => p.Value > 1).Select(p => $"{p.Key} x{p.Value}").ToList();
         TestContext.Progress.WriteLine(string.Join(Environment.NewLine,
             $"soak: {runs.Count} runs in {clock.Elapsed.TotalSeconds:0}s: {string.Join(", ", runs.GroupBy(r => ends.Of(r)[0].Type).Select(g => $"{g.Count()} {g.Key}"))}",
             $"soak: outcome publications {runs.Sum(r => ends.Of(r).Count) - ends.Redeliveries} (and {ends.Redeliveries} redeliveries to the test's own queue), distinct ends {runs.Sum(r => ends.Of(r).Distinct().Count())}",
             $"soak: webhook deliveries {_notifications.Values.Sum(n => n.Values.Sum())}, distinct notifications {_notifications.Values.Sum(n => n.Count)}",
             $"soak: http_post side effects {_posts.Values.Sum()} for {_posts.Count} calls; calls run twice: {twice.Count}",
-            $"soak: service exits the test did not cause: {(unexpectedExits.Count == 0 ? "none" : string.Join("; ", unexpectedExits))}"));
+            $"soak: services the consumer watchdog restarted after the broker restart: {(watchdogRestarts.Count == 0 ? "none" : string.Join("; ", watchdogRestarts.Select(e => e[..e.IndexOf(" exit code", StringComparison.Ordinal)])))}",
+            $"soak: other service exits the test did not cause: {(unexpectedExits.Count == 0 ? "none" : string.Join("; ", unexpectedExits))}"));
 
         Assert.Multiple(() =>
         {
