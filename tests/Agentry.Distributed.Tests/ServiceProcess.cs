@@ -16,6 +16,10 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly Lock _logGate = new();
     private readonly ConcurrentQueue<string> _unexpectedExits = new();
     private string? _lastCritical;
+
+    // The supervisor's restart and the test's kill and start take turns: interleaved, a kill could
+    // hit the process the supervisor was starting while the test started one more on the same port.
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private bool _criticalFollows;
     private Process _process = null!;
     private volatile bool _stopping;
@@ -59,6 +63,19 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public async Task StartAsync()
     {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            await StartLockedAsync();
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private async Task StartLockedAsync()
+    {
         var dll = Path.Combine(Repository.Root, "services", Service, "bin", Repository.Configuration, "net10.0", $"Agentry.{Service}.dll");
         if (!File.Exists(dll))
         {
@@ -81,8 +98,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         _stopping = false;
-        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        _process.Exited += (_, _) => RestartAfterFailure();
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        _process = process;
+        _process.Exited += (_, _) => RestartAfterFailure(process);
         if (!_process.Start())
         {
             throw new InvalidOperationException($"Could not start {Service}.");
@@ -98,11 +116,19 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// SIGKILL: no shutdown, no acknowledgements, exactly as a crashed pod.
     public async Task KillAsync()
     {
-        _stopping = true;
-        if (!_process.HasExited)
+        await _lifecycle.WaitAsync();
+        try
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            _stopping = true;
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            _lifecycle.Release();
         }
     }
 
@@ -146,10 +172,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"{Service} was not ready within {timeout.TotalSeconds}s:{System.Environment.NewLine}{Log}");
     }
 
-    private void RestartAfterFailure()
+    private void RestartAfterFailure(Process exited)
     {
-        var exited = _process;
-        if (_stopping)
+        if (_stopping || exited != _process)
         {
             return;
         }
@@ -163,13 +188,22 @@ public sealed class ServiceProcess : IAsyncDisposable
         Append($"[supervisor] exited with code {exited.ExitCode}; starting it again");
         _ = Task.Run(async () =>
         {
+            await _lifecycle.WaitAsync();
             try
             {
-                await StartAsync();
+                // The test may have killed or started it since.
+                if (!_stopping && exited == _process)
+                {
+                    await StartLockedAsync();
+                }
             }
             catch (Exception e) when (e is InvalidOperationException or TimeoutException)
             {
                 Append($"[supervisor] could not start it again: {e.Message}");
+            }
+            finally
+            {
+                _lifecycle.Release();
             }
         });
     }

@@ -57,7 +57,36 @@ public sealed class When_a_case_dataset_is_evaluated
         Assert.That(output, Does.Contain("Cases passed: 0 of 2 (0%)").And.Contain("stage_migration was not called"));
     }
 
+    [Test]
+    public async Task Should_pass_the_prior_auth_dataset_with_a_model_that_fills_the_form_the_schema_accepts()
+    {
+        _fake.ScriptUpToTheSubmission()
+            .ReplyWithAnswer("Not submitted: the clinician denied the submission of RX-200117. Nothing was sent to the payer.")
+            .ScriptUpToTheSubmission()
+            .ReplyWithAnswer("Submitted the prior authorization for RX-200117 (semaglutide) as PA-000001: criteria GLP1-1 to GLP1-5 met.");
+
+        var (exit, output, error) = await EvalAsync("prior-auth");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 2 of 2 (100%)"));
+        Assert.That(await PriorAuthScenario.Rows(Records, "SELECT prescription_id FROM pa_submissions"), Is.EqualTo(new[] { "RX-200117" }),
+            "the approved case filed one submission, the denied one none");
+    }
+
+    [Test]
+    public async Task Should_fail_the_prior_auth_dataset_with_a_model_that_claims_a_submission_it_never_made()
+    {
+        _fake.ReplyWithAnswer("Submitted RX-200117 as PA-000001.").ReplyWithAnswer("Submitted RX-200117 as PA-000001.");
+
+        var (exit, output, error) = await EvalAsync("prior-auth");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.NotCompleted), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 0 of 2 (0%)").And.Contain("payer_submit_pa was not called"));
+    }
+
     private string Prod => $"Data Source={_folder.File("warehouse.db")};Pooling=False";
+
+    private string Records => $"Data Source={_folder.File("prior-auth.db")};Pooling=False";
 
     private async Task<(int Exit, string Output, string Error)> EvalAsync(string dataset)
     {
@@ -69,6 +98,7 @@ public sealed class When_a_case_dataset_is_evaluated
             ["ConnectionStrings:sqlite"] = _folder.SqliteConnectionString,
             ["Tools:Warehouse:ProdConnectionString"] = Prod,
             ["Tools:Warehouse:StagingConnectionString"] = $"Data Source={_folder.File("warehouse-staging.db")};Pooling=False",
+            ["Tools:PriorAuth:ConnectionString"] = Records,
             ["Llm:DefaultProvider"] = "scripted",
             ["Llm:Providers:scripted:Kind"] = "openai-compatible",
             ["Llm:Providers:scripted:Endpoint"] = _fake.BaseUrl.ToString(),
