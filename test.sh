@@ -25,7 +25,10 @@ echo "test.sh: testing"
 AGENTRY_NOT_RUN_FILE="$(mktemp)"
 export AGENTRY_NOT_RUN_FILE
 status=0
-dotnet test Agentry.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" || status=$?
+dotnet test Agentry.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" --filter "TestCategory!=Soak" || status=$?
+# The chaos soak (issue 23) restarts the broker and kills services: alone, after the rest.
+echo "test.sh: chaos soak"
+dotnet test tests/Agentry.Distributed.Tests -c Release --no-build -nologo --logger "console;verbosity=minimal" --filter "TestCategory=Soak" || status=$?
 if [ -s "$AGENTRY_NOT_RUN_FILE" ]; then
   echo
   echo "test.sh: !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
