@@ -116,8 +116,9 @@ public sealed class When_runs_must_end_exactly_once
         });
     }
 
-    /// test.sh runs it on its own, after the other suites: it restarts the shared broker, and with two
-    /// suites' services competing for the 2 cores a restarted service missed its 60 s to get ready.
+    /// Run on its own, after the other suites (it restarts the shared broker), and only with
+    /// AGENTRY_SOAK=1 for now: in 2 of 9 runs a service restarted mid-soak (Memory) did not get ready
+    /// within 60 s, its bus "not started" after missed heartbeats; not understood yet (issue 23).
     [Test]
     [Category(SoakCategory)]
     public async Task Should_end_every_run_exactly_once_while_services_are_killed_and_the_broker_and_redis_restart()
