@@ -28,7 +28,7 @@ status=0
 dotnet test Agentry.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" --filter "TestCategory!=Soak" || status=$?
 # The chaos soak (issue 23) restarts the broker and kills services: alone, after the rest, with its
 # counts printed. Opt-in until a restarted service that sometimes misses its 60 s to get ready is
-# understood (it failed 2 of 9 runs here); AGENTRY_SOAK=1 runs it.
+# understood (it failed 2 of the last 8 runs here); AGENTRY_SOAK=1 runs it.
 if [ "${AGENTRY_SOAK:-}" = "1" ]; then
   echo "test.sh: chaos soak"
   dotnet test tests/Agentry.Distributed.Tests -c Release --no-build -nologo --logger "console;verbosity=normal" --filter "TestCategory=Soak" || status=$?
