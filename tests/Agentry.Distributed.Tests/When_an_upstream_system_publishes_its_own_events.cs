@@ -122,18 +122,16 @@ public sealed class When_an_upstream_system_publishes_its_own_events
         var reasons = new Dictionary<string, string>();
         await Eventually.Until(async () =>
         {
-            // MassTransit declares the error queue with the first fault; reading it before that closes the channel.
-            await using var channel = await _connection.CreateChannelAsync();
-            try
+            // MassTransit declares the error queue with the first fault; reading it before then is refused.
+            await ReadAsync(async channel =>
             {
                 while (await channel.BasicGetAsync($"{Queue}_error", autoAck: true) is { } faulted)
                 {
                     reasons[faulted.BasicProperties.MessageId ?? ""] = Encoding.UTF8.GetString((byte[])faulted.BasicProperties.Headers!["MT-Fault-Message"]!);
                 }
-            }
-            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-            {
-            }
+
+                return true;
+            }, false);
 
             return reasons.ContainsKey(unmappableId) && reasons.ContainsKey(notJson) ? reasons : null;
         }, $"both events in {Queue}_error{Environment.NewLine}{_deployment.Logs}");
@@ -176,16 +174,23 @@ public sealed class When_an_upstream_system_publishes_its_own_events
             new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent, MessageId = messageId },
             Encoding.UTF8.GetBytes(body));
 
-    private async Task<uint> ConsumersOnAsync(string queue)
+    private Task<uint> ConsumersOnAsync(string queue) =>
+        ReadAsync(async channel => (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount, 0u);
+
+    /// Reads on a connection of its own, never the publisher's: a queue that does not exist yet closes
+    /// the channel (404), and one whose queue process is still starting closes the whole connection
+    /// (541 noproc, seen in CI), which took the publishing channel and the tests after it down.
+    private async Task<T> ReadAsync<T>(Func<IChannel, Task<T>> read, T whenRefused)
     {
         try
         {
-            await using var channel = await _connection.CreateChannelAsync();
-            return (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
+            await using var connection = await new ConnectionFactory { Uri = new Uri(_deployment.AmqpUrl) }.CreateConnectionAsync();
+            await using var channel = await connection.CreateChannelAsync();
+            return await read(channel);
         }
         catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
         {
-            return 0;
+            return whenRefused;
         }
     }
 }
