@@ -10,6 +10,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/kustomize.sh"
 # shellcheck source=scripts/sandbox.sh
 source "$(dirname "${BASH_SOURCE[0]}")/sandbox.sh"
+# shellcheck source=scripts/browser.sh
+source "$(dirname "${BASH_SOURCE[0]}")/browser.sh"
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
@@ -34,6 +36,7 @@ start_rabbitmq() {
 ensure_test_servers() {
   ensure_kustomize
   ensure_sandbox_tools
+  ensure_browser
   if [ -n "${RABBITMQ_URL:-}" ] && [ -n "${REDIS_URL:-}" ]; then
     echo "test.sh: servers: RabbitMQ at ${RABBITMQ_URL%%@*}@... and Redis at $REDIS_URL, as given"
     return 0
