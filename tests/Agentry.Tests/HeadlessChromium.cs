@@ -33,8 +33,14 @@ public sealed class HeadlessChromium : IAsyncDisposable
         var playwright = await Playwright.CreateAsync();
         try
         {
-            // Tests run as root in CI, where chromium refuses its own sandbox.
-            var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = executable, Headless = true, Args = ["--no-sandbox"] });
+            // Tests run as root in CI, where chromium refuses its own sandbox; with no internet, its
+            // background connections (updates, sync, QUIC) only fail, many at a time.
+            var browser = await playwright.Chromium.LaunchAsync(new()
+            {
+                ExecutablePath = executable,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            });
             return new HeadlessChromium(playwright, browser);
         }
         catch
