@@ -42,6 +42,13 @@ public static class LeadOutreachScenario
             Call("call_7", "crm_schedule_follow_up", new { lead_id = "L-201", days = 3, reason = "first email today; nudge after three days" }),
             Call("call_8", "crm_schedule_follow_up", new { lead_id = "L-202", days = 4, reason = "VP level: give the first email four days" }));
 
+    /// The first morning's work without its wrong turn: the work list, both companies researched at
+    /// once, both first emails at once, each citing its own company's pages.
+    public static OpenAiFake ScriptFirstEmails(this OpenAiFake model) => model
+        .ReplyWithToolCalls(Call("call_1", "crm_leads_due", new { }))
+        .ReplyWithToolCalls(Call("call_2", "company_research", new { company = "northwind.example.com" }), Call("call_3", "company_research", new { company = "contoso-freight.example.com" }))
+        .ReplyWithToolCalls(Email("call_4", "L-201", AnaSubject, AnaBody, "P-NW-1", "P-NW-3"), Email("call_5", "L-202", BenSubject, BenBody, "P-CF-1", "P-CF-2"));
+
     /// Three days later: the work list, both leads' histories at once, the nudge to Ana (who opened
     /// twice) and the handover of Ben (who replied) at once, then Ana's next touch, sooner since she reads.
     public static OpenAiFake ScriptThreeDaysLater(this OpenAiFake model) => model

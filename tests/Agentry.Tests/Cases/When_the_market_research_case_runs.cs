@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Agentry.ServiceDefaults.Telemetry;
 using Agentry.Tests.Llm;
+using static Agentry.Tests.Cases.MarketResearchScenario;
 
 namespace Agentry.Tests.Cases;
 
@@ -11,51 +12,17 @@ namespace Agentry.Tests.Cases;
 /// And the run that is still waiting on a slow model at its deadline: it fails, publishing nothing.
 public sealed class When_the_market_research_case_runs
 {
-    private const string Goal = "Write the pre-market research report for 2026-12-07 (Monday) on the watchlist ACME and GLBX.";
-    private const string Sources = """{"tickers":["ACME","GLBX"],"as_of":"2026-12-07"}""";
-
-    private const string Body = """
-        # Pre-market report, 2026-12-07
-
-        **ACME: the filing contradicts the news.** On 3 December the chief executive said the outlook of 2.4 billion dollars was reaffirmed [N-2041], while the company's 8-K of the same day lowered it to 2.1 billion and announced the finance chief's resignation [F-0193]. The shares fell 11.8%, a move of about 17 standard deviations [PX-ACME-2026-12-03].
-
-        **GLBX:** a three-year European contract [N-2038] and November volumes up 3% [N-2045]; prices moved within their usual range.
-        """;
-
-    private static readonly object Input = new { as_of = "2026-12-07", tickers = new[] { "ACME", "GLBX" } };
-
-    private static FakeToolCall Gather(string id, string tool) => new(id, $"tools-{tool}", Sources);
-
-    private static FakeToolCall Publish(string id, params string[] citations) => new(id, "tools-publish_wiki_page", JsonSerializer.Serialize(new
-    {
-        slug = "market-report-2026-12-07",
-        title = "Pre-market report, 2026-12-07",
-        body = Body,
-        citations,
-        anomalies = new[]
-        {
-            "ACME fell 11.8% on 2026-12-03, about 17 sigma [PX-ACME-2026-12-03]",
-            "ACME's 8-K [F-0193] lowered the guidance the CEO reaffirmed in the news the same day [N-2041]",
-        },
-    }));
-
     [Test]
     public async Task Should_publish_the_cited_report_with_its_anomalies_to_the_wiki_slack_and_email()
     {
         await using var server = await MarketResearchServer.StartAsync();
-        const string answer = "ACME: the 8-K [F-0193] lowered the guidance the CEO reaffirmed [N-2041]; the shares fell 11.8%, about 17 sigma [PX-ACME-2026-12-03]. GLBX: new contract [N-2038], volumes up 3% [N-2045]. Full report: wiki market-report-2026-12-07.";
-        server.Model
-            .ReplyWithToolCalls(Gather("call_1", "market_news"), Gather("call_2", "market_filings"), Gather("call_3", "market_prices"))
-            // The wrong turn: a story id the news wire never returned (N-2042 for N-2041).
-            .ReplyWithToolCalls(Publish("call_4", "N-2042", "F-0193", "PX-ACME-2026-12-03", "N-2038", "N-2045"))
-            .ReplyWithToolCalls(Publish("call_5", "N-2041", "F-0193", "PX-ACME-2026-12-03", "N-2038", "N-2045"))
-            .ReplyWithAnswer(answer, promptTokens: 1200, completionTokens: 150);
+        server.Model.ScriptTheReport().ReplyWithAnswer(Answer, promptTokens: 1200, completionTokens: 150);
 
         var runId = await server.StartRunAsync(Goal, Input);
         var run = await server.EndedRunAsync(runId);
 
         Assert.That(run.GetProperty("status").GetString(), Is.EqualTo("Completed"), run.ToString());
-        Assert.That(run.GetProperty("answer").GetString(), Is.EqualTo(answer));
+        Assert.That(run.GetProperty("answer").GetString(), Is.EqualTo(Answer));
 
         // The trace of the run as Memory recorded it: three reads at once, the refusal, the retry.
         var steps = run.GetProperty("steps").EnumerateArray().ToList();
@@ -101,11 +68,11 @@ public sealed class When_the_market_research_case_runs
         // Slack and the mail carry the answer, citations and all.
         var slack = await server.SlackMessageAsync();
         Assert.That(slack.GetProperty("text").GetString(), Is.EqualTo("Run of market-research completed"));
-        Assert.That(slack.GetProperty("blocks")[1].GetProperty("text").GetProperty("text").GetString(), Is.EqualTo(answer));
+        Assert.That(slack.GetProperty("blocks")[1].GetProperty("text").GetProperty("text").GetString(), Is.EqualTo(Answer));
         var mail = await server.MailAsync();
         Assert.That(mail.To.Mailboxes.Select(m => m.Address), Is.EqualTo(new[] { "research-desk@example.com" }));
         Assert.That(mail.Subject, Is.EqualTo("Run of market-research completed"));
-        Assert.That(mail.TextBody?.Trim(), Is.EqualTo(answer));
+        Assert.That(mail.TextBody?.Trim(), Is.EqualTo(Answer));
 
         // Every model call counted and priced (150 and 600 per million): three of 10 + 5 tokens and
         // the answer's 1200 + 150; 1230 * 0.00015 + 165 * 0.0006 = 0.2835.

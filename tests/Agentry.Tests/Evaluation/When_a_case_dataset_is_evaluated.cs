@@ -84,6 +84,82 @@ public sealed class When_a_case_dataset_is_evaluated
         Assert.That(output, Does.Contain("Cases passed: 0 of 2 (0%)").And.Contain("payer_submit_pa was not called"));
     }
 
+    [Test]
+    public async Task Should_pass_the_code_review_dataset_with_a_model_that_fixes_until_the_tests_pass()
+    {
+        CodeReviewScenario.Script(_fake);
+
+        var (exit, output, error) = await EvalAsync("code-review");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 1 of 1 (100%)"));
+        await CodeReviewScenario.AssertTheFixIsOpenAsync(_folder.File("forge"));
+    }
+
+    [Test]
+    public async Task Should_fail_the_code_review_dataset_with_a_model_that_approves_without_running_the_tests()
+    {
+        _fake.ReplyWithToolCalls(new FakeToolCall("call_1", "tools-forge_pull_request", """{"number":1}"""))
+            .ReplyWithAnswer("Pull request #1 looks good to me: the discount logic is clear.");
+
+        var (exit, output, error) = await EvalAsync("code-review");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.NotCompleted), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 0 of 1 (0%)").And.Contain("forge_open_fix was not called"));
+    }
+
+    [Test]
+    public async Task Should_pass_the_market_research_dataset_with_a_model_that_cites_the_contradicting_filing()
+    {
+        _fake.ScriptTheReport().ReplyWithAnswer(MarketResearchScenario.Answer);
+
+        var (exit, output, error) = await EvalAsync("market-research");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 1 of 1 (100%)"));
+    }
+
+    [Test]
+    public async Task Should_fail_the_market_research_dataset_with_a_model_that_repeats_the_news()
+    {
+        _fake.ReplyWithToolCalls(MarketResearchScenario.Gather("call_1", "market_news"))
+            .ReplyWithAnswer("ACME reaffirmed its outlook of 2.4 billion dollars [N-2041]. GLBX won a contract [N-2038].");
+
+        var (exit, output, error) = await EvalAsync("market-research");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.NotCompleted), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 0 of 1 (0%)").And.Contain("market_filings was not called"));
+    }
+
+    [Test]
+    public async Task Should_pass_the_lead_outreach_dataset_with_a_model_that_writes_from_each_company_s_pages()
+    {
+        _fake.ScriptFirstEmails()
+            .ReplyWithAnswer("The rep denied both first emails: L-201 (Ana) and L-202 (Ben) were left unsent and stay new.")
+            .ScriptFirstMorning()
+            .ReplyWithAnswer("Sent first emails to L-201 (Northwind Analytics) and L-202 (Contoso Freight); follow-ups in 3 and 4 days.");
+
+        var (exit, output, error) = await EvalAsync("lead-outreach");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 2 of 2 (100%)"));
+    }
+
+    [Test]
+    public async Task Should_fail_the_lead_outreach_dataset_with_a_model_that_mails_without_researching()
+    {
+        var unresearched = LeadOutreachScenario.Email("call_2", "L-201", "Quick question", "Hi Ana, do you have a minute for Relay? Sam");
+        _fake.ReplyWithToolCalls(LeadOutreachScenario.Call("call_1", "crm_leads_due", new { })).ReplyWithToolCalls(unresearched)
+            .ReplyWithAnswer("The rep denied the email to L-201.")
+            .ReplyWithToolCalls(LeadOutreachScenario.Call("call_1", "crm_leads_due", new { })).ReplyWithToolCalls(unresearched)
+            .ReplyWithAnswer("Sent a first email to L-201 and L-202.");
+
+        var (exit, output, error) = await EvalAsync("lead-outreach");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.NotCompleted), output + error);
+        Assert.That(output, Does.Contain("Cases passed: 0 of 2 (0%)").And.Contain("company_research was not called"));
+    }
+
     private string Prod => $"Data Source={_folder.File("warehouse.db")};Pooling=False";
 
     private string Records => $"Data Source={_folder.File("prior-auth.db")};Pooling=False";
@@ -99,6 +175,10 @@ public sealed class When_a_case_dataset_is_evaluated
             ["Tools:Warehouse:ProdConnectionString"] = Prod,
             ["Tools:Warehouse:StagingConnectionString"] = $"Data Source={_folder.File("warehouse-staging.db")};Pooling=False",
             ["Tools:PriorAuth:ConnectionString"] = Records,
+            ["Tools:Forge:Root"] = _folder.File("forge"),
+            ["Tools:Files:Root"] = _folder.File("workspaces"),
+            ["Tools:Market:ConnectionString"] = $"Data Source={_folder.File("market.db")};Pooling=False",
+            ["Tools:Crm:ConnectionString"] = $"Data Source={_folder.File("crm.db")};Pooling=False",
             ["Llm:DefaultProvider"] = "scripted",
             ["Llm:Providers:scripted:Kind"] = "openai-compatible",
             ["Llm:Providers:scripted:Endpoint"] = _fake.BaseUrl.ToString(),
