@@ -13,11 +13,13 @@ public sealed class Deployment : IAsyncDisposable
     private readonly List<ServiceProcess> _processes = [];
     private readonly string _folder;
     private readonly string? _virtualHost;
+    private readonly RabbitMqServer? _broker;
 
-    private Deployment(string amqpUrl, string? virtualHost, string folder, IReadOnlyDictionary<string, string> environment)
+    private Deployment(string amqpUrl, string? virtualHost, RabbitMqServer? broker, string folder, IReadOnlyDictionary<string, string> environment)
     {
         AmqpUrl = amqpUrl;
         _virtualHost = virtualHost;
+        _broker = broker;
         _folder = folder;
         Environment = environment;
     }
@@ -27,12 +29,17 @@ public sealed class Deployment : IAsyncDisposable
     public IReadOnlyList<ServiceProcess> Processes => _processes;
     public string Logs => string.Join(System.Environment.NewLine, _processes.Select(p => p.Log));
 
-    public static async Task<Deployment> StartAsync(IReadOnlyDictionary<string, string>? extra = null, params string[] services)
+    public static Task<Deployment> StartAsync(IReadOnlyDictionary<string, string>? extra = null, params string[] services) =>
+        StartAsync(broker: null, extra, services);
+
+    /// On a RabbitMQ node of the test's own (the default "/" virtual host), for a test that restarts
+    /// the broker; otherwise on a virtual host of its own of the shared node.
+    public static async Task<Deployment> StartAsync(RabbitMqServer? broker, IReadOnlyDictionary<string, string>? extra = null, params string[] services)
     {
-        var baseUrl = TestServers.RequireRabbitMq();
+        var baseUrl = broker?.AmqpUrl ?? TestServers.RequireRabbitMq();
         var redis = TestServers.RequireRedis();
         var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "agentry-distributed", Guid.NewGuid().ToString("N"))).FullName;
-        var virtualHost = await CreateVirtualHostAsync($"agentry-test-{Guid.NewGuid():N}");
+        var virtualHost = broker is null ? await CreateVirtualHostAsync($"agentry-test-{Guid.NewGuid():N}") : null;
         var amqpUrl = virtualHost is null ? baseUrl : new UriBuilder(baseUrl) { Path = "/" + Uri.EscapeDataString(virtualHost) }.Uri.ToString();
         // Deployments share one Redis, so each keeps its own keys, as two real deployments sharing a
         // Redis must: with one deadline set, a Planner of another deployment claimed this one's
@@ -63,7 +70,7 @@ public sealed class Deployment : IAsyncDisposable
             environment[name] = value;
         }
 
-        var deployment = new Deployment(amqpUrl, virtualHost, folder, environment);
+        var deployment = new Deployment(amqpUrl, virtualHost, broker, folder, environment);
         try
         {
             var started = await Task.WhenAll((services.Length == 0 ? Services : services)
@@ -112,8 +119,8 @@ public sealed class Deployment : IAsyncDisposable
     public async Task<string> DescribeAsync()
     {
         var report = new System.Text.StringBuilder();
-        if (_virtualHost is not null
-            && await TestServers.RabbitMqCtlAsync("list_queues", "-p", _virtualHost, "name", "messages", "messages_unacknowledged", "consumers", "--quiet", "--no-table-headers") is { ExitCode: 0 } queues)
+        string[] listQueues = ["list_queues", "-p", _virtualHost ?? "/", "name", "messages", "messages_unacknowledged", "consumers", "--quiet", "--no-table-headers"];
+        if ((_broker is not null ? await _broker.CtlAsync(listQueues) : _virtualHost is not null ? await TestServers.RabbitMqCtlAsync(listQueues) : null) is { ExitCode: 0 } queues)
         {
             report.AppendLine("queues (name, messages, unacknowledged, consumers):").AppendLine(queues.Output);
         }

@@ -126,7 +126,8 @@ public sealed class When_runs_must_end_exactly_once
         var seed = int.TryParse(Environment.GetEnvironmentVariable("AGENTRY_SOAK_SEED"), out var given) ? given : Random.Shared.Next();
         TestContext.Progress.WriteLine($"soak: seed {seed} (AGENTRY_SOAK_SEED={seed} replays this schedule of faults)");
         await using var redis = await RedisServer.StartAsync();
-        await using var deployment = await Deployment.StartAsync(new Dictionary<string, string>
+        await using var broker = await RabbitMqServer.StartAsync();
+        await using var deployment = await Deployment.StartAsync(broker, new Dictionary<string, string>
         {
             ["Agents__Path"] = _agents,
             ["ConnectionStrings__redis"] = redis.Configuration,
@@ -143,7 +144,7 @@ public sealed class When_runs_must_end_exactly_once
         var faults = new List<string>();
 
         var starting = StartRunsAsync(deployment, gateway);
-        var chaos = ChaosAsync(deployment, redis, new Random(seed), faults, clock);
+        var chaos = ChaosAsync(deployment, broker, redis, new Random(seed), faults, clock);
         var runs = await starting;
         await chaos;
         TestContext.Progress.WriteLine($"soak: {runs.Count} runs started in {clock.Elapsed.TotalSeconds:0}s; faults: {string.Join("; ", faults)}");
@@ -271,7 +272,7 @@ public sealed class When_runs_must_end_exactly_once
 
     /// SIGKILL of each kind of service in turn (twice round), each started again 1-3 s later; the
     /// broker restarts after the third kill and Redis after the seventh.
-    private static async Task ChaosAsync(Deployment deployment, RedisServer redis, Random random, List<string> faults, Stopwatch clock)
+    private static async Task ChaosAsync(Deployment deployment, RabbitMqServer broker, RedisServer redis, Random random, List<string> faults, Stopwatch clock)
     {
         for (var round = 0; round < Victims.Length * 2; round++)
         {
@@ -283,10 +284,7 @@ public sealed class When_runs_must_end_exactly_once
             faults.Add($"{clock.Elapsed.TotalSeconds:0}s kill -9 {victim.Service}");
             if (round == 2)
             {
-                Assert.That(await TestServers.RabbitMqCtlAsync("stop_app") is { ExitCode: 0 }, "rabbitmqctl stop_app failed");
-                await Task.Delay(TimeSpan.FromMilliseconds(random.Next(1000, 3000)));
-                Assert.That(await TestServers.RabbitMqCtlAsync("start_app") is { ExitCode: 0 }, "rabbitmqctl start_app failed");
-                await TestServers.RabbitMqCtlAsync("await_startup");
+                await broker.RestartAsync(TimeSpan.FromMilliseconds(random.Next(1000, 3000)));
                 faults.Add($"{clock.Elapsed.TotalSeconds:0}s broker restart");
             }
             else if (round == 6)
