@@ -16,6 +16,12 @@ namespace Agentry.ServiceDefaults;
 /// seen; its work is still done by the others.
 /// A round that cannot count (a timeout, a channel closed, the broker away) counts as unknown: it
 /// neither adds a strike nor clears one, and it never stops the service.
+/// It also stops the service when the bus itself has not been ready for Bus:Watchdog:UnhealthyLimit
+/// (default 60 s) while the broker answered the watchdog's own connection all along: after a
+/// connection died under load (missed heartbeats), a receive transport was seen retrying on the
+/// dead connection ("Connection is already closed") for minutes, the bus "not started", while the
+/// broker was up. A broker that is away resets that clock: waiting for it is the bus's job, and a
+/// fresh process would only wait too.
 public sealed partial class ConsumerWatchdog(
     IBusControl bus,
     IQueueConsumerCounts consumers,
@@ -27,6 +33,8 @@ public sealed partial class ConsumerWatchdog(
     // Several looks in a row: an endpoint may report ready a moment before its consumer is registered.
     private readonly int _strikes = configuration.GetValue("Bus:Watchdog:Strikes", 3);
     private readonly Dictionary<string, int> _missing = new(StringComparer.Ordinal);
+    private readonly TimeSpan _unhealthyLimit = configuration.GetValue("Bus:Watchdog:UnhealthyLimit", TimeSpan.FromSeconds(60));
+    private DateTimeOffset? _unhealthyWhileBrokerAnswers;
 
     protected override TimeSpan Interval { get; } = configuration.GetValue("Bus:Watchdog:Interval", TimeSpan.FromSeconds(10));
 
@@ -37,8 +45,11 @@ public sealed partial class ConsumerWatchdog(
         {
             // The bus is reconnecting on its own: what an endpoint reports now says nothing.
             _missing.Clear();
+            await WatchUnhealthyBusAsync(health.Description, stoppingToken);
             return;
         }
+
+        _unhealthyWhileBrokerAnswers = null;
 
         var ready = health.Endpoints
             .Where(e => e.Value.Status == BusHealthStatus.Healthy)
@@ -72,6 +83,28 @@ public sealed partial class ConsumerWatchdog(
             // Unacknowledged deliveries go back to their queues when this process's connection
             // closes; durable queues keep the rest for the next process.
             StopService(lifetime, $"queues {string.Join(", ", wedged)} have had no consumer for {_strikes} looks in a row although their endpoints report ready (an endpoint that did not resume after a broker outage); the orchestrator starts the service afresh.");
+        }
+    }
+
+    private async Task WatchUnhealthyBusAsync(string description, CancellationToken stoppingToken)
+    {
+        try
+        {
+            // No queues: only whether the broker accepts a connection and a channel.
+            await consumers.CountAsync([], stoppingToken);
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            _unhealthyWhileBrokerAnswers = null;
+            LogUnknownRound(logger, e.GetType().Name, e.Message);
+            return;
+        }
+
+        var now = Clock.GetUtcNow();
+        _unhealthyWhileBrokerAnswers ??= now;
+        if (now - _unhealthyWhileBrokerAnswers >= _unhealthyLimit)
+        {
+            StopService(lifetime, $"the bus has not been ready for {_unhealthyLimit.TotalSeconds:0} s while the broker answered ({description}): a bus that does not recover from a lost connection; the orchestrator starts the service afresh.");
         }
     }
 

@@ -74,7 +74,28 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// Started, and ready within 2 minutes. As the orchestrator would, a process that exits with a
+    /// failure code while starting (a watchdog that found its bus wedged) is started again, within
+    /// the same 2 minutes.
     private async Task StartLockedAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            StartProcess();
+            try
+            {
+                await WaitUntilReadyAsync(TimeSpan.FromMinutes(2) - clock.Elapsed);
+                return;
+            }
+            catch (InvalidOperationException) when (_process.HasExited && _process.ExitCode != 0 && clock.Elapsed < TimeSpan.FromMinutes(2))
+            {
+                // RestartAfterFailure logged the exit; the loop, holding the lifecycle, starts the next one.
+            }
+        }
+    }
+
+    private void StartProcess()
     {
         var dll = Path.Combine(Repository.Root, "services", Service, "bin", Repository.Configuration, "net10.0", $"Agentry.{Service}.dll");
         if (!File.Exists(dll))
@@ -110,7 +131,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
     }
 
     /// SIGKILL: no shutdown, no acknowledgements, exactly as a crashed pod.
