@@ -26,14 +26,13 @@ AGENTRY_NOT_RUN_FILE="$(mktemp)"
 export AGENTRY_NOT_RUN_FILE
 status=0
 dotnet test Agentry.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" --filter "TestCategory!=Soak" || status=$?
-# The chaos soak (issue 23) restarts the broker and kills services: alone, after the rest, with its
-# counts printed. Opt-in until a restarted service that sometimes misses its 60 s to get ready is
-# understood (it failed 2 of the last 8 runs here); AGENTRY_SOAK=1 runs it.
-if [ "${AGENTRY_SOAK:-}" = "1" ]; then
+# The chaos soak (issue 23) kills services and restarts its own broker and Redis: alone, after the
+# rest, with its counts printed. AGENTRY_SOAK=0 skips it (reported as not run).
+if [ "${AGENTRY_SOAK:-1}" != "0" ]; then
   echo "test.sh: chaos soak"
   dotnet test tests/Agentry.Distributed.Tests -c Release --no-build -nologo --logger "console;verbosity=normal" --filter "TestCategory=Soak" || status=$?
 else
-  echo "NOT RUN: the chaos soak (issue 23; AGENTRY_SOAK=1 ./test.sh runs it): a service restarted mid-soak sometimes does not get ready within 60 s, still under investigation." >> "$AGENTRY_NOT_RUN_FILE"
+  echo "NOT RUN: the chaos soak (issue 23): AGENTRY_SOAK=0 was set." >> "$AGENTRY_NOT_RUN_FILE"
 fi
 if [ -s "$AGENTRY_NOT_RUN_FILE" ]; then
   echo
