@@ -50,7 +50,9 @@ public static class SvgCharts
                 .Append("<title>").Append(Encode(point.Tooltip)).Append("</title></circle>");
             if (point.Current || (points.Count - 1 - i) % labelEvery == 0)
             {
-                svg.Append(Invariant($"<text class=\"axis\" x=\"{xs[i]:0.#}\" y=\"{Height - Bottom + 18}\" text-anchor=\"middle\">{Encode(point.Label)}</text>"));
+                // The end labels lean inwards so that they are not cut at the chart's edges.
+                var anchor = points.Count == 1 ? "middle" : i == 0 ? "start" : i == points.Count - 1 ? "end" : "middle";
+                svg.Append(Invariant($"<text class=\"axis\" x=\"{xs[i]:0.#}\" y=\"{Height - Bottom + 18}\" text-anchor=\"{anchor}\">{Encode(point.Label)}</text>"));
             }
         }
 
