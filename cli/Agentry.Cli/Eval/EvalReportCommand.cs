@@ -21,7 +21,7 @@ public static class EvalReportCommand
         }
 
         var history = await ReportHistory.LoadAsync(store, run!, cancellationToken);
-        var path = Path.GetFullPath(htmlFile ?? $"eval-report-{run!.Dataset}-{run.Id.ToString("N")[..8]}.html");
+        var path = Path.GetFullPath(htmlFile ?? $"eval-report-{FileNamePart(run!.Dataset)}-{run.Id.ToString("N")[..8]}.html");
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -37,6 +37,10 @@ public static class EvalReportCommand
         await output.WriteLineAsync($"Report written to {path}");
         return ExitCodes.Completed;
     }
+
+    /// A run read from a --json file may name its dataset anything; the default file stays in this folder.
+    private static string FileNamePart(string dataset) =>
+        string.Concat(dataset.Select(c => Path.GetInvalidFileNameChars().Contains(c) || c == '.' ? '-' : c));
 
     private static async Task<(EvalRunRecord? Run, string? Problem)> NewestAsync(Agentry.Evaluation.Stores.Sqlite.SqliteEvalResultStore store, CancellationToken cancellationToken) =>
         await store.ListAsync(dataset: null, 1, cancellationToken) is [var newest]
