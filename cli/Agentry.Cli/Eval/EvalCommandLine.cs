@@ -18,7 +18,7 @@ public static class EvalCommandLine
         var jsonOption = new Option<string?>("--json") { Description = "Also write the eval run to this file as JSON (to keep as a baseline next to the dataset)." };
         var busOption = new Option<string?>("--bus") { Description = "The RabbitMQ of a running deployment: run the cases there (its agents, models and stores) instead of in this process. Also ConnectionStrings__rabbitmq." };
         var timeoutOption = new Option<TimeSpan?>("--timeout") { Description = "Stop waiting for one run after this long (hh:mm:ss); default: the agent's deadline plus 30 s, or 10 minutes with --bus." };
-        var eval = new Command("eval", "Run a dataset's cases through the real runtime, grade each run (status, answer, JSON schema, tools, budget, rubric judge) and print a table; results are stored. Exits 0 when every case passes (with --baseline: when nothing regressed), 1 otherwise, 2 on bad input. See docs/evaluation.md.")
+        var eval = new Command("eval", "Run a dataset's cases through the real runtime, grade each run (status, answer, JSON schema, tools, budget, rubric judge) and print a table; results are stored. Exits 0 when every case passes (with --baseline: when nothing regressed), 1 otherwise, 2 on bad input. Then: `eval list`, `eval compare A B`, `eval report RUN --html FILE` (charts), `eval add-run`. See docs/evaluation.md.")
         {
             datasetArgument, agentOption, modelOption, repeatOption, concurrencyOption, baselineOption, thresholdOption, judgeOption, jsonOption, busOption, timeoutOption,
         };
@@ -55,9 +55,19 @@ public static class EvalCommandLine
             parse.GetValue(gatewayOption) is { } gateway ? new GatewayTarget(gateway, parse.GetValue(keyOption) ?? parse.GetValue(tokenOption)) : null,
             parse.GetValue(agentsOption), settings: null, Console.Out, Console.Error, cancellationToken));
 
+        var reportArgument = new Argument<string>("run") { Description = "The eval run: an id (see `agentry eval list`), 'latest' (the newest stored run), or a file written with --json." };
+        var htmlOption = new Option<string?>("--html") { Description = "Write the page to this file (default: eval-report-DATASET-ID.html in the current folder; the path is printed)." };
+        var report = new Command("report", "Write an eval run as a self-contained HTML page (no scripts, nothing fetched): pass rate and cost over the dataset's eval runs, each case with its verdict, grader scores, cost, tokens and latency, and the latency distribution.")
+        {
+            reportArgument, htmlOption,
+        };
+        report.SetAction((parse, cancellationToken) => EvalReportCommand.ReportAsync(
+            parse.GetValue(reportArgument)!, parse.GetValue(htmlOption), settings: null, Console.Out, Console.Error, cancellationToken));
+
         eval.Subcommands.Add(compare);
         eval.Subcommands.Add(list);
         eval.Subcommands.Add(addRun);
+        eval.Subcommands.Add(report);
         return eval;
     }
 }

@@ -318,7 +318,7 @@ public static class EvalCommands
     }
 
     /// An eval run id, `latest` (of the dataset), or a JSON file written by `agentry eval --json`.
-    private static async Task<(EvalRunRecord? Run, string? Problem)> FindBaselineAsync(SqliteEvalResultStore store, string name, string? dataset, CancellationToken cancellationToken)
+    internal static async Task<(EvalRunRecord? Run, string? Problem)> FindBaselineAsync(SqliteEvalResultStore store, string name, string? dataset, CancellationToken cancellationToken)
     {
         if (name == LatestBaseline)
         {
@@ -420,5 +420,5 @@ public static class EvalCommands
     private static IConfiguration Configuration(IReadOnlyDictionary<string, string?>? settings) =>
         Commands.CreateBuilder(null, verbose: false, settings).Configuration;
 
-    private static SqliteEvalResultStore Store(IReadOnlyDictionary<string, string?>? settings) => new(StoreConnections.Sqlite(Configuration(settings)));
+    internal static SqliteEvalResultStore Store(IReadOnlyDictionary<string, string?>? settings) => new(StoreConnections.Sqlite(Configuration(settings)));
 }
