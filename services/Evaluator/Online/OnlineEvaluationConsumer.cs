@@ -19,8 +19,9 @@ public sealed partial class OnlineEvaluationConsumer(
     TimeProvider time,
     ILogger<OnlineEvaluationConsumer> logger) : IConsumer<RunCompleted>
 {
-    /// Retries Memory's record may lag for; after them the run is left ungraded rather than graded on half a record.
-    private const int RecordAttempts = 4;
+    /// Retries Memory's record may lag for (the bus's last retry, some 2.6 s after the first try);
+    /// after them the run is left ungraded rather than graded on half a record.
+    private const int RecordAttempts = 6;
 
     public async Task Consume(ConsumeContext<RunCompleted> context)
     {
