@@ -505,3 +505,24 @@ public sealed record KnowledgeFound(Guid RunId, string TenantId, IReadOnlyList<K
 /// <param name="Text">The passage.</param>
 /// <param name="Score">Relevance, higher first; comparable only within one answer.</param>
 public sealed record KnowledgePassage(string Collection, string Source, int Position, string Text, double Score);
+
+/// <summary>An agent's online evaluation saw its scores drop: the mean score of its latest window of
+/// graded runs is at least the configured drop below the mean of the window before it. Published by
+/// the Evaluator once per window; the Notifier tells the agent's channels.</summary>
+/// <param name="Agent">The agent.</param>
+/// <param name="TenantId">The tenant of the run that closed the window.</param>
+/// <param name="RunId">The graded run that closed the window.</param>
+/// <param name="WindowEnd">How many of the agent's runs had been graded when the window closed: the window's identity.</param>
+/// <param name="Window">Graded runs per window.</param>
+/// <param name="BaselineMean">The mean score of the window before, from 0 to 1.</param>
+/// <param name="WindowMean">The mean score of the latest window, from 0 to 1.</param>
+/// <param name="Drop">The drop that makes an alert, from the agent's definition.</param>
+public sealed record OnlineScoreDropped(
+    string Agent,
+    string TenantId,
+    Guid RunId,
+    long WindowEnd,
+    int Window,
+    double BaselineMean,
+    double WindowMean,
+    double Drop);

@@ -139,6 +139,9 @@ public sealed record AgentEvaluation(bool Judge, double MinConfidence, ModelChoi
 {
     public const double DefaultMinConfidence = 0.7;
 
+    /// Grading of a sample of the agent's completed runs, after they ended; null: none.
+    public Evaluation.OnlineEvaluation? Online { get; init; }
+
     public static readonly AgentEvaluation RulesOnly = new(Judge: false, DefaultMinConfidence, Model: null);
 }
 

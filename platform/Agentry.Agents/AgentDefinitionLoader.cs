@@ -61,18 +61,19 @@ public static partial class AgentDefinitionLoader
             throw reader.Error(replans, "limits.max_replans applies only to 'strategy: plan-and-execute'; remove it or change the strategy.");
         }
 
+        var tools = ReadTools(reader, root.Find("tools"), knownTools, catalog);
         return new AgentDefinition(
             expectedName,
             description.Trim(),
             instructions.Trim(),
             ReadModel(reader, root.Find("model"), knownProviders),
             strategy,
-            ReadTools(reader, root.Find("tools"), knownTools, catalog),
+            tools,
             ReadLimits(reader, root.Find("limits")),
             ReadNotify(reader, root.Find("notify")),
             file)
         {
-            Evaluation = ReadEvaluation(reader, root.Find("evaluation"), knownProviders),
+            Evaluation = ReadEvaluation(reader, root.Find("evaluation"), knownProviders, tools),
             Memory = ReadMemory(reader, root.Find("memory")),
             Approval = ReadApproval(reader, root.Find("approval")),
             Sandbox = ReadSandbox(reader, root.Find("sandbox")),
@@ -423,23 +424,6 @@ public static partial class AgentDefinitionLoader
         return limits;
     }
 
-    private static AgentEvaluation ReadEvaluation(Reader reader, YamlNode? node, ISet<string>? knownProviders)
-    {
-        if (node is null)
-        {
-            return AgentEvaluation.RulesOnly;
-        }
-
-        var map = reader.Mapping(node, "evaluation");
-        reader.RejectUnknownKeys(map, ["judge", "min_confidence", "model"], "'evaluation'");
-        var judge = map.Find("judge") is { } j && reader.Boolean(j, "evaluation.judge");
-        var minConfidence = map.Find("min_confidence") is { } c
-            ? reader.Fraction(c, "evaluation.min_confidence")
-            : AgentEvaluation.DefaultMinConfidence;
-        var model = map.Find("model") is { } m ? ReadModel(reader, m, knownProviders) : null;
-        return new AgentEvaluation(judge, minConfidence, model);
-    }
-
     private static AgentNotifications ReadNotify(Reader reader, YamlNode? node)
     {
         if (node is null)
@@ -656,6 +640,22 @@ public static partial class AgentDefinitionLoader
 
             return names;
         }
+
+        /// One text or a list of them, none empty, each with its node for errors.
+        public List<(YamlNode Node, string Text)> TextItems(YamlNode node, string what)
+        {
+            var items = node is YamlSequenceNode sequence ? sequence.Children.ToList() : [node];
+            if (items.Count == 0)
+            {
+                throw Error(node, $"{what} is an empty list: give at least one, or remove it.");
+            }
+
+            return items.Select(item => (item, Scalar(item, $"an entry of {what}") is { Length: > 0 } text
+                ? text
+                : throw Error(item, $"an entry of {what} is empty."))).ToList();
+        }
+
+        public List<string> Texts(YamlNode node, string what) => TextItems(node, what).Select(i => i.Text).ToList();
 
         public long Bytes(YamlNode node, string what, long min)
         {

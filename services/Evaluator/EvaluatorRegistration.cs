@@ -1,3 +1,6 @@
+using Agentry.Evaluation.Online;
+using Agentry.Evaluation.Stores.Sqlite;
+using Agentry.Evaluator.Online;
 using Agentry.Llm;
 using Agentry.ServiceDefaults;
 using MassTransit;
@@ -30,6 +33,9 @@ public static class EvaluatorRegistration
         // The model judge asks through the ModelGateway (the offline model when none is configured).
         services.AddAgentryLlm(configuration);
         services.TryAddSingleton<ModelJudge>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<OnlineGrading>();
+        services.TryAddSingleton(_ => OnlineGradeStore(configuration));
         return services;
     }
 
@@ -38,5 +44,14 @@ public static class EvaluatorRegistration
         bus.AddConsumer<FinalAnswerConsumer>();
         bus.AddConsumer<ToolResultConsumer>();
         bus.AddConsumer<RunEndedConsumer>();
+        bus.AddConsumer<OnlineEvaluationConsumer>();
     }
+
+    /// Online grades are kept where the eval runs are: the SQLite file when `sqlite` is set (embedded),
+    /// else in memory. The run's own place in its agent's windows comes from the store, so replicas
+    /// that share it share the windows.
+    private static IOnlineGradeStore OnlineGradeStore(IConfiguration configuration) =>
+        configuration.GetConnectionString("sqlite") is { Length: > 0 } sqlite
+            ? new SqliteOnlineGradeStore(sqlite)
+            : new InMemoryOnlineGradeStore();
 }

@@ -41,6 +41,7 @@ public static class NotifierRegistration
     {
         bus.AddConsumer<OutcomeConsumer>();
         bus.AddConsumer<ApprovalRequestConsumer>();
+        bus.AddConsumer<OnlineScoreDropConsumer>();
         bus.AddConsumer<DeliverNotificationConsumer>();
     }
 }

@@ -15,6 +15,13 @@ public sealed record Grade(string Grader, double Score, bool Passed, string Reas
     public const string JudgeCostKey = "judge.cost";
     public const string JudgeTokensKey = "judge.tokens";
 
+    /// Set when the grader could not grade at all (the judge could not be asked, the grader threw):
+    /// the score of 0 says nothing of the run, and online evaluation leaves it out of the run's score.
+    public const string NotGradedKey = "grade.not_graded";
+
+    [JsonIgnore]
+    public bool NotGraded => Metadata?.ContainsKey(NotGradedKey) == true;
+
     [JsonIgnore]
     public decimal JudgeCost => Metadata?.GetValueOrDefault(JudgeCostKey) is { } cost ? decimal.Parse(cost, CultureInfo.InvariantCulture) : 0;
 

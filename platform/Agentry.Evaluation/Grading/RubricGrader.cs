@@ -43,7 +43,9 @@ public sealed partial class RubricGrader(ModelGateway models, ModelPrices prices
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogJudgeFailed(logger, @case.Id, e);
-            return new Grade(Name, 0, false, $"The rubric judge could not be asked: {e.Message}", Metadata(JudgeModel, 0, 0));
+            var unasked = Metadata(JudgeModel, 0, 0);
+            unasked[Grade.NotGradedKey] = "true";
+            return new Grade(Name, 0, false, $"The rubric judge could not be asked: {e.Message}", unasked);
         }
 
         var metadata = Metadata(reply.Last.Model, prices.CostOf(reply.Attempts), reply.Usage.Total);

@@ -59,6 +59,16 @@ public static class AgentryTelemetry
     public static readonly Counter<long> ScheduleMissed = Meter.CreateCounter<long>(
         "agentry.schedule.missed", "{due}", "A schedule's due times that started no run, by agent, trigger and reason (downtime, paused, refused).");
 
+    public static readonly Histogram<double> OnlineScore = Meter.CreateHistogram(
+        "agentry.eval.online.score", "1", "Scores (0 to 1) of sampled production runs, by agent and grader (grader \"run\": the run's mean).",
+        tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] });
+
+    public static readonly Counter<long> OnlineNotGraded = Meter.CreateCounter<long>(
+        "agentry.eval.online.not_graded", "{grade}", "Grades of sampled runs that could not be given (a grader failed, the judge could not be asked), by agent and grader.");
+
+    public static readonly Counter<long> OnlineDrops = Meter.CreateCounter<long>(
+        "agentry.eval.online.drops", "{alert}", "Windows of an agent's online scores that dropped below the window before by the alert's drop, by agent.");
+
     /// A histogram of seconds. Its buckets are given here: the SDK's default boundaries (0 to 10 000)
     /// suit milliseconds and would put every step and model call in the first bucket.
     private static Histogram<double> Seconds(string name, string description) =>
@@ -138,6 +148,7 @@ public static class AgentryTelemetry
         public const string TriggerDeliveryId = "agentry.trigger.delivery_id";
         public const string TriggerDueAt = "agentry.trigger.due_at";
         public const string ScheduleReason = "agentry.schedule.reason";
+        public const string Grader = "agentry.eval.grader";
 
         public const string GenAiOperation = "gen_ai.operation.name";
         public const string GenAiProvider = "gen_ai.provider.name";

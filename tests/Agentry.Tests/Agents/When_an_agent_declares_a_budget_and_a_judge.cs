@@ -54,7 +54,7 @@ public sealed class When_an_agent_declares_a_budget_and_a_judge
 
     [TestCase("judge: yes", 4, 10, "evaluation.judge must be true or false, not 'yes'.")]
     [TestCase("min_confidence: 1.5", 4, 19, "evaluation.min_confidence must be a number from 0 to 1, such as 0.7, not '1.5'.")]
-    [TestCase("judges: true", 4, 3, "unknown key 'judges' in 'evaluation'. Allowed keys: judge, min_confidence, model.")]
+    [TestCase("judges: true", 4, 3, "unknown key 'judges' in 'evaluation'. Allowed keys: judge, min_confidence, model, online.")]
     public void Should_name_the_line_of_a_bad_evaluation(string setting, long line, long column, string problem)
     {
         var error = Assert.Throws<AgentDefinitionException>(() => Parse($"""
