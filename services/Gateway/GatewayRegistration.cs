@@ -1,3 +1,4 @@
+using Agentry.Gateway.WebConsole;
 using Agentry.Gateway.Security;
 using Agentry.Gateway.Triggers;
 using Agentry.Gateway.Triggers.Events;
@@ -22,6 +23,7 @@ public static class GatewayRegistration
     public static WebApplication MapGateway(this WebApplication app)
     {
         app.UseGatewaySecurity();
+        app.MapRunListApi();
         app.MapRunsApi();
         app.MapMemoriesApi();
         app.MapKeysApi();
@@ -29,6 +31,7 @@ public static class GatewayRegistration
         app.MapSchedulesApi();
         app.MapArtifactsApi();
         app.MapWebhooksApi();
+        app.MapConsole();
         return app;
     }
 }

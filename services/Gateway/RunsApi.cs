@@ -7,6 +7,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Agentry.Gateway;
@@ -155,6 +156,14 @@ public static class RunsApi
     public static void AddGatewayClients(this IBusRegistrationConfigurator bus)
     {
         bus.AddRequestClient<GetRun>(RequestTimeout.After(s: 10));
+        bus.AddRequestClient<ListRuns>(RequestTimeout.After(s: 10));
+        // The feed is registered with its consumer: every process that hosts the Gateway's clients receives the events.
+        bus.TryAddSingleton<WebConsole.RunEventFeed>();
+        bus.AddConsumer<WebConsole.RunEventFeedConsumer>().Endpoint(endpoint =>
+        {
+            endpoint.Name = $"{ServiceDefaults.Extensions.TemporaryEndpointPrefix}gateway-run-events-{NewId.NextGuid():N}";
+            endpoint.Temporary = true;
+        });
         bus.AddMemoryClients();
         bus.AddRequestClient<GetPendingApprovals>(RequestTimeout.After(s: 10));
         bus.AddRequestClient<GetAuditTrail>(RequestTimeout.After(s: 10));

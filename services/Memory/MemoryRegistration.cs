@@ -114,6 +114,7 @@ public static class MemoryRegistration
         bus.AddConsumer<ContextRequestedConsumer>();
         bus.AddConsumer<TranscriptConsumer>();
         bus.AddConsumer<GetRunConsumer>();
+        bus.AddConsumer<ListRunsConsumer>();
         bus.AddConsumer<RememberMemoryConsumer>();
         bus.AddConsumer<ListMemoriesConsumer>();
         bus.AddConsumer<ForgetMemoriesConsumer>();

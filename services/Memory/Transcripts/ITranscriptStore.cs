@@ -39,4 +39,8 @@ public interface ITranscriptStore
 
     /// The run only if it belongs to the tenant; another tenant's run is reported as not found.
     Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken);
+
+    /// The tenant's runs that match the query's filters, newest start first, at most query.Limit.
+    /// Runs known only from events that came before their start (no start time yet) come last.
+    Task<IReadOnlyList<RunSummary>> ListAsync(ListRuns query, CancellationToken cancellationToken);
 }

@@ -148,6 +148,48 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
     public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken) =>
         GetRunAsync(new BsonDocument { ["_id"] = runId.ToString(), ["tenant"] = Required(tenantId) }, runId, cancellationToken);
 
+    public async Task<IReadOnlyList<RunSummary>> ListAsync(ListRuns query, CancellationToken cancellationToken)
+    {
+        var filter = new BsonDocument("tenant", Required(query.TenantId));
+        if (query.Agent is { } agent)
+        {
+            filter["agent"] = agent;
+        }
+
+        if (query.Status is { } status)
+        {
+            filter["status"] = status.ToString();
+        }
+
+        if (query.Trigger is { } trigger)
+        {
+            filter["trigger"] = trigger.ToString();
+        }
+
+        if (query.Since is { } since)
+        {
+            filter["startedAt"] = new BsonDocument("$gte", since.UtcDateTime);
+        }
+
+        // Descending on startedAt puts runs without one (known only from early events) last, as in SQLite.
+        var runs = await database.Runs.Find(filter).Sort(new BsonDocument("startedAt", -1)).Limit(query.Limit).ToListAsync(cancellationToken);
+        return runs.Select(run =>
+        {
+            var ended = run.Contains("endedAt");
+            return new RunSummary(
+                Guid.Parse(run["_id"].AsString),
+                Text(run, "agent"),
+                Text(run, "goal"),
+                Enum.Parse<RunStatus>(run["status"].AsString),
+                Text(run, "trigger") is { } kind ? Enum.Parse<TriggerKind>(kind) : null,
+                run.GetValue("startedAt", BsonNull.Value) is BsonDateTime started ? new DateTimeOffset(started.ToUniversalTime()) : null,
+                ended ? new DateTimeOffset(run["endedAt"].ToUniversalTime()) : null,
+                ended && run.GetValue("steps", BsonNull.Value).IsInt32 ? run["steps"].AsInt32 : null,
+                ended ? new TokenUsage(run["inputTokens"].AsInt32, run["outputTokens"].AsInt32) : null,
+                ended ? Money(run, "cost") : null);
+        }).ToList();
+    }
+
     private async Task<RunView> GetRunAsync(BsonDocument filter, Guid runId, CancellationToken cancellationToken)
     {
         var run = await database.Runs.Find(filter).FirstOrDefaultAsync(cancellationToken);

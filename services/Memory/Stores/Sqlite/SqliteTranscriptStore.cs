@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Agentry.Contracts;
 using static Agentry.Memory.SqliteMemoryDatabase;
@@ -122,6 +123,40 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
         return ReadRunAsync(tenantId, runId, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunSummary>> ListAsync(ListRuns query, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        // ISO 8601 UTC timestamps of one format sort as text in time order.
+        await using var command = Command(connection,
+            """
+            SELECT run_id, agent, goal, status, trigger, started_at, ended_at, steps, input_tokens, output_tokens, cost FROM runs
+            WHERE tenant_id = $tenant AND ($agent IS NULL OR agent = $agent) AND ($status IS NULL OR status = $status)
+              AND ($trigger IS NULL OR trigger = $trigger) AND ($since IS NULL OR started_at >= $since)
+            ORDER BY started_at IS NULL, started_at DESC LIMIT $limit
+            """,
+            ("$tenant", Required(query.TenantId)), ("$agent", query.Agent), ("$status", query.Status?.ToString()),
+            ("$trigger", query.Trigger?.ToString()), ("$since", query.Since is { } since ? Timestamp(since) : null), ("$limit", query.Limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var runs = new List<RunSummary>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var ended = !reader.IsDBNull(6);
+            runs.Add(new RunSummary(
+                Guid.Parse(reader.GetString(0)),
+                NullableString(reader, 1),
+                NullableString(reader, 2),
+                Enum.Parse<RunStatus>(reader.GetString(3)),
+                reader.IsDBNull(4) ? null : Enum.Parse<TriggerKind>(reader.GetString(4)),
+                reader.IsDBNull(5) ? null : DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
+                ended ? DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture) : null,
+                ended && !reader.IsDBNull(7) ? reader.GetInt32(7) : null,
+                ended ? new TokenUsage(reader.GetInt32(8), reader.GetInt32(9)) : null,
+                ended ? Money(reader, 10) : null));
+        }
+
+        return runs;
     }
 
     private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken)

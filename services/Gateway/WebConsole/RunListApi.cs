@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using System.Text.Json;
+using Agentry.Contracts;
+using Agentry.Gateway.Security;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace Agentry.Gateway.WebConsole;
+
+/// The reads the console lists and follows runs with: GET /runs with filters, and GET /runs/events,
+/// a stream of Server-Sent Events of the caller's tenant's runs (docs/console.md). The stream is
+/// read with fetch, not EventSource, so that it carries the same Authorization header as every call.
+public static class RunListApi
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 500;
+
+    /// The first event of every stream: from here on nothing is missed, so a reader may now read the
+    /// runs' state and apply the events that follow on top of it.
+    public const string ReadyEvent = "ready";
+
+    public static IEndpointRouteBuilder MapRunListApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/runs", async (HttpRequest http, ClaimsPrincipal caller, IRequestClient<ListRuns> memory, CancellationToken cancellationToken) =>
+        {
+            var (query, problem) = Parse(http.Query, caller.Tenant());
+            if (problem is not null)
+            {
+                return Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "The runs cannot be listed.");
+            }
+
+            return Results.Ok((await memory.GetResponse<RunList>(query!, cancellationToken)).Message);
+        }).RequireAuthorization(GatewayRoles.Read);
+
+        app.MapGet("/runs/events", (Guid? run, ClaimsPrincipal caller, RunEventFeed feed, IOptions<JsonOptions> json, CancellationToken cancellationToken) =>
+            TypedResults.ServerSentEvents(Stream(feed, caller.Tenant(), run, json.Value.SerializerOptions, cancellationToken)))
+            .RequireAuthorization(GatewayRoles.Read);
+
+        return app;
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> Stream(RunEventFeed feed, string tenantId, Guid? run, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Subscribed before "ready" is sent: FollowAsync registers on its first MoveNext, which the
+        // first await below makes happen before anything is written.
+        var events = feed.FollowAsync(tenantId, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var next = events.MoveNextAsync();
+        yield return new SseItem<string>("{}", ReadyEvent);
+        try
+        {
+            while (await next)
+            {
+                var runEvent = events.Current;
+                if (run is null || runEvent.RunId == run)
+                {
+                    yield return new SseItem<string>(JsonSerializer.Serialize(runEvent.Message, runEvent.Message.GetType(), json), runEvent.Type);
+                }
+
+                next = events.MoveNextAsync();
+            }
+        }
+        finally
+        {
+            await events.DisposeAsync();
+        }
+    }
+
+    /// The query of a request's filters, or what is wrong with them in words.
+    internal static (ListRuns? Query, string? Problem) Parse(IQueryCollection query, string tenantId)
+    {
+        var agent = Text(query, "agent");
+        var (status, statusProblem) = Named<RunStatus>(query, "status");
+        var (trigger, triggerProblem) = Named<TriggerKind>(query, "trigger");
+        if ((statusProblem ?? triggerProblem) is { } problem)
+        {
+            return (null, problem);
+        }
+
+        DateTimeOffset? since = null;
+        if (Text(query, "since") is { } sinceText)
+        {
+            if (!DateTimeOffset.TryParse(sinceText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+            {
+                return (null, $"'since' is '{sinceText}', not a time: give an ISO 8601 time such as 2026-12-01T00:00:00Z.");
+            }
+
+            since = parsed;
+        }
+
+        var limit = DefaultLimit;
+        if (Text(query, "limit") is { } limitText && (!int.TryParse(limitText, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
+        {
+            return (null, $"'limit' is '{limitText}'; it is a whole number from 1 to {MaxLimit}.");
+        }
+
+        return (new ListRuns(tenantId, agent, status, trigger, since, limit), null);
+    }
+
+    /// A filter that names a value of the enum, as its name reads (any case; numbers are not names).
+    private static (T? Value, string? Problem) Named<T>(IQueryCollection query, string name) where T : struct, Enum
+    {
+        if (Text(query, name) is not { } text)
+        {
+            return (null, null);
+        }
+
+        return Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n, text, StringComparison.OrdinalIgnoreCase)) is { } known
+            ? (Enum.Parse<T>(known), null)
+            : (null, $"'{name}' is '{text}'; it is one of {string.Join(", ", Enum.GetNames<T>())}.");
+    }
+
+    private static string? Text(IQueryCollection query, string name) =>
+        query[name].ToString().Trim() is { Length: > 0 } text ? text : null;
+}

@@ -1,0 +1,92 @@
+import { followEvents, get, type RunEvent, type RunSummary } from "./api";
+import { dollars, h, problemBox, replace, statusBadge, tokens, when } from "./dom";
+
+const statuses = ["Running", "Completed", "Failed", "Escalated", "Cancelled"];
+const triggers = ["Api", "Webhook", "Schedule", "Event", "SubAgent"];
+const periods: [string, number | null][] = [["Any time", null], ["Last hour", 1], ["Last 24 hours", 24], ["Last 7 days", 24 * 7]];
+const ends: Record<string, string> = { RunCompleted: "Completed", RunFailed: "Failed", RunEscalated: "Escalated", RunCancelled: "Cancelled" };
+
+interface Filters { agent: string; status: string; trigger: string; hours: string }
+
+/// The runs list: filters, a table, and runs that start or end while it is open, as they do.
+export function showRuns(main: HTMLElement): () => void {
+  const filters: Filters = { agent: "", status: "", trigger: "", hours: "" };
+  let runs: RunSummary[] = [];
+  const body = h("tbody");
+  const message = h("div", { "aria-live": "polite" });
+  const live = h("span", { class: "live", role: "status" }, "Connecting…");
+
+  const select = (name: keyof Filters, label: string, options: [string, string][]) => {
+    const element = h("select", { id: `filter-${name}`, name }, options.map(([text, value]) => h("option", { value }, text))) as HTMLSelectElement;
+    element.addEventListener("change", () => { filters[name] = element.value; void load(); });
+    return [h("label", { for: `filter-${name}` }, label), element];
+  };
+  const agent = h("input", { id: "filter-agent", name: "agent", type: "search", placeholder: "any agent" }) as HTMLInputElement;
+  agent.addEventListener("change", () => { filters.agent = agent.value.trim(); void load(); });
+
+  replace(main,
+    h("div", { class: "heading" }, h("h1", {}, "Runs"), live),
+    h("form", { class: "filters", role: "search", "aria-label": "Filter runs", onsubmit: (e: Event) => e.preventDefault() },
+      h("div", {}, h("label", { for: "filter-agent" }, "Agent"), agent),
+      h("div", {}, ...select("status", "Status", [["Any status", ""], ...statuses.map((s): [string, string] => [s, s])])),
+      h("div", {}, ...select("trigger", "Trigger", [["Any trigger", ""], ...triggers.map((t): [string, string] => [t, t])])),
+      h("div", {}, ...select("hours", "Started", periods.map(([text, hours]): [string, string] => [text, hours === null ? "" : String(hours)])))),
+    message,
+    h("div", { class: "scroll" },
+      h("table", { class: "runs" },
+        h("caption", { class: "visually-hidden" }, "Runs, newest first"),
+        h("thead", {}, h("tr", {}, ["Started", "Agent", "Goal", "Trigger", "Status", "Steps", "Tokens", "Cost"].map(c => h("th", { scope: "col" }, c)))),
+        body)));
+
+  const matches = (run: RunSummary) =>
+    (!filters.agent || run.agent === filters.agent) && (!filters.status || run.status === filters.status) && (!filters.trigger || run.trigger === filters.trigger);
+
+  const render = () => {
+    replace(body, runs.length === 0
+      ? h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No runs match these filters yet."))
+      : runs.map(run => h("tr", { "data-run": run.runId },
+        h("td", {}, when(run.startedAt)),
+        h("td", {}, run.agent ?? ""),
+        h("td", {}, h("a", { href: `#/runs/${run.runId}` }, run.goal || run.runId)),
+        h("td", {}, run.trigger ?? ""),
+        h("td", {}, statusBadge(run.status)),
+        h("td", { class: "number" }, run.steps ?? ""),
+        h("td", { class: "number" }, tokens(run.usage)),
+        h("td", { class: "number" }, dollars(run.totalCost)))));
+  };
+
+  async function load(): Promise<void> {
+    const query = new URLSearchParams();
+    if (filters.agent) query.set("agent", filters.agent);
+    if (filters.status) query.set("status", filters.status);
+    if (filters.trigger) query.set("trigger", filters.trigger);
+    if (filters.hours) query.set("since", new Date(Date.now() - Number(filters.hours) * 3_600_000).toISOString());
+    try {
+      runs = (await get<{ runs: RunSummary[] }>(`/runs?${query}`)).runs;
+      replace(message);
+    } catch (error) {
+      replace(message, problemBox(`The runs could not be read: ${(error as Error).message}`));
+    }
+    render();
+  }
+
+  const apply = (event: RunEvent) => {
+    const data = event.data;
+    const index = runs.findIndex(r => r.runId === data.runId);
+    if (event.type === "GoalReceived" && index < 0) {
+      const run: RunSummary = { runId: data.runId, agent: data.agent, goal: data.goal, status: "Running", trigger: data.trigger, startedAt: new Date().toISOString(), endedAt: null, steps: null, usage: null, totalCost: null };
+      if (matches(run)) runs.unshift(run);
+    } else if (index >= 0 && (event.type in ends || event.type === "RunResumed")) {
+      const run = runs[index];
+      run.status = ends[event.type] ?? "Running";
+      if (event.type in ends) Object.assign(run, { steps: data.steps, usage: data.usage, totalCost: data.totalCost, endedAt: new Date().toISOString() });
+      if (!matches(run)) runs.splice(index, 1);
+    } else return;
+    render();
+  };
+
+  // As on a run's page: a run that started while the stream opened shows up at the next read.
+  const reread = setInterval(() => void load(), 5000);
+  const stop = followEvents("", load, apply, connected => replace(live, connected ? "Live" : "Reconnecting…"));
+  return () => { clearInterval(reread); stop(); };
+}
