@@ -69,7 +69,9 @@ public static class AgentryServices
         await using var provider = services.BuildServiceProvider();
         // Building the bus configures its endpoints; nothing is started.
         _ = provider.GetRequiredService<IBusControl>();
-        return names.ToHashSet();
+        // A process's own temporary queues (the Gateway's run events for the console) come and go
+        // with it: nothing scales on them and the runbook has none to list.
+        return names.Where(name => !name.StartsWith(Agentry.ServiceDefaults.Extensions.TemporaryEndpointPrefix, StringComparison.Ordinal)).ToHashSet();
     }
 
     /// Whether the service keeps state in Redis when the connection string `redis` is set: it then

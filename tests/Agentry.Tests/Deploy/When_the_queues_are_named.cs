@@ -31,7 +31,7 @@ public sealed class When_the_queues_are_named
     {
         Assert.That(await AgentryServices.QueuesAsync("Planner"), Is.SupersetOf(new[] { "agent-run-state", "plan-step" }));
         Assert.That(await AgentryServices.QueuesAsync("ToolExecutor"), Does.Contain("execute-step"));
-        Assert.That(await AgentryServices.QueuesAsync("Gateway"), Is.Empty, "the Gateway only publishes and sends requests");
+        Assert.That(await AgentryServices.QueuesAsync("Gateway"), Is.Empty, "the Gateway publishes and sends requests; it consumes only on temporary queues of its own");
     }
 
     [TestCaseSource(typeof(AgentryServices), nameof(AgentryServices.Folders))]
