@@ -26,9 +26,9 @@ namespace Agentry.Distributed.Tests;
 [NonParallelizable]
 public sealed class When_runs_must_end_exactly_once
 {
-    // 120 goals, as the issue's soaks published them.
-    private const int RunsThroughTheGateway = 60;
-    private const int RunsPublishedRaw = 60;
+    // The issue asks for at least 200 runs; half arrive through the Gateway, half as raw AMQP.
+    private const int RunsThroughTheGateway = 100;
+    private const int RunsPublishedRaw = 100;
     private const string Agent = "poster";
     public const string SoakCategory = "Soak";
     private const string WatchdogStop = "ConsumerWatchdog is stopping the service (exit code 1): ";
@@ -117,7 +117,7 @@ public sealed class When_runs_must_end_exactly_once
         });
     }
 
-    /// test.sh runs it on its own, after the other suites: with six services and 120 runs it would
+    /// test.sh runs it on its own, after the other suites: with six services and 200 runs it would
     /// slow theirs. It restarts a broker and a Redis of its own, never the shared ones.
     [Test]
     [Category(SoakCategory)]
