@@ -24,6 +24,7 @@ public static class EvaluatorRegistration
                 .ValidateDataAnnotations()
                 .ValidateOnStart();
             services.TryAddSingleton<ICallHistory, RedisCallHistory>();
+            services.TryAddSingleton<IOnlineGradeStore, RedisOnlineGradeStore>();
         }
         else
         {
@@ -47,9 +48,9 @@ public static class EvaluatorRegistration
         bus.AddConsumer<OnlineEvaluationConsumer>();
     }
 
-    /// Online grades are kept where the eval runs are: the SQLite file when `sqlite` is set (embedded),
-    /// else in memory. The run's own place in its agent's windows comes from the store, so replicas
-    /// that share it share the windows.
+    /// Online grades are shared in Redis when it is set (above: every replica and restart sees one
+    /// window per agent), else kept where the eval runs are: the SQLite file when `sqlite` is set
+    /// (embedded), else in memory. The run's own place in its agent's windows comes from the store.
     private static IOnlineGradeStore OnlineGradeStore(IConfiguration configuration) =>
         configuration.GetConnectionString("sqlite") is { Length: > 0 } sqlite
             ? new SqliteOnlineGradeStore(sqlite)
