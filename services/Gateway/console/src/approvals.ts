@@ -143,7 +143,8 @@ function card(item: Item, mayDecide: boolean, caller: Caller, decide: (item: Ite
 function waited(item: Item): HTMLElement {
   const start = Date.parse(item.requestedAt), end = Date.parse(item.expiresAt);
   const elapsed = Math.max(0, Date.now() - start), timeout = Math.max(1, end - start);
-  const text = `Waited ${span(elapsed)} of ${span(timeout)}`;
+  // Memory notes the request a moment after the saga sets the deadline: the timeout is rounded, not cut.
+  const text = `Waited ${span(elapsed)} of ${span(Math.round(timeout / 60_000) * 60_000 || timeout)}`;
   return h("p", { class: "waited meta" }, h("span", {}, text),
     h("meter", { min: 0, max: timeout, value: Math.min(elapsed, timeout), low: timeout * 0.5, high: timeout * 0.8, optimum: 0, "aria-label": `${text} before its timeout policy decides` }));
 }
