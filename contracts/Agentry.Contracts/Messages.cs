@@ -368,6 +368,32 @@ public sealed record ApprovalDecided(
     string DecidedBy,
     string? Comment = null);
 
+/// <summary>A person was put in charge of deciding a call waiting for approval (published by the Gateway;
+/// Memory records it with the call). The latest assignment by AssignedAt wins, whatever order they arrive in.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Step">The step the call belongs to.</param>
+/// <param name="CallId">The call.</param>
+/// <param name="Assignee">Who should decide it; null when the assignment is taken back.</param>
+/// <param name="AssignedBy">Who assigned it.</param>
+/// <param name="AssignedAt">When.</param>
+public sealed record ApprovalAssigned(
+    Guid RunId,
+    string TenantId,
+    int Step,
+    string CallId,
+    string? Assignee,
+    string AssignedBy,
+    DateTimeOffset AssignedAt);
+
+/// <summary>The summary of an escalated run that the Notifier wrote for the person who takes it over
+/// (and sent on the agent's channels); Memory keeps it with the run, so the console shows the same text.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Step">The step the run escalated at (RunEscalated.Steps).</param>
+/// <param name="Summary">The summary, as sent.</param>
+public sealed record EscalationSummarized(Guid RunId, string TenantId, int Step, string Summary);
+
 /// <summary>The approval of a run's waiting calls timed out (published by the Planner's deadline monitor).</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="TenantId">The tenant.</param>
@@ -396,6 +422,9 @@ public sealed record PendingApprovals(IReadOnlyList<ApprovalView> Approvals);
 /// <param name="DecidedBy">Who decided.</param>
 /// <param name="Comment">The decider's comment.</param>
 /// <param name="DecidedAt">When it was decided.</param>
+/// <param name="Assignee">Who is asked to decide it; null when nobody is.</param>
+/// <param name="AssignedBy">Who assigned it.</param>
+/// <param name="AssignedAt">When it was assigned.</param>
 public sealed record ApprovalView(
     Guid RunId,
     string TenantId,
@@ -409,7 +438,10 @@ public sealed record ApprovalView(
     bool? Approved = null,
     string? DecidedBy = null,
     string? Comment = null,
-    DateTimeOffset? DecidedAt = null);
+    DateTimeOffset? DecidedAt = null,
+    string? Assignee = null,
+    string? AssignedBy = null,
+    DateTimeOffset? AssignedAt = null);
 
 /// <summary>Ask Memory for what is known of a run (request/response).</summary>
 /// <param name="RunId">The run.</param>
@@ -431,6 +463,8 @@ public sealed record GetRun(Guid RunId);
 /// <param name="Approvals">The tool calls of the run that needed a person's approval, with the decisions.</param>
 /// <param name="Trigger">How the run was started, when it was recorded.</param>
 /// <param name="Origin">Which trigger of the agent started it, for triggered runs.</param>
+/// <param name="EscalationSummary">While the run waits for a person: the summary the Notifier sent them
+/// about this escalation, once written; null otherwise.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -446,7 +480,8 @@ public sealed record RunView(
     string? UserId = null,
     IReadOnlyList<ApprovalView>? Approvals = null,
     TriggerKind? Trigger = null,
-    TriggerOrigin? Origin = null)
+    TriggerOrigin? Origin = null,
+    string? EscalationSummary = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);

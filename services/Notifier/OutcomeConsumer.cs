@@ -9,7 +9,7 @@ namespace Agentry.Notifier;
 
 /// Delivers each run's outcome: to the log always, and to the agent's channels (webhook, Slack,
 /// email) through NotificationDispatcher. An escalation carries a summary for the person who takes
-/// over, written from Memory's transcript (decision 0021).
+/// over, written from Memory's transcript (decision 0021), and published for Memory to keep.
 public sealed partial class OutcomeConsumer(
     NotificationDispatcher dispatcher,
     IClientFactory clients,
@@ -35,6 +35,8 @@ public sealed partial class OutcomeConsumer(
     {
         var m = context.Message;
         var summary = EscalationSummary.Write(m, await TranscriptAsync(context), RunLink(m.RunId));
+        // Memory keeps it with the run, so the console's escalations page shows what the person was sent.
+        await context.Publish(new EscalationSummarized(m.RunId, m.TenantId, m.Steps, summary), context.CancellationToken);
         await DeliverAsync(context, RunOutcome.From(m) with { Summary = summary }, $"Run of {m.Agent} needs a person: {Shorten(m.Reason)}", summary);
     }
 

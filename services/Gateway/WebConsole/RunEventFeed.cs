@@ -57,6 +57,8 @@ public sealed class RunEventFeedConsumer(RunEventFeed feed) :
     IConsumer<GoalEvaluated>,
     IConsumer<ApprovalRequested>,
     IConsumer<ApprovalDecided>,
+    IConsumer<ApprovalAssigned>,
+    IConsumer<EscalationSummarized>,
     IConsumer<RunResumed>,
     IConsumer<RunCompleted>,
     IConsumer<RunFailed>,
@@ -75,6 +77,10 @@ public sealed class RunEventFeedConsumer(RunEventFeed feed) :
     public Task Consume(ConsumeContext<ApprovalRequested> context) => Post(context.Message.RunId, context.Message.TenantId, context.Message);
 
     public Task Consume(ConsumeContext<ApprovalDecided> context) => Post(context.Message.RunId, context.Message.TenantId, context.Message);
+
+    public Task Consume(ConsumeContext<ApprovalAssigned> context) => Post(context.Message.RunId, context.Message.TenantId, context.Message);
+
+    public Task Consume(ConsumeContext<EscalationSummarized> context) => Post(context.Message.RunId, context.Message.TenantId, context.Message);
 
     public Task Consume(ConsumeContext<RunResumed> context) => Post(context.Message.RunId, context.Message.TenantId, context.Message);
 

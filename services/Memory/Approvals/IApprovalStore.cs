@@ -14,6 +14,10 @@ public interface IApprovalStore
     /// Records a decision on a waiting call; the first decision of a call wins, as in the saga.
     Task RecordApprovalDecidedAsync(ApprovalDecided decision, DateTimeOffset at, CancellationToken cancellationToken);
 
+    /// Records who is asked to decide a waiting call (or that nobody is, Assignee null). Only an
+    /// undecided call that was requested is assigned; of two assignments the later AssignedAt wins.
+    Task RecordApprovalAssignedAsync(ApprovalAssigned assignment, CancellationToken cancellationToken);
+
     /// The tenant's calls still waiting for a decision, of runs still running, oldest first.
     Task<IReadOnlyList<ApprovalView>> PendingApprovalsAsync(string tenantId, CancellationToken cancellationToken);
 }

@@ -31,6 +31,10 @@ public interface ITranscriptStore
     /// first guidance for a step wins), and the run is Running again.
     Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken);
 
+    /// The Notifier's summary of the run's escalation at a step; a summary of an earlier escalation
+    /// never replaces a later one. RunView shows it only while the run waits at that step.
+    Task RecordEscalationSummaryAsync(EscalationSummarized summary, CancellationToken cancellationToken);
+
     /// The run with its steps in order and its calls that waited for approval (recorded through
     /// IApprovalStore); RunView.Found is false for an unknown run. Run ids are unique across
     /// tenants, so this read needs none: it serves callers that do not know the tenant yet (the

@@ -17,6 +17,8 @@ public sealed class TranscriptConsumer(ITranscriptStore store, IApprovalStore ap
     IConsumer<RunCancelled>,
     IConsumer<ApprovalRequested>,
     IConsumer<ApprovalDecided>,
+    IConsumer<ApprovalAssigned>,
+    IConsumer<EscalationSummarized>,
     IConsumer<RunResumed>
 {
     public Task Consume(ConsumeContext<ApprovalRequested> context) =>
@@ -24,6 +26,12 @@ public sealed class TranscriptConsumer(ITranscriptStore store, IApprovalStore ap
 
     public Task Consume(ConsumeContext<ApprovalDecided> context) =>
         approvals.RecordApprovalDecidedAsync(context.Message, clock.GetUtcNow(), context.CancellationToken);
+
+    public Task Consume(ConsumeContext<ApprovalAssigned> context) =>
+        approvals.RecordApprovalAssignedAsync(context.Message, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<EscalationSummarized> context) =>
+        store.RecordEscalationSummaryAsync(context.Message, context.CancellationToken);
 
     public Task Consume(ConsumeContext<GoalReceived> context) => starts.RecordAsync(context.Message, context.CancellationToken);
 

@@ -14,10 +14,12 @@ export interface StepView {
 export interface ApprovalView {
   runId: string; agent: string; step: number; callId: string; tool: string; arguments: unknown; requestedAt: string; expiresAt: string;
   approved: boolean | null; decidedBy: string | null; comment: string | null; decidedAt: string | null;
+  assignee?: string | null; assignedBy?: string | null; assignedAt?: string | null;
 }
 export interface RunView {
   runId: string; agent: string | null; goal: string | null; status: string; answer: string | null; reason: string | null;
   usage: TokenUsage | null; steps: StepView[]; totalCost: number | null; approvals: ApprovalView[] | null; trigger: string | null;
+  escalationSummary?: string | null;
 }
 export interface RunSummary {
   runId: string; agent: string | null; goal: string | null; status: string; trigger: string | null; startedAt: string | null;
@@ -56,8 +58,8 @@ export async function get<T>(path: string): Promise<T> {
   return response.json() as Promise<T>;
 }
 
-export async function post(path: string, body: unknown): Promise<void> {
-  const response = await fetch(path, { method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(body) });
+export async function post(path: string, body: unknown, method = "POST"): Promise<void> {
+  const response = await fetch(path, { method, headers: headers({ "Content-Type": "application/json" }), body: body === undefined ? undefined : JSON.stringify(body) });
   if (!response.ok) throw await failure(response);
 }
 

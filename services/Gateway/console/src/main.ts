@@ -4,6 +4,7 @@ import { h, problemBox, replace } from "./dom";
 import { showRuns } from "./runs";
 import { showRun } from "./run";
 import { showApprovals } from "./approvals";
+import { showEscalations } from "./escalations";
 
 const main = document.getElementById("main")!;
 const nav = document.getElementById("nav")!;
@@ -66,6 +67,7 @@ function route(): void {
   const run = path.match(/^\/runs\/([0-9a-f-]{36})$/i);
   leave = run ? showRun(main, run[1], caller)
     : path.startsWith("/approvals") ? showApprovals(main, caller)
+    : path.startsWith("/escalations") ? showEscalations(main, caller)
     : showRuns(main);
   main.focus({ preventScroll: true });
 }

@@ -111,7 +111,7 @@ function fact(term: string, value: Node | string): HTMLElement[] {
   return [h("dt", {}, term), h("dd", {}, value)];
 }
 
-function stepItem(s: StepView, approvals: ApprovalView[], caller: Caller): HTMLElement {
+export function stepItem(s: StepView, approvals: ApprovalView[], caller: Caller): HTMLElement {
   const details = [
     s.model ? `model ${s.model}${s.cacheHit ? " (cached)" : ""}` : null,
     s.usage ? tokens(s.usage) : null,

@@ -57,6 +57,24 @@ public sealed class MongoApprovalStore(MongoMemoryDatabase database) : IApproval
         }
     }
 
+    // The Gateway assigns only a call it read from here, so the document exists: nothing to insert.
+    public async Task RecordApprovalAssignedAsync(ApprovalAssigned assignment, CancellationToken cancellationToken)
+    {
+        await database.EnsureIndexesAsync(cancellationToken);
+        var filter = ApprovalKey(assignment.RunId, assignment.CallId);
+        filter["tenant"] = Required(assignment.TenantId);
+        filter["approved"] = BsonNull.Value;
+        filter["requestedAt"] = new BsonDocument("$exists", true);
+        filter["$or"] = new BsonArray
+        {
+            new BsonDocument("assignedAt", new BsonDocument("$exists", false)),
+            new BsonDocument("assignedAt", new BsonDocument("$lte", assignment.AssignedAt.UtcDateTime)),
+        };
+        var update = Builders<BsonDocument>.Update
+            .Set("assignee", Text(assignment.Assignee)).Set("assignedBy", assignment.AssignedBy).Set("assignedAt", assignment.AssignedAt.UtcDateTime);
+        await database.Approvals.UpdateOneAsync(filter, update, cancellationToken: cancellationToken);
+    }
+
     public async Task<IReadOnlyList<ApprovalView>> PendingApprovalsAsync(string tenantId, CancellationToken cancellationToken)
     {
         await database.EnsureIndexesAsync(cancellationToken);
@@ -100,7 +118,10 @@ public sealed class MongoApprovalStore(MongoMemoryDatabase database) : IApproval
             a.GetValue("approved", BsonNull.Value) is BsonBoolean approved ? approved.Value : null,
             Text(a, "decidedBy"),
             Text(a, "comment"),
-            a.GetValue("decidedAt", BsonNull.Value) is BsonDateTime decided ? At(decided) : null);
+            a.GetValue("decidedAt", BsonNull.Value) is BsonDateTime decided ? At(decided) : null,
+            Text(a, "assignee"),
+            Text(a, "assignedBy"),
+            a.GetValue("assignedAt", BsonNull.Value) is BsonDateTime assigned ? At(assigned) : null);
 
     private static DateTimeOffset At(BsonValue value) => new(value.ToUniversalTime(), TimeSpan.Zero);
 

@@ -107,6 +107,26 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         await database.Runs.UpdateOneAsync(new BsonDocument("_id", end.RunId.ToString()), update, Upsert, cancellationToken);
     }
 
+    // The summary may come before Memory records the escalation itself (they travel on different queues).
+    public async Task RecordEscalationSummaryAsync(EscalationSummarized summary, CancellationToken cancellationToken)
+    {
+        await database.EnsureIndexesAsync(cancellationToken);
+        var later = new BsonDocument("$gte", new BsonArray { summary.Step, new BsonDocument("$ifNull", new BsonArray { "$escalationStep", summary.Step }) });
+        BsonDocument IfLater(string field, BsonValue value) => new("$cond", new BsonArray { later, Literal(value), "$" + field });
+        var set = new BsonDocument
+        {
+            ["tenant"] = new BsonDocument("$ifNull", new BsonArray { "$tenant", Literal(Required(summary.TenantId)) }),
+            ["status"] = new BsonDocument("$ifNull", new BsonArray { "$status", Literal(nameof(RunStatus.Escalated)) }),
+            ["escalationSummary"] = IfLater("escalationSummary", summary.Summary),
+            ["escalationStep"] = IfLater("escalationStep", summary.Step),
+        };
+        await database.Runs.UpdateOneAsync(
+            new BsonDocument("_id", summary.RunId.ToString()),
+            new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", set) }),
+            Upsert,
+            cancellationToken);
+    }
+
     public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
     {
         await database.EnsureIndexesAsync(cancellationToken);
@@ -126,7 +146,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", step) }),
             Upsert,
             cancellationToken);
-        var escalated = new BsonDocument("$eq", new BsonArray { "$status", nameof(RunStatus.Escalated) });
+        var escalated = new BsonDocument("$eq", new BsonArray { "$status", Literal(nameof(RunStatus.Escalated)) });
         BsonDocument IfEscalated(string field, BsonValue then) => new("$cond", new BsonArray { escalated, then, "$" + field });
         var run = new BsonDocument
         {
@@ -243,7 +263,10 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             Text(run, "user"),
             approvals.Count == 0 ? null : approvals,
             Text(run, "trigger") is { } trigger ? Enum.Parse<TriggerKind>(trigger) : null,
-            Text(run, "triggerOrigin") is { } origin ? JsonSerializer.Deserialize<TriggerOrigin>(origin, Json) : null);
+            Text(run, "triggerOrigin") is { } origin ? JsonSerializer.Deserialize<TriggerOrigin>(origin, Json) : null,
+            // A summary of an earlier escalation says nothing about where the run waits now.
+            run["status"].AsString == nameof(RunStatus.Escalated) && run.GetValue("escalationStep", BsonNull.Value) is BsonInt32 at
+                && run.GetValue("steps", BsonNull.Value) is BsonInt32 stoppedAt && at.Value == stoppedAt.Value ? Text(run, "escalationSummary") : null);
     }
 
     private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");

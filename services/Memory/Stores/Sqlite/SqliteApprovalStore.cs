@@ -13,7 +13,7 @@ public sealed class SqliteApprovalStore(SqliteMemoryDatabase database) : IApprov
     /// The database it keeps them in, shared with the other SQLite stores.
     public SqliteMemoryDatabase Database => database;
 
-    private const string ApprovalColumns = "run_id, tenant_id, agent, step, call_id, tool, arguments, requested_at, expires_at, approved, decided_by, comment, decided_at";
+    private const string ApprovalColumns = "run_id, tenant_id, agent, step, call_id, tool, arguments, requested_at, expires_at, approved, decided_by, comment, decided_at, assignee, assigned_by, assigned_at";
 
     public async Task RecordApprovalRequestedAsync(ApprovalRequested request, DateTimeOffset at, CancellationToken cancellationToken)
     {
@@ -46,6 +46,18 @@ public sealed class SqliteApprovalStore(SqliteMemoryDatabase database) : IApprov
             cancellationToken,
             ("$run", decision.RunId.ToString()), ("$call", decision.CallId), ("$tenant", decision.TenantId), ("$step", decision.Step),
             ("$approved", decision.Approved ? 1 : 0), ("$by", decision.DecidedBy), ("$comment", decision.Comment), ("$at", Timestamp(at)));
+
+    // The Gateway assigns only a call it read from here, so the row exists: nothing to insert.
+    public Task RecordApprovalAssignedAsync(ApprovalAssigned assignment, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            """
+            UPDATE approvals SET assignee = $assignee, assigned_by = $by, assigned_at = $at
+            WHERE run_id = $run AND call_id = $call AND tenant_id = $tenant AND approved IS NULL AND requested_at IS NOT NULL
+              AND (assigned_at IS NULL OR assigned_at <= $at)
+            """,
+            cancellationToken,
+            ("$run", assignment.RunId.ToString()), ("$call", assignment.CallId), ("$tenant", assignment.TenantId),
+            ("$assignee", assignment.Assignee), ("$by", assignment.AssignedBy), ("$at", Timestamp(assignment.AssignedAt)));
 
     public async Task<IReadOnlyList<ApprovalView>> PendingApprovalsAsync(string tenantId, CancellationToken cancellationToken)
     {
@@ -89,7 +101,10 @@ public sealed class SqliteApprovalStore(SqliteMemoryDatabase database) : IApprov
                 reader.IsDBNull(9) ? null : reader.GetInt32(9) == 1,
                 NullableString(reader, 10),
                 NullableString(reader, 11),
-                reader.IsDBNull(12) ? null : ParseTimestamp(reader.GetString(12))));
+                reader.IsDBNull(12) ? null : ParseTimestamp(reader.GetString(12)),
+                NullableString(reader, 13),
+                NullableString(reader, 14),
+                reader.IsDBNull(15) ? null : ParseTimestamp(reader.GetString(15))));
         }
 
         return approvals;

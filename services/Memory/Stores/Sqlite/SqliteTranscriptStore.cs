@@ -115,6 +115,17 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             ("$run", runId.ToString()), ("$tenant", tenantId));
     }
 
+    // The summary may come before Memory records the escalation itself (they travel on different queues).
+    public Task RecordEscalationSummaryAsync(EscalationSummarized summary, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            $"""
+            INSERT INTO runs (run_id, tenant_id, status, escalation_summary, escalation_step) VALUES ($run, $tenant, '{nameof(RunStatus.Escalated)}', $summary, $step)
+            ON CONFLICT (run_id) DO UPDATE SET escalation_summary = excluded.escalation_summary, escalation_step = excluded.escalation_step
+            WHERE runs.escalation_step IS NULL OR runs.escalation_step <= excluded.escalation_step
+            """,
+            cancellationToken,
+            ("$run", summary.RunId.ToString()), ("$tenant", summary.TenantId), ("$summary", summary.Summary), ("$step", summary.Step));
+
     public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => ReadRunAsync(null, runId, cancellationToken);
 
     // Steps and outcomes are keyed by run id alone: a run id belongs to one tenant, and the tenant
@@ -165,7 +176,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
             ("$run", run), ("$tenant", tenantId));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -185,7 +196,10 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             Cost: ended ? Money(runReader, 9) : null,
             User: NullableString(runReader, 10),
             Trigger: runReader.IsDBNull(11) ? (TriggerKind?)null : Enum.Parse<TriggerKind>(runReader.GetString(11)),
-            Origin: runReader.IsDBNull(12) ? null : JsonSerializer.Deserialize<TriggerOrigin>(runReader.GetString(12), Json));
+            Origin: runReader.IsDBNull(12) ? null : JsonSerializer.Deserialize<TriggerOrigin>(runReader.GetString(12), Json),
+            // A summary of an earlier escalation says nothing about where the run waits now.
+            EscalationSummary: runReader.GetString(3) == nameof(RunStatus.Escalated) && !runReader.IsDBNull(14) && !runReader.IsDBNull(15) && runReader.GetInt32(14) == runReader.GetInt32(15)
+                ? NullableString(runReader, 13) : null);
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -237,6 +251,6 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var approvals = await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken);
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
-            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin);
+            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary);
     }
 }

@@ -48,9 +48,9 @@ public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
         return page;
     }
 
-    private async Task<Guid> StartRefundAsync()
+    private async Task<Guid> StartRefundAsync(string goal = "Refund order 1042, it arrived broken")
     {
-        using var response = await Http.PostAsJsonAsync("/runs", new { agent = "customer-support", goal = "Refund order 1042, it arrived broken" });
+        using var response = await Http.PostAsJsonAsync("/runs", new { agent = "customer-support", goal });
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         return (await response.Content.ReadFromJsonAsync<StartRunResponse>())!.RunId;
     }
@@ -145,5 +145,104 @@ public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
         await page.GetByRole(AriaRole.Button, new() { Name = "Cancel run" }).ClickAsync();
         await Expect(page.Locator(".facts")).ToContainTextAsync("Cancelled");
         await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Why it ended" })).ToContainTextAsync("customer withdrew the request");
+    }
+
+    /// Order 1050 is worth more than the agent's refund limit: once its refund is approved, the tool
+    /// hands the run to a person and the run escalates.
+    private async Task<Guid> EscalatedRefundAsync()
+    {
+        var runId = await StartRefundAsync("Refund order 1050, the screen flickers");
+        var waiting = await Eventually.Until(async () => (await Http.GetFromJsonAsync<PendingApprovals>("/approvals"))!.Approvals.SingleOrDefault(a => a.RunId == runId), "the refund to wait for approval");
+        using var approved = await Http.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.CallId}", new { approved = true });
+        Assert.That(approved.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        return runId;
+    }
+
+    [Test]
+    public async Task Should_show_an_escalation_with_its_summary_and_close_it_with_a_resolution()
+    {
+        var page = await SignedInTabAsync("alice", GatewayRoles.All, "#/escalations");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Escalations" })).ToHaveAttributeAsync("aria-current", "page");
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
+        var runId = await EscalatedRefundAsync();
+
+        // The run arrives live, and the summary the Notifier sent comes with it or just after.
+        var card = page.Locator($"article[data-run='{runId}']");
+        await Expect(card).ToContainTextAsync("Refund order 1050, the screen flickers");
+        await Expect(card).ToContainTextAsync("Order 1050 is worth 1899.00 EUR");
+        var summary = card.GetByRole(AriaRole.Region, new() { Name = "Summary sent to a person" });
+        await Expect(summary).ToContainTextAsync($"Run {runId} of agent 'customer-support' needs a person");
+        await Expect(summary).ToContainTextAsync($"agentry close {runId}");
+        await card.GetByText("Transcript (").ClickAsync();
+        await Expect(card.Locator(".call").Filter(new() { HasText = "refund_order" })).ToContainTextAsync("Approved by");
+        await HeadlessChromium.ScreenshotAsync(page, "console-escalations");
+
+        var reader = await SignedInTabAsync("bob", [GatewayRoles.Read], "#/escalations");
+        await Expect(reader.Locator($"article[data-run='{runId}']")).ToContainTextAsync("needs a person");
+        await Expect(reader.GetByText("your credential lacks the approve role")).ToBeVisibleAsync();
+        await Expect(reader.Locator($"article[data-run='{runId}']").GetByRole(AriaRole.Button)).ToHaveCountAsync(0);
+
+        await card.GetByLabel("Resolution").FillAsync("Refunded by hand after the lead's check.");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Close with resolution" }).ClickAsync();
+        await Expect(reader.Locator($"article[data-run='{runId}']")).ToHaveCountAsync(0);
+        await Expect(page.Locator($"article[data-run='{runId}']")).ToHaveCountAsync(0);
+        await Expect(page.GetByText("No run is waiting for a person.")).ToBeVisibleAsync();
+
+        var run = await Eventually.RunAsync(Http, runId, r => r.Status == RunStatus.Completed, "the run to end with the resolution");
+        Assert.That((run.Answer, run.Reason), Is.EqualTo(("Refunded by hand after the lead's check.", "Closed by alice.")));
+    }
+
+    [Test]
+    public async Task Should_resume_an_escalation_with_guidance_and_the_run_goes_on()
+    {
+        var runId = await EscalatedRefundAsync();
+        await Eventually.RunAsync(Http, runId, r => r.Status == RunStatus.Escalated, "the run to escalate");
+        var page = await SignedInTabAsync("alice", GatewayRoles.All, "#/escalations");
+        var card = page.Locator($"article[data-run='{runId}']");
+        await card.GetByLabel("Guidance").FillAsync("Do not refund; tell the customer a person will call.");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Resume with guidance" }).ClickAsync();
+        await Expect(card).ToHaveCountAsync(0);
+
+        var run = await Eventually.RunAsync(Http, runId,
+            r => r.Steps.FirstOrDefault(s => s.Guidance is not null) is { } guided && r.Steps.Any(s => s.Step > guided.Step && s.Usage is not null),
+            "the run to plan a step after the guidance");
+        Assert.That(run.Steps.Single(s => s.Guidance is not null).Guidance, Is.EqualTo(new Guidance("Do not refund; tell the customer a person will call.", "alice")));
+        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), $"/console/#/runs/{runId}").ToString());
+        await Expect(page.Locator(".step").Filter(new() { HasText = "Guidance from alice" })).ToContainTextAsync("tell the customer a person will call");
+    }
+
+    [Test]
+    public async Task Should_assign_an_approval_filter_by_assignee_and_show_the_time_waited()
+    {
+        await StartRefundAsync();
+        var inbox = await SignedInTabAsync("alice", GatewayRoles.All, "#/approvals");
+        var card = inbox.GetByRole(AriaRole.Article, new() { Name = "customer-support wants to call refund_order" });
+        await Expect(card).ToContainTextAsync("Assigned to nobody");
+        await Expect(card.Locator(".waited")).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"Waited \d+ s of 30 min"));
+
+        await card.GetByLabel("Assign to").FillAsync("carol");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Assign", Exact = true }).ClickAsync();
+        await Expect(card).ToContainTextAsync("Assigned to carol by alice");
+        var filter = inbox.GetByLabel("Assigned to", new() { Exact = true });
+        await filter.SelectOptionAsync(new SelectOptionValue { Label = "Me (alice)" });
+        await Expect(card).ToHaveCountAsync(0);
+        await Expect(inbox.GetByText("No call matches this filter.")).ToBeVisibleAsync();
+        await filter.SelectOptionAsync(new SelectOptionValue { Label = "carol" });
+        await Expect(card).ToBeVisibleAsync();
+
+        await card.GetByRole(AriaRole.Button, new() { Name = "Assign to me" }).ClickAsync();
+        await Expect(card).ToHaveCountAsync(0, new() { Timeout = 10_000 });
+        await filter.SelectOptionAsync(new SelectOptionValue { Label = "Anyone or nobody" });
+        await Expect(card).ToContainTextAsync("Assigned to alice by alice");
+        await filter.SelectOptionAsync(new SelectOptionValue { Label = "Me (alice)" });
+        await Expect(card).ToBeVisibleAsync();
+        await filter.SelectOptionAsync(new SelectOptionValue { Label = "Nobody (unassigned)" });
+        await Expect(card).ToHaveCountAsync(0);
+        await filter.SelectOptionAsync(new SelectOptionValue { Label = "Me (alice)" });
+        await HeadlessChromium.ScreenshotAsync(inbox, "console-approvals-assigned");
+
+        // What the page shows is what Memory recorded, read again by a second tab.
+        var other = await SignedInTabAsync("alice", GatewayRoles.All, "#/approvals");
+        await Expect(other.GetByRole(AriaRole.Article, new() { Name = "customer-support wants to call refund_order" })).ToContainTextAsync("Assigned to alice by alice");
     }
 }

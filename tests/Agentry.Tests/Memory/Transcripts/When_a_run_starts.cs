@@ -143,6 +143,9 @@ public sealed class When_a_run_starts : HarnessFixture
         public Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken) =>
             inner.RecordGuidanceAsync(runId, tenantId, afterStep, guidance, cancellationToken);
 
+        public Task RecordEscalationSummaryAsync(EscalationSummarized summary, CancellationToken cancellationToken) =>
+            inner.RecordEscalationSummaryAsync(summary, cancellationToken);
+
         public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => inner.GetAsync(runId, cancellationToken);
 
         public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken) => inner.GetAsync(tenantId, runId, cancellationToken);
