@@ -102,6 +102,6 @@ public static class AgentsApi
     }
 
     /// api_key, webhook-token, password: a setting a tool might take a credential in.
-    internal static bool NamedLikeACredential(string setting) =>
+    public static bool NamedLikeACredential(string setting) =>
         setting.Split(['_', '-', '.'], StringSplitOptions.RemoveEmptyEntries).Any(word => CredentialWords.Contains(word, StringComparer.OrdinalIgnoreCase));
 }
