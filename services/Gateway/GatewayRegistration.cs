@@ -24,6 +24,8 @@ public static class GatewayRegistration
     {
         app.UseGatewaySecurity();
         app.MapRunListApi();
+        app.MapRunTotalsApi();
+        app.MapAgentsApi();
         app.MapRunsApi();
         app.MapMemoriesApi();
         app.MapKeysApi();

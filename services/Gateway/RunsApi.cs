@@ -157,6 +157,7 @@ public static class RunsApi
     {
         bus.AddRequestClient<GetRun>(RequestTimeout.After(s: 10));
         bus.AddRequestClient<ListRuns>(RequestTimeout.After(s: 10));
+        bus.AddRequestClient<GetRunTotals>(RequestTimeout.After(s: 10));
         // The feed is registered with its consumer: every process that hosts the Gateway's clients receives the events.
         bus.TryAddSingleton<WebConsole.RunEventFeed>();
         bus.AddConsumer<WebConsole.RunEventFeedConsumer>().Endpoint(endpoint =>

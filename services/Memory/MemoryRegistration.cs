@@ -115,6 +115,7 @@ public static class MemoryRegistration
         bus.AddConsumer<TranscriptConsumer>();
         bus.AddConsumer<GetRunConsumer>();
         bus.AddConsumer<ListRunsConsumer>();
+        bus.AddConsumer<GetRunTotalsConsumer>();
         bus.AddConsumer<RememberMemoryConsumer>();
         bus.AddConsumer<ListMemoriesConsumer>();
         bus.AddConsumer<ForgetMemoriesConsumer>();

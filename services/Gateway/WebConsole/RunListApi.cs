@@ -83,15 +83,10 @@ public static class RunListApi
             return (null, problem);
         }
 
-        DateTimeOffset? since = null;
-        if (Text(query, "since") is { } sinceText)
+        var (since, sinceProblem) = Time(query, "since");
+        if (sinceProblem is not null)
         {
-            if (!DateTimeOffset.TryParse(sinceText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
-            {
-                return (null, $"'since' is '{sinceText}', not a time: give an ISO 8601 time such as 2026-12-01T00:00:00Z.");
-            }
-
-            since = parsed;
+            return (null, sinceProblem);
         }
 
         var limit = DefaultLimit;
@@ -116,6 +111,19 @@ public static class RunListApi
             : (null, $"'{name}' is '{text}'; it is one of {string.Join(", ", Enum.GetNames<T>())}.");
     }
 
-    private static string? Text(IQueryCollection query, string name) =>
+    /// A time the query names (a day alone is its midnight UTC), or what is wrong with it.
+    internal static (DateTimeOffset? Value, string? Problem) Time(IQueryCollection query, string name)
+    {
+        if (Text(query, name) is not { } text)
+        {
+            return (null, null);
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)
+            ? (parsed, null)
+            : (null, $"'{name}' is '{text}', not a time: give an ISO 8601 time such as 2026-12-01T00:00:00Z.");
+    }
+
+    internal static string? Text(IQueryCollection query, string name) =>
         query[name].ToString().Trim() is { Length: > 0 } text ? text : null;
 }

@@ -47,4 +47,7 @@ public interface ITranscriptStore
     /// The tenant's runs that match the query's filters, newest start first, at most query.Limit.
     /// Runs known only from events that came before their start (no start time yet) come last.
     Task<IReadOnlyList<RunSummary>> ListAsync(ListRuns query, CancellationToken cancellationToken);
+
+    /// The runs of the tenant (and agent, when set) that started in [Since, Until), as RunTotalsTally counts them.
+    Task<IReadOnlyList<AgentDayTotals>> TotalsAsync(GetRunTotals query, CancellationToken cancellationToken);
 }

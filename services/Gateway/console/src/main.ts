@@ -5,6 +5,7 @@ import { showRuns } from "./runs";
 import { showRun } from "./run";
 import { showApprovals } from "./approvals";
 import { showEscalations } from "./escalations";
+import { showAgent, showAgents } from "./agents";
 
 const main = document.getElementById("main")!;
 const nav = document.getElementById("nav")!;
@@ -65,7 +66,10 @@ function route(): void {
     if (current) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   const run = path.match(/^\/runs\/([0-9a-f-]{36})$/i);
+  const agent = path.match(/^\/agents\/(.+)$/);
   leave = run ? showRun(main, run[1], caller)
+    : agent ? showAgent(main, decodeURIComponent(agent[1]))
+    : path.startsWith("/agents") ? showAgents(main)
     : path.startsWith("/approvals") ? showApprovals(main, caller)
     : path.startsWith("/escalations") ? showEscalations(main, caller)
     : showRuns(main);

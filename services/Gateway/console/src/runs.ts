@@ -1,9 +1,12 @@
 import { followEvents, get, type RunEvent, type RunSummary } from "./api";
 import { dollars, h, problemBox, replace, statusBadge, tokens, when } from "./dom";
+import { readTotals, sum, summary, totalsTable } from "./totals";
 
 const statuses = ["Running", "Completed", "Failed", "Escalated", "Cancelled"];
 const triggers = ["Api", "Webhook", "Schedule", "Event", "SubAgent"];
 const periods: [string, number | null][] = [["Any time", null], ["Last hour", 1], ["Last 24 hours", 24], ["Last 7 days", 24 * 7]];
+// The totals of "Any time" cover this many days: the API counts a bounded window.
+const anyTimeDays = 30;
 const ends: Record<string, string> = { RunCompleted: "Completed", RunFailed: "Failed", RunEscalated: "Escalated", RunCancelled: "Cancelled" };
 
 interface Filters { agent: string; status: string; trigger: string; hours: string }
@@ -15,6 +18,8 @@ export function showRuns(main: HTMLElement): () => void {
   const body = h("tbody");
   const message = h("div", { "aria-live": "polite" });
   const live = h("span", { class: "live", role: "status" }, "Connecting…");
+  let totalsShown = "";
+  const totals = h("section", { class: "card", "aria-labelledby": "totals-title" }, h("h2", { id: "totals-title" }, "Totals"));
 
   const select = (name: keyof Filters, label: string, options: [string, string][]) => {
     const element = h("select", { id: `filter-${name}`, name }, options.map(([text, value]) => h("option", { value }, text))) as HTMLSelectElement;
@@ -32,6 +37,7 @@ export function showRuns(main: HTMLElement): () => void {
       h("div", {}, ...select("trigger", "Trigger", [["Any trigger", ""], ...triggers.map((t): [string, string] => [t, t])])),
       h("div", {}, ...select("hours", "Started", periods.map(([text, hours]): [string, string] => [text, hours === null ? "" : String(hours)])))),
     message,
+    totals,
     h("div", { class: "scroll" },
       h("table", { class: "runs" },
         h("caption", { class: "visually-hidden" }, "Runs, newest first"),
@@ -68,6 +74,28 @@ export function showRuns(main: HTMLElement): () => void {
       replace(message, problemBox(`The runs could not be read: ${(error as Error).message}`));
     }
     render();
+    await loadTotals();
+  }
+
+  /// Totals per agent per day over the "Started" window (the agent filter applies; status and trigger do not).
+  async function loadTotals(): Promise<void> {
+    const until = new Date();
+    const hours = filters.hours ? Number(filters.hours) : anyTimeDays * 24;
+    const window = filters.hours ? periods.find(([, n]) => String(n) === filters.hours)![0].toLowerCase() : `the last ${anyTimeDays} days`;
+    const what = `${filters.agent ? `${filters.agent}'s runs` : "Runs"} started in ${window}, per agent and day (UTC); the status and trigger filters do not apply.`;
+    try {
+      const counted = await readTotals(new Date(until.getTime() - hours * 3_600_000), until, filters.agent || undefined);
+      // Re-read every few seconds: redrawn only when it changed, so that focus in the table stays put.
+      const shown = JSON.stringify([what, counted.days]);
+      if (shown === totalsShown) return;
+      totalsShown = shown;
+      replace(totals, h("h2", { id: "totals-title" }, "Totals"),
+        h("p", { class: "summary", "aria-label": "Totals of the window" }, summary(sum(counted.days))),
+        totalsTable(counted.days, what));
+    } catch (error) {
+      totalsShown = "";
+      replace(totals, h("h2", { id: "totals-title" }, "Totals"), problemBox(`The totals could not be read: ${(error as Error).message}`));
+    }
   }
 
   const apply = (event: RunEvent) => {

@@ -210,6 +210,34 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         }).ToList();
     }
 
+    public async Task<IReadOnlyList<AgentDayTotals>> TotalsAsync(GetRunTotals query, CancellationToken cancellationToken)
+    {
+        var window = new BsonDocument { ["$gte"] = query.Since.UtcDateTime, ["$lt"] = query.Until.UtcDateTime };
+        var filter = new BsonDocument
+        {
+            ["tenant"] = Required(query.TenantId),
+            ["agent"] = query.Agent is { } agent ? agent : new BsonDocument { ["$type"] = "string" },
+            ["$or"] = new BsonArray
+            {
+                new BsonDocument("startedAt", window),
+                new BsonDocument { ["startedAt"] = BsonNull.Value, ["endedAt"] = window },
+            },
+        };
+        var fields = new BsonDocument { ["agent"] = 1, ["startedAt"] = 1, ["endedAt"] = 1, ["status"] = 1, ["inputTokens"] = 1, ["outputTokens"] = 1, ["cost"] = 1 };
+        var runs = await database.Runs.Find(filter).Project(fields).ToListAsync(cancellationToken);
+        return RunTotalsTally.Of(runs.Select(run =>
+        {
+            var ended = run.Contains("endedAt");
+            var at = run.GetValue("startedAt", BsonNull.Value) is BsonDateTime started ? started : run["endedAt"];
+            return new CountedRun(
+                run["agent"].AsString,
+                new DateTimeOffset(at.ToUniversalTime()),
+                Enum.Parse<RunStatus>(run["status"].AsString),
+                ended ? new TokenUsage(run["inputTokens"].AsInt32, run["outputTokens"].AsInt32) : null,
+                ended ? Money(run, "cost") : null);
+        }));
+    }
+
     private async Task<RunView> GetRunAsync(BsonDocument filter, Guid runId, CancellationToken cancellationToken)
     {
         var run = await database.Runs.Find(filter).FirstOrDefaultAsync(cancellationToken);

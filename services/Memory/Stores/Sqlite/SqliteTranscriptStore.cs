@@ -170,6 +170,33 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         return runs;
     }
 
+    public async Task<IReadOnlyList<AgentDayTotals>> TotalsAsync(GetRunTotals query, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        // Dollars are decimal text, which SUM would turn into REAL: the rows are read and added up exactly.
+        await using var command = Command(connection,
+            """
+            SELECT agent, coalesce(started_at, ended_at), status, ended_at IS NOT NULL, input_tokens, output_tokens, cost FROM runs
+            WHERE tenant_id = $tenant AND agent IS NOT NULL AND ($agent IS NULL OR agent = $agent)
+              AND ((started_at >= $since AND started_at < $until) OR (started_at IS NULL AND ended_at >= $since AND ended_at < $until))
+            """,
+            ("$tenant", Required(query.TenantId)), ("$agent", query.Agent), ("$since", Timestamp(query.Since)), ("$until", Timestamp(query.Until)));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var runs = new List<CountedRun>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var ended = reader.GetBoolean(3);
+            runs.Add(new CountedRun(
+                reader.GetString(0),
+                DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture),
+                Enum.Parse<RunStatus>(reader.GetString(2)),
+                ended ? new TokenUsage(reader.GetInt32(4), reader.GetInt32(5)) : null,
+                ended ? Money(reader, 6) : null));
+        }
+
+        return RunTotalsTally.Of(runs);
+    }
+
     private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
