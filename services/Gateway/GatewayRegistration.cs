@@ -1,5 +1,6 @@
 using Agentry.Gateway.WebConsole;
 using Agentry.Gateway.Security;
+using Agentry.Gateway.Tracing;
 using Agentry.Gateway.Triggers;
 using Agentry.Gateway.Triggers.Events;
 using Agentry.Gateway.Triggers.Schedules;
@@ -18,13 +19,15 @@ public static class GatewayRegistration
             .AddSingleton<TriggeredRuns>()
             .AddHostedService<EventSubscriptions>()
             .AddSchedules(configuration)
-            .AddWebhooks(configuration);
+            .AddWebhooks(configuration)
+            .AddRunTraces(configuration);
 
     public static WebApplication MapGateway(this WebApplication app)
     {
         app.UseGatewaySecurity();
         app.MapRunListApi();
         app.MapRunsApi();
+        app.MapTraceApi();
         app.MapMemoriesApi();
         app.MapKeysApi();
         app.MapAuditApi();
