@@ -4,6 +4,7 @@ using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Gateway;
 using Agentry.Gateway.Security;
+using Agentry.Gateway.Tracing;
 using Agentry.Llm;
 using Agentry.Memory;
 using Agentry.ServiceDefaults;
@@ -420,6 +421,7 @@ public static class Commands
         builder.WebHost.UseUrls(urls);
         builder.Services.AddEmbeddedAgentry(builder.Configuration);
         builder.Services.AddGateway(builder.Configuration);
+        builder.Services.AddRecentTraces(builder.Configuration);
         var app = builder.Build();
         app.MapAgentryEndpoints();
         app.MapGateway();

@@ -1,5 +1,6 @@
 using Agentry.Gateway.WebConsole;
 using Agentry.Gateway.Security;
+using Agentry.Gateway.Tracing;
 using Agentry.Gateway.Triggers;
 using Agentry.Gateway.Triggers.Events;
 using Agentry.Gateway.Triggers.Schedules;
@@ -18,7 +19,8 @@ public static class GatewayRegistration
             .AddSingleton<TriggeredRuns>()
             .AddHostedService<EventSubscriptions>()
             .AddSchedules(configuration)
-            .AddWebhooks(configuration);
+            .AddWebhooks(configuration)
+            .AddRunTraces(configuration);
 
     public static WebApplication MapGateway(this WebApplication app)
     {
@@ -27,6 +29,7 @@ public static class GatewayRegistration
         app.MapRunTotalsApi();
         app.MapAgentsApi();
         app.MapRunsApi();
+        app.MapTraceApi();
         app.MapMemoriesApi();
         app.MapKeysApi();
         app.MapAuditApi();

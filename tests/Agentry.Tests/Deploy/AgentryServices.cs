@@ -1,3 +1,4 @@
+using Agentry.Gateway.Tracing;
 using Agentry.Cli;
 using Agentry.Agents;
 using System.Collections.Concurrent;
@@ -119,6 +120,7 @@ public static class AgentryServices
             (HttpPostTool.Section, typeof(HttpToolOptions)),
             (GatewayOptions.Section, typeof(GatewayOptions)),
             (SandboxOptions.Section, typeof(SandboxOptions)),
+            (JaegerOptions.Section, typeof(JaegerOptions)),
         };
         var keys = sections
             .SelectMany(s => s.Options.GetProperties().Where(p => p.CanWrite).Select(p => $"{s.Section}:{p.Name}"))

@@ -26,6 +26,16 @@ export interface RunSummary {
   endedAt: string | null; steps: number | null; usage: TokenUsage | null; totalCost: number | null;
 }
 
+export interface TimelineSpan {
+  traceId: string; spanId: string; parentSpanId: string | null; service: string; name: string; kind: string; start: string;
+  offsetMs: number; durationMs: number; queueWaitMs: number | null; retryAttempt: number | null; status: string;
+  operation: string | null; step: number | null; stage: string | null;
+}
+export interface RunTimeline {
+  runId: string; source: string; start: string; durationMs: number; traces: { traceId: string; jaegerUrl: string | null }[];
+  steps: { step: number; planningMs: number; modelCalls: number }[]; spans: TimelineSpan[];
+}
+
 export class ApiError extends Error {
   constructor(message: string, readonly status: number) { super(message); }
 }

@@ -1,5 +1,6 @@
 import { followEvents, get, post, type ApprovalView, type Caller, type RunEvent, type RunView, type StepView } from "./api";
 import { dollars, h, json, problemBox, replace, statusBadge, tokens, when } from "./dom";
+import { ms, Timeline } from "./timeline";
 
 const ended: Record<string, string> = { RunCompleted: "Completed", RunFailed: "Failed", RunEscalated: "Escalated", RunCancelled: "Cancelled" };
 
@@ -11,6 +12,7 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
   const live = h("span", { class: "live", role: "status" }, "Connecting…");
   const view = h("div", { "aria-live": "polite" });
   const message = h("div");
+  const timeline = new Timeline(runId);
   replace(main, h("p", {}, h("a", { href: "#/runs" }, "← All runs")), message, view);
 
   const step = (number: number): StepView => {
@@ -49,6 +51,8 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
       default:
         if (!(event.type in ended)) return;
         Object.assign(run, { status: ended[event.type], usage: d.usage, totalCost: d.totalCost, answer: d.answer ?? run.answer, reason: d.reason ?? run.reason });
+        // The last spans end just after the run's end is published.
+        setTimeout(() => void timeline.load().then(render), 1000);
     }
     render();
   };
@@ -57,6 +61,8 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
     try {
       run = await get<RunView>(`/runs/${runId}`);
       replace(message);
+      render();
+      await timeline.load();
       render();
     } catch (error) {
       replace(message, problemBox(`This run could not be read: ${(error as Error).message}`));
@@ -97,7 +103,8 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
         : null,
       h("h2", {}, `Steps (${r.steps.length})`),
       r.steps.length === 0 ? h("p", { class: "empty" }, "No step yet: the agent is planning its first.") : null,
-      h("ol", { class: "steps" }, r.steps.map(s => stepItem(s, r.approvals ?? [], caller))));
+      h("ol", { class: "steps" }, r.steps.map(s => stepItem(s, r.approvals ?? [], caller, timeline.planning(s.step)))),
+      timeline.element);
   }
 
   // An event published just before the stream opened may reach Memory only after the first read:
@@ -111,9 +118,10 @@ function fact(term: string, value: Node | string): HTMLElement[] {
   return [h("dt", {}, term), h("dd", {}, value)];
 }
 
-export function stepItem(s: StepView, approvals: ApprovalView[], caller: Caller): HTMLElement {
+export function stepItem(s: StepView, approvals: ApprovalView[], caller: Caller, planningMs: number | null = null): HTMLElement {
   const details = [
     s.model ? `model ${s.model}${s.cacheHit ? " (cached)" : ""}` : null,
+    planningMs !== null ? `planned in ${ms(planningMs)}` : null,
     s.usage ? tokens(s.usage) : null,
     s.cost !== null ? dollars(s.cost) : null,
   ].filter(Boolean).join(" · ");

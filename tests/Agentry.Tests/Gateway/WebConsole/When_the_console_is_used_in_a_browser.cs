@@ -136,6 +136,47 @@ public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
     }
 
     [Test]
+    public async Task Should_show_a_finished_runs_timeline_of_spans()
+    {
+        var runId = await StartRefundAsync();
+        var waiting = await Eventually.RunAsync(Http, runId, r => r.Approvals is { Count: > 0 }, "the refund to wait for approval");
+        var alice = await ClientAsync(ServiceDefaults.Extensions.DefaultTenant, GatewayRoles.All, "alice");
+        using (var approved = await alice.PostAsJsonAsync($"/runs/{runId}/approvals/{waiting.Approvals![0].CallId}", new { approved = true, comment = "photos checked" }))
+        {
+            Assert.That(approved.IsSuccessStatusCode, await approved.Content.ReadAsStringAsync());
+        }
+
+        await Eventually.RunAsync(Http, runId, r => r.Status == RunStatus.Completed, "the run to complete");
+
+        var page = await SignedInTabAsync("alice", GatewayRoles.All, $"#/runs/{runId}");
+        var timeline = page.GetByRole(AriaRole.Region, new() { Name = "Timeline" });
+        var receive = timeline.Locator("tbody tr").Filter(new() { HasText = "plan-step receive" }).First;
+        await Expect(receive).ToBeVisibleAsync();
+        await Expect(receive.Locator(".span-bar.work")).ToBeVisibleAsync();
+        // Each bar says in words what it draws; the receive's also its wait in the queue.
+        Assert.That(await receive.GetByRole(AriaRole.Img).GetAttributeAsync("aria-label"), Does.Match(@"^plan-step receive \(agentry\), starts at [\d.]+ m?s, waited [\d.]+ m?s in the queue, took [\d.]+ m?s$"));
+        await Expect(timeline.Locator("tbody tr").Filter(new() { HasText = "execute_tool refund_order" })).ToHaveCountAsync(1);
+        await Expect(timeline).ToContainTextAsync("from this process's recent runs");
+        await Expect(page.Locator(".step[data-step='1'] .meta").First).ToContainTextAsync("planned in ");
+
+        var shown = await timeline.Locator("tbody tr").CountAsync();
+        await timeline.GetByLabel("Show every span").CheckAsync();
+        await Expect(timeline.Locator("tbody tr").Filter(new() { HasText = "GoalReceived send" })).ToHaveCountAsync(1);
+        Assert.That(await timeline.Locator("tbody tr").CountAsync(), Is.GreaterThan(shown));
+        await timeline.GetByLabel("Show every span").UncheckAsync();
+
+        await HeadlessChromium.ScreenshotAsync(page, "console-run-timeline");
+        // The README's picture of the run page (its steps and the start of its timeline): written
+        // only when asked, so that a test run changes no file of the repository.
+        if (Environment.GetEnvironmentVariable("AGENTRY_UPDATE_SCREENSHOTS") == "1")
+        {
+            await page.SetViewportSizeAsync(1280, 1700);
+            await page.EvaluateAsync("window.scrollTo(0, 0)");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(TestAgents.RepositoryAgentsFolder(), "..", "docs", "images", "console-run.png") });
+        }
+    }
+
+    [Test]
     public async Task Should_cancel_a_run_from_its_page()
     {
         var runId = await StartRefundAsync();
