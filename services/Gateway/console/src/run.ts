@@ -89,7 +89,7 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
     }
     const open = r.status === "Running" || r.status === "Escalated";
     replace(view,
-      h("div", { class: "heading" }, h("h1", {}, `${r.agent ?? "Run"}: `, h("span", { class: "goal" }, r.goal ?? "")), live),
+      h("div", { class: "heading" }, h("h1", {}, `${r.agent ?? "Run"}: `, h("span", { class: "goal" }, r.goal ?? "")), open ? live : null),
       h("dl", { class: "facts" },
         fact("Status", statusBadge(r.status)), fact("Run", r.runId), fact("Trigger", r.trigger ?? "unknown"),
         fact("Tokens", tokens(r.usage) || "counted when it ends"), fact("Cost", dollars(r.totalCost) || "counted when it ends")),

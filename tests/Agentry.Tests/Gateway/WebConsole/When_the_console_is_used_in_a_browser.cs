@@ -158,6 +158,8 @@ public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
         await Expect(timeline.Locator("tbody tr").Filter(new() { HasText = "execute_tool refund_order" })).ToHaveCountAsync(1);
         await Expect(timeline).ToContainTextAsync("from this process's recent runs");
         await Expect(page.Locator(".step[data-step='1'] .meta").First).ToContainTextAsync("planned in ");
+        // A run that has ended follows nothing live.
+        await Expect(page.Locator(".heading").GetByRole(AriaRole.Status)).ToHaveCountAsync(0);
 
         var shown = await timeline.Locator("tbody tr").CountAsync();
         await timeline.GetByLabel("Show every span").CheckAsync();
