@@ -465,6 +465,8 @@ public sealed record GetRun(Guid RunId);
 /// <param name="Origin">Which trigger of the agent started it, for triggered runs.</param>
 /// <param name="EscalationSummary">While the run waits for a person: the summary the Notifier sent them
 /// about this escalation, once written; null otherwise.</param>
+/// <param name="OnlineEvaluation">The run's online grades, once the Evaluator graded it (only runs its
+/// agent's online evaluation samples are graded); null otherwise.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -481,7 +483,8 @@ public sealed record RunView(
     IReadOnlyList<ApprovalView>? Approvals = null,
     TriggerKind? Trigger = null,
     TriggerOrigin? Origin = null,
-    string? EscalationSummary = null)
+    string? EscalationSummary = null,
+    OnlineEvaluationView? OnlineEvaluation = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);

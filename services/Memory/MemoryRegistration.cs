@@ -113,6 +113,7 @@ public static class MemoryRegistration
     {
         bus.AddConsumer<ContextRequestedConsumer>();
         bus.AddConsumer<TranscriptConsumer>();
+        bus.AddConsumer<RunGradedConsumer>();
         bus.AddConsumer<GetRunConsumer>();
         bus.AddConsumer<ListRunsConsumer>();
         bus.AddConsumer<GetRunTotalsConsumer>();

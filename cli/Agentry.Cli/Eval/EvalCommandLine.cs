@@ -18,7 +18,7 @@ public static class EvalCommandLine
         var jsonOption = new Option<string?>("--json") { Description = "Also write the eval run to this file as JSON (to keep as a baseline next to the dataset)." };
         var busOption = new Option<string?>("--bus") { Description = "The RabbitMQ of a running deployment: run the cases there (its agents, models and stores) instead of in this process. Also ConnectionStrings__rabbitmq." };
         var timeoutOption = new Option<TimeSpan?>("--timeout") { Description = "Stop waiting for one run after this long (hh:mm:ss); default: the agent's deadline plus 30 s, or 10 minutes with --bus." };
-        var eval = new Command("eval", "Run a dataset's cases through the real runtime, grade each run (status, answer, JSON schema, tools, budget, rubric judge) and print a table; results are stored. Exits 0 when every case passes (with --baseline: when nothing regressed), 1 otherwise, 2 on bad input. Then: `eval list`, `eval compare A B`, `eval report RUN --html FILE` (charts), `eval add-run`. See docs/evaluation.md.")
+        var eval = new Command("eval", "Run a dataset's cases through the real runtime, grade each run (status, answer, JSON schema, tools, budget, rubric judge) and print a table; results are stored. Exits 0 when every case passes (with --baseline: when nothing regressed), 1 otherwise, 2 on bad input. Then: `eval list`, `eval compare A B`, `eval report RUN --html FILE` (charts), `eval add-run`, `eval grades RUN` (a production run's online grades). See docs/evaluation.md.")
         {
             datasetArgument, agentOption, modelOption, repeatOption, concurrencyOption, baselineOption, thresholdOption, judgeOption, jsonOption, busOption, timeoutOption,
         };
@@ -64,10 +64,22 @@ public static class EvalCommandLine
         report.SetAction((parse, cancellationToken) => EvalReportCommand.ReportAsync(
             parse.GetValue(reportArgument)!, parse.GetValue(htmlOption), settings: null, Console.Out, Console.Error, cancellationToken));
 
+        var gradedRunArgument = new Argument<string>("run-id") { Description = "A production run (as `agentry run` or the Gateway printed its id)." };
+        var gradesGatewayOption = new Option<string?>("--gateway") { Description = "Read the run from this deployment's Gateway (with --key or --token) instead of the local store." };
+        var grades = new Command("grades", "Show the online grades of a run: its score and each grader's verdict and reason, as the Evaluator gave them when the agent's evaluation.online sampled the run. Exits 0 when the run has grades, 1 when it has none (not sampled, not completed, or not graded yet: it says which), 2 on bad input.")
+        {
+            gradedRunArgument, gradesGatewayOption, keyOption, tokenOption,
+        };
+        grades.SetAction((parse, cancellationToken) => EvalGradesCommand.ShowAsync(
+            parse.GetValue(gradedRunArgument)!,
+            parse.GetValue(gradesGatewayOption) is { } gateway ? new GatewayTarget(gateway, parse.GetValue(keyOption) ?? parse.GetValue(tokenOption)) : null,
+            parse.GetValue(agentsOption), settings: null, Console.Out, Console.Error, cancellationToken));
+
         eval.Subcommands.Add(compare);
         eval.Subcommands.Add(list);
         eval.Subcommands.Add(addRun);
         eval.Subcommands.Add(report);
+        eval.Subcommands.Add(grades);
         return eval;
     }
 }

@@ -278,7 +278,7 @@ public static class EvalCommands
         return ExitCodes.Completed;
     }
 
-    private static async Task<RunView?> LocalRunAsync(Guid id, string? agentsPath, IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken)
+    internal static async Task<RunView?> LocalRunAsync(Guid id, string? agentsPath, IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken)
     {
         var builder = Commands.CreateBuilder(agentsPath, verbose: false, settings);
         builder.Services.AddEmbeddedAgentry(builder.Configuration);
@@ -286,7 +286,7 @@ public static class EvalCommands
         return await host.Services.GetRequiredService<ITranscriptStore>().GetAsync(id, cancellationToken);
     }
 
-    private static async Task<RunView?> RemoteRunAsync(GatewayTarget gateway, Guid id, TextWriter error, CancellationToken cancellationToken)
+    internal static async Task<RunView?> RemoteRunAsync(GatewayTarget gateway, Guid id, TextWriter error, CancellationToken cancellationToken)
     {
         using var http = await ApprovalCommands.GatewayClientAsync(gateway, error);
         if (http is null)
@@ -402,7 +402,7 @@ public static class EvalCommands
     }
 
     /// For a deployment, the hashes of the local copies of its agents, when this folder has them.
-    private static AgentCatalog? LocalAgents(string? agentsPath)
+    internal static AgentCatalog? LocalAgents(string? agentsPath)
     {
         try
         {

@@ -9,7 +9,8 @@ namespace Agentry.Evaluator.Online;
 
 /// Online evaluation: grades the share of an agent's completed runs its `evaluation.online.sample`
 /// asks for, with the graders `agentry eval` uses, reading the run as Memory recorded it; stores the
-/// grades per run, records them as metrics, and when a window of scores drops, publishes
+/// grades per run, records them as metrics, publishes them as RunGraded (Memory keeps them with the
+/// run), and when a window of scores drops, publishes
 /// OnlineScoreDropped for the Notifier. The run has ended: nothing here can change or fail it.
 public sealed partial class OnlineEvaluationConsumer(
     AgentCatalog agents,
@@ -44,6 +45,9 @@ public sealed partial class OnlineEvaluationConsumer(
             OnlineEvaluationTelemetry.Graded(stored);
             LogGraded(logger, stored.RunId, stored.Agent, stored.Score, stored.Sequence);
         }
+
+        // Published again on a redelivery, for the same reason as the alert below; Memory keeps the first.
+        await context.Publish(RunGradedOf(stored), context.CancellationToken);
 
         // Checked again on a redelivery: a copy that stored the grades and stopped before publishing
         // leaves the alert to this one. The Notifier delivers a drop once, whoever publishes it twice.
@@ -80,6 +84,10 @@ public sealed partial class OnlineEvaluationConsumer(
             new OnlineRunGrades(completed.RunId, completed.Agent, completed.TenantId, time.GetUtcNow(), OnlineRunGrades.ScoreOf(grades), grades),
             context.CancellationToken);
     }
+
+    private static RunGraded RunGradedOf(OnlineRunGrades stored) => new(
+        stored.RunId, stored.TenantId, stored.Agent, stored.GradedAt, stored.Score,
+        [.. stored.Grades.Select(g => new OnlineGrade(g.Grader, g.Score, g.Passed, g.Reason, g.NotGraded))], stored.Sequence);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of agent {Agent} graded online: score {Score} (scored run {Sequence}).")]
     private static partial void LogGraded(ILogger logger, Guid runId, string agent, double? score, long sequence);

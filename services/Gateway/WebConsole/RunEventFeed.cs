@@ -63,7 +63,8 @@ public sealed class RunEventFeedConsumer(RunEventFeed feed) :
     IConsumer<RunCompleted>,
     IConsumer<RunFailed>,
     IConsumer<RunEscalated>,
-    IConsumer<RunCancelled>
+    IConsumer<RunCancelled>,
+    IConsumer<RunGraded>
 {
     // A publisher may leave a goal's tenant out; the run is then the default tenant's (Extensions.TenantOf).
     public Task Consume(ConsumeContext<GoalReceived> context) => Post(context.Message.RunId, Extensions.TenantOf(context.Message.TenantId), context.Message);
@@ -91,6 +92,8 @@ public sealed class RunEventFeedConsumer(RunEventFeed feed) :
     public Task Consume(ConsumeContext<RunEscalated> context) => Post(context.Message.RunId, context.Message.TenantId, context.Message);
 
     public Task Consume(ConsumeContext<RunCancelled> context) => Post(context.Message.RunId, context.Message.TenantId, context.Message);
+
+    public Task Consume(ConsumeContext<RunGraded> context) => Post(context.Message.RunId, context.Message.TenantId, context.Message);
 
     private Task Post(Guid runId, string tenantId, object message)
     {

@@ -35,6 +35,10 @@ public interface ITranscriptStore
     /// never replaces a later one. RunView shows it only while the run waits at that step.
     Task RecordEscalationSummaryAsync(EscalationSummarized summary, CancellationToken cancellationToken);
 
+    /// The run's online grades (RunView.OnlineEvaluation). The first recorded stays: the Evaluator
+    /// grades a run once, and a redelivery carries the same grades again.
+    Task RecordOnlineEvaluationAsync(RunGraded graded, CancellationToken cancellationToken);
+
     /// The run with its steps in order and its calls that waited for approval (recorded through
     /// IApprovalStore); RunView.Found is false for an unknown run. Run ids are unique across
     /// tenants, so this read needs none: it serves callers that do not know the tenant yet (the

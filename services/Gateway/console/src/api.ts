@@ -19,8 +19,10 @@ export interface ApprovalView {
 export interface RunView {
   runId: string; agent: string | null; goal: string | null; status: string; answer: string | null; reason: string | null;
   usage: TokenUsage | null; steps: StepView[]; totalCost: number | null; approvals: ApprovalView[] | null; trigger: string | null;
-  escalationSummary?: string | null;
+  escalationSummary?: string | null; onlineEvaluation?: OnlineEvaluation | null;
 }
+export interface OnlineGrade { grader: string; score: number; passed: boolean; reason: string; notGraded: boolean }
+export interface OnlineEvaluation { score: number | null; grades: OnlineGrade[]; gradedAt: string; sequence: number }
 export interface RunSummary {
   runId: string; agent: string | null; goal: string | null; status: string; trigger: string | null; startedAt: string | null;
   endedAt: string | null; steps: number | null; usage: TokenUsage | null; totalCost: number | null;

@@ -1,4 +1,4 @@
-import { followEvents, get, post, type ApprovalView, type Caller, type RunEvent, type RunView, type StepView } from "./api";
+import { followEvents, get, post, type ApprovalView, type Caller, type OnlineEvaluation, type RunEvent, type RunView, type StepView } from "./api";
 import { dollars, h, json, problemBox, replace, statusBadge, tokens, when } from "./dom";
 import { ms, Timeline } from "./timeline";
 
@@ -48,6 +48,8 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
         break;
       }
       case "RunResumed": run.status = "Running"; step(d.step - 1).guidance = d.guidance; break;
+      // Memory keeps the first grades of a run; so does the page.
+      case "RunGraded": run.onlineEvaluation ??= { score: d.score, grades: d.grades, gradedAt: d.gradedAt, sequence: d.sequence }; break;
       default:
         if (!(event.type in ended)) return;
         Object.assign(run, { status: ended[event.type], usage: d.usage, totalCost: d.totalCost, answer: d.answer ?? run.answer, reason: d.reason ?? run.reason });
@@ -95,6 +97,7 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
         fact("Tokens", tokens(r.usage) || "counted when it ends"), fact("Cost", dollars(r.totalCost) || "counted when it ends")),
       r.answer ? h("section", { class: "card answer", "aria-labelledby": "answer-title" }, h("h2", { id: "answer-title" }, "Final answer"), h("p", { class: "text" }, r.answer)) : null,
       r.reason ? h("section", { class: "card reason", "aria-labelledby": "reason-title" }, h("h2", { id: "reason-title" }, r.status === "Completed" ? "Note" : "Why it ended"), h("p", { class: "text" }, r.reason)) : null,
+      r.onlineEvaluation ? onlineEvaluation(r.onlineEvaluation) : null,
       open && caller.roles.includes("submit")
         ? h("form", { class: "cancel", onsubmit: (e: Event) => { e.preventDefault(); void cancel(e.currentTarget as HTMLFormElement); } },
           h("label", { for: "cancel-reason" }, "Reason to cancel (optional)"),
@@ -112,6 +115,26 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
   const reread = setInterval(() => { if (run && (run.status === "Running" || run.status === "Escalated")) void load(); }, 3000);
   const stop = followEvents(`?run=${runId}`, () => void load(), apply, connected => replace(live, connected ? "Live" : "Reconnecting…"));
   return () => { clearInterval(reread); stop(); };
+}
+
+/// The grades the Evaluator gave the run after it ended (its agent samples runs for online evaluation).
+function onlineEvaluation(e: OnlineEvaluation): HTMLElement {
+  const score = e.score === null ? "no score: no grader could grade this run" : e.score.toFixed(2);
+  return h("section", { class: "card online-evaluation", "aria-labelledby": "online-evaluation-title" },
+    h("h2", { id: "online-evaluation-title" }, "Online evaluation"),
+    h("p", {}, h("strong", {}, "Score: "), score,
+      h("span", { class: "meta" }, ` · graded ${when(e.gradedAt)}${e.sequence > 0 ? ` · the agent's scored run ${e.sequence}` : ""}`)),
+    h("div", { class: "scroll" }, h("table", {},
+      h("caption", { class: "visually-hidden" }, "Each grader's verdict on this run"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Grader"), h("th", { scope: "col" }, "Score"), h("th", { scope: "col" }, "Verdict"), h("th", { scope: "col" }, "Reason"))),
+      h("tbody", {}, e.grades.map(g => h("tr", { "data-grader": g.grader },
+        h("th", { scope: "row" }, g.grader),
+        h("td", { class: "number" }, g.notGraded ? "–" : g.score.toFixed(2)),
+        h("td", {}, g.notGraded
+          ? h("span", { class: "verdict verdict-not-graded" }, "Not graded")
+          : h("span", { class: `verdict ${g.passed ? "verdict-achieved" : "verdict-failed"}` }, g.passed ? "Passed" : "Failed")),
+        h("td", { class: "text" }, g.reason)))))),
+    e.grades.some(g => g.notGraded) ? h("p", { class: "meta" }, "A grader that could not grade is left out of the score.") : null);
 }
 
 function fact(term: string, value: Node | string): HTMLElement[] {

@@ -127,6 +127,27 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             cancellationToken);
     }
 
+    // As in SQLite: should the grades come before the end of the run, the run is Completed (only
+    // completed runs are graded); the first grades recorded stay.
+    public async Task RecordOnlineEvaluationAsync(RunGraded graded, CancellationToken cancellationToken)
+    {
+        await database.EnsureIndexesAsync(cancellationToken);
+        BsonDocument KeepOr(string field, BsonValue value) => new("$ifNull", new BsonArray { "$" + field, Literal(value) });
+        var grades = JsonSerializer.Serialize(new OnlineEvaluationView(graded.Score, graded.Grades, graded.GradedAt, graded.Sequence), Json);
+        var set = new BsonDocument
+        {
+            ["tenant"] = KeepOr("tenant", Required(graded.TenantId)),
+            ["status"] = KeepOr("status", nameof(RunStatus.Completed)),
+            ["agent"] = KeepOr("agent", Text(graded.Agent)),
+            ["onlineEvaluation"] = KeepOr("onlineEvaluation", grades),
+        };
+        await database.Runs.UpdateOneAsync(
+            new BsonDocument("_id", graded.RunId.ToString()),
+            new PipelineUpdateDefinition<BsonDocument>(new[] { new BsonDocument("$set", set) }),
+            Upsert,
+            cancellationToken);
+    }
+
     public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
     {
         await database.EnsureIndexesAsync(cancellationToken);
@@ -294,7 +315,8 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             Text(run, "triggerOrigin") is { } origin ? JsonSerializer.Deserialize<TriggerOrigin>(origin, Json) : null,
             // A summary of an earlier escalation says nothing about where the run waits now.
             run["status"].AsString == nameof(RunStatus.Escalated) && run.GetValue("escalationStep", BsonNull.Value) is BsonInt32 at
-                && run.GetValue("steps", BsonNull.Value) is BsonInt32 stoppedAt && at.Value == stoppedAt.Value ? Text(run, "escalationSummary") : null);
+                && run.GetValue("steps", BsonNull.Value) is BsonInt32 stoppedAt && at.Value == stoppedAt.Value ? Text(run, "escalationSummary") : null,
+            Text(run, "onlineEvaluation") is { } grades ? JsonSerializer.Deserialize<OnlineEvaluationView>(grades, Json) : null);
     }
 
     private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");

@@ -138,7 +138,7 @@ public sealed class SqliteMemoryDatabase : IDisposable
         // An older run then has no cost recorded (null), not a cost of zero.
         AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"), ("guidance", "TEXT"), ("guidance_by", "TEXT"));
         AddMissingColumns(connection, "runs", ("cost", "TEXT"), ("user_id", "TEXT"), ("trigger", "TEXT"), ("trigger_origin", "TEXT"),
-            ("escalation_summary", "TEXT"), ("escalation_step", "INTEGER"));
+            ("escalation_summary", "TEXT"), ("escalation_step", "INTEGER"), ("online_evaluation", "TEXT"));
         AddMissingColumns(connection, "approvals", ("assignee", "TEXT"), ("assigned_by", "TEXT"), ("assigned_at", "TEXT"));
     }
 

@@ -126,6 +126,18 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             cancellationToken,
             ("$run", summary.RunId.ToString()), ("$tenant", summary.TenantId), ("$summary", summary.Summary), ("$step", summary.Step));
 
+    // Grades follow the end of the run, which the Evaluator read from Memory; should they still come
+    // first (another Memory replica, a lagging queue), the run is Completed: only completed runs are graded.
+    public Task RecordOnlineEvaluationAsync(RunGraded graded, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            $"""
+            INSERT INTO runs (run_id, tenant_id, agent, status, online_evaluation) VALUES ($run, $tenant, $agent, '{nameof(RunStatus.Completed)}', $grades)
+            ON CONFLICT (run_id) DO UPDATE SET online_evaluation = coalesce(runs.online_evaluation, excluded.online_evaluation)
+            """,
+            cancellationToken,
+            ("$run", graded.RunId.ToString()), ("$tenant", graded.TenantId), ("$agent", graded.Agent),
+            ("$grades", JsonSerializer.Serialize(new OnlineEvaluationView(graded.Score, graded.Grades, graded.GradedAt, graded.Sequence), Json)));
+
     public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => ReadRunAsync(null, runId, cancellationToken);
 
     // Steps and outcomes are keyed by run id alone: a run id belongs to one tenant, and the tenant
@@ -203,7 +215,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps, online_evaluation FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
             ("$run", run), ("$tenant", tenantId));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -226,7 +238,8 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             Origin: runReader.IsDBNull(12) ? null : JsonSerializer.Deserialize<TriggerOrigin>(runReader.GetString(12), Json),
             // A summary of an earlier escalation says nothing about where the run waits now.
             EscalationSummary: runReader.GetString(3) == nameof(RunStatus.Escalated) && !runReader.IsDBNull(14) && !runReader.IsDBNull(15) && runReader.GetInt32(14) == runReader.GetInt32(15)
-                ? NullableString(runReader, 13) : null);
+                ? NullableString(runReader, 13) : null,
+            OnlineEvaluation: runReader.IsDBNull(16) ? null : JsonSerializer.Deserialize<OnlineEvaluationView>(runReader.GetString(16), Json));
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -278,6 +291,6 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var approvals = await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken);
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
-            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary);
+            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary, header.OnlineEvaluation);
     }
 }

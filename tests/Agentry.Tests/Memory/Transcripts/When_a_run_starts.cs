@@ -146,6 +146,9 @@ public sealed class When_a_run_starts : HarnessFixture
         public Task RecordEscalationSummaryAsync(EscalationSummarized summary, CancellationToken cancellationToken) =>
             inner.RecordEscalationSummaryAsync(summary, cancellationToken);
 
+        public Task RecordOnlineEvaluationAsync(RunGraded graded, CancellationToken cancellationToken) =>
+            inner.RecordOnlineEvaluationAsync(graded, cancellationToken);
+
         public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => inner.GetAsync(runId, cancellationToken);
 
         public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken) => inner.GetAsync(tenantId, runId, cancellationToken);
