@@ -126,7 +126,7 @@ function onlineEvaluation(e: OnlineEvaluation): HTMLElement {
       h("span", { class: "meta" }, ` · graded ${when(e.gradedAt)}${e.sequence > 0 ? ` · the agent's scored run ${e.sequence}` : ""}`)),
     h("div", { class: "scroll" }, h("table", {},
       h("caption", { class: "visually-hidden" }, "Each grader's verdict on this run"),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Grader"), h("th", { scope: "col" }, "Score"), h("th", { scope: "col" }, "Verdict"), h("th", { scope: "col" }, "Reason"))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Grader"), h("th", { scope: "col", class: "number" }, "Score"), h("th", { scope: "col" }, "Verdict"), h("th", { scope: "col" }, "Reason"))),
       h("tbody", {}, e.grades.map(g => h("tr", { "data-grader": g.grader },
         h("th", { scope: "row" }, g.grader),
         h("td", { class: "number" }, g.notGraded ? "–" : g.score.toFixed(2)),

@@ -30,6 +30,7 @@ public sealed class When_production_runs_are_graded_online
     private readonly ConcurrentQueue<(string Instrument, string Agent, string Grader, double Value)> _measured = new();
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<RunCompleted>> _completed = new();
     private readonly ConcurrentDictionary<string, string> _answers = new();
+    private readonly ConcurrentQueue<RunGraded> _published = new();
 
     [SetUp]
     public async Task StartAsync()
@@ -82,6 +83,11 @@ public sealed class When_production_runs_are_graded_online
         var bus = _host.Services.GetRequiredService<IBus>();
         await bus.ConnectReceiveEndpoint(e => e.Handler<RunCompleted>(c =>
             Task.FromResult(_completed.GetOrAdd(c.Message.RunId, _ => NewEnd()).TrySetResult(c.Message)))).Ready;
+        await bus.ConnectReceiveEndpoint(e => e.Handler<RunGraded>(c =>
+        {
+            _published.Enqueue(c.Message);
+            return Task.CompletedTask;
+        })).Ready;
     }
 
     [TearDown]
@@ -121,6 +127,20 @@ public sealed class When_production_runs_are_graded_online
             Assert.That(Measured("agentry.eval.online.score", "counter", "run"), Is.EqualTo(new double[] { 1, 1, 0, 0 }));
             Assert.That(Measured("agentry.eval.online.drops", "counter", ""), Is.EqualTo(new double[] { 1 }));
         });
+        // Each graded run is published once, as stored, and Memory keeps it with the run.
+        var published = await Eventually.Until(() => Task.FromResult(_published.Count >= graded.Count ? _published.ToList() : null), "a RunGraded per graded run");
+        var transcripts = _host.Services.GetRequiredService<Agentry.Memory.ITranscriptStore>();
+        var kept = await Eventually.Until(
+            async () => (await Task.WhenAll(graded.Select(g => transcripts.GetAsync(g.RunId, CancellationToken.None)))) is var runs && runs.All(r => r.OnlineEvaluation is not null) ? runs : null,
+            "Memory to keep the grades of every graded run");
+        Assert.Multiple(() =>
+        {
+            Assert.That(published.Select(p => p.RunId), Is.EquivalentTo(graded.Select(g => g.RunId)), "once per graded run, none for the run left out");
+            Assert.That(published.Select(p => (p.Score, p.Sequence, p.Agent, p.TenantId)), Is.EquivalentTo(stored.Select(s => (s.Score, s.Sequence, s.Agent, s.TenantId))));
+            Assert.That(published.All(p => p.Grades.Single() is { Grader: "answer", NotGraded: false }), Is.True);
+            Assert.That(kept.Select(r => r.OnlineEvaluation!.Score), Is.EqualTo(new double?[] { 1, 1, 0, 0 }));
+        });
+
         var drops = await Eventually.Until(() => Task.FromResult(Drops() is { Count: > 0 } posted ? posted : null), "the drop's notification");
 
         var body = drops[0];
@@ -136,6 +156,11 @@ public sealed class When_production_runs_are_graded_online
         }
 
         Assert.That((await Store.LatestAsync("counter", 10, CancellationToken.None)).Count, Is.EqualTo(6));
+        // The redelivery publishes the stored grades again (a copy that stopped before publishing may
+        // never have); Memory keeps what it had.
+        var twice = await Eventually.Until(() => Task.FromResult(_published.Where(p => p.RunId == graded[^1].RunId).ToList() is { Count: 2 } both ? both : null), "the redelivery's RunGraded");
+        Assert.That(twice.Select(p => p.GradedAt).Distinct().Count(), Is.EqualTo(1), "the stored grades, not new ones");
+        Assert.That((await transcripts.GetAsync(graded[^1].RunId, CancellationToken.None)).OnlineEvaluation!.GradedAt, Is.EqualTo(kept[^1].OnlineEvaluation!.GradedAt));
         Assert.That(Drops(), Has.Count.EqualTo(1), "one notification of the drop");
         Assert.That(Measured("agentry.eval.online.score", "counter", "run"), Has.Count.EqualTo(6), "the redelivered run is not measured twice");
     }
@@ -156,6 +181,8 @@ public sealed class When_production_runs_are_graded_online
             Assert.That(stored.Score, Is.EqualTo(1), "the score is the answer check's alone");
             Assert.That(Measured("agentry.eval.online.not_graded", "judged", "rubric"), Is.EqualTo(new double[] { 1 }));
         });
+        var published = await Eventually.Until(() => Task.FromResult(_published.FirstOrDefault(p => p.RunId == completed.RunId)), "the run's RunGraded");
+        Assert.That(published.Grades.Single(g => g.Grader == "rubric").NotGraded, Is.True, "the not-graded mark travels with the grade");
     }
 
     /// Publishes a goal under a run id the sampler does (or does not) choose at 0.5, scripts the
