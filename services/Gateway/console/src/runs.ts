@@ -45,7 +45,7 @@ export function showRuns(main: HTMLElement, caller: Caller): () => void {
       h("div", {}, ...select("trigger", "Trigger", [["Any trigger", ""], ...triggers.map((t): [string, string] => [t, t])])),
       h("div", {}, ...select("hours", "Started", periods.map(([text, hours]): [string, string] => [text, hours === null ? "" : String(hours)]))),
       operator ? h("div", {}, h("label", { for: "filter-tenant" }, "Tenant"), tenant,
-        h("span", { id: "filter-tenant-help", class: "hint" }, `Yours is ${caller.tenantId}; as an admin you may read another's.`)) : null),
+        h("span", { id: "filter-tenant-help", class: "hint" }, `Yours is ${caller.tenantId}. As an admin you may list another's runs and totals; their pages open with that tenant's credentials only.`)) : null),
     message,
     totals,
     h("div", { class: "scroll" },
@@ -63,7 +63,8 @@ export function showRuns(main: HTMLElement, caller: Caller): () => void {
       : runs.map(run => h("tr", { "data-run": run.runId },
         h("td", {}, when(run.startedAt)),
         h("td", {}, run.agent ?? ""),
-        h("td", {}, h("a", { href: `#/runs/${run.runId}` }, run.goal || run.runId)),
+        // A run's page reads the caller's own tenant's runs only (GET /runs/{id}).
+        h("td", {}, filters.tenant ? run.goal || run.runId : h("a", { href: `#/runs/${run.runId}` }, run.goal || run.runId)),
         h("td", {}, run.trigger ?? ""),
         h("td", {}, statusBadge(run.status)),
         h("td", { class: "number" }, run.steps ?? ""),
