@@ -1,3 +1,4 @@
+using Agentry.Gateway.Evaluations;
 using Agentry.Gateway.WebConsole;
 using Agentry.Gateway.Security;
 using Agentry.Gateway.Tracing;
@@ -20,7 +21,8 @@ public static class GatewayRegistration
             .AddHostedService<EventSubscriptions>()
             .AddSchedules(configuration)
             .AddWebhooks(configuration)
-            .AddRunTraces(configuration);
+            .AddRunTraces(configuration)
+            .AddEvalResults(configuration);
 
     public static WebApplication MapGateway(this WebApplication app)
     {
@@ -28,6 +30,7 @@ public static class GatewayRegistration
         app.MapRunListApi();
         app.MapRunTotalsApi();
         app.MapAgentsApi();
+        app.MapEvaluationsApi();
         app.MapRunsApi();
         app.MapTraceApi();
         app.MapMemoriesApi();

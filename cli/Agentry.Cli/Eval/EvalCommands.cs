@@ -11,7 +11,7 @@ using Agentry.Evaluation.Datasets;
 using Agentry.Evaluation.Grading;
 using Agentry.Evaluation.Results;
 using Agentry.Evaluation.Running;
-using Agentry.Evaluation.Stores.Sqlite;
+using Agentry.Evaluation.Stores;
 using Agentry.Llm;
 using Agentry.Memory;
 using Agentry.ServiceDefaults;
@@ -123,7 +123,7 @@ public static class EvalCommands
             return ExitCodes.BadInput;
         }
 
-        var store = new SqliteEvalResultStore(StoreConnections.Sqlite(configuration));
+        var store = EvalResultStores.Open(configuration);
         EvalRunRecord? baseline = null;
         if (options.Baseline is { } baselineName)
         {
@@ -166,7 +166,7 @@ public static class EvalCommands
                 dataset, new EvalSettings(options.Agent, options.Repeat, options.Concurrency), subject, runner, new EvalProgressWriter(error, options.Terminal), cancellationToken);
             await store.SaveAsync(record, cancellationToken);
             EvalTables.PrintRun(output, record);
-            await output.WriteLineAsync($"Stored as {record.Id} in {store.DataSource}.");
+            await output.WriteLineAsync($"Stored as {record.Id} in {store.Location}.");
             if (options.Json is { } json)
             {
                 await File.WriteAllTextAsync(json, JsonSerializer.Serialize(record, RecordJson), cancellationToken);
@@ -214,7 +214,7 @@ public static class EvalCommands
         var runs = await store.ListAsync(dataset, limit, cancellationToken);
         if (runs.Count == 0)
         {
-            await output.WriteLineAsync($"No eval runs{(dataset is null ? "" : $" of {dataset}")} in {store.DataSource}. Run one with: agentry eval agents/evals/assistant.yaml");
+            await output.WriteLineAsync($"No eval runs{(dataset is null ? "" : $" of {dataset}")} in {store.Location}. Run one with: agentry eval agents/evals/assistant.yaml");
             return ExitCodes.Completed;
         }
 
@@ -318,7 +318,7 @@ public static class EvalCommands
     }
 
     /// An eval run id, `latest` (of the dataset), or a JSON file written by `agentry eval --json`.
-    internal static async Task<(EvalRunRecord? Run, string? Problem)> FindBaselineAsync(SqliteEvalResultStore store, string name, string? dataset, CancellationToken cancellationToken)
+    internal static async Task<(EvalRunRecord? Run, string? Problem)> FindBaselineAsync(IEvalResultStore store, string name, string? dataset, CancellationToken cancellationToken)
     {
         if (name == LatestBaseline)
         {
@@ -329,7 +329,7 @@ public static class EvalCommands
 
             var latest = await store.ListAsync(dataset, 1, cancellationToken);
             return latest.Count == 0
-                ? (null, $"There is no earlier eval run of {dataset} in {store.DataSource} to compare with. Run `agentry eval` once without --baseline to make one, or give a baseline file written with --json.")
+                ? (null, $"There is no earlier eval run of {dataset} in {store.Location} to compare with. Run `agentry eval` once without --baseline to make one, or give a baseline file written with --json.")
                 : (await store.GetAsync(latest[0].Id, cancellationToken), null);
         }
 
@@ -337,7 +337,7 @@ public static class EvalCommands
         {
             return await store.GetAsync(id, cancellationToken) is { } run
                 ? (run, null)
-                : (null, $"No eval run {id} in {store.DataSource}. See `agentry eval list` for the stored runs.");
+                : (null, $"No eval run {id} in {store.Location}. See `agentry eval list` for the stored runs.");
         }
 
         if (File.Exists(name))
@@ -420,5 +420,5 @@ public static class EvalCommands
     private static IConfiguration Configuration(IReadOnlyDictionary<string, string?>? settings) =>
         Commands.CreateBuilder(null, verbose: false, settings).Configuration;
 
-    internal static SqliteEvalResultStore Store(IReadOnlyDictionary<string, string?>? settings) => new(StoreConnections.Sqlite(Configuration(settings)));
+    internal static IEvalResultStore Store(IReadOnlyDictionary<string, string?>? settings) => EvalResultStores.Open(Configuration(settings));
 }

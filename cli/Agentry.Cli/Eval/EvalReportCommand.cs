@@ -42,8 +42,8 @@ public static class EvalReportCommand
     private static string FileNamePart(string dataset) =>
         string.Concat(dataset.Select(c => Path.GetInvalidFileNameChars().Contains(c) || c == '.' ? '-' : c));
 
-    private static async Task<(EvalRunRecord? Run, string? Problem)> NewestAsync(Agentry.Evaluation.Stores.Sqlite.SqliteEvalResultStore store, CancellationToken cancellationToken) =>
+    private static async Task<(EvalRunRecord? Run, string? Problem)> NewestAsync(IEvalResultStore store, CancellationToken cancellationToken) =>
         await store.ListAsync(dataset: null, 1, cancellationToken) is [var newest]
             ? (await store.GetAsync(newest.Id, cancellationToken), null)
-            : (null, $"There are no eval runs in {store.DataSource} to report on. Run one with: agentry eval agents/evals/assistant.yaml");
+            : (null, $"There are no eval runs in {store.Location} to report on. Run one with: agentry eval agents/evals/assistant.yaml");
 }

@@ -1,9 +1,12 @@
 namespace Agentry.Evaluation.Results;
 
-/// Where eval runs are kept: the embedded SQLite file (Stores/Sqlite); a MongoDB store for
-/// deployments is to follow, against the same contract.
+/// Where eval runs are kept: the embedded SQLite file, or a deployment's MongoDB (Stores/). Eval runs
+/// are the deployment's, as its agents and datasets are: no store keeps them per tenant.
 public interface IEvalResultStore
 {
+    /// Where the runs are, in words for a message (never a password).
+    string Location { get; }
+
     Task SaveAsync(EvalRunRecord run, CancellationToken cancellationToken);
 
     Task<EvalRunRecord?> GetAsync(Guid id, CancellationToken cancellationToken);
@@ -12,7 +15,8 @@ public interface IEvalResultStore
     Task<IReadOnlyList<EvalRunSummary>> ListAsync(string? dataset, int limit, CancellationToken cancellationToken);
 }
 
-/// A stored eval run in a list.
+/// A stored eval run in a list: what was run, and the totals a list shows, kept beside the record
+/// so that a list reads no trial.
 public sealed record EvalRunSummary(
     Guid Id,
     string Dataset,
@@ -21,4 +25,16 @@ public sealed record EvalRunSummary(
     string Model,
     DateTimeOffset StartedAt,
     int Cases,
-    int CasesPassed);
+    int CasesPassed,
+    decimal Cost,
+    decimal JudgeCost,
+    long Tokens,
+    TimeSpan LatencyP50,
+    TimeSpan LatencyP95)
+{
+    public double PassRate => Cases == 0 ? 0 : (double)CasesPassed / Cases;
+
+    public static EvalRunSummary Of(EvalRunRecord run) => new(
+        run.Id, run.Dataset, run.DatasetVersion, run.Agents, run.Model, run.StartedAt, run.Cases.Count, run.CasesPassed,
+        run.Cost, run.JudgeCost, run.Tokens, run.LatencyP50, run.LatencyP95);
+}

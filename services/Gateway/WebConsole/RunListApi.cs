@@ -17,6 +17,8 @@ namespace Agentry.Gateway.WebConsole;
 /// The reads the console lists and follows runs with: GET /runs with filters, and GET /runs/events,
 /// a stream of Server-Sent Events of the caller's tenant's runs (docs/console.md). The stream is
 /// read with fetch, not EventSource, so that it carries the same Authorization header as every call.
+/// Both take `tenant` from the admin role only, as GET /runs/totals does: an operator's view of
+/// another tenant.
 public static class RunListApi
 {
     public const int DefaultLimit = 50;
@@ -36,12 +38,20 @@ public static class RunListApi
                 return Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "The runs cannot be listed.");
             }
 
+            if (AnotherTenant(caller, query!.TenantId, "runs") is { } refused)
+            {
+                return refused;
+            }
+
             return Results.Ok((await memory.GetResponse<RunList>(query!, cancellationToken)).Message);
         }).RequireAuthorization(GatewayRoles.Read);
 
-        app.MapGet("/runs/events", (Guid? run, ClaimsPrincipal caller, RunEventFeed feed, IOptions<JsonOptions> json, CancellationToken cancellationToken) =>
-            TypedResults.ServerSentEvents(Stream(feed, caller.Tenant(), run, json.Value.SerializerOptions, cancellationToken)))
-            .RequireAuthorization(GatewayRoles.Read);
+        app.MapGet("/runs/events", (Guid? run, string? tenant, ClaimsPrincipal caller, RunEventFeed feed, IOptions<JsonOptions> json, CancellationToken cancellationToken) =>
+        {
+            var tenantId = string.IsNullOrWhiteSpace(tenant) ? caller.Tenant() : tenant.Trim();
+            return AnotherTenant(caller, tenantId, "runs' events")
+                ?? TypedResults.ServerSentEvents(Stream(feed, tenantId, run, json.Value.SerializerOptions, cancellationToken));
+        }).RequireAuthorization(GatewayRoles.Read);
 
         return app;
     }
@@ -72,6 +82,13 @@ public static class RunListApi
         }
     }
 
+    /// A 403 when the caller names a tenant not theirs without the admin role; null when they may read it.
+    internal static IResult? AnotherTenant(ClaimsPrincipal caller, string tenantId, string what) =>
+        tenantId == caller.Tenant() || caller.IsInRole(GatewayRoles.Admin)
+            ? null
+            : Results.Problem($"Your credential acts for tenant '{caller.Tenant()}'; only the admin role reads another tenant's {what}. Leave tenant out.",
+                statusCode: StatusCodes.Status403Forbidden, title: "Another tenant.");
+
     /// The query of a request's filters, or what is wrong with them in words.
     internal static (ListRuns? Query, string? Problem) Parse(IQueryCollection query, string tenantId)
     {
@@ -95,7 +112,7 @@ public static class RunListApi
             return (null, $"'limit' is '{limitText}'; it is a whole number from 1 to {MaxLimit}.");
         }
 
-        return (new ListRuns(tenantId, agent, status, trigger, since, limit), null);
+        return (new ListRuns(Text(query, "tenant") ?? tenantId, agent, status, trigger, since, limit), null);
     }
 
     /// A filter that names a value of the enum, as its name reads (any case; numbers are not names).

@@ -28,13 +28,7 @@ public static class RunTotalsApi
                 return Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "The totals cannot be counted.");
             }
 
-            if (query!.TenantId != caller.Tenant() && !caller.IsInRole(GatewayRoles.Admin))
-            {
-                return Results.Problem($"Your credential acts for tenant '{caller.Tenant()}'; only the admin role reads another tenant's totals. Leave tenant out.",
-                    statusCode: StatusCodes.Status403Forbidden, title: "Another tenant.");
-            }
-
-            return Results.Ok((await memory.GetResponse<RunTotals>(query, cancellationToken)).Message);
+            return RunListApi.AnotherTenant(caller, query!.TenantId, "totals") ?? Results.Ok((await memory.GetResponse<RunTotals>(query, cancellationToken)).Message);
         }).RequireAuthorization(GatewayRoles.Read);
 
         return app;

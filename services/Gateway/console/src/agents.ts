@@ -1,5 +1,5 @@
 import { ApiError, get } from "./api";
-import { dollars, h, json, problemBox, replace } from "./dom";
+import { dollars, facts, h, json, problemBox, replace, section } from "./dom";
 import { rate, readTotals, sum, summary, totalsTable, type AgentDayTotals } from "./totals";
 
 interface FireTime { utc: string; local: string }
@@ -101,14 +101,6 @@ export function showAgent(main: HTMLElement, name: string): () => void {
 
 function recentRuns(agent: string, days: AgentDayTotals[]): HTMLElement[] {
   return [h("p", { class: "summary" }, summary(sum(days))), totalsTable(days, `${agent}'s runs per day (UTC), with their success rate and cost.`)];
-}
-
-function section(id: string, title: string, ...content: (Node | null)[]): HTMLElement {
-  return h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, title), ...content);
-}
-
-function facts(...pairs: [string, Node | string][]): HTMLElement {
-  return h("dl", { class: "facts" }, pairs.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
 function agentPage(a: AgentView, recent: HTMLElement): HTMLElement {

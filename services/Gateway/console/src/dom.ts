@@ -46,3 +46,12 @@ export function statusBadge(status: string): HTMLElement {
 export function problemBox(message: string): HTMLElement {
   return h("p", { class: "problem", role: "alert" }, message);
 }
+
+/// A card with a heading that names it, so it is a region a reader can jump to.
+export function section(id: string, title: string, ...content: (Node | null)[]): HTMLElement {
+  return h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, title), ...content);
+}
+
+export function facts(...pairs: [string, Node | string][]): HTMLElement {
+  return h("dl", { class: "facts" }, pairs.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}

@@ -6,6 +6,7 @@ import { showRun } from "./run";
 import { showApprovals } from "./approvals";
 import { showEscalations } from "./escalations";
 import { showAgent, showAgents } from "./agents";
+import { showComparison, showEvaluation, showEvaluations } from "./evaluations";
 
 const main = document.getElementById("main")!;
 const nav = document.getElementById("nav")!;
@@ -67,12 +68,17 @@ function route(): void {
   }
   const run = path.match(/^\/runs\/([0-9a-f-]{36})$/i);
   const agent = path.match(/^\/agents\/(.+)$/);
+  const comparison = path.match(/^\/evaluations\/compare\/([^/]+)\/([^/]+)$/);
+  const evaluation = path.match(/^\/evaluations\/(?!compare$)([^/]+)$/);
   leave = run ? showRun(main, run[1], caller)
     : agent ? showAgent(main, decodeURIComponent(agent[1]))
+    : comparison ? showComparison(main, decodeURIComponent(comparison[1]), decodeURIComponent(comparison[2]))
+    : evaluation ? showEvaluation(main, decodeURIComponent(evaluation[1]))
+    : path.startsWith("/evaluations") ? showEvaluations(main)
     : path.startsWith("/agents") ? showAgents(main)
     : path.startsWith("/approvals") ? showApprovals(main, caller)
     : path.startsWith("/escalations") ? showEscalations(main, caller)
-    : showRuns(main);
+    : showRuns(main, caller);
   main.focus({ preventScroll: true });
 }
 

@@ -1,4 +1,4 @@
-import { followEvents, get, type RunEvent, type RunSummary } from "./api";
+import { followEvents, get, type Caller, type RunEvent, type RunSummary } from "./api";
 import { dollars, h, problemBox, replace, statusBadge, tokens, when } from "./dom";
 import { readTotals, sum, summary, totalsTable } from "./totals";
 
@@ -9,11 +9,12 @@ const periods: [string, number | null][] = [["Any time", null], ["Last hour", 1]
 const anyTimeDays = 30;
 const ends: Record<string, string> = { RunCompleted: "Completed", RunFailed: "Failed", RunEscalated: "Escalated", RunCancelled: "Cancelled" };
 
-interface Filters { agent: string; status: string; trigger: string; hours: string }
+interface Filters { agent: string; status: string; trigger: string; hours: string; tenant: string }
 
-/// The runs list: filters, a table, and runs that start or end while it is open, as they do.
-export function showRuns(main: HTMLElement): () => void {
-  const filters: Filters = { agent: "", status: "", trigger: "", hours: "" };
+/// The runs list: filters, a table, and runs that start or end while it is open, as they do. The
+/// admin role may look at another tenant's runs (the API refuses the others anyway).
+export function showRuns(main: HTMLElement, caller: Caller): () => void {
+  const filters: Filters = { agent: "", status: "", trigger: "", hours: "", tenant: "" };
   let runs: RunSummary[] = [];
   const body = h("tbody");
   const message = h("div", { "aria-live": "polite" });
@@ -28,6 +29,13 @@ export function showRuns(main: HTMLElement): () => void {
   };
   const agent = h("input", { id: "filter-agent", name: "agent", type: "search", placeholder: "any agent" }) as HTMLInputElement;
   agent.addEventListener("change", () => { filters.agent = agent.value.trim(); void load(); });
+  const operator = caller.roles.includes("admin");
+  const tenant = h("input", { id: "filter-tenant", name: "tenant", type: "search", placeholder: caller.tenantId, "aria-describedby": "filter-tenant-help" }) as HTMLInputElement;
+  tenant.addEventListener("change", () => {
+    filters.tenant = tenant.value.trim() === caller.tenantId ? "" : tenant.value.trim();
+    runs = [];
+    follow();
+  });
 
   replace(main,
     h("div", { class: "heading" }, h("h1", {}, "Runs"), live),
@@ -35,7 +43,9 @@ export function showRuns(main: HTMLElement): () => void {
       h("div", {}, h("label", { for: "filter-agent" }, "Agent"), agent),
       h("div", {}, ...select("status", "Status", [["Any status", ""], ...statuses.map((s): [string, string] => [s, s])])),
       h("div", {}, ...select("trigger", "Trigger", [["Any trigger", ""], ...triggers.map((t): [string, string] => [t, t])])),
-      h("div", {}, ...select("hours", "Started", periods.map(([text, hours]): [string, string] => [text, hours === null ? "" : String(hours)])))),
+      h("div", {}, ...select("hours", "Started", periods.map(([text, hours]): [string, string] => [text, hours === null ? "" : String(hours)]))),
+      operator ? h("div", {}, h("label", { for: "filter-tenant" }, "Tenant"), tenant,
+        h("span", { id: "filter-tenant-help", class: "hint" }, `Yours is ${caller.tenantId}. As an admin you may list another's runs and totals; their pages open with that tenant's credentials only.`)) : null),
     message,
     totals,
     h("div", { class: "scroll" },
@@ -53,7 +63,8 @@ export function showRuns(main: HTMLElement): () => void {
       : runs.map(run => h("tr", { "data-run": run.runId },
         h("td", {}, when(run.startedAt)),
         h("td", {}, run.agent ?? ""),
-        h("td", {}, h("a", { href: `#/runs/${run.runId}` }, run.goal || run.runId)),
+        // A run's page reads the caller's own tenant's runs only (GET /runs/{id}).
+        h("td", {}, filters.tenant ? run.goal || run.runId : h("a", { href: `#/runs/${run.runId}` }, run.goal || run.runId)),
         h("td", {}, run.trigger ?? ""),
         h("td", {}, statusBadge(run.status)),
         h("td", { class: "number" }, run.steps ?? ""),
@@ -67,6 +78,7 @@ export function showRuns(main: HTMLElement): () => void {
     if (filters.status) query.set("status", filters.status);
     if (filters.trigger) query.set("trigger", filters.trigger);
     if (filters.hours) query.set("since", new Date(Date.now() - Number(filters.hours) * 3_600_000).toISOString());
+    if (filters.tenant) query.set("tenant", filters.tenant);
     try {
       runs = (await get<{ runs: RunSummary[] }>(`/runs?${query}`)).runs;
       replace(message);
@@ -82,9 +94,9 @@ export function showRuns(main: HTMLElement): () => void {
     const until = new Date();
     const hours = filters.hours ? Number(filters.hours) : anyTimeDays * 24;
     const window = filters.hours ? periods.find(([, n]) => String(n) === filters.hours)![0].toLowerCase() : `the last ${anyTimeDays} days`;
-    const what = `${filters.agent ? `${filters.agent}'s runs` : "Runs"} started in ${window}, per agent and day (UTC); the status and trigger filters do not apply.`;
+    const what = `${filters.agent ? `${filters.agent}'s runs` : "Runs"}${filters.tenant ? ` of tenant ${filters.tenant}` : ""} started in ${window}, per agent and day (UTC); the status and trigger filters do not apply.`;
     try {
-      const counted = await readTotals(new Date(until.getTime() - hours * 3_600_000), until, filters.agent || undefined);
+      const counted = await readTotals(new Date(until.getTime() - hours * 3_600_000), until, filters.agent || undefined, filters.tenant || undefined);
       // Re-read every few seconds: redrawn only when it changed, so that focus in the table stays put.
       const shown = JSON.stringify([what, counted.days]);
       if (shown === totalsShown) return;
@@ -115,6 +127,13 @@ export function showRuns(main: HTMLElement): () => void {
 
   // As on a run's page: a run that started while the stream opened shows up at the next read.
   const reread = setInterval(() => void load(), 5000);
-  const stop = followEvents("", load, apply, connected => replace(live, connected ? "Live" : "Reconnecting…"));
+  // The events of the tenant shown: followed again when an admin picks another.
+  let stop = () => {};
+  const follow = () => {
+    stop();
+    replace(live, "Connecting…");
+    stop = followEvents(filters.tenant ? `?${new URLSearchParams({ tenant: filters.tenant })}` : "", load, apply, connected => replace(live, connected ? "Live" : "Reconnecting…"));
+  };
+  follow();
   return () => { clearInterval(reread); stop(); };
 }

@@ -10,9 +10,10 @@ export interface RunTotals { tenantId: string; since: string; until: string; day
 /// What a set of day lines adds up to (one agent's, or a whole window's).
 export interface Sum { runs: number; completed: number; finished: number; tokens: number; cost: number }
 
-export function readTotals(since: Date, until: Date, agent?: string): Promise<RunTotals> {
+export function readTotals(since: Date, until: Date, agent?: string, tenant?: string): Promise<RunTotals> {
   const query = new URLSearchParams({ since: since.toISOString(), until: until.toISOString() });
   if (agent) query.set("agent", agent);
+  if (tenant) query.set("tenant", tenant);
   return get<RunTotals>(`/runs/totals?${query}`);
 }
 

@@ -89,6 +89,35 @@ public sealed class When_runs_are_listed_and_followed_over_http : AgentryServerF
         Assert.That((first.Type, first.Data.GetProperty("runId").GetGuid()), Is.EqualTo((nameof(GoalReceived), acmeRun)));
     }
 
+    /// An operator's view of another tenant: the admin role names it with tenant=, as on the totals;
+    /// any other role is refused (403), and naming one's own tenant is no filter.
+    [Test]
+    public async Task Should_list_and_follow_another_tenants_runs_for_the_admin_role_only()
+    {
+        var ours = await StartAsync(Http, "customer-support", "Where is order 1042?");
+        var acme = await ClientAsync("acme");
+        var theirs = await StartAsync(acme, "customer-support", "Where is order 1042?");
+        await Eventually.RunAsync(acme, theirs, run => run.Status != RunStatus.Running, "acme's run to end");
+
+        Assert.That((await ListAsync(Http, "?tenant=acme")).Select(r => r.RunId), Is.EqualTo(new[] { theirs }), "the admin reads acme's runs, and only them");
+        Assert.That((await ListAsync(Http, $"?tenant={ServiceDefaults.Extensions.DefaultTenant}")).Select(r => r.RunId), Is.EqualTo(new[] { ours }));
+        using var adminStream = await SseStream.OpenAsync(Http, "/runs/events?tenant=acme");
+        Assert.That((await adminStream.NextAsync()).Type, Is.EqualTo(RunListApi.ReadyEvent));
+        var next = await StartAsync(acme, "customer-support", "Where is order 1042?");
+        var first = await adminStream.NextAsync();
+        Assert.That((first.Type, first.Data.GetProperty("runId").GetGuid()), Is.EqualTo((nameof(GoalReceived), next)));
+
+        var reader = await ClientAsync(ServiceDefaults.Extensions.DefaultTenant, [GatewayRoles.Read, GatewayRoles.Approve, GatewayRoles.Manage]);
+        foreach (var path in new[] { "/runs?tenant=acme", "/runs/events?tenant=acme" })
+        {
+            using var refused = await reader.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), path);
+            Assert.That(await refused.Content.ReadAsStringAsync(), Does.Contain($"Your credential acts for tenant '{ServiceDefaults.Extensions.DefaultTenant}'; only the admin role reads another tenant's runs"));
+        }
+
+        Assert.That((await ListAsync(reader, $"?tenant={ServiceDefaults.Extensions.DefaultTenant}")).Select(r => r.RunId), Is.EqualTo(new[] { ours }), "one's own tenant is no filter");
+    }
+
     [Test]
     public async Task Should_follow_one_run_when_asked_to()
     {

@@ -76,12 +76,28 @@ public sealed class MongoBackend : StoreBackend
 
     public override async Task<(StoreUnderTest?, string?)> OpenAsync()
     {
+        var (database, drop, notRun) = await OpenDatabaseAsync("Only the SQLite backend was tested.");
+        if (database is null)
+        {
+            return (null, notRun);
+        }
+
+        var shared = new MongoMemoryDatabase(database);
+        return (new StoreUnderTest(
+            new MongoTranscriptStore(shared), new MongoApprovalStore(shared), new MongoSummaryStore(shared),
+            new MongoMemoryItemStore(shared), new MongoKnowledgeStore(shared), new MongoAuditStore(shared), new MongoArtifactStore(shared), drop), null);
+    }
+
+    /// A fresh database of its own and how to drop it, or why there is none, reported loudly (what
+    /// else ran is said by onlyTested). In CI, a MONGODB_URI that does not answer fails the test.
+    public static async Task<(IMongoDatabase? Database, Func<Task> Drop, string? NotRunReason)> OpenDatabaseAsync(string onlyTested)
+    {
         var uri = Uri;
         if (uri is null)
         {
-            const string reason = "MONGODB CONTRACT SUITE DID NOT RUN: no MongoDB reachable (set MONGODB_URI, or AGENTRY_TESTCONTAINERS=1 with a Docker engine). Only the SQLite backend was tested.";
+            var reason = $"MONGODB CONTRACT SUITE DID NOT RUN: no MongoDB reachable (set MONGODB_URI, or AGENTRY_TESTCONTAINERS=1 with a Docker engine). {onlyTested}";
             NotRun.Report(reason);
-            return (null, reason);
+            return (null, () => Task.CompletedTask, reason);
         }
 
         var settings = MongoClientSettings.FromConnectionString(uri);
@@ -103,17 +119,14 @@ public sealed class MongoBackend : StoreBackend
             }
 
             NotRun.Report(message);
-            return (null, message);
+            return (null, () => Task.CompletedTask, message);
         }
 
-        var shared = new MongoMemoryDatabase(database);
-        return (new StoreUnderTest(
-            new MongoTranscriptStore(shared), new MongoApprovalStore(shared), new MongoSummaryStore(shared),
-            new MongoMemoryItemStore(shared), new MongoKnowledgeStore(shared), new MongoAuditStore(shared), new MongoArtifactStore(shared), async () =>
+        return (database, async () =>
         {
             await client.DropDatabaseAsync(database.DatabaseNamespace.DatabaseName);
             client.Dispose();
-        }), null);
+        }, null);
     }
 
     private static MongoDbContainer? StartContainer()
