@@ -103,14 +103,12 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(c => end.Fail(c, CostLimitReason(c.Saga)))
                 .TransitionTo(Failed),
-            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0 && approvals.AnyNeeded(c))
+            // Calls go to the ToolExecutor, unless some need a person: then the accepted step waits.
+            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0)
                 .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
-                .ThenAsync(approvals.Request)
-                .TransitionTo(AwaitingApproval),
-            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0 && !approvals.AnyNeeded(c))
-                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
-                .ThenAsync(PublishStep)
-                .TransitionTo(Acting),
+                .IfElse(approvals.AnyNeeded,
+                    held => held.ThenAsync(c => approvals.Hold(c, RunSteps.Accept(c))).TransitionTo(AwaitingApproval),
+                    released => released.ThenAsync(PublishStep).TransitionTo(Acting)),
             When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count == 0)
                 .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
                 .ThenAsync(PublishStep)
@@ -136,7 +134,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .TransitionTo(Escalated),
             // Redelivered: the proposal was accepted and approval asked for; ask again.
             When(StepProposed, c => IsCurrent(c) && c.Message.Error is null)
-                .ThenAsync(c => c.Publish(RunMessages.ApprovalRequest(c.Saga))));
+                .ThenAsync(RunApprovals.RequestAgain));
 
         // A redelivered last decision finds the step released: release it again (the ToolExecutor
         // runs each call once). The saga's own timeout decisions come back here too and need nothing.

@@ -46,9 +46,8 @@ internal static class RunMessages
             UserId: run.UserId);
 
     /// The accepted step's calls that wait for a person.
-    public static ApprovalRequested ApprovalRequest(AgentRunState run)
+    public static ApprovalRequested ApprovalRequest(AgentRunState run, StepPlanned step)
     {
-        var step = Deserialize<StepPlanned>(run.PlannedStepJson)!;
         var waiting = run.Approvals.Select(a => a.CallId).ToHashSet();
         return new ApprovalRequested(
             run.CorrelationId, run.TenantId, run.Agent, run.Step,
