@@ -43,7 +43,9 @@ internal static class RunMessages
             run.PlanAndExecute && RunPlans.AsksForPlan(run) ? proposal.Plan : null,
             proposal.Cost,
             run.Goal,
-            UserId: run.UserId);
+            UserId: run.UserId,
+            ContextUsage: proposal.ContextUsage,
+            ContextCost: proposal.ContextCost);
 
     /// The accepted step's calls that wait for a person.
     public static ApprovalRequested ApprovalRequest(AgentRunState run, StepPlanned step)

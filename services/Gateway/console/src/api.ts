@@ -10,6 +10,8 @@ export interface StepView {
   step: number; thought: string | null; toolCalls: ToolCall[]; outcomes: ToolOutcome[]; finalAnswer: string | null;
   verdict: string | null; verdictReason: string | null; usage: TokenUsage | null; model: string | null; cacheHit: boolean; cost: number | null;
   guidance: { text: string; by: string } | null;
+  /** The model calls that built the step's context (a summary of earlier steps), null when none. */
+  contextUsage: TokenUsage | null; contextCost: number | null;
 }
 export interface ApprovalView {
   runId: string; agent: string; step: number; callId: string; tool: string; arguments: unknown; requestedAt: string; expiresAt: string;

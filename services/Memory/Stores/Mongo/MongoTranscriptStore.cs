@@ -54,7 +54,10 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             .Set("model", Text(step.Model))
             .Set("cacheHit", step.CacheHit)
             .Set("plan", step.Plan is null ? (BsonValue)BsonNull.Value : new BsonString(JsonSerializer.Serialize(step.Plan, Json)))
-            .Set("cost", Money(step.Cost));
+            .Set("cost", Money(step.Cost))
+            .Set<BsonDocument, BsonValue>("context", step.ContextUsage is { } context
+                ? new BsonDocument { ["inputTokens"] = context.InputTokens, ["outputTokens"] = context.OutputTokens, ["cost"] = Money(step.ContextCost) }
+                : BsonNull.Value);
         await database.Steps.UpdateOneAsync(StepKey(step.RunId, step.Step), update, Upsert, cancellationToken);
     }
 
@@ -276,7 +279,9 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                     s.GetValue("cacheHit", false).ToBoolean(),
                     Text(s, "plan") is { } plan ? JsonSerializer.Deserialize<Plan>(plan, Json) : null,
                     planned ? Money(s, "cost") : null,
-                    Text(s, "guidance") is { } guidance ? new Guidance(guidance, Text(s, "guidanceBy") ?? "") : null);
+                    Text(s, "guidance") is { } guidance ? new Guidance(guidance, Text(s, "guidanceBy") ?? "") : null,
+                    s.GetValue("context", BsonNull.Value) is BsonDocument context ? new TokenUsage(context["inputTokens"].AsInt32, context["outputTokens"].AsInt32) : null,
+                    s.GetValue("context", BsonNull.Value) is BsonDocument spent ? Money(spent, "cost") : null);
             })
             .ToList();
 

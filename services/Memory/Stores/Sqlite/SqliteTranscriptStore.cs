@@ -35,19 +35,23 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         database.ExecuteAsync(
             """
-            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan, cost)
-            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan, $cost)
+            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan, cost,
+              context_input_tokens, context_output_tokens, context_cost)
+            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan, $cost, $contextIn, $contextOut, $contextCost)
             ON CONFLICT (run_id, step) DO UPDATE SET
               planned = 1, thought = excluded.thought, tool_calls = excluded.tool_calls, final_answer = excluded.final_answer,
               input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model,
-              cache_hit = excluded.cache_hit, plan = excluded.plan, cost = excluded.cost
+              cache_hit = excluded.cache_hit, plan = excluded.plan, cost = excluded.cost,
+              context_input_tokens = excluded.context_input_tokens, context_output_tokens = excluded.context_output_tokens, context_cost = excluded.context_cost
             """,
             cancellationToken,
             ("$run", step.RunId.ToString()), ("$step", step.Step), ("$thought", step.Thought),
             ("$calls", JsonSerializer.Serialize(step.ToolCalls, Json)), ("$answer", step.FinalAnswer),
             ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cached", step.CacheHit ? 1 : 0),
             ("$plan", step.Plan is null ? null : JsonSerializer.Serialize(step.Plan, Json)),
-            ("$cost", Money(step.Cost)));
+            ("$cost", Money(step.Cost)),
+            ("$contextIn", step.ContextUsage?.InputTokens), ("$contextOut", step.ContextUsage?.OutputTokens),
+            ("$contextCost", step.ContextUsage is null ? null : Money(step.ContextCost)));
 
     public Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken) =>
         database.WriteAsync(
@@ -251,7 +255,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var steps = new List<StepView>();
         await using (var stepCommand = Command(connection,
-            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost, guidance, guidance_by FROM steps WHERE run_id = $run ORDER BY step",
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost, guidance, guidance_by, context_input_tokens, context_output_tokens, context_cost FROM steps WHERE run_id = $run ORDER BY step",
             ("$run", run)))
         await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
         {
@@ -272,7 +276,9 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
                     !reader.IsDBNull(10) && reader.GetInt32(10) == 1,
                     reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<Plan>(reader.GetString(11), Json),
                     planned ? Money(reader, 12) : null,
-                    reader.IsDBNull(13) ? null : new Guidance(reader.GetString(13), NullableString(reader, 14) ?? "")));
+                    reader.IsDBNull(13) ? null : new Guidance(reader.GetString(13), NullableString(reader, 14) ?? ""),
+                    reader.IsDBNull(15) ? null : new TokenUsage(reader.GetInt32(15), reader.GetInt32(16)),
+                    Money(reader, 17)));
             }
         }
 
