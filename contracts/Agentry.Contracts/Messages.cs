@@ -483,6 +483,9 @@ public sealed record GetRun(Guid RunId);
 /// <param name="Origin">Which trigger of the agent started it, for triggered runs.</param>
 /// <param name="EscalationSummary">While the run waits for a person: the summary the Notifier sent them
 /// about this escalation, once written; null otherwise.</param>
+/// <param name="ExtractionUsage">Tokens of asking the model, after the run completed, what it taught about its
+/// user (long-term memory); not in Usage, which is what the run itself spent. Null when it was not asked.</param>
+/// <param name="ExtractionCost">What that cost, in US dollars; not in TotalCost.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -499,7 +502,9 @@ public sealed record RunView(
     IReadOnlyList<ApprovalView>? Approvals = null,
     TriggerKind? Trigger = null,
     TriggerOrigin? Origin = null,
-    string? EscalationSummary = null)
+    string? EscalationSummary = null,
+    TokenUsage? ExtractionUsage = null,
+    decimal? ExtractionCost = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);

@@ -22,6 +22,8 @@ export interface RunView {
   runId: string; agent: string | null; goal: string | null; status: string; answer: string | null; reason: string | null;
   usage: TokenUsage | null; steps: StepView[]; totalCost: number | null; approvals: ApprovalView[] | null; trigger: string | null;
   escalationSummary?: string | null;
+  /** Asking the model what the completed run taught about its user, after it ended: not in usage and totalCost. */
+  extractionUsage?: TokenUsage | null; extractionCost?: number | null;
 }
 export interface RunSummary {
   runId: string; agent: string | null; goal: string | null; status: string; trigger: string | null; startedAt: string | null;

@@ -93,7 +93,8 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
       h("div", { class: "heading" }, h("h1", {}, `${r.agent ?? "Run"}: `, h("span", { class: "goal" }, r.goal ?? "")), open ? live : null),
       h("dl", { class: "facts" },
         fact("Status", statusBadge(r.status)), fact("Run", r.runId), fact("Trigger", r.trigger ?? "unknown"),
-        fact("Tokens", tokens(r.usage) || "counted when it ends"), fact("Cost", dollars(r.totalCost) || "counted when it ends")),
+        fact("Tokens", tokens(r.usage) || "counted when it ends"), fact("Cost", dollars(r.totalCost) || "counted when it ends"),
+        r.extractionUsage ? fact("Learning after the end", `${tokens(r.extractionUsage)} · ${dollars(r.extractionCost)}`) : null),
       r.answer ? h("section", { class: "card answer", "aria-labelledby": "answer-title" }, h("h2", { id: "answer-title" }, "Final answer"), h("p", { class: "text" }, r.answer)) : null,
       r.reason ? h("section", { class: "card reason", "aria-labelledby": "reason-title" }, h("h2", { id: "reason-title" }, r.status === "Completed" ? "Note" : "Why it ended"), h("p", { class: "text" }, r.reason)) : null,
       open && caller.roles.includes("submit")

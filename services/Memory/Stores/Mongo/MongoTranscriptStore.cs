@@ -110,6 +110,15 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         await database.Runs.UpdateOneAsync(new BsonDocument("_id", end.RunId.ToString()), update, Upsert, cancellationToken);
     }
 
+    public async Task RecordExtractionAsync(Guid runId, TokenUsage usage, decimal cost, CancellationToken cancellationToken)
+    {
+        await database.EnsureIndexesAsync(cancellationToken);
+        var update = Builders<BsonDocument>.Update.Set("extraction",
+            new BsonDocument { ["inputTokens"] = usage.InputTokens, ["outputTokens"] = usage.OutputTokens, ["cost"] = Money(cost) });
+        await database.Runs.UpdateOneAsync(
+            new BsonDocument { ["_id"] = runId.ToString(), ["extraction"] = new BsonDocument("$exists", false) }, update, cancellationToken: cancellationToken);
+    }
+
     // The summary may come before Memory records the escalation itself (they travel on different queues).
     public async Task RecordEscalationSummaryAsync(EscalationSummarized summary, CancellationToken cancellationToken)
     {
@@ -226,7 +235,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                 new BsonDocument { ["startedAt"] = BsonNull.Value, ["endedAt"] = window },
             },
         };
-        var fields = new BsonDocument { ["agent"] = 1, ["startedAt"] = 1, ["endedAt"] = 1, ["status"] = 1, ["inputTokens"] = 1, ["outputTokens"] = 1, ["cost"] = 1 };
+        var fields = new BsonDocument { ["agent"] = 1, ["startedAt"] = 1, ["endedAt"] = 1, ["status"] = 1, ["inputTokens"] = 1, ["outputTokens"] = 1, ["cost"] = 1, ["extraction"] = 1 };
         var runs = await database.Runs.Find(filter).Project(fields).ToListAsync(cancellationToken);
         return RunTotalsTally.Of(runs.Select(run =>
         {
@@ -237,7 +246,9 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                 new DateTimeOffset(at.ToUniversalTime()),
                 Enum.Parse<RunStatus>(run["status"].AsString),
                 ended ? new TokenUsage(run["inputTokens"].AsInt32, run["outputTokens"].AsInt32) : null,
-                ended ? Money(run, "cost") : null);
+                ended ? Money(run, "cost") : null,
+                ExtractionUsage(run),
+                ExtractionCost(run));
         }));
     }
 
@@ -299,8 +310,16 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             Text(run, "triggerOrigin") is { } origin ? JsonSerializer.Deserialize<TriggerOrigin>(origin, Json) : null,
             // A summary of an earlier escalation says nothing about where the run waits now.
             run["status"].AsString == nameof(RunStatus.Escalated) && run.GetValue("escalationStep", BsonNull.Value) is BsonInt32 at
-                && run.GetValue("steps", BsonNull.Value) is BsonInt32 stoppedAt && at.Value == stoppedAt.Value ? Text(run, "escalationSummary") : null);
+                && run.GetValue("steps", BsonNull.Value) is BsonInt32 stoppedAt && at.Value == stoppedAt.Value ? Text(run, "escalationSummary") : null,
+            ExtractionUsage(run),
+            ExtractionCost(run));
     }
+
+    private static TokenUsage? ExtractionUsage(BsonDocument run) =>
+        run.GetValue("extraction", BsonNull.Value) is BsonDocument spent ? new TokenUsage(spent["inputTokens"].AsInt32, spent["outputTokens"].AsInt32) : null;
+
+    private static decimal? ExtractionCost(BsonDocument run) =>
+        run.GetValue("extraction", BsonNull.Value) is BsonDocument spent ? Money(spent, "cost") : null;
 
     private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");
 }

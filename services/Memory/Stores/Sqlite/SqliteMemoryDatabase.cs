@@ -139,7 +139,8 @@ public sealed class SqliteMemoryDatabase : IDisposable
         AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"), ("guidance", "TEXT"), ("guidance_by", "TEXT"),
             ("context_input_tokens", "INTEGER"), ("context_output_tokens", "INTEGER"), ("context_cost", "TEXT"));
         AddMissingColumns(connection, "runs", ("cost", "TEXT"), ("user_id", "TEXT"), ("trigger", "TEXT"), ("trigger_origin", "TEXT"),
-            ("escalation_summary", "TEXT"), ("escalation_step", "INTEGER"));
+            ("escalation_summary", "TEXT"), ("escalation_step", "INTEGER"),
+            ("extraction_input_tokens", "INTEGER"), ("extraction_output_tokens", "INTEGER"), ("extraction_cost", "TEXT"));
         AddMissingColumns(connection, "approvals", ("assignee", "TEXT"), ("assigned_by", "TEXT"), ("assigned_at", "TEXT"));
     }
 

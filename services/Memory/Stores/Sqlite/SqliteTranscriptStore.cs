@@ -99,6 +99,15 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
             ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$cost", Money(end.TotalCost)), ("$at", Timestamp(end.At)));
 
+    public Task RecordExtractionAsync(Guid runId, TokenUsage usage, decimal cost, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            """
+            UPDATE runs SET extraction_input_tokens = $in, extraction_output_tokens = $out, extraction_cost = $cost
+            WHERE run_id = $run AND extraction_cost IS NULL
+            """,
+            cancellationToken,
+            ("$run", runId.ToString()), ("$in", usage.InputTokens), ("$out", usage.OutputTokens), ("$cost", Money(cost)));
+
     public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
     {
         await database.ExecuteAsync(
@@ -180,7 +189,8 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         // Dollars are decimal text, which SUM would turn into REAL: the rows are read and added up exactly.
         await using var command = Command(connection,
             """
-            SELECT agent, coalesce(started_at, ended_at), status, ended_at IS NOT NULL, input_tokens, output_tokens, cost FROM runs
+            SELECT agent, coalesce(started_at, ended_at), status, ended_at IS NOT NULL, input_tokens, output_tokens, cost,
+              extraction_input_tokens, extraction_output_tokens, extraction_cost FROM runs
             WHERE tenant_id = $tenant AND agent IS NOT NULL AND ($agent IS NULL OR agent = $agent)
               AND ((started_at >= $since AND started_at < $until) OR (started_at IS NULL AND ended_at >= $since AND ended_at < $until))
             """,
@@ -190,12 +200,15 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         while (await reader.ReadAsync(cancellationToken))
         {
             var ended = reader.GetBoolean(3);
+            var extraction = reader.IsDBNull(9) ? null : new TokenUsage(reader.GetInt32(7), reader.GetInt32(8));
             runs.Add(new CountedRun(
                 reader.GetString(0),
                 DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture),
                 Enum.Parse<RunStatus>(reader.GetString(2)),
                 ended ? new TokenUsage(reader.GetInt32(4), reader.GetInt32(5)) : null,
-                ended ? Money(reader, 6) : null));
+                ended ? Money(reader, 6) : null,
+                extraction,
+                Money(reader, 9)));
         }
 
         return RunTotalsTally.Of(runs);
@@ -207,7 +220,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps, extraction_input_tokens, extraction_output_tokens, extraction_cost FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
             ("$run", run), ("$tenant", tenantId));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -230,7 +243,9 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             Origin: runReader.IsDBNull(12) ? null : JsonSerializer.Deserialize<TriggerOrigin>(runReader.GetString(12), Json),
             // A summary of an earlier escalation says nothing about where the run waits now.
             EscalationSummary: runReader.GetString(3) == nameof(RunStatus.Escalated) && !runReader.IsDBNull(14) && !runReader.IsDBNull(15) && runReader.GetInt32(14) == runReader.GetInt32(15)
-                ? NullableString(runReader, 13) : null);
+                ? NullableString(runReader, 13) : null,
+            Extraction: runReader.IsDBNull(18) ? null : new TokenUsage(runReader.GetInt32(16), runReader.GetInt32(17)),
+            ExtractionCost: Money(runReader, 18));
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -284,6 +299,6 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var approvals = await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken);
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
-            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary);
+            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary, header.Extraction, header.ExtractionCost);
     }
 }
