@@ -61,6 +61,12 @@ public static class RunCommands
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"tokens: {usage.InputTokens} in, {usage.OutputTokens} out; cost ${run.TotalCost ?? 0:0.######}"));
             }
 
+            if (run.ExtractionUsage is { } learning)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"learning from it after the end (long-term memory): {learning.InputTokens} in, {learning.OutputTokens} out; cost ${run.ExtractionCost ?? 0:0.######}"));
+            }
+
             return ExitCodes.Completed;
         }
         catch (HttpRequestException e)

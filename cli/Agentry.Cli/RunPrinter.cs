@@ -127,6 +127,10 @@ public sealed class RunPrinter(TextWriter output)
         Line("tokens", step.CacheHit
             ? $"none: answered from the response cache ({step.Model})"
             : $"{step.Usage.InputTokens} in, {step.Usage.OutputTokens} out ({step.Model}), {ModelPrices.Format(step.Cost)}");
+        if (step.ContextUsage is { } context)
+        {
+            Line("summary", $"{context.InputTokens} in, {context.OutputTokens} out, {ModelPrices.Format(step.ContextCost)}: earlier steps summarized to fit the context");
+        }
     }
 
     private void PrintResults(ToolResult result)

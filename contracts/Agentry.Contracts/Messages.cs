@@ -75,13 +75,18 @@ public sealed record ContextRequested(
 /// <param name="Step">The step about to be planned.</param>
 /// <param name="Messages">Instructions, goal and transcript, in order.</param>
 /// <param name="PlanRequest">The request's PlanRequest, passed on to the planning call.</param>
+/// <param name="Usage">Tokens of the model calls Memory made to build this context (a summary of the older
+/// steps); null when it made none. The planning call passes them on to the saga with its proposal.</param>
+/// <param name="Cost">What those calls cost, in US dollars.</param>
 public sealed record ContextLoaded(
     Guid RunId,
     string TenantId,
     string Agent,
     int Step,
     IReadOnlyList<ContextMessage> Messages,
-    PlanRequest? PlanRequest = null);
+    PlanRequest? PlanRequest = null,
+    TokenUsage? Usage = null,
+    decimal Cost = 0);
 
 /// <summary>The planning call's proposal for a step, before the saga accepts it.</summary>
 /// <param name="RunId">The run.</param>
@@ -96,6 +101,9 @@ public sealed record ContextLoaded(
 /// <param name="CacheHit">The reply came from the response cache: no tokens were spent on it.</param>
 /// <param name="Plan">A new or revised plan, when the request was MakePlan or Replan; the calls are its first steps.</param>
 /// <param name="Cost">What the planning call (with any re-asks) cost, in US dollars, from the price table.</param>
+/// <param name="ContextUsage">Tokens of the model calls that built the step's context (ContextLoaded.Usage):
+/// the saga counts them with the planning call's against the run's limits.</param>
+/// <param name="ContextCost">What those calls cost, in US dollars (ContextLoaded.Cost).</param>
 public sealed record StepProposed(
     Guid RunId,
     string TenantId,
@@ -108,7 +116,9 @@ public sealed record StepProposed(
     string? Error = null,
     bool CacheHit = false,
     Plan? Plan = null,
-    decimal Cost = 0);
+    decimal Cost = 0,
+    TokenUsage? ContextUsage = null,
+    decimal ContextCost = 0);
 
 /// <summary>Step n as accepted by the saga: the model's thought and either tool calls or a final answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -128,6 +138,9 @@ public sealed record StepProposed(
 /// <param name="DecidedOutcomes">Outcomes settled before the step ran, by call id: calls a person denied.
 /// The ToolExecutor reports them as they are instead of running those calls.</param>
 /// <param name="UserId">The run's user, so that a sub-agent's child run works for the same user.</param>
+/// <param name="ContextUsage">Tokens of the model calls that built the step's context (a summary of the
+/// older steps); null when there were none. Counted in the run's totals with Usage.</param>
+/// <param name="ContextCost">What those calls cost, in US dollars.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -144,7 +157,9 @@ public sealed record StepPlanned(
     decimal Cost = 0,
     string? Goal = null,
     IReadOnlyList<ToolOutcome>? DecidedOutcomes = null,
-    string? UserId = null);
+    string? UserId = null,
+    TokenUsage? ContextUsage = null,
+    decimal ContextCost = 0);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
@@ -322,7 +337,10 @@ public sealed record CancelRun(Guid RunId, string TenantId, string Reason);
 /// <param name="RunId">The run.</param>
 /// <param name="TenantId">The tenant, when the message named one.</param>
 /// <param name="Reason">Which message, where, and why, in words a person can read.</param>
-public sealed record RunFaulted(Guid RunId, string? TenantId, string Reason);
+/// <param name="Usage">Tokens of model calls made for the run on the way to the fault (a summary made for a
+/// context that still did not fit), counted in the run's totals; null when none.</param>
+/// <param name="Cost">What those calls cost, in US dollars.</param>
+public sealed record RunFaulted(Guid RunId, string? TenantId, string Reason, TokenUsage? Usage = null, decimal Cost = 0);
 
 /// <summary>A run's wall-clock deadline passed (published by the Planner's deadline monitor).</summary>
 /// <param name="RunId">The run.</param>
@@ -467,6 +485,9 @@ public sealed record GetRun(Guid RunId);
 /// about this escalation, once written; null otherwise.</param>
 /// <param name="OnlineEvaluation">The run's online grades, once the Evaluator graded it (only runs its
 /// agent's online evaluation samples are graded); null otherwise.</param>
+/// <param name="ExtractionUsage">Tokens of asking the model, after the run completed, what it taught about its
+/// user (long-term memory); not in Usage, which is what the run itself spent. Null when it was not asked.</param>
+/// <param name="ExtractionCost">What that cost, in US dollars; not in TotalCost.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -484,7 +505,9 @@ public sealed record RunView(
     TriggerKind? Trigger = null,
     TriggerOrigin? Origin = null,
     string? EscalationSummary = null,
-    OnlineEvaluationView? OnlineEvaluation = null)
+    OnlineEvaluationView? OnlineEvaluation = null,
+    TokenUsage? ExtractionUsage = null,
+    decimal? ExtractionCost = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);
@@ -504,6 +527,9 @@ public sealed record RunView(
 /// <param name="Plan">The plan made or revised at this step, if any.</param>
 /// <param name="Cost">What the step's planning call cost, in US dollars.</param>
 /// <param name="Guidance">What a person said after this step when resuming the escalated run.</param>
+/// <param name="ContextUsage">Tokens of the model calls that built the step's context (a summary of the
+/// older steps); null when there were none.</param>
+/// <param name="ContextCost">What those calls cost, in US dollars.</param>
 public sealed record StepView(
     int Step,
     string? Thought,
@@ -517,7 +543,9 @@ public sealed record StepView(
     bool CacheHit = false,
     Plan? Plan = null,
     decimal? Cost = null,
-    Guidance? Guidance = null);
+    Guidance? Guidance = null,
+    TokenUsage? ContextUsage = null,
+    decimal? ContextCost = null);
 
 /// <summary>Ask Memory for the passages of knowledge collections that best answer a query (request/response; the search_knowledge tool sends it).</summary>
 /// <param name="RunId">The run whose tool call asks.</param>

@@ -46,11 +46,17 @@ public sealed partial class ExecuteStepConsumer(
 
         // Permissions are checked one call at a time in the order of the calls, so that a limit
         // (max_calls, the fan-out) refuses the later calls of a step, the same ones on every delivery.
+        // A call a person denied never runs, so it is not admitted: it uses none of a limit.
         var refusals = new Refusal?[step.ToolCalls.Count];
         var subAgentCalls = 0;
         for (var i = 0; i < step.ToolCalls.Count; i++)
         {
             var call = step.ToolCalls[i];
+            if (Decided(step, call) is not null)
+            {
+                continue;
+            }
+
             var fanOutIndex = SubAgentTools.IsSubAgent(call.Tool) ? subAgentCalls++ : -1;
             if (await ledger.FindAsync(step.RunId, call.CallId, cancellationToken) is null)
             {
@@ -136,7 +142,7 @@ public sealed partial class ExecuteStepConsumer(
     {
         using var span = ToolCallTelemetry.Start(call, step);
         // A call a person denied (or whose approval timed out) is settled already: it never runs.
-        if (step.DecidedOutcomes?.FirstOrDefault(o => o.CallId == call.CallId) is { } decided)
+        if (Decided(step, call) is { } decided)
         {
             ToolCallTelemetry.Ran(span, decided);
             return new(decided);
@@ -200,6 +206,9 @@ public sealed partial class ExecuteStepConsumer(
                 return new(outcome);
         }
     }
+
+    private static ToolOutcome? Decided(StepPlanned step, ToolCall call) =>
+        step.DecidedOutcomes?.FirstOrDefault(o => o.CallId == call.CallId);
 
     private static ToolOutcome Interrupted(ToolCall call) =>
         new(call.CallId, call.Tool, call.Arguments, "", ToolErrorKind.Interrupted,

@@ -14,7 +14,8 @@ namespace Agentry.Memory;
 public sealed class TranscriptNotReadyException(string message) : Exception(message);
 
 /// The context of one planning call and what went into it. OverBudget: why no context within the
-/// budget could be made (Messages is then the smallest one tried, never to be sent).
+/// budget could be made (Messages is then the smallest one tried, never to be sent). Usage and Cost:
+/// what the model calls made to build it spent (a summary), null and 0 when none was made.
 public sealed record AssembledContext(
     IReadOnlyList<ContextMessage> Messages,
     int Tokens,
@@ -23,7 +24,9 @@ public sealed record AssembledContext(
     int Memories,
     int Passages,
     int ShortenedSteps,
-    string? OverBudget);
+    string? OverBudget,
+    TokenUsage? Usage = null,
+    decimal Cost = 0);
 
 /// Builds what the next planning call needs, in this order: the agent's instructions; what is
 /// remembered about the user (memory.long_term); passages retrieved from the agent's collections
@@ -72,8 +75,8 @@ public sealed class ContextBuilder(
         var oldCount = steps.Count - settings.RecentSteps;
         if (oldCount > 0)
         {
-            var summary = await summarizer.SummarizeAsync(agent, request, steps.Take(oldCount).ToList(), tokenizer, SummaryTokens(settings.ContextTokens), cancellationToken);
-            draft = draft with { Summary = summary, Steps = steps.Skip(oldCount).ToList() };
+            var summarized = await summarizer.SummarizeAsync(agent, request, steps.Take(oldCount).ToList(), tokenizer, SummaryTokens(settings.ContextTokens), cancellationToken);
+            draft = draft with { Summary = summarized.Summary, Steps = steps.Skip(oldCount).ToList(), Spent = summarized };
             if (Fits(draft, tokenizer, settings.ContextTokens, out context))
             {
                 return context;
@@ -120,13 +123,17 @@ public sealed class ContextBuilder(
         IReadOnlyList<RetrievedPassage> Passages,
         TranscriptSummary? Summary,
         IReadOnlyList<StepView> Steps,
-        int Shortened);
+        int Shortened,
+        TranscriptSummarizer.Summarized? Spent = null);
 
     private static bool Fits(Draft draft, Tokenizer tokenizer, int budget, out AssembledContext context)
     {
         var messages = Compose(draft, tokenizer);
         var count = ContextTokens.Count(tokenizer, messages);
-        context = new AssembledContext(messages, count, budget, draft.Summary?.ThroughStep ?? 0, draft.Memories.Count, draft.Passages.Count, draft.Shortened, null);
+        // A summary made for this context is spent whether or not the context then fits.
+        var spent = draft.Spent is { } s && (s.Usage.Total > 0 || s.Cost > 0) ? s : null;
+        context = new AssembledContext(messages, count, budget, draft.Summary?.ThroughStep ?? 0, draft.Memories.Count, draft.Passages.Count, draft.Shortened, null,
+            spent?.Usage, spent?.Cost ?? 0);
         return count <= budget;
     }
 

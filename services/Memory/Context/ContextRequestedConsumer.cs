@@ -72,11 +72,11 @@ public sealed partial class ContextRequestedConsumer(
         {
             span.Fail("context_over_budget", reason);
             LogOverBudget(logger, request.RunId, request.Step, reason);
-            await context.Publish(new RunFaulted(request.RunId, request.TenantId, reason));
+            await context.Publish(new RunFaulted(request.RunId, request.TenantId, reason, assembled.Usage, assembled.Cost));
             return;
         }
 
-        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, assembled.Messages, request.PlanRequest));
+        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, assembled.Messages, request.PlanRequest, assembled.Usage, assembled.Cost));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} step {Step}: {Reason}")]

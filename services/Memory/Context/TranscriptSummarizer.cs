@@ -19,6 +19,7 @@ namespace Agentry.Memory;
 public sealed partial class TranscriptSummarizer(
     ModelGateway models,
     LlmProviders providers,
+    ModelPrices prices,
     ISummaryStore store,
     TimeProvider clock,
     ILogger<TranscriptSummarizer> logger)
@@ -31,27 +32,38 @@ public sealed partial class TranscriptSummarizer(
         Answer with the summary only, as short plain sentences or bullet points.
         """;
 
+    /// A summary, and what the model call made for it spent (None and 0 when none was made: a stored
+    /// summary, an extractive one, or a call that failed), to be counted against the run.
+    public sealed record Summarized(TranscriptSummary Summary, TokenUsage Usage, decimal Cost)
+    {
+        public Summarized(TranscriptSummary summary)
+            : this(summary, TokenUsage.None, 0m)
+        {
+        }
+    }
+
     /// The summary of steps 1 to old[^1].Step: the stored one if it covers exactly those, else the
     /// stored one extended (or a first one), saved before it is returned.
-    public async Task<TranscriptSummary> SummarizeAsync(
+    public async Task<Summarized> SummarizeAsync(
         AgentDefinition agent, ContextRequested request, IReadOnlyList<StepView> old, Tokenizer tokenizer, int maxTokens, CancellationToken cancellationToken)
     {
         var through = old[^1].Step;
         var previous = await store.GetSummaryAsync(request.TenantId, request.RunId, through, cancellationToken);
         if (previous?.ThroughStep == through)
         {
-            return previous;
+            return new(previous);
         }
 
         var fresh = old.Where(s => s.Step > (previous?.ThroughStep ?? 0)).ToList();
         using var span = AgentryTelemetry.StartStage("summarize_transcript", AgentryTelemetry.Stages.Context, request.RunId, request.Step);
         if (!CanSummarize(agent))
         {
-            return await SaveAsync(Extractive(request, previous, old, fresh, tokenizer, maxTokens), cancellationToken);
+            return new(await SaveAsync(Extractive(request, previous, old, fresh, tokenizer, maxTokens), cancellationToken));
         }
 
         string problem;
-
+        // The run is charged for every call made for it, whatever its answer turns out to be worth.
+        var spent = (Usage: TokenUsage.None, Cost: 0m);
         var history = new ChatHistory(Instructions);
         history.AddUserMessage(Prompt(request, previous, fresh, maxTokens));
         try
@@ -60,6 +72,7 @@ public sealed partial class TranscriptSummarizer(
             // model spends that allowance on its reasoning too and could answer with nothing.
             var answer = await models.AskAsync(agent.Model, history, new OpenAIPromptExecutionSettings { Temperature = 0 }, null, cancellationToken);
             var text = StructuredReplies.TextOf(answer.Reply).Trim();
+            spent = (answer.Reply.Usage, prices.CostOf(answer.Model, answer.Reply.Usage));
             span?.SetTag(AgentryTelemetry.Tags.GenAiResponseModel, answer.Model)
                 .SetTag(AgentryTelemetry.Tags.GenAiInputTokens, answer.Reply.Usage.InputTokens)
                 .SetTag(AgentryTelemetry.Tags.GenAiOutputTokens, answer.Reply.Usage.OutputTokens);
@@ -74,7 +87,8 @@ public sealed partial class TranscriptSummarizer(
             {
                 var covered = previous is null ? "" : $" (extending the summary of steps 1 to {previous.ThroughStep})";
                 LogSummarized(logger, request.RunId, through, answer.Model, covered);
-                return await SaveAsync(new TranscriptSummary(request.RunId, request.TenantId, through, ContextTokens.Shorten(tokenizer, text, maxTokens), answer.Model, clock.GetUtcNow()), cancellationToken);
+                var summary = await SaveAsync(new TranscriptSummary(request.RunId, request.TenantId, through, ContextTokens.Shorten(tokenizer, text, maxTokens), answer.Model, clock.GetUtcNow()), cancellationToken);
+                return new(summary, spent.Usage, spent.Cost);
             }
             else
             {
@@ -89,7 +103,7 @@ public sealed partial class TranscriptSummarizer(
 
         // Not saved: the model is asked again at the next step, and a passing outage leaves no lasting mark.
         LogNotSummarized(logger, request.RunId, through, problem);
-        return Extractive(request, previous, old, fresh, tokenizer, maxTokens);
+        return new(Extractive(request, previous, old, fresh, tokenizer, maxTokens), spent.Usage, spent.Cost);
     }
 
     private async Task<TranscriptSummary> SaveAsync(TranscriptSummary summary, CancellationToken cancellationToken)

@@ -10,12 +10,14 @@ namespace Agentry.Memory;
 
 /// At the end of a completed run of an agent with long-term memory, asks the agent's model what the
 /// run taught about its user, and keeps what the user did not already have. Failed and cancelled runs
-/// are not read: what they show of the user is less likely to be meant.
+/// are not read: what they show of the user is less likely to be meant. What asking costs is recorded
+/// on the run (RunView.ExtractionUsage, .ExtractionCost).
 public sealed partial class MemoryExtractionConsumer(
     ITranscriptStore transcripts,
     IMemoryItemStore items,
     AgentCatalog agents,
     ModelGateway models,
+    ModelPrices prices,
     TimeProvider clock,
     ILogger<MemoryExtractionConsumer> logger) : IConsumer<RunCompleted>
 {
@@ -55,6 +57,8 @@ public sealed partial class MemoryExtractionConsumer(
             return;
         }
 
+        // Asked after the run ended: kept on the run's record, apart from what its end reported.
+        await transcripts.RecordExtractionAsync(completed.RunId, reply.Usage, prices.CostOf(reply.Attempts), context.CancellationToken);
         if (!reply.IsValid)
         {
             LogUnreadable(logger, completed.RunId, reply.Attempts.Count, reply.Problem);

@@ -27,6 +27,11 @@ public interface ITranscriptStore
 
     Task EndRunAsync(RunEnd end, CancellationToken cancellationToken);
 
+    /// What asking the model what the completed run taught about its user cost (MemoryExtractionConsumer).
+    /// It is asked after the run ended, so it is kept apart from the run's own totals (the saga's, as its
+    /// end reported them). The first record wins: a redelivered end asks again, perhaps from the cache.
+    Task RecordExtractionAsync(Guid runId, TokenUsage usage, decimal cost, CancellationToken cancellationToken);
+
     /// A person resumed the escalated run with guidance after the step: recorded on that step (the
     /// first guidance for a step wins), and the run is Running again.
     Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken);

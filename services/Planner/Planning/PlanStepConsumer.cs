@@ -79,7 +79,7 @@ public sealed partial class PlanStepConsumer(
         }
 
         var step = reply.Value!;
-        await context.Publish(new StepProposed(
+        await Publish(context, new StepProposed(
             message.RunId, message.TenantId, message.Step, step.Thought, step.ToolCalls, step.FinalAnswer, reply.Usage, reply.Last.Model,
             CacheHit: reply.CacheHit, Cost: cost));
     }
@@ -100,7 +100,7 @@ public sealed partial class PlanStepConsumer(
             return;
         }
 
-        await context.Publish(new StepProposed(
+        await Publish(context, new StepProposed(
             message.RunId, message.TenantId, message.Step, proposal.Thought, proposal.ToolCalls, proposal.FinalAnswer, proposal.Usage,
             proposal.Model ?? primary, proposal.Error, proposal.CacheHit, proposal.Plan, proposal.Cost));
     }
@@ -129,8 +129,13 @@ public sealed partial class PlanStepConsumer(
     }
 
     private Task Propose(ConsumeContext<ContextLoaded> context, string error, string? model = null, TokenUsage? usage = null, decimal cost = 0) =>
-        context.Publish(new StepProposed(
+        Publish(context, new StepProposed(
             context.Message.RunId, context.Message.TenantId, context.Message.Step, null, [], null, usage ?? TokenUsage.None, model ?? modelInfo.Name, error, Cost: cost));
+
+    /// Every proposal carries what building its context spent (a summary), so that the saga counts it
+    /// with the step it accepts, failed or not.
+    private static Task Publish(ConsumeContext<ContextLoaded> context, StepProposed proposal) =>
+        context.Publish(proposal with { ContextUsage = context.Message.Usage, ContextCost = context.Message.Cost });
 
     private static string Times(int count) => count == 1 ? "once" : $"{count} times";
 

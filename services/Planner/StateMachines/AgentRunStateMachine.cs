@@ -92,27 +92,25 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         // copy of ContextLoaded: accept it in LoadingContext as well.
         During(LoadingContext, Planning,
             When(StepProposed, c => IsCurrent(c) && Problem(c.Saga, c.Message) is not null)
-                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
+                .Then(c => AddUsage(c.Saga, c.Message))
                 .ThenAsync(c => end.Fail(c, $"The model could not plan step {c.Message.Step}: {Problem(c.Saga, c.Message)}"))
                 .TransitionTo(Failed),
-            When(StepProposed, c => IsAcceptable(c) && OverTokenLimit(c.Saga, c.Message.Usage))
-                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
+            When(StepProposed, c => IsAcceptable(c) && OverTokenLimit(c.Saga, c.Message))
+                .Then(c => AddUsage(c.Saga, c.Message))
                 .ThenAsync(c => end.Fail(c, TokenLimitReason(c.Saga)))
                 .TransitionTo(Failed),
-            When(StepProposed, c => IsAcceptable(c) && !OverTokenLimit(c.Saga, c.Message.Usage) && OverCostLimit(c.Saga, c.Message.Cost))
-                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
+            When(StepProposed, c => IsAcceptable(c) && !OverTokenLimit(c.Saga, c.Message) && OverCostLimit(c.Saga, c.Message))
+                .Then(c => AddUsage(c.Saga, c.Message))
                 .ThenAsync(c => end.Fail(c, CostLimitReason(c.Saga)))
                 .TransitionTo(Failed),
-            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0 && approvals.AnyNeeded(c))
-                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
-                .ThenAsync(approvals.Request)
-                .TransitionTo(AwaitingApproval),
-            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0 && !approvals.AnyNeeded(c))
-                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
-                .ThenAsync(PublishStep)
-                .TransitionTo(Acting),
+            // Calls go to the ToolExecutor, unless some need a person: then the accepted step waits.
+            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0)
+                .Then(c => AddUsage(c.Saga, c.Message))
+                .IfElse(approvals.AnyNeeded,
+                    held => held.ThenAsync(c => approvals.Hold(c, RunSteps.Accept(c))).TransitionTo(AwaitingApproval),
+                    released => released.ThenAsync(PublishStep).TransitionTo(Acting)),
             When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count == 0)
-                .Then(c => AddUsage(c.Saga, c.Message.Usage, c.Message.Cost))
+                .Then(c => AddUsage(c.Saga, c.Message))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Evaluating));
 
@@ -136,7 +134,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .TransitionTo(Escalated),
             // Redelivered: the proposal was accepted and approval asked for; ask again.
             When(StepProposed, c => IsCurrent(c) && c.Message.Error is null)
-                .ThenAsync(c => c.Publish(RunMessages.ApprovalRequest(c.Saga))));
+                .ThenAsync(RunApprovals.RequestAgain));
 
         // A redelivered last decision finds the step released: release it again (the ToolExecutor
         // runs each call once). The saga's own timeout decisions come back here too and need nothing.
@@ -258,7 +256,9 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(CancelRequested)
                 .ThenAsync(c => end.Cancel(c, c.Message.Reason))
                 .TransitionTo(Cancelled),
+            // A context that did not fit may have cost a summary first: it counts.
             When(RunFaultReported)
+                .Then(c => AddUsage(c.Saga, c.Message.Usage ?? TokenUsage.None, c.Message.Cost))
                 .ThenAsync(c => end.Fail(c, c.Message.Reason))
                 .TransitionTo(Failed));
     }

@@ -17,12 +17,11 @@ public sealed class RunApprovals(AgentCatalog agents, IRunDeadlines deadlines, T
 
     public bool AnyNeeded(BehaviorContext<AgentRunState, StepProposed> c) => Needing(c).Count > 0;
 
-    /// Accepts the step as a step without approvals is accepted, but holds it back and asks for
-    /// approval of the calls that need it, with a durable deadline for the agent's approval timeout.
-    public async Task Request(BehaviorContext<AgentRunState, StepProposed> c)
+    /// Holds the accepted step back (RunSteps.Accept, as every step is accepted) and asks for approval
+    /// of the calls that need it, with a durable deadline for the agent's approval timeout.
+    public async Task Hold(BehaviorContext<AgentRunState, StepProposed> c, StepPlanned step)
     {
         var agent = agents.Find(c.Saga.Agent)!;
-        RunSteps.Accept(c);
         c.Saga.Approvals = [.. Needing(c).Select(call => new PendingApproval(call.CallId, call.Tool))];
         // Whole milliseconds: the deadline store keeps milliseconds, and the deadline it hands back
         // must equal this one to be recognised.
@@ -30,8 +29,12 @@ public sealed class RunApprovals(AgentCatalog agents, IRunDeadlines deadlines, T
         c.Saga.ApprovalExpiresAt = expires;
         c.Saga.ApprovalOnTimeout = agent.Approval.OnTimeout;
         await deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, expires, DeadlineMonitor.CurrentTraceParent(), DeadlineKind.Approval), c.CancellationToken);
-        await c.Publish(ApprovalRequest(c.Saga));
+        await c.Publish(ApprovalRequest(c.Saga, step));
     }
+
+    /// A redelivered proposal of a held step asks again for the same calls, with the same expiry.
+    public static Task RequestAgain(BehaviorContext<AgentRunState, StepProposed> c) =>
+        c.Publish(ApprovalRequest(c.Saga, Deserialize<StepPlanned>(c.Saga.PlannedStepJson)!));
 
     public static bool IsWaiting(AgentRunState run, string callId) =>
         run.Approvals.Any(a => a.CallId == callId && a.Approved is null);

@@ -8,17 +8,21 @@ namespace Agentry.Planner.StateMachines;
 /// counted against them, and the reason a person reads when one ends the run.
 internal static class RunLimits
 {
-    public static bool OverTokenLimit(AgentRunState run, TokenUsage usage) =>
-        run.InputTokens + run.OutputTokens + usage.Total > run.MaxTokens;
+    public static bool OverTokenLimit(AgentRunState run, StepProposed proposal) =>
+        run.InputTokens + run.OutputTokens + UsageOf(proposal).Total > run.MaxTokens;
 
     // Spend over the limit ends the run; spend exactly at it does not, as with tokens.
-    public static bool OverCostLimit(AgentRunState run, decimal cost) =>
-        run.MaxCost is { } limit && run.TotalCost + cost > limit;
+    public static bool OverCostLimit(AgentRunState run, StepProposed proposal) =>
+        run.MaxCost is { } limit && run.TotalCost + CostOf(proposal) > limit;
 
     public static bool WithinLimits(AgentRunState run, StepProposed proposal) =>
-        !OverTokenLimit(run, proposal.Usage) && !OverCostLimit(run, proposal.Cost);
+        !OverTokenLimit(run, proposal) && !OverCostLimit(run, proposal);
 
     public static bool HasStepsLeft(AgentRunState run) => run.Step < run.MaxSteps;
+
+    /// A proposal is accepted once per step (its transitions leave the states that accept it), so the
+    /// planning call and the model calls that built its context (a summary) are counted once.
+    public static void AddUsage(AgentRunState run, StepProposed proposal) => AddUsage(run, UsageOf(proposal), CostOf(proposal));
 
     public static void AddUsage(AgentRunState run, TokenUsage usage, decimal cost)
     {
@@ -35,6 +39,11 @@ internal static class RunLimits
         run.LastVerdict = verdict.Verdict.ToString();
         run.LastReason = verdict.Reason;
     }
+
+    private static TokenUsage UsageOf(StepProposed proposal) =>
+        proposal.ContextUsage is { } context ? proposal.Usage + context : proposal.Usage;
+
+    private static decimal CostOf(StepProposed proposal) => proposal.Cost + proposal.ContextCost;
 
     public static string TokenLimitReason(AgentRunState run) =>
         $"Token limit reached: the run used {run.InputTokens + run.OutputTokens} tokens by step {run.Step}, over its limit of {run.MaxTokens}.";

@@ -43,12 +43,13 @@ internal static class RunMessages
             run.PlanAndExecute && RunPlans.AsksForPlan(run) ? proposal.Plan : null,
             proposal.Cost,
             run.Goal,
-            UserId: run.UserId);
+            UserId: run.UserId,
+            ContextUsage: proposal.ContextUsage,
+            ContextCost: proposal.ContextCost);
 
     /// The accepted step's calls that wait for a person.
-    public static ApprovalRequested ApprovalRequest(AgentRunState run)
+    public static ApprovalRequested ApprovalRequest(AgentRunState run, StepPlanned step)
     {
-        var step = Deserialize<StepPlanned>(run.PlannedStepJson)!;
         var waiting = run.Approvals.Select(a => a.CallId).ToHashSet();
         return new ApprovalRequested(
             run.CorrelationId, run.TenantId, run.Agent, run.Step,

@@ -10,6 +10,8 @@ export interface StepView {
   step: number; thought: string | null; toolCalls: ToolCall[]; outcomes: ToolOutcome[]; finalAnswer: string | null;
   verdict: string | null; verdictReason: string | null; usage: TokenUsage | null; model: string | null; cacheHit: boolean; cost: number | null;
   guidance: { text: string; by: string } | null;
+  /** The model calls that built the step's context (a summary of earlier steps), null when none. */
+  contextUsage: TokenUsage | null; contextCost: number | null;
 }
 export interface ApprovalView {
   runId: string; agent: string; step: number; callId: string; tool: string; arguments: unknown; requestedAt: string; expiresAt: string;
@@ -20,6 +22,8 @@ export interface RunView {
   runId: string; agent: string | null; goal: string | null; status: string; answer: string | null; reason: string | null;
   usage: TokenUsage | null; steps: StepView[]; totalCost: number | null; approvals: ApprovalView[] | null; trigger: string | null;
   escalationSummary?: string | null; onlineEvaluation?: OnlineEvaluation | null;
+  /** Asking the model what the completed run taught about its user, after it ended: not in usage and totalCost. */
+  extractionUsage?: TokenUsage | null; extractionCost?: number | null;
 }
 export interface OnlineGrade { grader: string; score: number; passed: boolean; reason: string; notGraded: boolean }
 export interface OnlineEvaluation { score: number | null; grades: OnlineGrade[]; gradedAt: string; sequence: number }

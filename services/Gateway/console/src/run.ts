@@ -18,7 +18,7 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
   const step = (number: number): StepView => {
     let found = run!.steps.find(s => s.step === number);
     if (!found) {
-      found = { step: number, thought: null, toolCalls: [], outcomes: [], finalAnswer: null, verdict: null, verdictReason: null, usage: null, model: null, cacheHit: false, cost: null, guidance: null };
+      found = { step: number, thought: null, toolCalls: [], outcomes: [], finalAnswer: null, verdict: null, verdictReason: null, usage: null, model: null, cacheHit: false, cost: null, guidance: null, contextUsage: null, contextCost: null };
       run!.steps.push(found);
       run!.steps.sort((a, b) => a.step - b.step);
     }
@@ -30,7 +30,8 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
     const d = event.data;
     switch (event.type) {
       case "StepPlanned":
-        Object.assign(step(d.step), { thought: d.thought, toolCalls: d.toolCalls, finalAnswer: d.finalAnswer, usage: d.usage, model: d.model, cacheHit: d.cacheHit, cost: d.cost });
+        Object.assign(step(d.step), { thought: d.thought, toolCalls: d.toolCalls, finalAnswer: d.finalAnswer, usage: d.usage, model: d.model, cacheHit: d.cacheHit, cost: d.cost,
+          contextUsage: d.contextUsage ?? null, contextCost: d.contextUsage ? d.contextCost : null });
         break;
       case "ToolResult": step(d.step).outcomes = d.outcomes; break;
       case "GoalEvaluated": Object.assign(step(d.step), { verdict: d.verdict, verdictReason: d.reason }); break;
@@ -94,7 +95,8 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
       h("div", { class: "heading" }, h("h1", {}, `${r.agent ?? "Run"}: `, h("span", { class: "goal" }, r.goal ?? "")), open ? live : null),
       h("dl", { class: "facts" },
         fact("Status", statusBadge(r.status)), fact("Run", r.runId), fact("Trigger", r.trigger ?? "unknown"),
-        fact("Tokens", tokens(r.usage) || "counted when it ends"), fact("Cost", dollars(r.totalCost) || "counted when it ends")),
+        fact("Tokens", tokens(r.usage) || "counted when it ends"), fact("Cost", dollars(r.totalCost) || "counted when it ends"),
+        r.extractionUsage ? fact("Learning after the end", `${tokens(r.extractionUsage)} · ${dollars(r.extractionCost)}`) : null),
       r.answer ? h("section", { class: "card answer", "aria-labelledby": "answer-title" }, h("h2", { id: "answer-title" }, "Final answer"), h("p", { class: "text" }, r.answer)) : null,
       r.reason ? h("section", { class: "card reason", "aria-labelledby": "reason-title" }, h("h2", { id: "reason-title" }, r.status === "Completed" ? "Note" : "Why it ended"), h("p", { class: "text" }, r.reason)) : null,
       r.onlineEvaluation ? onlineEvaluation(r.onlineEvaluation) : null,
@@ -147,6 +149,7 @@ export function stepItem(s: StepView, approvals: ApprovalView[], caller: Caller,
     planningMs !== null ? `planned in ${ms(planningMs)}` : null,
     s.usage ? tokens(s.usage) : null,
     s.cost !== null ? dollars(s.cost) : null,
+    s.contextUsage ? `summary of earlier steps ${tokens(s.contextUsage)}${s.contextCost !== null ? `, ${dollars(s.contextCost)}` : ""}` : null,
   ].filter(Boolean).join(" · ");
   return h("li", { class: "card step", "data-step": s.step },
     h("h3", {}, `Step ${s.step}`, s.verdict ? h("span", { class: `verdict verdict-${s.verdict.toLowerCase()}` }, s.verdict) : null),

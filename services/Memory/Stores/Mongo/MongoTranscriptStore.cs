@@ -54,7 +54,10 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             .Set("model", Text(step.Model))
             .Set("cacheHit", step.CacheHit)
             .Set("plan", step.Plan is null ? (BsonValue)BsonNull.Value : new BsonString(JsonSerializer.Serialize(step.Plan, Json)))
-            .Set("cost", Money(step.Cost));
+            .Set("cost", Money(step.Cost))
+            .Set<BsonDocument, BsonValue>("context", step.ContextUsage is { } context
+                ? new BsonDocument { ["inputTokens"] = context.InputTokens, ["outputTokens"] = context.OutputTokens, ["cost"] = Money(step.ContextCost) }
+                : BsonNull.Value);
         await database.Steps.UpdateOneAsync(StepKey(step.RunId, step.Step), update, Upsert, cancellationToken);
     }
 
@@ -105,6 +108,15 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             .Set("cost", Money(end.TotalCost))
             .Set("endedAt", end.At.UtcDateTime);
         await database.Runs.UpdateOneAsync(new BsonDocument("_id", end.RunId.ToString()), update, Upsert, cancellationToken);
+    }
+
+    public async Task RecordExtractionAsync(Guid runId, TokenUsage usage, decimal cost, CancellationToken cancellationToken)
+    {
+        await database.EnsureIndexesAsync(cancellationToken);
+        var update = Builders<BsonDocument>.Update.Set("extraction",
+            new BsonDocument { ["inputTokens"] = usage.InputTokens, ["outputTokens"] = usage.OutputTokens, ["cost"] = Money(cost) });
+        await database.Runs.UpdateOneAsync(
+            new BsonDocument { ["_id"] = runId.ToString(), ["extraction"] = new BsonDocument("$exists", false) }, update, cancellationToken: cancellationToken);
     }
 
     // The summary may come before Memory records the escalation itself (they travel on different queues).
@@ -244,7 +256,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                 new BsonDocument { ["startedAt"] = BsonNull.Value, ["endedAt"] = window },
             },
         };
-        var fields = new BsonDocument { ["agent"] = 1, ["startedAt"] = 1, ["endedAt"] = 1, ["status"] = 1, ["inputTokens"] = 1, ["outputTokens"] = 1, ["cost"] = 1 };
+        var fields = new BsonDocument { ["agent"] = 1, ["startedAt"] = 1, ["endedAt"] = 1, ["status"] = 1, ["inputTokens"] = 1, ["outputTokens"] = 1, ["cost"] = 1, ["extraction"] = 1 };
         var runs = await database.Runs.Find(filter).Project(fields).ToListAsync(cancellationToken);
         return RunTotalsTally.Of(runs.Select(run =>
         {
@@ -255,7 +267,9 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                 new DateTimeOffset(at.ToUniversalTime()),
                 Enum.Parse<RunStatus>(run["status"].AsString),
                 ended ? new TokenUsage(run["inputTokens"].AsInt32, run["outputTokens"].AsInt32) : null,
-                ended ? Money(run, "cost") : null);
+                ended ? Money(run, "cost") : null,
+                ExtractionUsage(run),
+                ExtractionCost(run));
         }));
     }
 
@@ -297,7 +311,9 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                     s.GetValue("cacheHit", false).ToBoolean(),
                     Text(s, "plan") is { } plan ? JsonSerializer.Deserialize<Plan>(plan, Json) : null,
                     planned ? Money(s, "cost") : null,
-                    Text(s, "guidance") is { } guidance ? new Guidance(guidance, Text(s, "guidanceBy") ?? "") : null);
+                    Text(s, "guidance") is { } guidance ? new Guidance(guidance, Text(s, "guidanceBy") ?? "") : null,
+                    s.GetValue("context", BsonNull.Value) is BsonDocument context ? new TokenUsage(context["inputTokens"].AsInt32, context["outputTokens"].AsInt32) : null,
+                    s.GetValue("context", BsonNull.Value) is BsonDocument spent ? Money(spent, "cost") : null);
             })
             .ToList();
 
@@ -316,8 +332,16 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             // A summary of an earlier escalation says nothing about where the run waits now.
             run["status"].AsString == nameof(RunStatus.Escalated) && run.GetValue("escalationStep", BsonNull.Value) is BsonInt32 at
                 && run.GetValue("steps", BsonNull.Value) is BsonInt32 stoppedAt && at.Value == stoppedAt.Value ? Text(run, "escalationSummary") : null,
-            Text(run, "onlineEvaluation") is { } grades ? JsonSerializer.Deserialize<OnlineEvaluationView>(grades, Json) : null);
+            Text(run, "onlineEvaluation") is { } grades ? JsonSerializer.Deserialize<OnlineEvaluationView>(grades, Json) : null,
+            ExtractionUsage(run),
+            ExtractionCost(run));
     }
+
+    private static TokenUsage? ExtractionUsage(BsonDocument run) =>
+        run.GetValue("extraction", BsonNull.Value) is BsonDocument spent ? new TokenUsage(spent["inputTokens"].AsInt32, spent["outputTokens"].AsInt32) : null;
+
+    private static decimal? ExtractionCost(BsonDocument run) =>
+        run.GetValue("extraction", BsonNull.Value) is BsonDocument spent ? Money(spent, "cost") : null;
 
     private static BsonDocument StepKey(Guid runId, int step) => new("_id", $"{runId}:{step}");
 }

@@ -136,9 +136,11 @@ public sealed class SqliteMemoryDatabase : IDisposable
 
         // Files written before a column existed get it added; SQLite has no ADD COLUMN IF NOT EXISTS.
         // An older run then has no cost recorded (null), not a cost of zero.
-        AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"), ("guidance", "TEXT"), ("guidance_by", "TEXT"));
+        AddMissingColumns(connection, "steps", ("cache_hit", "INTEGER"), ("plan", "TEXT"), ("cost", "TEXT"), ("guidance", "TEXT"), ("guidance_by", "TEXT"),
+            ("context_input_tokens", "INTEGER"), ("context_output_tokens", "INTEGER"), ("context_cost", "TEXT"));
         AddMissingColumns(connection, "runs", ("cost", "TEXT"), ("user_id", "TEXT"), ("trigger", "TEXT"), ("trigger_origin", "TEXT"),
-            ("escalation_summary", "TEXT"), ("escalation_step", "INTEGER"), ("online_evaluation", "TEXT"));
+            ("escalation_summary", "TEXT"), ("escalation_step", "INTEGER"), ("online_evaluation", "TEXT"),
+            ("extraction_input_tokens", "INTEGER"), ("extraction_output_tokens", "INTEGER"), ("extraction_cost", "TEXT"));
         AddMissingColumns(connection, "approvals", ("assignee", "TEXT"), ("assigned_by", "TEXT"), ("assigned_at", "TEXT"));
     }
 

@@ -35,19 +35,23 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         database.ExecuteAsync(
             """
-            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan, cost)
-            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan, $cost)
+            INSERT INTO steps (run_id, step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, cache_hit, plan, cost,
+              context_input_tokens, context_output_tokens, context_cost)
+            VALUES ($run, $step, 1, $thought, $calls, $answer, $in, $out, $model, $cached, $plan, $cost, $contextIn, $contextOut, $contextCost)
             ON CONFLICT (run_id, step) DO UPDATE SET
               planned = 1, thought = excluded.thought, tool_calls = excluded.tool_calls, final_answer = excluded.final_answer,
               input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, model = excluded.model,
-              cache_hit = excluded.cache_hit, plan = excluded.plan, cost = excluded.cost
+              cache_hit = excluded.cache_hit, plan = excluded.plan, cost = excluded.cost,
+              context_input_tokens = excluded.context_input_tokens, context_output_tokens = excluded.context_output_tokens, context_cost = excluded.context_cost
             """,
             cancellationToken,
             ("$run", step.RunId.ToString()), ("$step", step.Step), ("$thought", step.Thought),
             ("$calls", JsonSerializer.Serialize(step.ToolCalls, Json)), ("$answer", step.FinalAnswer),
             ("$in", step.Usage.InputTokens), ("$out", step.Usage.OutputTokens), ("$model", step.Model), ("$cached", step.CacheHit ? 1 : 0),
             ("$plan", step.Plan is null ? null : JsonSerializer.Serialize(step.Plan, Json)),
-            ("$cost", Money(step.Cost)));
+            ("$cost", Money(step.Cost)),
+            ("$contextIn", step.ContextUsage?.InputTokens), ("$contextOut", step.ContextUsage?.OutputTokens),
+            ("$contextCost", step.ContextUsage is null ? null : Money(step.ContextCost)));
 
     public Task RecordToolResultAsync(ToolResult result, CancellationToken cancellationToken) =>
         database.WriteAsync(
@@ -94,6 +98,15 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             ("$run", end.RunId.ToString()), ("$tenant", end.TenantId), ("$agent", end.Agent), ("$status", end.Status.ToString()),
             ("$answer", end.Answer), ("$reason", end.Reason), ("$steps", end.Steps),
             ("$in", end.Usage.InputTokens), ("$out", end.Usage.OutputTokens), ("$cost", Money(end.TotalCost)), ("$at", Timestamp(end.At)));
+
+    public Task RecordExtractionAsync(Guid runId, TokenUsage usage, decimal cost, CancellationToken cancellationToken) =>
+        database.ExecuteAsync(
+            """
+            UPDATE runs SET extraction_input_tokens = $in, extraction_output_tokens = $out, extraction_cost = $cost
+            WHERE run_id = $run AND extraction_cost IS NULL
+            """,
+            cancellationToken,
+            ("$run", runId.ToString()), ("$in", usage.InputTokens), ("$out", usage.OutputTokens), ("$cost", Money(cost)));
 
     public async Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken)
     {
@@ -188,7 +201,8 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         // Dollars are decimal text, which SUM would turn into REAL: the rows are read and added up exactly.
         await using var command = Command(connection,
             """
-            SELECT agent, coalesce(started_at, ended_at), status, ended_at IS NOT NULL, input_tokens, output_tokens, cost FROM runs
+            SELECT agent, coalesce(started_at, ended_at), status, ended_at IS NOT NULL, input_tokens, output_tokens, cost,
+              extraction_input_tokens, extraction_output_tokens, extraction_cost FROM runs
             WHERE tenant_id = $tenant AND agent IS NOT NULL AND ($agent IS NULL OR agent = $agent)
               AND ((started_at >= $since AND started_at < $until) OR (started_at IS NULL AND ended_at >= $since AND ended_at < $until))
             """,
@@ -198,12 +212,15 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         while (await reader.ReadAsync(cancellationToken))
         {
             var ended = reader.GetBoolean(3);
+            var extraction = reader.IsDBNull(9) ? null : new TokenUsage(reader.GetInt32(7), reader.GetInt32(8));
             runs.Add(new CountedRun(
                 reader.GetString(0),
                 DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture),
                 Enum.Parse<RunStatus>(reader.GetString(2)),
                 ended ? new TokenUsage(reader.GetInt32(4), reader.GetInt32(5)) : null,
-                ended ? Money(reader, 6) : null));
+                ended ? Money(reader, 6) : null,
+                extraction,
+                Money(reader, 9)));
         }
 
         return RunTotalsTally.Of(runs);
@@ -215,7 +232,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps, online_evaluation FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps, online_evaluation, extraction_input_tokens, extraction_output_tokens, extraction_cost FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
             ("$run", run), ("$tenant", tenantId));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -239,7 +256,9 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             // A summary of an earlier escalation says nothing about where the run waits now.
             EscalationSummary: runReader.GetString(3) == nameof(RunStatus.Escalated) && !runReader.IsDBNull(14) && !runReader.IsDBNull(15) && runReader.GetInt32(14) == runReader.GetInt32(15)
                 ? NullableString(runReader, 13) : null,
-            OnlineEvaluation: runReader.IsDBNull(16) ? null : JsonSerializer.Deserialize<OnlineEvaluationView>(runReader.GetString(16), Json));
+            OnlineEvaluation: runReader.IsDBNull(16) ? null : JsonSerializer.Deserialize<OnlineEvaluationView>(runReader.GetString(16), Json),
+            Extraction: runReader.IsDBNull(19) ? null : new TokenUsage(runReader.GetInt32(17), runReader.GetInt32(18)),
+            ExtractionCost: Money(runReader, 19));
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -264,7 +283,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var steps = new List<StepView>();
         await using (var stepCommand = Command(connection,
-            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost, guidance, guidance_by FROM steps WHERE run_id = $run ORDER BY step",
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost, guidance, guidance_by, context_input_tokens, context_output_tokens, context_cost FROM steps WHERE run_id = $run ORDER BY step",
             ("$run", run)))
         await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
         {
@@ -285,12 +304,14 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
                     !reader.IsDBNull(10) && reader.GetInt32(10) == 1,
                     reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<Plan>(reader.GetString(11), Json),
                     planned ? Money(reader, 12) : null,
-                    reader.IsDBNull(13) ? null : new Guidance(reader.GetString(13), NullableString(reader, 14) ?? "")));
+                    reader.IsDBNull(13) ? null : new Guidance(reader.GetString(13), NullableString(reader, 14) ?? ""),
+                    reader.IsDBNull(15) ? null : new TokenUsage(reader.GetInt32(15), reader.GetInt32(16)),
+                    Money(reader, 17)));
             }
         }
 
         var approvals = await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken);
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
-            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary, header.OnlineEvaluation);
+            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary, header.OnlineEvaluation, header.Extraction, header.ExtractionCost);
     }
 }

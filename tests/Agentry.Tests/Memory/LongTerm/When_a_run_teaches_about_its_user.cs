@@ -33,7 +33,9 @@ public sealed class When_a_run_teaches_about_its_user : HarnessFixture
         _folder = new TempFolder();
         _fake = OpenAiFake.Start();
         var settings = LlmStack.Provider("fake", _fake, more: [("Model", "extract-fake"), ("MaxRetries", "0")])
-            .Append((Key: "ConnectionStrings:sqlite", Value: (string?)_folder.SqliteConnectionString));
+            .Append((Key: "ConnectionStrings:sqlite", Value: (string?)_folder.SqliteConnectionString))
+            .Append((Key: "Llm:Prices:extract-fake:InputPerMillion", Value: "2"))
+            .Append((Key: "Llm:Prices:extract-fake:OutputPerMillion", Value: "10"));
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
             .Build();
@@ -90,6 +92,26 @@ public sealed class When_a_run_teaches_about_its_user : HarnessFixture
         var messages = request.Messages.EnumerateArray().Select(m => m.GetProperty("content").GetString()).ToList();
         Assert.That(messages[0], Does.Contain("durable facts and preferences"));
         Assert.That(messages[1], Does.Contain("User's goal: I live in Lyon").And.Contain("Agent's final answer: About 12.4 miles."));
+    }
+
+    [Test]
+    public async Task Should_record_what_asking_cost_on_the_run_apart_from_what_its_end_reported()
+    {
+        _fake.Enqueue(FakeReply.Answer("The user lives in Lyon.", promptTokens: 1_000, completionTokens: 100))
+            .Enqueue(FakeReply.Answer(Proposal, promptTokens: 2_000, completionTokens: 50));
+        var transcripts = Provider.GetRequiredService<ITranscriptStore>();
+
+        var run = await Complete();
+        await Complete(runId: run);
+        await transcripts.EndRunAsync(new RunEnd(run, "acme", "learner", RunStatus.Completed, "About 12.4 miles.", null, 1, new TokenUsage(10, 5), Clock.GetUtcNow(), 0.01m), CancellationToken.None);
+
+        // Both attempts (the reply that was not JSON, then the re-ask) at $2 in and $10 out per million:
+        // $0.003 and $0.0045. The end delivered again asked again (the cache or the fake): the first record stays.
+        var view = await transcripts.GetAsync("acme", run, CancellationToken.None);
+        Assert.That((view.ExtractionUsage, view.ExtractionCost), Is.EqualTo((new TokenUsage(3_000, 150), 0.0075m)));
+        Assert.That((view.Usage, view.TotalCost), Is.EqualTo((new TokenUsage(10, 5), 0.01m)), "the run's own totals are what its end reported");
+        var day = (await transcripts.TotalsAsync(new GetRunTotals("acme", Clock.GetUtcNow().AddDays(-1), Clock.GetUtcNow().AddDays(1), "learner"), CancellationToken.None)).Single();
+        Assert.That((day.Usage, day.Cost), Is.EqualTo((new TokenUsage(3_010, 155), 0.0175m)), "the agent's day counts what learning from its runs cost");
     }
 
     [Test]

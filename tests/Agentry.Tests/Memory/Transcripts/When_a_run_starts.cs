@@ -140,6 +140,9 @@ public sealed class When_a_run_starts : HarnessFixture
 
         public Task EndRunAsync(RunEnd end, CancellationToken cancellationToken) => inner.EndRunAsync(end, cancellationToken);
 
+        public Task RecordExtractionAsync(Guid runId, TokenUsage usage, decimal cost, CancellationToken cancellationToken) =>
+            inner.RecordExtractionAsync(runId, usage, cost, cancellationToken);
+
         public Task RecordGuidanceAsync(Guid runId, string tenantId, int afterStep, Guidance guidance, CancellationToken cancellationToken) =>
             inner.RecordGuidanceAsync(runId, tenantId, afterStep, guidance, cancellationToken);
 
