@@ -27,7 +27,6 @@ public sealed class When_the_cli_manages_memories
     [TearDown]
     public void Close()
     {
-        _database.Dispose();
         _folder.Dispose();
     }
 

@@ -44,7 +44,6 @@ public sealed class KnowledgeTestBed : IDisposable
 
     public void Dispose()
     {
-        Database.Dispose();
         Folder.Dispose();
     }
 }

@@ -8,10 +8,14 @@ namespace Agentry.Memory;
 /// The embedded database: one SQLite file, nothing to install, that the SQLite stores share (runs,
 /// steps and outcomes; approvals; summaries; memory items; knowledge; the audit trail; artifacts). It owns the
 /// file's schema, its connections and the process's one writer; the stores own their statements.
-public sealed class SqliteMemoryDatabase : IDisposable
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The write gate must outlive the container's disposal: see _writeGate.")]
+public sealed class SqliteMemoryDatabase
 {
     // One writer at a time inside the process: SQLite allows one anyway, and a writer that finds the
     // file busy is made to sleep 150 ms by Microsoft.Data.Sqlite before trying again. Reads (WAL) go on.
+    // Never disposed: the container disposes this singleton while the bus may still be stopping, and a
+    // disposed gate strands its waiters (a consumer waiting here then kept the bus from ever stopping).
+    // A SemaphoreSlim whose wait handle is never read holds nothing that needs disposing.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     private readonly string _connectionString;
@@ -61,8 +65,6 @@ public sealed class SqliteMemoryDatabase : IDisposable
             _writeGate.Release();
         }
     }
-
-    public void Dispose() => _writeGate.Dispose();
 
     internal async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

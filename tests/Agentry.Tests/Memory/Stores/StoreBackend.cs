@@ -52,7 +52,6 @@ public sealed class SqliteBackend : StoreBackend
             new SqliteTranscriptStore(database), new SqliteApprovalStore(database), new SqliteSummaryStore(database),
             new SqliteMemoryItemStore(database), new SqliteKnowledgeStore(database), new SqliteAuditStore(database), new SqliteArtifactStore(database), () =>
         {
-            database.Dispose();
             folder.Dispose();
             return Task.CompletedTask;
         });

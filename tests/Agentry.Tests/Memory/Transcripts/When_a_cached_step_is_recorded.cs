@@ -23,7 +23,7 @@ public sealed class When_a_cached_step_is_recorded
     [Test]
     public async Task Should_show_the_cache_hit_and_the_model_on_the_run_view()
     {
-        using var database = Database();
+        var database = Database();
         var store = new SqliteTranscriptStore(database);
         var runId = Guid.NewGuid();
         await store.StartRunAsync(new RunStart(runId, "t", "assistant", "What is 6 * 7?", null, DateTimeOffset.UtcNow), CancellationToken.None);
@@ -52,7 +52,7 @@ public sealed class When_a_cached_step_is_recorded
             await create.ExecuteNonQueryAsync();
         }
 
-        using var database = Database();
+        var database = Database();
         var store = new SqliteTranscriptStore(database);
         var runId = Guid.NewGuid();
         await store.StartRunAsync(new RunStart(runId, "t", "assistant", "goal", null, DateTimeOffset.UtcNow), CancellationToken.None);

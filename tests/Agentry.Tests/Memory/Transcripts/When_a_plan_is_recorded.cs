@@ -34,7 +34,7 @@ public sealed class When_a_plan_is_recorded
             await create.ExecuteNonQueryAsync();
         }
 
-        using var database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = _folder.SqliteConnectionString }));
+        var database = new SqliteMemoryDatabase(Options.Create(new MemoryOptions { SqliteConnectionString = _folder.SqliteConnectionString }));
         var store = new SqliteTranscriptStore(database);
         var runId = Guid.NewGuid();
         var arguments = JsonDocument.Parse("""{"expression":"6 * 7"}""").RootElement.Clone();

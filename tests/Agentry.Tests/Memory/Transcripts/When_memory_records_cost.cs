@@ -23,7 +23,7 @@ public sealed class When_memory_records_cost
     [Test]
     public async Task Should_give_back_the_step_costs_and_the_total_exactly()
     {
-        using var database = Database();
+        var database = Database();
         var store = new SqliteTranscriptStore(database);
         var runId = Guid.NewGuid();
         var at = DateTimeOffset.UnixEpoch;
@@ -59,7 +59,7 @@ public sealed class When_memory_records_cost
             await create.ExecuteNonQueryAsync();
         }
 
-        using var database = Database();
+        var database = Database();
         var store = new SqliteTranscriptStore(database);
         var before = await store.GetAsync(Guid.Parse("00000000-0000-0000-0000-000000000001"), CancellationToken.None);
         var runId = Guid.NewGuid();
