@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 // Runs per second and orchestration time per step, over RabbitMQ and Redis, with the offline model
 // (zero latency): every service hosted in this process on the distributed transport, against the
 // same ReAct loop run with Semantic Kernel alone. Usage:
-//   dotnet run -c Release --project bench/Agentry.Bench -- [--runs-per-level N] [--levels 1,10,100] [--in-memory]
+//   dotnet run -c Release --project bench/Agentry.Bench -- [--runs-per-level N] [--levels 1,10,100] [--warmup RUNS] [--in-memory]
 // Needs RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672/) and REDIS_URL (default 127.0.0.1:6379).
 if (args.Contains("--llm-cache"))
 {
@@ -61,19 +61,29 @@ var agent = host.Services.GetRequiredService<AgentCatalog>().Find("assistant")!;
 Console.WriteLine(inMemory
     ? $"Agentry bench: {Environment.ProcessorCount} cores, in-memory transport and saga (no broker), {runsPerLevel} runs per level, goal \"{goal}\""
     : $"Agentry bench: {Environment.ProcessorCount} cores, RabbitMQ {new Uri(rabbitMq).Host}, Redis {redis}, {runsPerLevel} runs per level, goal \"{goal}\"");
-await RunLevelAsync(1, 20, print: false); // warm-up: JIT, connections, queues
+// Warm-up: connections, queues and the JIT. Tiered compilation keeps a core busy for tens of
+// seconds after start in a process this size (seen in a profile), so a short warm-up measured the JIT.
+var warmUp = int.Parse(ArgValue("--warmup") ?? "300", CultureInfo.InvariantCulture);
+await RunLevelAsync(Math.Min(10, levels.Max()), warmUp, print: false);
 var rows = new List<string>();
+var cpuRows = new List<string>();
 foreach (var concurrency in levels)
 {
     var agentry = await RunLevelAsync(concurrency, runsPerLevel, print: true);
     var baseline = await BaselineLevelAsync(concurrency, runsPerLevel);
     rows.Add(Row(concurrency, agentry, baseline));
+    cpuRows.Add(CpuRow(concurrency, agentry));
 }
 
 Console.WriteLine();
 Console.WriteLine("| concurrent runs | Agentry runs/s | Agentry steps/s | step time p50 / p99 (ms) | added per step p50 / p99 (ms) | SK-only runs/s | SK-only step p50 (ms) | runs/s ratio |");
 Console.WriteLine("|---|---|---|---|---|---|---|---|");
 rows.ForEach(Console.WriteLine);
+Console.WriteLine();
+Console.WriteLine("CPU per step (ms): this process holds every service and the load; broker is every beam.smp, Redis every redis-server on the machine.");
+Console.WriteLine("| concurrent runs | services (this process) | broker | Redis | total |");
+Console.WriteLine("|---|---|---|---|---|");
+cpuRows.ForEach(Console.WriteLine);
 await host.StopAsync();
 Directory.Delete(folder, recursive: true);
 return 0;
@@ -83,6 +93,7 @@ async Task<Level> RunLevelAsync(int concurrency, int runs, bool print)
     var durations = new ConcurrentBag<(TimeSpan Duration, int Steps)>();
     var failures = 0;
     var clock = Stopwatch.StartNew();
+    var cpuBefore = CpuMeter.Now();
     using var gate = new SemaphoreSlim(concurrency);
     var tasks = Enumerable.Range(0, runs).Select(async _ =>
     {
@@ -109,10 +120,10 @@ async Task<Level> RunLevelAsync(int concurrency, int runs, bool print)
         }
     });
     await Task.WhenAll(tasks);
-    var level = new Level(clock.Elapsed, durations.ToList(), failures);
+    var level = new Level(clock.Elapsed, durations.ToList(), failures, CpuMeter.Now() - cpuBefore);
     if (print)
     {
-        Console.WriteLine($"  {concurrency,3} concurrent: {level.RunsPerSecond:0.0} runs/s, {level.StepsPerSecond:0.0} steps/s, step p50 {level.StepP(50):0.00} ms, p99 {level.StepP(99):0.00} ms, {failures} not completed");
+        Console.WriteLine($"  {concurrency,3} concurrent: {level.RunsPerSecond:0.0} runs/s, {level.StepsPerSecond:0.0} steps/s, step p50 {level.StepP(50):0.00} ms, p99 {level.StepP(99):0.00} ms, {failures} not completed, CPU per step {level.CpuPerStep(c => c.Agentry):0.00} ms here + {level.CpuPerStep(c => c.Broker):0.00} broker + {level.CpuPerStep(c => c.Redis):0.00} Redis");
     }
 
     return level;
@@ -135,12 +146,16 @@ async Task<Level> BaselineLevelAsync(int concurrency, int runs)
             gate.Release();
         }
     }));
-    return new Level(clock.Elapsed, durations.ToList(), 0);
+    return new Level(clock.Elapsed, durations.ToList(), 0, null);
 }
 
 static string Row(int concurrency, Level agentry, Level baseline) =>
     string.Create(CultureInfo.InvariantCulture,
         $"| {concurrency} | {agentry.RunsPerSecond:0.0} | {agentry.StepsPerSecond:0.0} | {agentry.StepP(50):0.00} / {agentry.StepP(99):0.00} | {agentry.StepP(50) - baseline.StepP(50):0.00} / {agentry.StepP(99) - baseline.StepP(99):0.00} | {baseline.RunsPerSecond:0.0} | {baseline.StepP(50):0.000} | {baseline.RunsPerSecond / agentry.RunsPerSecond:0}x |");
+
+static string CpuRow(int concurrency, Level level) =>
+    string.Create(CultureInfo.InvariantCulture,
+        $"| {concurrency} | {level.CpuPerStep(c => c.Agentry):0.00} | {level.CpuPerStep(c => c.Broker):0.00} | {level.CpuPerStep(c => c.Redis):0.00} | {level.CpuPerStep(c => c.Agentry + c.Broker + c.Redis):0.00} |");
 
 string? ArgValue(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 
@@ -159,8 +174,11 @@ static string FindAgents()
 
 namespace Agentry.Bench
 {
-    public sealed record Level(TimeSpan Elapsed, List<(TimeSpan Duration, int Steps)> Runs, int Failures)
+    public sealed record Level(TimeSpan Elapsed, List<(TimeSpan Duration, int Steps)> Runs, int Failures, CpuMeter.Sample? Cpu)
     {
+        public double CpuPerStep(Func<CpuMeter.Sample, TimeSpan> part) =>
+            Cpu is null ? double.NaN : part(Cpu).TotalMilliseconds / Math.Max(1, Runs.Sum(r => r.Steps));
+
         public double RunsPerSecond => Runs.Count / Elapsed.TotalSeconds;
 
         public double StepsPerSecond => Runs.Sum(r => r.Steps) / Elapsed.TotalSeconds;
