@@ -18,8 +18,23 @@ export function h(tag: string, attributes: Attributes = {}, ...children: (Child 
   return element;
 }
 
+/// Replaces target's children. The pages redraw every few seconds while something is open: a field
+/// being typed in keeps the caret (the element with the same id gets the focus and selection back;
+/// its text is the page's to keep, as a draft).
 export function replace(target: Element, ...children: (Child | Child[])[]): void {
+  const active = document.activeElement;
+  const typing = active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement;
+  const kept = typing && active.id && target.contains(active) ? { id: active.id, start: active.selectionStart, end: active.selectionEnd } : null;
   target.replaceChildren(...children.flat().filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map(c => (c instanceof Node ? c : String(c))));
+  const again = kept ? document.getElementById(kept.id) : null;
+  if (kept && again !== active && (again instanceof HTMLInputElement || again instanceof HTMLTextAreaElement) && target.contains(again)) {
+    again.focus({ preventScroll: true });
+    try {
+      if (kept.start !== null) again.setSelectionRange(kept.start, kept.end);
+    } catch {
+      // An input type without a text selection (number, email): the focus is enough.
+    }
+  }
 }
 
 export function when(at: string | null | undefined): string {

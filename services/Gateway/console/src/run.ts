@@ -72,6 +72,8 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
     }
   };
 
+  // What the person has typed as the reason survives the page's redraws.
+  let cancelDraft = "";
   const cancel = async (form: HTMLFormElement) => {
     const reason = (form.elements.namedItem("reason") as HTMLInputElement).value.trim();
     try {
@@ -103,7 +105,7 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
       open && caller.roles.includes("submit")
         ? h("form", { class: "cancel", onsubmit: (e: Event) => { e.preventDefault(); void cancel(e.currentTarget as HTMLFormElement); } },
           h("label", { for: "cancel-reason" }, "Reason to cancel (optional)"),
-          h("input", { id: "cancel-reason", name: "reason", type: "text" }),
+          h("input", { id: "cancel-reason", name: "reason", type: "text", value: cancelDraft, oninput: (e: Event) => { cancelDraft = (e.target as HTMLInputElement).value; } }),
           h("button", { type: "submit", class: "danger" }, "Cancel run"))
         : null,
       h("h2", {}, `Steps (${r.steps.length})`),

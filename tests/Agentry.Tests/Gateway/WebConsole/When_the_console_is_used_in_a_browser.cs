@@ -184,7 +184,13 @@ public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
         var runId = await StartRefundAsync();
         var page = await SignedInTabAsync("alice", GatewayRoles.All, $"#/runs/{runId}");
         await Expect(page.Locator(".call")).ToContainTextAsync("Waiting for approval");
-        await page.GetByLabel("Reason to cancel (optional)").FillAsync("customer withdrew the request");
+        var reason = page.GetByLabel("Reason to cancel (optional)");
+        await reason.FillAsync("customer withdrew");
+        // The open run's page is read again every 3 s: what is typed, and the caret, stay through it.
+        await page.WaitForTimeoutAsync(3_500);
+        await reason.PressSequentiallyAsync(" the request");
+        await Expect(reason).ToHaveValueAsync("customer withdrew the request");
+        await Expect(reason).ToBeFocusedAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Cancel run" }).ClickAsync();
         await Expect(page.Locator(".facts")).ToContainTextAsync("Cancelled");
         await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Why it ended" })).ToContainTextAsync("customer withdrew the request");
