@@ -76,12 +76,15 @@ public sealed class LeadOutreachServer : IAsyncDisposable
     }
 
     /// The run's undecided approvals once there are `count` of them, in call order.
-    public async Task<List<ApprovalView>> PendingApprovalsAsync(Guid runId, int count)
+    /// The run's calls waiting for the rep, once there are count of them. A decision is recorded after
+    /// its POST is answered, so the calls just decided are named to be left out, or they would count.
+    public async Task<List<ApprovalView>> PendingApprovalsAsync(Guid runId, int count, IEnumerable<ApprovalView>? decided = null)
     {
+        var decidedCalls = (decided ?? []).Select(a => a.CallId).ToHashSet(StringComparer.Ordinal);
         for (var waited = Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(60); await Task.Delay(100))
         {
             var pending = (await Http.GetFromJsonAsync<PendingApprovals>("/approvals", JsonSerializerOptions.Web))!.Approvals
-                .Where(a => a.RunId == runId && a.Approved is null).OrderBy(a => a.CallId, StringComparer.Ordinal).ToList();
+                .Where(a => a.RunId == runId && a.Approved is null && !decidedCalls.Contains(a.CallId)).OrderBy(a => a.CallId, StringComparer.Ordinal).ToList();
             if (pending.Count >= count)
             {
                 return pending;

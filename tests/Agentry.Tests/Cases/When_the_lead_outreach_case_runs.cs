@@ -36,7 +36,7 @@ public sealed class When_the_lead_outreach_case_runs
             await server.DecideAsync(first, approval, approved: true, "good");
         }
 
-        var corrected = (await server.PendingApprovalsAsync(first, 1)).Single();
+        var corrected = (await server.PendingApprovalsAsync(first, 1, decided: both)).Single();
         Assert.That((corrected.CallId, corrected.Arguments.GetProperty("sources").ToString()), Is.EqualTo(("call_6", """["P-NW-1","P-NW-3"]""")));
         await server.DecideAsync(first, corrected, approved: true, "better");
         var run = await server.EndedRunAsync(first);
