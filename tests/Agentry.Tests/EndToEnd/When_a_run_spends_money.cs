@@ -132,13 +132,17 @@ public sealed class When_a_run_spends_money
     // The summary of step 1: 2,000 tokens in and 50 out, $0.0045.
     private static FakeReply Summary => FakeReply.Answer("Step 1 added 1 and 1 with the calculator: 2.", promptTokens: 2_000, completionTokens: 50);
 
-    [Test]
-    public async Task Should_count_the_summary_of_a_compacted_context_in_the_runs_tokens_and_cost()
-    {
+    /// Two long steps fill the context, so that the third is planned on a summary of the first.
+    private void EnqueueTwoLongStepsTheirSummaryAndTheAnswer() =>
         _fake.Enqueue(LongStep(1, "1 + 1"))
             .Enqueue(LongStep(2, "2 + 2"))
             .Enqueue(Summary)
             .Enqueue(FakeReply.Answer("4", promptTokens: 1_000, completionTokens: 100));
+
+    [Test]
+    public async Task Should_count_the_summary_of_a_compacted_context_in_the_runs_tokens_and_cost()
+    {
+        EnqueueTwoLongStepsTheirSummaryAndTheAnswer();
 
         var (exit, output) = await Run("What is 2 + 2?", "compacting");
 
@@ -158,10 +162,7 @@ public sealed class When_a_run_spends_money
     [Test]
     public async Task Should_hold_the_summary_to_the_cost_limit()
     {
-        _fake.Enqueue(LongStep(1, "1 + 1"))
-            .Enqueue(LongStep(2, "2 + 2"))
-            .Enqueue(Summary)
-            .Enqueue(FakeReply.Answer("4", promptTokens: 1_000, completionTokens: 100));
+        EnqueueTwoLongStepsTheirSummaryAndTheAnswer();
 
         var (exit, output) = await Run("What is 2 + 2?", "compacting-budgeted");
 

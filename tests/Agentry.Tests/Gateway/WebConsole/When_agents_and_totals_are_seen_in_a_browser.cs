@@ -11,45 +11,15 @@ namespace Agentry.Tests.Gateway.WebConsole;
 
 /// The agents pages and the runs' totals in Debian's chromium against `agentry serve`, with the
 /// shipped agents and runs that go through it. Screenshots are kept with the results.
-public sealed class When_agents_and_totals_are_seen_in_a_browser : AgentryServerFixture
+public sealed class When_agents_and_totals_are_seen_in_a_browser : ConsoleBrowserFixture
 {
-    private HeadlessChromium _chromium = null!;
-    private IBrowserContext _browser = null!;
-
     protected override void Configure(Dictionary<string, string?> settings) =>
         settings["Tools:Orders:ConnectionString"] = $"Data Source={Folder.File("orders.db")};Pooling=False";
-
-    [SetUp]
-    public async Task OpenBrowser()
-    {
-        SetDefaultExpectTimeout(30_000);
-        _chromium = await HeadlessChromium.LaunchAsync();
-        _browser = await _chromium.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-    }
-
-    [TearDown]
-    public async Task CloseBrowser()
-    {
-        await _browser.DisposeAsync();
-        await _chromium.DisposeAsync();
-    }
-
-    /// A tab signed in as a reader of the default tenant: the agents and totals need no more.
-    private async Task<IPage> SignedInTabAsync(string at)
-    {
-        var page = await _browser.NewPageAsync();
-        page.PageError += (_, error) => TestContext.Progress.WriteLine($"console page error: {error}");
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), "/console/" + at).ToString());
-        await page.GetByLabel("API key or bearer token").FillAsync(await CreateKeyAsync(ServiceDefaults.Extensions.DefaultTenant, [GatewayRoles.Read], "rita"));
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page.Locator("#who")).ToContainTextAsync("rita");
-        return page;
-    }
 
     [Test]
     public async Task Should_list_the_shipped_agents()
     {
-        var page = await SignedInTabAsync("#/agents");
+        var page = await SignedInTabAsync("rita", [GatewayRoles.Read], "#/agents");
 
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Agents" })).ToHaveAttributeAsync("aria-current", "page");
         var shipped = Directory.EnumerateFiles(TestAgents.RepositoryAgentsFolder(), "*.yaml").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal).ToArray();
@@ -64,7 +34,7 @@ public sealed class When_agents_and_totals_are_seen_in_a_browser : AgentryServer
     [Test]
     public async Task Should_show_an_agents_schedule_with_its_next_fire_times_and_its_tools_approval()
     {
-        var page = await SignedInTabAsync("#/agents/lead-outreach");
+        var page = await SignedInTabAsync("rita", [GatewayRoles.Read], "#/agents/lead-outreach");
 
         var schedule = page.Locator("[data-trigger='weekday-outreach']");
         await Expect(schedule).ToContainTextAsync("Schedule “30 8 * * 1-5” in Europe/Berlin, misfire run-once. Active.");
@@ -83,7 +53,7 @@ public sealed class When_agents_and_totals_are_seen_in_a_browser : AgentryServer
         await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Limits" })).ToContainTextAsync("4 h per run");
         await HeadlessChromium.ScreenshotAsync(page, "console-agent");
 
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), "/console/#/agents/nobody").ToString());
+        await page.GotoAsync(ConsoleUrl("#/agents/nobody"));
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Unknown agent 'nobody'. Known agents:");
     }
 
@@ -102,7 +72,7 @@ public sealed class When_agents_and_totals_are_seen_in_a_browser : AgentryServer
         var ended = await Eventually.RunAsync(Http, refund, run => run.Status == RunStatus.Cancelled, "the refund to be cancelled");
         var completed = await Eventually.RunAsync(Http, answered, run => run.Status == RunStatus.Completed, "the answer");
 
-        var page = await SignedInTabAsync("#/runs");
+        var page = await SignedInTabAsync("rita", [GatewayRoles.Read], "#/runs");
         var totals = page.GetByRole(AriaRole.Region, new() { Name = "Totals" });
         var today = totals.Locator($"tr[data-agent='customer-support'][data-day='{DateTime.UtcNow:yyyy-MM-dd}']");
         // Runs, Completed, Failed, Escalated, Cancelled, Running, Success rate
@@ -115,7 +85,7 @@ public sealed class When_agents_and_totals_are_seen_in_a_browser : AgentryServer
         await page.GetByLabel("Agent").BlurAsync();
         await Expect(totals).ToContainTextAsync("No runs in this window.");
 
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), "/console/#/agents").ToString());
+        await page.GotoAsync(ConsoleUrl("#/agents"));
         await Expect(page.Locator("tr[data-agent='customer-support'] td.number")).ToHaveTextAsync([new Regex("^2$"), new Regex("^50%$"), new Regex(@"^\$\d")]);
     }
 

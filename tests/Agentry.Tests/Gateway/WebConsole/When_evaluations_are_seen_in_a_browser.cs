@@ -11,45 +11,16 @@ namespace Agentry.Tests.Gateway.WebConsole;
 /// The Evaluations pages, and the runs list's tenant filter for operators, in Debian's chromium
 /// against `agentry serve`, with eval runs that `agentry eval` stored in the server's file.
 /// Screenshots are kept with the results.
-public sealed class When_evaluations_are_seen_in_a_browser : AgentryServerFixture
+public sealed class When_evaluations_are_seen_in_a_browser : ConsoleBrowserFixture
 {
-    private HeadlessChromium _chromium = null!;
-    private IBrowserContext _browser = null!;
-
     protected override void Configure(Dictionary<string, string?> settings) =>
         settings["Tools:Orders:ConnectionString"] = $"Data Source={Folder.File("orders.db")};Pooling=False";
-
-    [SetUp]
-    public async Task OpenBrowser()
-    {
-        SetDefaultExpectTimeout(30_000);
-        _chromium = await HeadlessChromium.LaunchAsync();
-        _browser = await _chromium.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-    }
-
-    [TearDown]
-    public async Task CloseBrowser()
-    {
-        await _browser.DisposeAsync();
-        await _chromium.DisposeAsync();
-    }
-
-    private async Task<IPage> SignedInTabAsync(string at, string name, IReadOnlyList<string> roles)
-    {
-        var page = await _browser.NewPageAsync();
-        page.PageError += (_, error) => TestContext.Progress.WriteLine($"console page error: {error}");
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), "/console/" + at).ToString());
-        await page.GetByLabel("API key or bearer token").FillAsync(await CreateKeyAsync(ServiceDefaults.Extensions.DefaultTenant, roles, name));
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page.Locator("#who")).ToContainTextAsync(name);
-        return page;
-    }
 
     [Test]
     public async Task Should_list_an_eval_run_show_its_failing_cases_and_its_regression_against_the_run_before()
     {
         var (passing, regressed) = await StoredEvalRuns.RunAsync(Folder);
-        var page = await SignedInTabAsync("#/evaluations", "rita", [GatewayRoles.Read]);
+        var page = await SignedInTabAsync("rita", [GatewayRoles.Read], "#/evaluations");
 
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Evaluations" })).ToHaveAttributeAsync("aria-current", "page");
         var rows = page.Locator("tr[data-eval-run]");
@@ -99,13 +70,13 @@ public sealed class When_evaluations_are_seen_in_a_browser : AgentryServerFixtur
     [Test]
     public async Task Should_say_how_to_make_eval_runs_when_there_are_none()
     {
-        var page = await SignedInTabAsync("#/evaluations", "rita", [GatewayRoles.Read]);
+        var page = await SignedInTabAsync("rita", [GatewayRoles.Read], "#/evaluations");
 
         await Expect(page.GetByRole(AriaRole.Main)).ToContainTextAsync("No eval runs are stored yet.");
         await Expect(page.GetByRole(AriaRole.Main)).ToContainTextAsync("agentry eval agents/evals/assistant.yaml");
         await HeadlessChromium.ScreenshotAsync(page, "console-evaluations-empty");
 
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), $"/console/#/evaluations/{Guid.Empty}").ToString());
+        await page.GotoAsync(ConsoleUrl($"#/evaluations/{Guid.Empty}"));
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync($"No eval run {Guid.Empty} is stored");
     }
 
@@ -120,7 +91,7 @@ public sealed class When_evaluations_are_seen_in_a_browser : AgentryServerFixtur
         await Eventually.RunAsync(Http, ours, run => run.Status == RunStatus.Completed, "our run to complete");
         await Eventually.RunAsync(acme, theirs, run => run.Status == RunStatus.Completed, "acme's run to complete");
 
-        var page = await SignedInTabAsync("#/runs", "olga", GatewayRoles.All);
+        var page = await SignedInTabAsync("olga", GatewayRoles.All, "#/runs");
         var runs = page.Locator("tr[data-run]");
         await Expect(runs).ToHaveCountAsync(1);
         await Expect(runs.First).ToHaveAttributeAsync("data-run", ours.ToString());
@@ -140,7 +111,7 @@ public sealed class When_evaluations_are_seen_in_a_browser : AgentryServerFixtur
         await Expect(page.Locator($"tr[data-run='{another}']")).ToBeVisibleAsync();
         await HeadlessChromium.ScreenshotAsync(page, "console-runs-tenant");
 
-        var reader = await SignedInTabAsync("#/runs", "rita", [GatewayRoles.Read, GatewayRoles.Approve]);
+        var reader = await SignedInTabAsync("rita", [GatewayRoles.Read, GatewayRoles.Approve], "#/runs");
         await Expect(reader.Locator("tr[data-run]")).ToHaveCountAsync(1);
         await Expect(reader.GetByLabel("Tenant")).ToHaveCountAsync(0);
         var readerClient = await ClientAsync(ServiceDefaults.Extensions.DefaultTenant, [GatewayRoles.Read, GatewayRoles.Approve]);

@@ -12,28 +12,10 @@ namespace Agentry.Tests.Gateway.WebConsole;
 
 /// The run page's "Online evaluation" section in Debian's chromium against `agentry serve`, with an
 /// agent whose every run is graded online (the offline model; see When_online_grades_are_read_on_a_run).
-public sealed class When_online_grades_are_seen_on_a_run_page : AgentryServerFixture
+public sealed class When_online_grades_are_seen_on_a_run_page : ConsoleBrowserFixture
 {
-    private HeadlessChromium _chromium = null!;
-    private IBrowserContext _browser = null!;
-
     protected override void Configure(Dictionary<string, string?> settings) =>
         settings["Agents:Path"] = When_online_grades_are_read_on_a_run.WriteAgents(Folder.File("agents"));
-
-    [SetUp]
-    public async Task OpenBrowser()
-    {
-        SetDefaultExpectTimeout(30_000);
-        _chromium = await HeadlessChromium.LaunchAsync();
-        _browser = await _chromium.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-    }
-
-    [TearDown]
-    public async Task CloseBrowser()
-    {
-        await _browser.DisposeAsync();
-        await _chromium.DisposeAsync();
-    }
 
     [Test]
     public async Task Should_show_the_score_and_each_graders_verdict_and_reason()
@@ -90,11 +72,7 @@ public sealed class When_online_grades_are_seen_on_a_run_page : AgentryServerFix
 
     private async Task<IPage> RunPageAsync(Guid runId)
     {
-        var page = await _browser.NewPageAsync();
-        page.PageError += (_, error) => TestContext.Progress.WriteLine($"console page error: {error}");
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), $"/console/#/runs/{runId}").ToString());
-        await page.GetByLabel("API key or bearer token").FillAsync(await CreateKeyAsync(ServiceDefaults.Extensions.DefaultTenant, [GatewayRoles.Read], "carol"));
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        var page = await SignedInTabAsync("carol", [GatewayRoles.Read], $"#/runs/{runId}");
         await Expect(page.Locator(".facts")).ToContainTextAsync("Completed");
         return page;
     }

@@ -12,41 +12,10 @@ namespace Agentry.Tests.Gateway.WebConsole;
 /// customer-support agent's refund waits for a person's approval (the offline model asks for it),
 /// so a run can be watched while it waits and after a person decides. Screenshots of each page are
 /// kept with the results.
-public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
+public sealed class When_the_console_is_used_in_a_browser : ConsoleBrowserFixture
 {
-    private HeadlessChromium _chromium = null!;
-    private IBrowserContext _browser = null!;
-
     protected override void Configure(Dictionary<string, string?> settings) =>
         settings["Tools:Orders:ConnectionString"] = $"Data Source={Folder.File("orders.db")};Pooling=False";
-
-    [SetUp]
-    public async Task OpenBrowser()
-    {
-        SetDefaultExpectTimeout(30_000);
-        _chromium = await HeadlessChromium.LaunchAsync();
-        _browser = await _chromium.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-    }
-
-    [TearDown]
-    public async Task CloseBrowser()
-    {
-        await _browser.DisposeAsync();
-        await _chromium.DisposeAsync();
-    }
-
-    /// A tab signed in with a new key of the default tenant: each tab keeps its own credential.
-    private async Task<IPage> SignedInTabAsync(string name, IReadOnlyList<string> roles, string at = "")
-    {
-        var page = await _browser.NewPageAsync();
-        // A script error would otherwise show only as a page that never fills in.
-        page.PageError += (_, error) => TestContext.Progress.WriteLine($"console page error: {error}");
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), "/console/" + at).ToString());
-        await page.GetByLabel("API key or bearer token").FillAsync(await CreateKeyAsync(ServiceDefaults.Extensions.DefaultTenant, roles, name));
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page.Locator("#who")).ToContainTextAsync(name);
-        return page;
-    }
 
     private async Task<Guid> StartRefundAsync(string goal = "Refund order 1042, it arrived broken")
     {
@@ -58,8 +27,8 @@ public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
     [Test]
     public async Task Should_refuse_a_wrong_credential_and_say_so()
     {
-        var page = await _browser.NewPageAsync();
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), "/console/").ToString());
+        var page = await Browser.NewPageAsync();
+        await page.GotoAsync(ConsoleUrl());
         await HeadlessChromium.ScreenshotAsync(page, "console-sign-in");
         await page.GetByLabel("API key or bearer token").FillAsync("agk_not_a_key");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
@@ -124,7 +93,7 @@ public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
         await Expect(card.GetByRole(AriaRole.Button)).ToHaveCountAsync(0);
         await HeadlessChromium.ScreenshotAsync(reader, "console-approvals-read-only");
 
-        await reader.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), $"/console/#/runs/{runId}").ToString());
+        await reader.GotoAsync(ConsoleUrl($"#/runs/{runId}"));
         await Expect(reader.Locator(".call")).ToContainTextAsync("A person with the approve role decides it.");
         await Expect(reader.GetByRole(AriaRole.Button, new() { Name = "Cancel run" })).ToBeHiddenAsync();
 
@@ -256,7 +225,7 @@ public sealed class When_the_console_is_used_in_a_browser : AgentryServerFixture
             r => r.Steps.FirstOrDefault(s => s.Guidance is not null) is { } guided && r.Steps.Any(s => s.Step > guided.Step && s.Usage is not null),
             "the run to plan a step after the guidance");
         Assert.That(run.Steps.Single(s => s.Guidance is not null).Guidance, Is.EqualTo(new Guidance("Do not refund; tell the customer a person will call.", "alice")));
-        await page.GotoAsync(new Uri(LocalHttpServer.BaseAddressOf(App), $"/console/#/runs/{runId}").ToString());
+        await page.GotoAsync(ConsoleUrl($"#/runs/{runId}"));
         await Expect(page.Locator(".step").Filter(new() { HasText = "Guidance from alice" })).ToContainTextAsync("tell the customer a person will call");
     }
 
