@@ -158,13 +158,9 @@ public static class RunsApi
         bus.AddRequestClient<GetRun>(RequestTimeout.After(s: 10));
         bus.AddRequestClient<ListRuns>(RequestTimeout.After(s: 10));
         bus.AddRequestClient<GetRunTotals>(RequestTimeout.After(s: 10));
-        // The feed is registered with its consumer: every process that hosts the Gateway's clients receives the events.
+        // Every process that hosts the Gateway's clients can feed GET /runs/events; it receives the
+        // events only while someone follows (RunEventFeed).
         bus.TryAddSingleton<WebConsole.RunEventFeed>();
-        bus.AddConsumer<WebConsole.RunEventFeedConsumer>().Endpoint(endpoint =>
-        {
-            endpoint.Name = $"{ServiceDefaults.Extensions.TemporaryEndpointPrefix}gateway-run-events-{NewId.NextGuid():N}";
-            endpoint.Temporary = true;
-        });
         bus.AddMemoryClients();
         bus.AddRequestClient<GetPendingApprovals>(RequestTimeout.After(s: 10));
         bus.AddRequestClient<GetAuditTrail>(RequestTimeout.After(s: 10));

@@ -46,39 +46,44 @@ public static class RunListApi
             return Results.Ok((await memory.GetResponse<RunList>(query!, cancellationToken)).Message);
         }).RequireAuthorization(GatewayRoles.Read);
 
-        app.MapGet("/runs/events", (Guid? run, string? tenant, ClaimsPrincipal caller, RunEventFeed feed, IOptions<JsonOptions> json, CancellationToken cancellationToken) =>
+        app.MapGet("/runs/events", async (Guid? run, string? tenant, ClaimsPrincipal caller, RunEventFeed feed, IOptions<JsonOptions> json, CancellationToken cancellationToken) =>
         {
             var tenantId = string.IsNullOrWhiteSpace(tenant) ? caller.Tenant() : tenant.Trim();
-            return AnotherTenant(caller, tenantId, "runs' events")
-                ?? TypedResults.ServerSentEvents(Stream(feed, tenantId, run, json.Value.SerializerOptions, cancellationToken));
+            if (AnotherTenant(caller, tenantId, "runs' events") is { } refused)
+            {
+                return refused;
+            }
+
+            RunEventSubscription subscription;
+            try
+            {
+                subscription = await feed.SubscribeAsync(tenantId, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                return Results.Problem("The Gateway could not subscribe to the runs' events on the message broker in time. Try again; if it persists, check the broker (GET /health/ready).",
+                    statusCode: StatusCodes.Status503ServiceUnavailable, title: "The runs' events are not available.");
+            }
+
+            // The request's end is the follower's end, also when the stream was never started.
+            cancellationToken.Register(subscription.Dispose);
+            return TypedResults.ServerSentEvents(Stream(subscription, run, json.Value.SerializerOptions, cancellationToken));
         }).RequireAuthorization(GatewayRoles.Read);
 
         return app;
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> Stream(RunEventFeed feed, string tenantId, Guid? run, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> Stream(RunEventSubscription subscription, Guid? run, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Subscribed before "ready" is sent: FollowAsync registers on its first MoveNext, which the
-        // first await below makes happen before anything is written.
-        var events = feed.FollowAsync(tenantId, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        var next = events.MoveNextAsync();
+        using var _ = subscription;
+        // Subscribed before "ready" is sent: every event published from here on reaches the stream.
         yield return new SseItem<string>("{}", ReadyEvent);
-        try
+        await foreach (var runEvent in subscription.ReadAllAsync(cancellationToken))
         {
-            while (await next)
+            if (run is null || runEvent.RunId == run)
             {
-                var runEvent = events.Current;
-                if (run is null || runEvent.RunId == run)
-                {
-                    yield return new SseItem<string>(JsonSerializer.Serialize(runEvent.Message, runEvent.Message.GetType(), json), runEvent.Type);
-                }
-
-                next = events.MoveNextAsync();
+                yield return new SseItem<string>(JsonSerializer.Serialize(runEvent.Message, runEvent.Message.GetType(), json), runEvent.Type);
             }
-        }
-        finally
-        {
-            await events.DisposeAsync();
         }
     }
 
