@@ -14,6 +14,7 @@ using Microsoft.Extensions.Logging;
 // (zero latency): every service hosted in this process on the distributed transport, against the
 // same ReAct loop run with Semantic Kernel alone. Usage:
 //   dotnet run -c Release --project bench/Agentry.Bench -- [--runs-per-level N] [--levels 1,10,100] [--warmup RUNS] [--in-memory]
+// The in-memory transport's own floor: Agentry.Bench --in-memory-floor (InMemoryFloor.cs).
 // Needs RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672/) and REDIS_URL (default 127.0.0.1:6379).
 if (args.Contains("--llm-cache"))
 {
@@ -23,6 +24,11 @@ if (args.Contains("--llm-cache"))
 if (args.Contains("--sandbox"))
 {
     return await SandboxBench.RunAsync(args);
+}
+
+if (args.Contains("--in-memory-floor"))
+{
+    return await InMemoryFloor.RunAsync(args);
 }
 
 if (args.Contains("--knowledge"))
