@@ -39,7 +39,14 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         this.ConnectEventObserver(new AgentRunTelemetry(clock));
 
         Event(() => GoalReceived, e => e.CorrelateById(c => c.Message.RunId));
-        Event(() => ContextLoaded, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
+        // The planning consumer acts on ContextLoaded and the saga takes its proposal in LoadingContext,
+        // so the saga's queue is not bound to it: a delivery and a saga write a step saved
+        // (docs/decisions/0030). Still handled, for a queue that keeps an earlier version's binding.
+        Event(() => ContextLoaded, e =>
+        {
+            e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard());
+            e.ConfigureConsumeTopology = false;
+        });
         Event(() => StepProposed, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
         Event(() => ToolResult, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
         Event(() => GoalEvaluated, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
@@ -88,8 +95,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(ContextLoaded, c => c.Message.Step == c.Saga.Step)
                 .TransitionTo(Planning));
 
-        // The planning consumer reads ContextLoaded too, so its proposal can overtake the saga's own
-        // copy of ContextLoaded: accept it in LoadingContext as well.
+        // A run waits in LoadingContext while Memory assembles the context and the model plans; Planning
+        // is entered only from an earlier version's binding of ContextLoaded (see above).
         During(LoadingContext, Planning,
             When(StepProposed, c => IsCurrent(c) && Problem(c.Saga, c.Message) is not null)
                 .Then(c => AddUsage(c.Saga, c.Message))

@@ -22,6 +22,22 @@ public sealed class When_a_goal_is_received : AgentRunSagaFixture
     }
 
     [Test]
+    public async Task Should_take_the_proposed_step_without_receiving_the_context_itself()
+    {
+        var runId = await StartRun();
+        Assert.That(await Saga.Exists(runId, m => m.LoadingContext), Is.EqualTo(runId));
+
+        // Memory's answer goes to the planning consumer only: the saga's queue is not bound to it
+        // (docs/decisions/0030), which saves a delivery and a saga write every step.
+        await Harness.Bus.Publish(new ContextLoaded(runId, Tenant, "assistant", 1, [new ContextMessage(ContextRole.User, "What is 2 + 3?")]));
+        Assert.That(await Harness.Published.Any<ContextLoaded>(m => m.Context.Message.RunId == runId));
+        await Harness.Bus.Publish(ProposeCalls(runId, 1));
+
+        Assert.That(await Saga.Exists(runId, m => m.Acting), Is.EqualTo(runId));
+        Assert.That(await Saga.Consumed.Any<ContextLoaded>(m => m.Context.Message.RunId == runId), Is.False, "the saga received ContextLoaded");
+    }
+
+    [Test]
     public async Task Should_start_only_once_and_ask_again_for_context_when_the_goal_is_delivered_twice()
     {
         var runId = NewId.NextGuid();
