@@ -55,7 +55,11 @@ internal static class RunLimits
         $"Step limit reached: {run.MaxSteps} steps taken without a final answer.";
 
     public static string DeadlineReason(AgentRunState run, RunDeadlineReached reached) =>
-        $"Deadline passed: the run was still {run.CurrentState} at step {run.Step} at {reached.Deadline.ToString("u", CultureInfo.InvariantCulture)}, {Describe(run.Deadline - run.StartedAt)} after it started.";
+        $"Deadline passed: the run was still {Doing(run.CurrentState)} at step {run.Step} at {reached.Deadline.ToString("u", CultureInfo.InvariantCulture)}, {Describe(run.Deadline - run.StartedAt)} after it started.";
+
+    // A run waits in LoadingContext while Memory assembles its context and the model plans
+    // (docs/decisions/0030): to a person that is planning.
+    private static string Doing(string state) => state == "LoadingContext" ? "Planning" : state;
 
     private static string Describe(TimeSpan duration) =>
         duration.TotalSeconds < 120

@@ -96,7 +96,7 @@ public sealed class When_runs_are_kept_in_redis : RedisAgentRunSagaFixture
 
         await Deliver(() => monitor.PublishDueAsync(CancellationToken.None), messages: 1);
 
-        Assert.That((await StoredIn(runId, m => m.Failed)).LastReason, Does.StartWith("Deadline passed: the run was still LoadingContext at step 1"));
+        Assert.That((await StoredIn(runId, m => m.Failed)).LastReason, Does.StartWith("Deadline passed: the run was still Planning at step 1"));
         Assert.That(await DeadlineScore(runId), Is.Null);
     }
 
