@@ -24,6 +24,15 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
         LogPoison(logger, context.InputAddress, run.RunId, context.Exception);
         var queue = context.InputAddress.AbsolutePath.Trim('/').Split('/').Last();
         var reason = $"A {run.MessageType ?? "message"} of this run could not be processed by '{queue}' and was moved to '{queue}_error': {Describe(context.Exception)}";
+        if (UnreadableRunState(context.Exception))
+        {
+            // The saga cannot read the run to record a fault, so the run's end is published here;
+            // its state stays as it was written, for a build that reads it.
+            var failed = await context.PublishEndpointProvider.GetPublishSendEndpoint<RunFailed>();
+            await failed.Send(new RunFailed(run.RunId, Extensions.TenantOf(run.TenantId), "", reason, 0, TokenUsage.None, TimeSpan.Zero), context.CancellationToken);
+            return;
+        }
+
         // The run is told through the same transport; ReceiveContext has no ConsumeContext here.
         var publish = await context.PublishEndpointProvider.GetPublishSendEndpoint<RunFaulted>();
         await publish.Send(new RunFaulted(run.RunId, run.TenantId, reason), context.CancellationToken);
@@ -46,6 +55,19 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
         }
 
         return exception.Message;
+    }
+
+    private static bool UnreadableRunState(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Versions.UnreadableVersionException { IsRunState: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private sealed record RunReference(Guid RunId, string? TenantId, string? MessageType);
