@@ -87,14 +87,21 @@ public sealed class When_a_version_is_not_read
         }, $"the message of run {runId} in {ErrorQueue}");
 
     [Test]
-    public async Task Should_start_a_run_from_a_goal_published_without_a_version_header()
+    public async Task Should_start_a_run_from_a_goal_published_without_a_version_header_and_send_its_messages_with_theirs()
     {
         var runId = Guid.NewGuid();
+        // Where Memory would read the run's first context request.
+        const string exchange = "Agentry.Contracts:ContextRequested";
+        await _channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+        var queue = (await _channel.QueueDeclareAsync(queue: "", durable: false, exclusive: true, autoDelete: true)).QueueName;
+        await _channel.QueueBindAsync(queue, exchange, routingKey: "");
 
         await PublishGoal(runId);
 
         var state = JsonDocument.Parse(await StoredState(runId)).RootElement;
         Assert.That((state.GetProperty("SchemaVersion").GetInt32(), state.GetProperty("CurrentState").GetString()), Is.EqualTo((1, "LoadingContext")));
+        var request = await Eventually.Until(async () => await _channel.BasicGetAsync(queue, autoAck: true), "the run's ContextRequested");
+        Assert.That(request.BasicProperties.Headers?[ContractVersions.Header], Is.EqualTo(ContractVersions.Of(typeof(ContextRequested))), "the version header of a message the Planner published");
     }
 
     [Test]
@@ -105,6 +112,7 @@ public sealed class When_a_version_is_not_read
         await PublishGoal(runId, new Dictionary<string, object?> { [ContractVersions.Header] = 99 });
 
         var (type, ended) = await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(30), () => _deployment.Logs);
+        TestContext.Out.WriteLine(ended.ToString());
         Assert.That(type, Is.EqualTo(nameof(RunFailed)));
         Assert.That(ended.GetProperty("reason").GetString(), Does.Contain("GoalReceived").And.Contain("schema version 99").And.Contain("reads version 1").And.Contain(ErrorQueue));
         var error = await ErrorOf(runId);
@@ -126,6 +134,7 @@ public sealed class When_a_version_is_not_read
             JsonSerializer.Serialize(new { runId, tenantId = "default", reason = "no longer needed" }));
 
         var (type, ended) = await _outcomes.WaitAsync(runId, TimeSpan.FromSeconds(30), () => _deployment.Logs);
+        TestContext.Out.WriteLine(ended.ToString());
         Assert.That(type, Is.EqualTo(nameof(RunFailed)));
         Assert.That(ended.GetProperty("reason").GetString(),
             Does.Contain("CancelRun").And.Contain($"AgentRunState {runId}").And.Contain("schema version 99").And.Contain("versions 1, 2").And.Contain(ErrorQueue));
