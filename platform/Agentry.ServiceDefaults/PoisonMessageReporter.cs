@@ -27,9 +27,10 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
         if (UnreadableRunState(context.Exception))
         {
             // The saga cannot read the run to record a fault, so the run's end is published here;
-            // its state stays as it was written, for a build that reads it.
+            // its state stays as it was written, for a build that reads it. Its steps and usage are
+            // in that state: this build cannot know them, and reports none.
             var failed = await context.PublishEndpointProvider.GetPublishSendEndpoint<RunFailed>();
-            await failed.Send(new RunFailed(run.RunId, Extensions.TenantOf(run.TenantId), "", reason, 0, TokenUsage.None, TimeSpan.Zero), context.CancellationToken);
+            await failed.Send(new RunFailed(run.RunId, Extensions.TenantOf(run.TenantId), run.Agent ?? "", reason, 0, TokenUsage.None, TimeSpan.Zero), context.CancellationToken);
             return;
         }
 
@@ -70,7 +71,7 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
         return false;
     }
 
-    private sealed record RunReference(Guid RunId, string? TenantId, string? MessageType);
+    private sealed record RunReference(Guid RunId, string? TenantId, string? MessageType, string? Agent);
 
     private static RunReference? FindRun(ExceptionReceiveContext context)
     {
@@ -86,11 +87,12 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
             }
 
             TryGetString(message, "tenantId", out var tenant);
+            TryGetString(message, "agent", out var agent);
             // The envelope names the type; a raw publisher names it in the MT-MessageType header.
             var type = root.TryGetProperty("messageType", out var types) && types.ValueKind == JsonValueKind.Array && types.GetArrayLength() > 0
                 ? types[0].GetString()
                 : context.TransportHeaders.Get<string>("MT-MessageType");
-            return new RunReference(runId, tenant, type?.Split(':').Last());
+            return new RunReference(runId, tenant, type?.Split(':').Last(), agent);
         }
         catch (JsonException)
         {

@@ -43,7 +43,7 @@ public sealed class ContractVersionCheck : IFilter<ConsumeContext>
             if (VersionOf(header) is not { } found || found != reads)
             {
                 throw new UnreadableVersionException(
-                    $"This {name} message (header {ContractVersions.Header}: {header})",
+                    $"This {name} message (header {ContractVersions.Header}: {header}{(VersionOf(header) is null ? ", not a version number" : "")})",
                     runId: null,
                     VersionOf(header) ?? 0,
                     [reads],
