@@ -108,7 +108,7 @@ public static class AgentRunStateVersions
                     writer.WriteRawValue(value);
                     return;
                 }
-                catch (ArgumentException)
+                catch (Exception e) when (e is JsonException or ArgumentException)
                 {
                 }
             }
