@@ -115,11 +115,11 @@ public static class Extensions
         bus.DisableUsageTelemetry();
         bus.AddConfigureEndpointsCallback((context, name, endpoint) =>
         {
+            // A contract of a version this build does not read is refused before anything reads its body.
+            endpoint.UseFilter(new ContractVersionCheck());
             // Immediate retries first (a lost race, a conflict), then growing waits (a peer restarting).
             // Not when the broker went away: the delivery cannot be acknowledged on the lost channel
             // and comes back on its own; retrying would only hold up the endpoint's reconnection.
-            // A contract of a version this build does not read is refused before anything reads its body.
-            endpoint.UseFilter(new ContractVersionCheck());
             endpoint.UseMessageRetry(retry =>
             {
                 retry.Ignore<Exception>(BrokerOutageFilter.IsBrokerUnavailable);
