@@ -1,4 +1,5 @@
 using Agentry.ServiceDefaults.Telemetry;
+using Agentry.ServiceDefaults.Versions;
 using MassTransit;
 using MassTransit.Middleware;
 using Microsoft.AspNetCore.Builder;
@@ -56,6 +57,7 @@ public static class Extensions
                     // MassTransit's meter (consume counts, durations, errors, retries): see docs/observability.md.
                     transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
                     transport.UseRawJsonDeserializer(isDefault: false);
+                    UseContractVersions(transport);
                     // MassTransit's default (twice the cores) starves I/O-bound consumers on small
                     // machines; see docs/performance.md.
                     transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
@@ -76,6 +78,7 @@ public static class Extensions
                     // Upstream systems may publish plain JSON (content type application/json) without
                     // MassTransit's envelope; see docs/integration.md.
                     transport.UseRawJsonDeserializer(isDefault: false);
+                    UseContractVersions(transport);
                     // MassTransit's default (twice the cores) starves I/O-bound consumers on small
                     // machines; see docs/performance.md.
                     transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
@@ -93,6 +96,14 @@ public static class Extensions
         return services;
     }
 
+    /// Every contract the bus sends or publishes carries its schema version (docs/durability.md).
+    public static void UseContractVersions(IBusFactoryConfigurator bus)
+    {
+        var stamp = new ContractVersionStamp();
+        bus.ConfigureSend(send => send.ConnectSendPipeSpecificationObserver(stamp));
+        bus.ConfigurePublish(publish => publish.ConnectPublishPipeSpecificationObserver(stamp));
+    }
+
     /// Endpoint conventions shared by the real bus and the test harness, so tests run the same pipeline.
     public static void ConfigureAgentryBus(IBusRegistrationConfigurator bus, IEnumerable<Action<IBusRegistrationConfigurator>> stages)
     {
@@ -104,12 +115,16 @@ public static class Extensions
         bus.DisableUsageTelemetry();
         bus.AddConfigureEndpointsCallback((context, name, endpoint) =>
         {
+            // A contract of a version this build does not read is refused before anything reads its body.
+            endpoint.UseFilter(new ContractVersionCheck());
             // Immediate retries first (a lost race, a conflict), then growing waits (a peer restarting).
             // Not when the broker went away: the delivery cannot be acknowledged on the lost channel
             // and comes back on its own; retrying would only hold up the endpoint's reconnection.
             endpoint.UseMessageRetry(retry =>
             {
                 retry.Ignore<Exception>(BrokerOutageFilter.IsBrokerUnavailable);
+                // A version this build does not read stays unread however often it is tried.
+                retry.Ignore<UnreadableVersionException>();
                 retry.Intervals(0, 0, 20, 100, 500, 2000);
             });
             // Messages a consumer publishes go out only after it succeeded, so a retried

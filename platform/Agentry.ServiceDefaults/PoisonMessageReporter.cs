@@ -24,6 +24,16 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
         LogPoison(logger, context.InputAddress, run.RunId, context.Exception);
         var queue = context.InputAddress.AbsolutePath.Trim('/').Split('/').Last();
         var reason = $"A {run.MessageType ?? "message"} of this run could not be processed by '{queue}' and was moved to '{queue}_error': {Describe(context.Exception)}";
+        if (UnreadableRunState(context.Exception))
+        {
+            // The saga cannot read the run to record a fault, so the run's end is published here;
+            // its state stays as it was written, for a build that reads it. Its steps and usage are
+            // in that state: this build cannot know them, and reports none.
+            var failed = await context.PublishEndpointProvider.GetPublishSendEndpoint<RunFailed>();
+            await failed.Send(new RunFailed(run.RunId, Extensions.TenantOf(run.TenantId), run.Agent ?? "", reason, 0, TokenUsage.None, TimeSpan.Zero), context.CancellationToken);
+            return;
+        }
+
         // The run is told through the same transport; ReceiveContext has no ConsumeContext here.
         var publish = await context.PublishEndpointProvider.GetPublishSendEndpoint<RunFaulted>();
         await publish.Send(new RunFaulted(run.RunId, run.TenantId, reason), context.CancellationToken);
@@ -48,7 +58,20 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
         return exception.Message;
     }
 
-    private sealed record RunReference(Guid RunId, string? TenantId, string? MessageType);
+    private static bool UnreadableRunState(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Versions.UnreadableVersionException { IsRunState: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed record RunReference(Guid RunId, string? TenantId, string? MessageType, string? Agent);
 
     private static RunReference? FindRun(ExceptionReceiveContext context)
     {
@@ -64,11 +87,12 @@ public sealed partial class PoisonMessageReporter(ILogger logger) : IFilter<Exce
             }
 
             TryGetString(message, "tenantId", out var tenant);
+            TryGetString(message, "agent", out var agent);
             // The envelope names the type; a raw publisher names it in the MT-MessageType header.
             var type = root.TryGetProperty("messageType", out var types) && types.ValueKind == JsonValueKind.Array && types.GetArrayLength() > 0
                 ? types[0].GetString()
                 : context.TransportHeaders.Get<string>("MT-MessageType");
-            return new RunReference(runId, tenant, type?.Split(':').Last());
+            return new RunReference(runId, tenant, type?.Split(':').Last(), agent);
         }
         catch (JsonException)
         {

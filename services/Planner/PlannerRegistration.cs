@@ -51,7 +51,9 @@ public static class PlannerRegistration
         if (RedisRegistration.HasRedis(configuration))
         {
             bus.AddPlannerRedis(configuration);
-            saga.RedisRepository(sp => AgentRunPersistence.RedisOptions(sp.GetRequiredService<IOptions<PlannerRedisOptions>>().Value));
+            saga.RedisRepository(sp => AgentRunPersistence.RedisOptions(
+                sp.GetRequiredService<IOptions<PlannerRedisOptions>>().Value,
+                sp.GetRequiredService<IOptions<SchemaOptions>>().Value));
         }
         else
         {
@@ -68,6 +70,12 @@ public static class PlannerRegistration
         services.AddOptions<PlannerRedisOptions>()
             .BindConfiguration(PlannerRedisOptions.Section)
             .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<SchemaOptions>()
+            .BindConfiguration(SchemaOptions.Section)
+            .Validate(
+                schema => AgentRunStateVersions.Formats.ContainsKey(schema.Write),
+                $"{SchemaOptions.Section}:Write must be a run state version this build writes: {string.Join(" or ", AgentRunStateVersions.Formats.Keys.Order())}.")
             .ValidateOnStart();
     }
 }

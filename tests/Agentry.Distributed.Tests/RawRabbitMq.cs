@@ -14,7 +14,7 @@ public static class RawRabbitMq
     public static readonly string[] OutcomeExchanges =
         ["Agentry.Contracts:RunCompleted", "Agentry.Contracts:RunFailed", "Agentry.Contracts:RunEscalated", "Agentry.Contracts:RunCancelled"];
 
-    public static async Task PublishAsync(string amqpUrl, string exchange, string messageType, string json)
+    public static async Task PublishAsync(string amqpUrl, string exchange, string messageType, string json, IReadOnlyDictionary<string, object?>? headers = null)
     {
         var factory = new ConnectionFactory { Uri = new Uri(amqpUrl) };
         await using var connection = await factory.CreateConnectionAsync();
@@ -25,7 +25,7 @@ public static class RawRabbitMq
             ContentType = "application/json",
             DeliveryMode = DeliveryModes.Persistent,
             MessageId = Guid.NewGuid().ToString(),
-            Headers = new Dictionary<string, object?> { ["MT-MessageType"] = $"urn:message:Agentry.Contracts:{messageType}" },
+            Headers = new Dictionary<string, object?>(headers ?? new Dictionary<string, object?>()) { ["MT-MessageType"] = $"urn:message:Agentry.Contracts:{messageType}" },
         };
         await channel.BasicPublishAsync(exchange, routingKey: "", mandatory: false, properties, Encoding.UTF8.GetBytes(json));
     }

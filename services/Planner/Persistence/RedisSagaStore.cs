@@ -1,13 +1,12 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Text.Json;
 using MassTransit;
 using StackExchange.Redis;
 
 namespace Agentry.Planner.Persistence;
 
-/// Where and for how long a saga type's instances are kept.
-public sealed class RedisSagaRepositoryOptions<TSaga>(string keyPrefix, Func<TSaga, TimeSpan?> expiry)
+/// Where and for how long a saga type's instances are kept, and the schema versions of their documents.
+public sealed class RedisSagaRepositoryOptions<TSaga>(string keyPrefix, Func<TSaga, TimeSpan?> expiry, SagaSchema<TSaga>? schema = null)
     where TSaga : class, ISagaVersion
 {
     /// For example "agentry:saga:agentrun:"; the instance id follows.
@@ -15,6 +14,8 @@ public sealed class RedisSagaRepositoryOptions<TSaga>(string keyPrefix, Func<TSa
 
     /// How long an instance may live after this write, or null to keep it until it is deleted.
     public Func<TSaga, TimeSpan?> Expiry { get; } = expiry;
+
+    public SagaSchema<TSaga> Schema { get; } = schema ?? SagaSchema.Unversioned<TSaga>();
 
     public RedisKey KeyOf(Guid correlationId) => KeyPrefix + correlationId.ToString("D");
 }
@@ -25,7 +26,8 @@ public sealed record LoadedSaga<TSaga>(TSaga Instance, string Baseline)
     where TSaga : class, ISagaVersion;
 
 /// The Redis side of the saga repository. An instance is a hash under its own key with two
-/// fields, `version` and `data` (the instance as JSON). Every write is one Lua script, so the
+/// fields, `version` (the instance's, for optimistic concurrency) and `data` (the instance as JSON,
+/// its schema version first: SagaSchema, which also upgrades an older document on read). Every write is one Lua script, so the
 /// check and the write are atomic without WATCH:
 /// - insert writes only when the key does not exist (a duplicated first message cannot create
 ///   a second instance or overwrite the first);
@@ -62,8 +64,6 @@ public sealed class RedisSagaStore<TSaga>(IConnectionMultiplexer redis, RedisSag
         return 1
         """;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
-
     private IDatabase Database => redis.GetDatabase();
 
     public RedisSagaRepositoryOptions<TSaga> Options => options;
@@ -76,8 +76,7 @@ public sealed class RedisSagaStore<TSaga>(IConnectionMultiplexer redis, RedisSag
             return null;
         }
 
-        var instance = JsonSerializer.Deserialize<TSaga>((string)fields[1]!, Json)
-            ?? throw new InvalidOperationException($"The {typeof(TSaga).Name} stored at '{options.KeyOf(correlationId)}' is JSON null.");
+        var instance = options.Schema.Deserialize((byte[])fields[1]!, correlationId);
 
         // The hash field is what the scripts compare, so it is the version that counts.
         instance.Version = (int)fields[0];
@@ -148,7 +147,7 @@ public sealed class RedisSagaStore<TSaga>(IConnectionMultiplexer redis, RedisSag
     private long ExpiryMilliseconds(TSaga instance) =>
         options.Expiry(instance) is { } expiry ? Math.Max(1, (long)expiry.TotalMilliseconds) : 0;
 
-    private static string Serialize(TSaga instance) => JsonSerializer.Serialize(instance, Json);
+    private string Serialize(TSaga instance) => options.Schema.Serialize(instance);
 
     private static ConcurrencyException Conflict(TSaga instance, string why)
     {

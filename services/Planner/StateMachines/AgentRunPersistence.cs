@@ -2,10 +2,13 @@ using Agentry.Planner.Persistence;
 
 namespace Agentry.Planner.StateMachines;
 
-/// Where the Redis saga repository keeps runs, and for how long.
+/// Where the Redis saga repository keeps runs, for how long, and in which schema version.
 public static class AgentRunPersistence
 {
     /// Active runs never expire (their deadline ends them); finished ones expire after the retention.
-    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options) =>
-        new(options.RunKeyPrefix, run => AgentRunStateMachine.FinishedStates.Contains(run.CurrentState) ? options.FinishedRunRetention : null);
+    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options, SchemaOptions schema) =>
+        new(
+            options.RunKeyPrefix,
+            run => AgentRunStateMachine.FinishedStates.Contains(run.CurrentState) ? options.FinishedRunRetention : null,
+            AgentRunStateVersions.Schema(schema.Write));
 }
