@@ -10,6 +10,11 @@ public sealed class AgentsOptions
     [Required]
     public string Path { get; set; } = "agents";
 
+    /// How long the definition store keeps a definition that runs pinned, from the latest run that
+    /// pinned it (or moved to it). Longer than any run lives, escalations waiting for a person included.
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan PinnedDefinitionRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// A relative path is looked for in the working folder and then in each folder above it,
     /// as git looks for .git, so commands work from anywhere inside a checkout.
     public string ResolvePath()

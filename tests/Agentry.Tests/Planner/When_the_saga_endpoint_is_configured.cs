@@ -12,7 +12,7 @@ public sealed class When_the_saga_endpoint_is_configured
     [Test]
     public void Should_partition_every_event_the_machine_declares()
     {
-        var machine = new AgentRunStateMachine(TestAgents.Catalog(), new InMemoryRunDeadlines(), TimeProvider.System);
+        var machine = new AgentRunStateMachine(new Agentry.Agents.Pinning.PinnedAgents(TestAgents.Catalog(), new Agentry.Agents.Pinning.InMemoryAgentDefinitionStore(), ShippedTools.Catalog), new InMemoryRunDeadlines(), TimeProvider.System);
         var declared = typeof(AgentRunStateMachine).GetProperties()
             .Where(p => p.PropertyType.IsGenericType && p.PropertyType.GetGenericTypeDefinition() == typeof(Event<>))
             .Select(p => p.PropertyType.GetGenericArguments()[0])
