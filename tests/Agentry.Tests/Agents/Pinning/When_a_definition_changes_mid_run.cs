@@ -42,11 +42,12 @@ public sealed class When_a_definition_changes_mid_run
     private string _virtualHost = null!;
     private string _keyPrefix = null!;
     private WebApplication? _server;
+    private TestRedis _redis = null!;
 
     [SetUp]
     public async Task Start()
     {
-        TestServers.RequireRedis();
+        _redis = await TestRedis.ConnectAsync();
         TestServers.RequireRabbitMq();
         _virtualHost = $"agentry-pin-{Guid.NewGuid():N}";
         if (await TestServers.RabbitMqCtlAsync("add_vhost", _virtualHost) is not (0, _)
@@ -58,7 +59,7 @@ public sealed class When_a_definition_changes_mid_run
 
         _folder = new TempFolder();
         _fake = OpenAiFake.Start();
-        _keyPrefix = $"agentry-test:{Guid.NewGuid():N}:";
+        _keyPrefix = _redis.NewKeyPrefix();
         Directory.CreateDirectory(Path.Combine(_folder.Path, "v1"));
         Directory.CreateDirectory(Path.Combine(_folder.Path, "v2"));
         File.WriteAllText(Path.Combine(_folder.Path, "v1", "adder.yaml"), VersionOne);
@@ -72,6 +73,14 @@ public sealed class When_a_definition_changes_mid_run
         _fake?.Dispose();
         _folder?.Dispose();
         await TestServers.RabbitMqCtlAsync("delete_vhost", _virtualHost);
+        await _redis.DisposeAsync();
+    }
+
+    /// The step limit in the run's state in Redis, which the saga holds the run to.
+    private async Task<int> MaxStepsAsync(Guid runId)
+    {
+        var data = await _redis.Database.HashGetAsync($"{_keyPrefix}saga:agentrun:{runId:D}", "data");
+        return System.Text.Json.JsonDocument.Parse(data.ToString()).RootElement.GetProperty("MaxSteps").GetInt32();
     }
 
     [Test]
@@ -99,6 +108,7 @@ public sealed class When_a_definition_changes_mid_run
         Assert.That(second.Messages[0].GetProperty("content").GetString(), Does.Contain("Version one").And.Not.Contain("Version two"));
         Assert.That(second.ToolNames, Does.Contain("tools-calculator"));
         Assert.That(run.Definition!.AgentHash, Is.EqualTo(AgentDefinitionHash.Of(VersionOne)), "a finished run keeps its definition");
+        Assert.That(await MaxStepsAsync(runId), Is.EqualTo(4), "version one's step limit");
 
         using var refused = await http.PostAsync($"/runs/{runId}/definition", null);
         Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
@@ -141,6 +151,7 @@ public sealed class When_a_definition_changes_mid_run
         Assert.That(second.Messages[0].GetProperty("content").GetString(), Does.Contain("Version two").And.Not.Contain("Version one"));
         Assert.That(second.ToolNames, Is.Empty, "version two offers no tools");
         Assert.That(run.Definition!.AgentHash, Is.EqualTo(AgentDefinitionHash.Of(VersionTwo)));
+        Assert.That(await MaxStepsAsync(runId), Is.EqualTo(3), "version two's step limit from the move on");
 
         var audit = await http.GetFromJsonAsync<AuditTrail>($"/audit?runId={runId}");
         var entry = audit!.Entries.Single(e => e.Action == "run.definition-moved");
@@ -188,12 +199,18 @@ public sealed class When_a_definition_changes_mid_run
             ["Llm:Providers:primary:MaxRetries"] = "0",
             ["Llm:Cache:KeyPrefix"] = _keyPrefix + "llm-cache:",
         };
-        _server = Commands.BuildServer(Path.Combine(_folder.Path, agents), "http://127.0.0.1:0", verbose: false, settings);
+        _server = Commands.BuildServer(Path.Combine(_folder.Path, agents), "http://127.0.0.1:0", verbose: Environment.GetEnvironmentVariable("PIN_VERBOSE") == "1", settings);
         await _server.StartAsync();
         var issued = ApiKeys.Issue(ServiceDefaults.Extensions.DefaultTenant, "tester", GatewayRoles.All, "test", DateTimeOffset.UtcNow);
         await _server.Services.GetRequiredService<IApiKeyStore>().AddAsync(issued.Key, CancellationToken.None);
         var http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_server) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", issued.Secret);
+        // On a fresh virtual host a goal published before the endpoints bound their exchanges is lost.
+        await Eventually.Until(async () =>
+        {
+            using var ready = await http.GetAsync("/health/ready");
+            return ready.IsSuccessStatusCode ? "ready" : null;
+        }, "the server's bus to be ready");
         return http;
     }
 
