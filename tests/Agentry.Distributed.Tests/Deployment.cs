@@ -106,9 +106,18 @@ public sealed class Deployment : IAsyncDisposable
     public ServiceProcess Get(string service, string instance = "1") =>
         _processes.Single(p => p.Service == service && p.Instance == instance);
 
-    public async Task<ServiceProcess> StartAnotherAsync(string service, string instance)
+    public Task<ServiceProcess> StartAnotherAsync(string service, string instance) => StartAnotherAsync(service, instance, new Dictionary<string, string>());
+
+    /// Another process with some settings of its own: a process of the next deploy (another agents folder, say).
+    public async Task<ServiceProcess> StartAnotherAsync(string service, string instance, IReadOnlyDictionary<string, string> overrides)
     {
-        var process = await ServiceProcess.StartAsync(service, instance, Environment);
+        var environment = new Dictionary<string, string>(Environment);
+        foreach (var (name, value) in overrides)
+        {
+            environment[name] = value;
+        }
+
+        var process = await ServiceProcess.StartAsync(service, instance, environment);
         _processes.Add(process);
         return process;
     }

@@ -20,8 +20,8 @@ public sealed class When_the_saga_endpoint_is_configured
 
         var partitioned = AgentRunSagaDefinition.PartitionedMessages(machine);
 
-        Assert.That(declared, Has.Count.EqualTo(12), "the machine's events were not found");
+        Assert.That(declared, Has.Count.EqualTo(13), "the machine's events were not found");
         Assert.That(partitioned, Is.EquivalentTo(declared));
-        Assert.That(partitioned, Does.Contain(typeof(ResumeRun)).And.Contain(typeof(CloseRun)));
+        Assert.That(partitioned, Does.Contain(typeof(ResumeRun)).And.Contain(typeof(CloseRun)).And.Contain(typeof(MoveRunDefinition)));
     }
 }
