@@ -44,6 +44,9 @@ public sealed class When_a_definition_changes_mid_run
     private WebApplication? _server;
     private TestRedis _redis = null!;
 
+    /// What `agentry --gateway URL --key KEY` would use against the server of the moment.
+    private GatewayTarget _cli = null!;
+
     [SetUp]
     public async Task Start()
     {
@@ -127,19 +130,19 @@ public sealed class When_a_definition_changes_mid_run
         await WaitForApprovalAsync(http, runId);
         http = await RestartServerAsync("v2");
 
-        using (var moved = await http.PostAsync($"/runs/{runId}/definition", null))
-        {
-            Assert.That(moved.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await moved.Content.ReadAsStringAsync());
-            var answer = await moved.Content.ReadFromJsonAsync<MoveDefinitionResponse>();
-            Assert.That((answer!.Moved, answer.FromHash, answer.ToHash), Is.EqualTo((true, (string?)AgentDefinitionHash.Of(VersionOne), AgentDefinitionHash.Of(VersionTwo))));
-        }
+        var (exit, output, error) = await CliAsync((o, e) => RunCommands.MoveDefinitionAsync(_cli, runId.ToString(), o, e, CancellationToken.None));
+        Assert.That(exit, Is.EqualTo(ExitCodes.Completed), error);
+        Assert.That(output, Does.Contain($"moves from {AgentDefinitionHash.Of(VersionOne)[..12]} to {AgentDefinitionHash.Of(VersionTwo)[..12]} at its next step"));
 
         var moving = await Eventually.RunAsync(http, runId, r => r.Definition?.MovingToHash is not null, "the move waiting for the next step");
         Assert.That(moving.Definition!.MovingToHash, Is.EqualTo(AgentDefinitionHash.Of(VersionTwo)));
+        (exit, output, _) = await CliAsync((o, e) => RunCommands.ShowAsync(_cli, runId.ToString(), o, e, CancellationToken.None));
+        Assert.That(output, Does.Contain($"definition: {AgentDefinitionHash.Of(VersionOne)}; moving to {AgentDefinitionHash.Of(VersionTwo)[..12]} at the next step"));
         using (var again = await http.PostAsync($"/runs/{runId}/definition", null))
         {
             Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.OK), "asking twice is answered, not moved twice");
-            Assert.That((await again.Content.ReadFromJsonAsync<MoveDefinitionResponse>())!.Moved, Is.False);
+            var answer = await again.Content.ReadFromJsonAsync<MoveDefinitionResponse>();
+            Assert.That((answer!.Moved, answer.FromHash, answer.ToHash), Is.EqualTo((false, (string?)AgentDefinitionHash.Of(VersionOne), AgentDefinitionHash.Of(VersionTwo))));
         }
 
         await ApproveAsync(http, runId);
@@ -175,9 +178,20 @@ public sealed class When_a_definition_changes_mid_run
         http = await RestartServerAsync("none");
 
         using var refused = await http.PostAsync($"/runs/{runId}/definition", null);
+        var (exit, _, error) = await CliAsync((o, e) => RunCommands.MoveDefinitionAsync(_cli, runId.ToString(), o, e, CancellationToken.None));
 
         Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
         Assert.That(await refused.Content.ReadAsStringAsync(), Does.Contain("Agent 'adder' is no longer defined"));
+        Assert.That(exit, Is.EqualTo(ExitCodes.BadInput), "agentry move-definition refuses it too");
+        Assert.That(error, Does.Contain("no longer defined"));
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> CliAsync(Func<TextWriter, TextWriter, Task<int>> command)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await command(output, error);
+        return (exit, output.ToString(), error.ToString());
     }
 
     private async Task<HttpClient> StartServerAsync(string agents)
@@ -205,6 +219,7 @@ public sealed class When_a_definition_changes_mid_run
         await _server.Services.GetRequiredService<IApiKeyStore>().AddAsync(issued.Key, CancellationToken.None);
         var http = new HttpClient { BaseAddress = LocalHttpServer.BaseAddressOf(_server) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", issued.Secret);
+        _cli = new GatewayTarget(http.BaseAddress!.ToString(), issued.Secret);
         // On a fresh virtual host a goal published before the endpoints bound their exchanges is lost.
         await Eventually.Until(async () =>
         {
