@@ -61,9 +61,9 @@ public static class AgentModelRegistration
     /// so the services of a distributed deployment read the same pinned definitions.
     public static IServiceCollection AddPinnedAgents(this IServiceCollection services)
     {
-        services.AddOptions<AgentsOptions>();
+        services.AddOptions<AgentsOptions>().BindConfiguration(AgentsOptions.Section);
         services.TryAddSingleton<IAgentDefinitionStore>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
-            ? new RedisAgentDefinitionStore(redis, sp.GetRequiredService<IOptions<AgentsOptions>>().Value.PinnedDefinitionRetention)
+            ? new RedisAgentDefinitionStore(redis, sp.GetRequiredService<IOptions<AgentsOptions>>().Value.PinnedDefinitionRetention, sp.GetRequiredService<IOptions<AgentsOptions>>().Value.PinnedDefinitionKeyPrefix)
             : new InMemoryAgentDefinitionStore());
         services.TryAddSingleton(sp => new PinnedAgents(
             sp.GetRequiredService<AgentCatalog>(),

@@ -15,6 +15,11 @@ public sealed class AgentsOptions
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
     public TimeSpan PinnedDefinitionRetention { get; set; } = TimeSpan.FromDays(30);
 
+    /// Where in Redis the pinned definitions are kept, the hash after it. Deployments sharing a Redis
+    /// may share it too (a hash names one content); tests give theirs a prefix of their own to clean up.
+    [Required]
+    public string PinnedDefinitionKeyPrefix { get; set; } = "agentry:agent-definition:";
+
     /// A relative path is looked for in the working folder and then in each folder above it,
     /// as git looks for .git, so commands work from anywhere inside a checkout.
     public string ResolvePath()

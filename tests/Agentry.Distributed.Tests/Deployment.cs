@@ -52,6 +52,7 @@ public sealed class Deployment : IAsyncDisposable
             ["ToolExecutor__Redis__KeyPrefix"] = keys,
             ["Notifier__Redis__KeyPrefix"] = keys,
             ["Triggers__Schedules__KeyPrefix"] = keys,
+            ["Agents__PinnedDefinitionKeyPrefix"] = keys + "agent-definition:",
             ["Llm__Cache__KeyPrefix"] = keys + "llm-cache:",
             ["ConnectionStrings__rabbitmq"] = amqpUrl,
             ["ConnectionStrings__redis"] = redis,

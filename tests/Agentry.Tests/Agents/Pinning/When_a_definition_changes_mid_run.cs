@@ -206,6 +206,7 @@ public sealed class When_a_definition_changes_mid_run
             ["ToolExecutor:Redis:KeyPrefix"] = _keyPrefix,
             ["Notifier:Redis:KeyPrefix"] = _keyPrefix,
             ["Triggers:Schedules:KeyPrefix"] = _keyPrefix,
+            ["Agents:PinnedDefinitionKeyPrefix"] = _keyPrefix + "agent-definition:",
             ["Triggers:Schedules:Enabled"] = "false",
             ["Llm:DefaultProvider"] = "primary",
             ["Llm:Providers:primary:Kind"] = "openai-compatible",

@@ -116,17 +116,15 @@ public sealed class When_a_run_resolves_its_pinned_definition
     public async Task Should_keep_the_text_in_redis_for_every_service_with_its_retention()
     {
         await using var redis = await TestRedis.ConnectAsync();
-        var store = new RedisAgentDefinitionStore(redis.Multiplexer, TimeSpan.FromDays(30));
-        // A text of this test's own, so that its hash is not one another test or run keeps.
-        var text = VersionOne + $"# {Guid.NewGuid():N}\n";
-        var hash = AgentDefinitionHash.Of(text);
+        var prefix = redis.NewKeyPrefix();
+        var store = new RedisAgentDefinitionStore(redis.Multiplexer, TimeSpan.FromDays(30), prefix);
+        var hash = AgentDefinitionHash.Of(VersionOne);
 
-        await store.KeepAsync(hash, text, CancellationToken.None);
-        var read = await new RedisAgentDefinitionStore(await TestRedis.ConnectAnotherAsync(), TimeSpan.FromDays(30)).FindAsync(hash, CancellationToken.None);
+        await store.KeepAsync(hash, VersionOne, CancellationToken.None);
+        var read = await new RedisAgentDefinitionStore(await TestRedis.ConnectAnotherAsync(), TimeSpan.FromDays(30), prefix).FindAsync(hash, CancellationToken.None);
 
-        Assert.That(read, Is.EqualTo(text));
-        Assert.That(await redis.Database.KeyTimeToLiveAsync(RedisAgentDefinitionStore.KeyPrefix + hash), Is.GreaterThan(TimeSpan.FromDays(29)));
-        Assert.That(await store.FindAsync(AgentDefinitionHash.Of("instructions: never kept\n"), CancellationToken.None), Is.Null);
-        await redis.Database.KeyDeleteAsync(RedisAgentDefinitionStore.KeyPrefix + hash);
+        Assert.That(read, Is.EqualTo(VersionOne), "what another process reads");
+        Assert.That(await redis.Database.KeyTimeToLiveAsync(prefix + hash), Is.GreaterThan(TimeSpan.FromDays(29)));
+        Assert.That(await store.FindAsync(AgentDefinitionHash.Of(VersionTwo), CancellationToken.None), Is.Null);
     }
 }
