@@ -94,6 +94,12 @@ public sealed class When_a_definition_changes_mid_run
         var http = await StartServerAsync("v1");
         var runId = await StartRunAsync(http);
         await WaitForApprovalAsync(http, runId);
+        using (var current = await http.PostAsync($"/runs/{runId}/definition", null))
+        {
+            Assert.That(current.StatusCode, Is.EqualTo(HttpStatusCode.OK), await current.Content.ReadAsStringAsync());
+            var answer = await current.Content.ReadFromJsonAsync<MoveDefinitionResponse>();
+            Assert.That((answer!.Moved, answer.Message), Is.EqualTo((false, $"Run {runId} is already on the current definition of 'adder' ({AgentDefinitionHash.Of(VersionOne)[..12]}).")));
+        }
 
         http = await RestartServerAsync("v2");
         var before = await Eventually.RunAsync(http, runId, r => r.Definition is not null, "the run's definition in its view");
