@@ -200,6 +200,12 @@ var show = new Command("show", "Show a run of a running deployment: what started
 };
 show.SetAction((parse, cancellationToken) => RunCommands.ShowAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, Console.Out, Console.Error, cancellationToken));
 
+var moveDefinition = new Command("move-definition", "Move a running (or escalated) run to its agent's current definition: from its next step it acts on the current instructions, tools, permissions, limits and model instead of those it started with. Needs the approve role; audited. Exits 0 when moved or already on the current definition, 2 when no such run is known, it has finished or its agent is no longer defined.")
+{
+    showRunIdArgument, gatewayOption, keyOption, tokenOption,
+};
+moveDefinition.SetAction((parse, cancellationToken) => RunCommands.MoveDefinitionAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, Console.Out, Console.Error, cancellationToken));
+
 var eval = EvalCommandLine.Create(agentsOption, verboseOption, keyOption, tokenOption);
 
 var scheduleAgentArgument = new Argument<string>("agent") { Description = "The agent, as `agentry schedules` lists it." };
@@ -261,6 +267,6 @@ var hooks = new Command("hooks", "The webhook inbox of a running deployment (POS
 
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, artifacts, schedules, hooks, eval,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, moveDefinition, artifacts, schedules, hooks, eval,
 };
 return await root.Parse(args).InvokeAsync();

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Agentry.Agents.Pinning;
 using Agentry.Contracts;
 
 namespace Agentry.Cli;
@@ -40,6 +41,11 @@ public static class RunCommands
             await output.WriteLineAsync($"run {run.RunId}  agent {run.Agent}  tenant {run.TenantId}  {run.Status}");
             await output.WriteLineAsync($"started by: {StartedBy(run.Trigger, run.Origin)}");
             await output.WriteLineAsync($"goal: {run.Goal}");
+            if (run.Definition is { } pinned)
+            {
+                await output.WriteLineAsync(DefinitionLine(pinned));
+            }
+
             foreach (var step in run.Steps)
             {
                 var calls = string.Join(", ", step.ToolCalls.Select(call => call.Tool));
@@ -75,6 +81,55 @@ public static class RunCommands
             return ExitCodes.NotCompleted;
         }
     }
+
+    /// The definition a run acts on, and how it stands against the current one (docs/durability.md).
+    public static string DefinitionLine(RunDefinition pinned)
+    {
+        var hash = pinned.AgentHash ?? "(none: started before runs pinned their definition)";
+        var against = pinned.CurrentHash is null ? "; the agent is no longer defined"
+            : pinned.MovingToHash is { } moving ? $"; moving to {AgentDefinitionHash.Abbreviate(moving)} at the next step"
+            : pinned.DiffersFromCurrent ? $"; differs from the current {AgentDefinitionHash.Abbreviate(pinned.CurrentHash)} (agentry move-definition {pinned.RunId})"
+            : "; the current one";
+        return $"definition: {hash}{against}";
+    }
+
+    /// `agentry move-definition RUN_ID`: the run takes its agent's current definition at its next step.
+    public static async Task<int> MoveDefinitionAsync(GatewayTarget gateway, string runId, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(runId, out var id))
+        {
+            await error.WriteLineAsync($"'{runId}' is not a run id (a GUID, as POST /runs or `agentry run` gave it).");
+            return ExitCodes.BadInput;
+        }
+
+        using var http = await ApprovalCommands.GatewayClientAsync(gateway, error);
+        if (http is null)
+        {
+            return ExitCodes.BadInput;
+        }
+
+        try
+        {
+            using var response = await http.PostAsync($"runs/{id}/definition", content: null, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                await error.WriteLineAsync(await ApprovalCommands.ProblemAsync(response, cancellationToken));
+                return response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict ? ExitCodes.BadInput : ExitCodes.NotCompleted;
+            }
+
+            var moved = (await response.Content.ReadFromJsonAsync<MoveDefinition>(Web, cancellationToken))!;
+            await output.WriteLineAsync(moved.Message);
+            return ExitCodes.Completed;
+        }
+        catch (HttpRequestException e)
+        {
+            await error.WriteLineAsync(ApprovalCommands.Unreachable(gateway, e));
+            return ExitCodes.NotCompleted;
+        }
+    }
+
+    /// The Gateway's answer to POST /runs/{id}/definition (its MoveDefinitionResponse).
+    private sealed record MoveDefinition(Guid RunId, string Agent, string? FromHash, string ToHash, bool Moved, string Message);
 
     /// What started a run, in a line: the trigger's kind, its name in the agent, and the firing.
     public static string StartedBy(TriggerKind? trigger, TriggerOrigin? origin)

@@ -7,7 +7,7 @@ namespace Agentry.Contracts;
 /// <param name="At">When the action was taken.</param>
 /// <param name="Actor">Who took it, with which credential: "alice (key 3f2a...)", "alice@acme.com (token 8c1d...)", "root (cli)".</param>
 /// <param name="Action">What was done, a dotted verb: "approval.approved", "approval.denied", "run.cancelled",
-/// "run.resumed", "run.closed", "key.created", "key.revoked", "memory.deleted".</param>
+/// "run.resumed", "run.closed", "run.definition-moved", "key.created", "key.revoked", "memory.deleted".</param>
 /// <param name="Source">From where: the caller's remote IP address, or "cli".</param>
 /// <param name="RunId">The run it acted on, if any.</param>
 /// <param name="Target">What it acted on within the run or tenant (a call id, a key id, a memory id), if any.</param>

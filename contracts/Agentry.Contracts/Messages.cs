@@ -52,6 +52,7 @@ public sealed record TriggerOrigin(string Name, string? Source = null, string? D
 /// <param name="Trigger">How the run was started, at step 1 (Memory records the run's start from
 /// whichever of this and the goal arrives first); null at later steps.</param>
 /// <param name="Origin">Which trigger of the agent started the run, at step 1.</param>
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
@@ -66,7 +67,8 @@ public sealed record ContextRequested(
     string? UserId = null,
     Guidance? Guidance = null,
     TriggerKind? Trigger = null,
-    TriggerOrigin? Origin = null);
+    TriggerOrigin? Origin = null,
+    string? AgentHash = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>
@@ -78,6 +80,7 @@ public sealed record ContextRequested(
 /// <param name="Usage">Tokens of the model calls Memory made to build this context (a summary of the older
 /// steps); null when it made none. The planning call passes them on to the saga with its proposal.</param>
 /// <param name="Cost">What those calls cost, in US dollars.</param>
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 public sealed record ContextLoaded(
     Guid RunId,
     string TenantId,
@@ -86,7 +89,8 @@ public sealed record ContextLoaded(
     IReadOnlyList<ContextMessage> Messages,
     PlanRequest? PlanRequest = null,
     TokenUsage? Usage = null,
-    decimal Cost = 0);
+    decimal Cost = 0,
+    string? AgentHash = null);
 
 /// <summary>The planning call's proposal for a step, before the saga accepts it.</summary>
 /// <param name="RunId">The run.</param>
@@ -141,6 +145,7 @@ public sealed record StepProposed(
 /// <param name="ContextUsage">Tokens of the model calls that built the step's context (a summary of the
 /// older steps); null when there were none. Counted in the run's totals with Usage.</param>
 /// <param name="ContextCost">What those calls cost, in US dollars.</param>
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -159,7 +164,8 @@ public sealed record StepPlanned(
     IReadOnlyList<ToolOutcome>? DecidedOutcomes = null,
     string? UserId = null,
     TokenUsage? ContextUsage = null,
-    decimal ContextCost = 0);
+    decimal ContextCost = 0,
+    string? AgentHash = null);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
@@ -208,6 +214,9 @@ public interface IRunEnded
 
     /// <summary>The agent definition's name.</summary>
     string Agent { get; }
+
+    /// <summary>The SHA-256 of the agent definition the run was pinned to when it ended; null from a publisher that does not pin.</summary>
+    string? AgentHash { get; }
 }
 
 /// <summary>A run ended with an answer.</summary>
@@ -220,6 +229,7 @@ public interface IRunEnded
 /// <param name="Duration">From goal to answer.</param>
 /// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
 /// <param name="ClosedBy">Set when a person closed an escalated run: who; the answer is then their resolution.</param>
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 public sealed record RunCompleted(
     Guid RunId,
     string TenantId,
@@ -229,7 +239,8 @@ public sealed record RunCompleted(
     TokenUsage Usage,
     TimeSpan Duration,
     decimal TotalCost = 0,
-    string? ClosedBy = null) : IRunEnded;
+    string? ClosedBy = null,
+    string? AgentHash = null) : IRunEnded;
 
 /// <summary>A run ended without an answer.</summary>
 /// <param name="RunId">The run.</param>
@@ -240,6 +251,7 @@ public sealed record RunCompleted(
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to failure.</param>
 /// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 public sealed record RunFailed(
     Guid RunId,
     string TenantId,
@@ -248,7 +260,8 @@ public sealed record RunFailed(
     int Steps,
     TokenUsage Usage,
     TimeSpan Duration,
-    decimal TotalCost = 0) : IRunEnded;
+    decimal TotalCost = 0,
+    string? AgentHash = null) : IRunEnded;
 
 /// <summary>A run was handed to a person. It waits, Escalated, until a person resumes it (ResumeRun),
 /// closes it (CloseRun) or cancels it (CancelRun); it is not the end of the run.</summary>
@@ -261,6 +274,7 @@ public sealed record RunFailed(
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to escalation.</param>
 /// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 public sealed record RunEscalated(
     Guid RunId,
     string TenantId,
@@ -270,7 +284,8 @@ public sealed record RunEscalated(
     int Steps,
     TokenUsage Usage,
     TimeSpan Duration,
-    decimal TotalCost = 0) : IRunEnded;
+    decimal TotalCost = 0,
+    string? AgentHash = null) : IRunEnded;
 
 /// <summary>A run was stopped on request.</summary>
 /// <param name="RunId">The run.</param>
@@ -281,6 +296,7 @@ public sealed record RunEscalated(
 /// <param name="Usage">Tokens over the whole run.</param>
 /// <param name="Duration">From goal to cancellation.</param>
 /// <param name="TotalCost">What every model call of the run cost, in US dollars.</param>
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 public sealed record RunCancelled(
     Guid RunId,
     string TenantId,
@@ -289,7 +305,8 @@ public sealed record RunCancelled(
     int Steps,
     TokenUsage Usage,
     TimeSpan Duration,
-    decimal TotalCost = 0) : IRunEnded;
+    decimal TotalCost = 0,
+    string? AgentHash = null) : IRunEnded;
 
 /// <summary>A person resumes an escalated run with guidance; the run plans its next step with it.</summary>
 /// <param name="RunId">The run.</param>
@@ -325,7 +342,8 @@ public sealed record RunResumed(Guid RunId, string TenantId, string Agent, int S
 /// <param name="Agent">The agent whose channels are used.</param>
 /// <param name="Channel">The channel: webhook, slack or email.</param>
 /// <param name="Notification">What to say.</param>
-public sealed record DeliverNotification(Guid RunId, string TenantId, string Agent, string Channel, Notification Notification);
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
+public sealed record DeliverNotification(Guid RunId, string TenantId, string Agent, string Channel, Notification Notification, string? AgentHash = null);
 
 /// <summary>Stop a run.</summary>
 /// <param name="RunId">The run.</param>
@@ -358,6 +376,7 @@ public sealed record RunDeadlineReached(Guid RunId, string TenantId, DateTimeOff
 /// <param name="OnTimeout">What happens then: Deny or Escalate.</param>
 /// <param name="Thought">The model's reasoning for the step, to help the person decide.</param>
 /// <param name="Goal">The run's goal.</param>
+/// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 public sealed record ApprovalRequested(
     Guid RunId,
     string TenantId,
@@ -367,7 +386,8 @@ public sealed record ApprovalRequested(
     DateTimeOffset ExpiresAt,
     string OnTimeout,
     string? Thought = null,
-    string? Goal = null);
+    string? Goal = null,
+    string? AgentHash = null);
 
 /// <summary>A person's (or the timeout's) decision on one call waiting for approval.</summary>
 /// <param name="RunId">The run.</param>
@@ -488,6 +508,8 @@ public sealed record GetRun(Guid RunId);
 /// <param name="ExtractionUsage">Tokens of asking the model, after the run completed, what it taught about its
 /// user (long-term memory); not in Usage, which is what the run itself spent. Null when it was not asked.</param>
 /// <param name="ExtractionCost">What that cost, in US dollars; not in TotalCost.</param>
+/// <param name="Definition">Which version of its agent the run acts on, as the Planner holds it (the Gateway adds it
+/// to GET /runs/{id}); null from Memory, and when the Planner did not answer.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -507,7 +529,8 @@ public sealed record RunView(
     string? EscalationSummary = null,
     OnlineEvaluationView? OnlineEvaluation = null,
     TokenUsage? ExtractionUsage = null,
-    decimal? ExtractionCost = null)
+    decimal? ExtractionCost = null,
+    RunDefinition? Definition = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);

@@ -33,6 +33,12 @@ public sealed record AgentDefinition(
     /// What starts the agent's runs besides API calls: schedules, webhooks, event subscriptions.
     public IReadOnlyList<AgentTrigger> Triggers { get; init; } = [];
 
+    /// The file's text with its line endings normalised, and its SHA-256 (AgentDefinitionHash): what a
+    /// run pins when it starts (docs/durability.md). Null for a definition built in code, which no run pins.
+    public string? Text { get; init; }
+
+    public string? Hash { get; init; }
+
     /// The tool's policy, or null when the agent may not call it.
     public ToolPolicy? PolicyOf(string tool) => Tools.FirstOrDefault(t => t.Name == tool)?.Policy;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Agentry.Agents.Pinning;
 using Agentry.Agents.Tools;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -78,6 +79,8 @@ public static partial class AgentDefinitionLoader
             Approval = ReadApproval(reader, root.Find("approval")),
             Sandbox = ReadSandbox(reader, root.Find("sandbox")),
             Triggers = ReadTriggers(reader, root.Find("triggers")),
+            Text = AgentDefinitionHash.Normalize(yaml),
+            Hash = AgentDefinitionHash.Of(yaml),
         };
     }
 

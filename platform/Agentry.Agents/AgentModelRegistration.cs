@@ -1,4 +1,5 @@
 using Agentry.Agents.Mcp;
+using Agentry.Agents.Pinning;
 using Agentry.Agents.Tools;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Agentry.Agents;
 
@@ -45,11 +47,29 @@ public static class AgentModelRegistration
             sp.GetRequiredService<IOptions<AgentsOptions>>().Value.ResolvePath(),
             sp.GetRequiredService<ToolCatalog>(),
             sp.GetService<IConfiguration>() is { } settings ? ModelProviders.Names(settings) : null));
+        services.AddPinnedAgents();
         if (!services.Any(d => d.ImplementationType == typeof(AgentCatalogAtStart)))
         {
             services.AddHostedService<AgentCatalogAtStart>();
         }
 
+        return services;
+    }
+
+    /// The runs' pinned definitions (PinnedAgents) over the catalog and tool catalog registered.
+    /// The store is Redis when the deployment has it (every service then registers the connection),
+    /// so the services of a distributed deployment read the same pinned definitions.
+    public static IServiceCollection AddPinnedAgents(this IServiceCollection services)
+    {
+        services.AddOptions<AgentsOptions>().BindConfiguration(AgentsOptions.Section);
+        services.TryAddSingleton<IAgentDefinitionStore>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
+            ? new RedisAgentDefinitionStore(redis, sp.GetRequiredService<IOptions<AgentsOptions>>().Value.PinnedDefinitionRetention, sp.GetRequiredService<IOptions<AgentsOptions>>().Value.PinnedDefinitionKeyPrefix)
+            : new InMemoryAgentDefinitionStore());
+        services.TryAddSingleton(sp => new PinnedAgents(
+            sp.GetRequiredService<AgentCatalog>(),
+            sp.GetRequiredService<IAgentDefinitionStore>(),
+            sp.GetRequiredService<ToolCatalog>(),
+            sp.GetService<IConfiguration>() is { } settings ? ModelProviders.Names(settings) : null));
         return services;
     }
 

@@ -1,12 +1,13 @@
 using Agentry.Contracts;
 using Agentry.Agents;
+using Agentry.Agents.Pinning;
 using MassTransit;
 
 namespace Agentry.Evaluator;
 
 /// Judges a step that ended in a final answer: by the rules, then, for agents that turn it on, by
 /// the model judge.
-public sealed class FinalAnswerConsumer(AgentCatalog agents, ModelJudge judge) : IConsumer<StepPlanned>
+public sealed class FinalAnswerConsumer(PinnedAgents agents, ModelJudge judge) : IConsumer<StepPlanned>
 {
     public async Task Consume(ConsumeContext<StepPlanned> context)
     {
@@ -18,7 +19,7 @@ public sealed class FinalAnswerConsumer(AgentCatalog agents, ModelJudge judge) :
 
         using var telemetry = EvaluationTelemetry.Start(step.RunId, step.Step);
         var verdict = Rules.JudgeAnswer(step);
-        if (verdict.Verdict == Verdict.Complete && agents.Find(step.Agent) is { Evaluation.Judge: true } agent)
+        if (verdict.Verdict == Verdict.Complete && await agents.FindAsync(step.Agent, step.AgentHash, context.CancellationToken) is { Evaluation.Judge: true } agent)
         {
             verdict = await judge.JudgeAsync(step, agent, context.CancellationToken);
         }

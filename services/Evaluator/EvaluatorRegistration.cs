@@ -1,3 +1,4 @@
+using Agentry.Agents;
 using Agentry.Evaluation.Online;
 using Agentry.Evaluation.Stores.Sqlite;
 using Agentry.Evaluator.Online;
@@ -37,6 +38,7 @@ public static class EvaluatorRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<OnlineGrading>();
         services.TryAddSingleton(_ => OnlineGradeStore(configuration));
+        services.AddPinnedAgents();
         return services;
     }
 

@@ -62,8 +62,8 @@ public static class RunsApi
             return Results.Accepted($"/runs/{runId}", new StartRunResponse(runId, "Accepted"));
         }).RequireAuthorization(GatewayRoles.Submit).CountedAsSubmission();
 
-        runs.MapGet("/{runId:guid}", async (Guid runId, ClaimsPrincipal caller, IRequestClient<GetRun> memory, CancellationToken cancellationToken) =>
-            await RunOf(runId, caller, memory, cancellationToken) is { } run ? Results.Ok(run) : NotFound(runId))
+        runs.MapGet("/{runId:guid}", async (Guid runId, ClaimsPrincipal caller, IRequestClient<GetRun> memory, IRequestClient<GetRunDefinition> planner, CancellationToken cancellationToken) =>
+            await RunOf(runId, caller, memory, cancellationToken) is { } run ? Results.Ok(await RunDefinitionsApi.WithDefinitionAsync(run, planner, cancellationToken)) : NotFound(runId))
             .RequireAuthorization(GatewayRoles.Read);
 
         runs.MapPost("/{runId:guid}/cancel", async (Guid runId, CancelRunRequest? request, HttpContext http, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
@@ -108,6 +108,7 @@ public static class RunsApi
             }, cancellationToken);
         }).RequireAuthorization(GatewayRoles.Approve);
 
+        runs.MapRunDefinitionsApi();
         app.MapApprovalsApi();
         return app;
     }
@@ -164,6 +165,7 @@ public static class RunsApi
         bus.AddMemoryClients();
         bus.AddRequestClient<GetPendingApprovals>(RequestTimeout.After(s: 10));
         bus.AddRequestClient<GetAuditTrail>(RequestTimeout.After(s: 10));
+        bus.AddRequestClient<GetRunDefinition>(RequestTimeout.After(s: 10));
         bus.AddArtifactClients();
     }
 }

@@ -1,3 +1,4 @@
+using Agentry.Agents;
 using Agentry.Llm;
 using Agentry.ServiceDefaults;
 using MassTransit;
@@ -47,6 +48,7 @@ public static class MemoryRegistration
         services.TryAddSingleton<TranscriptSummarizer>();
         services.TryAddSingleton<ContextBuilder>();
         services.ResolveAtStart<ITranscriptStore>();
+        services.AddPinnedAgents();
         return services;
     }
 

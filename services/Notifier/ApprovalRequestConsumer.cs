@@ -51,7 +51,7 @@ public sealed partial class ApprovalRequestConsumer(
             var notification = new Notification("approval.requested", $"Approval needed: {call.Tool} for agent {request.Agent}", text,
                 RunLinks.Of(configuration, request.RunId), JsonSerializer.SerializeToElement(notice, JsonSerializerOptions.Web),
                 Key: $"approval.requested:{request.RunId}:{request.Step}:{call.CallId}");
-            await dispatcher.NotifyAsync(context, request.RunId, request.TenantId, request.Agent, notification, context.CancellationToken);
+            await dispatcher.NotifyAsync(context, request.RunId, request.TenantId, request.Agent, notification, context.CancellationToken, request.AgentHash);
         }
     }
 

@@ -2,6 +2,7 @@ using Agentry.Contracts;
 using Agentry.Notifier.Channels;
 using Agentry.Notifier.Delivery;
 using Agentry.Agents;
+using Agentry.Agents.Pinning;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,16 +12,16 @@ namespace Agentry.Notifier;
 /// The one way into the channels, for every kind of notification: one DeliverNotification per
 /// channel the agent has, so each is retried on its own (the endpoint's retry policy, then the error
 /// queue) and a failing channel never repeats or holds up the others.
-public sealed partial class NotificationDispatcher(AgentCatalog agents, IEnumerable<INotificationChannel> channels, ILogger<NotificationDispatcher> logger)
+public sealed partial class NotificationDispatcher(PinnedAgents agents, IEnumerable<INotificationChannel> channels, ILogger<NotificationDispatcher> logger)
 {
     /// Returns the channels it was sent to (none: the agent has no channel, and only the log has it).
-    public async Task<IReadOnlyList<string>> NotifyAsync(IPublishEndpoint bus, Guid runId, string tenantId, string agent, Notification notification, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> NotifyAsync(IPublishEndpoint bus, Guid runId, string tenantId, string agent, Notification notification, CancellationToken cancellationToken, string? agentHash = null)
     {
-        var to = agents.Find(agent)?.Notify ?? AgentNotifications.None;
+        var to = (await agents.FindAsync(agent, agentHash, cancellationToken))?.Notify ?? AgentNotifications.None;
         var names = channels.Where(c => c.IsConfigured(to)).Select(c => c.Name).ToList();
         foreach (var name in names)
         {
-            await bus.Publish(new DeliverNotification(runId, tenantId, agent, name, notification), cancellationToken);
+            await bus.Publish(new DeliverNotification(runId, tenantId, agent, name, notification, agentHash), cancellationToken);
         }
 
         if (names.Count == 0)
@@ -39,7 +40,7 @@ public sealed partial class NotificationDispatcher(AgentCatalog agents, IEnumera
 /// the endpoint's retry policy tries again and, when it gives up, the message goes to the error queue.
 /// Each channel delivers a notification once (IDeliveryLedger), whatever arrives again.
 public sealed partial class DeliverNotificationConsumer(
-    AgentCatalog agents,
+    PinnedAgents agents,
     IEnumerable<INotificationChannel> channels,
     IDeliveryLedger ledger,
     IOptions<NotifierOptions> options,
@@ -50,7 +51,7 @@ public sealed partial class DeliverNotificationConsumer(
         var message = context.Message;
         var channel = channels.FirstOrDefault(c => c.Name == message.Channel)
             ?? throw new InvalidOperationException($"No notification channel is named '{message.Channel}'; known: {string.Join(", ", channels.Select(c => c.Name))}.");
-        var agent = agents.Find(message.Agent) ?? throw new InvalidOperationException(agents.DescribeUnknown(message.Agent));
+        var agent = await agents.GetAsync(message.Agent, message.AgentHash, context.CancellationToken);
         if (!channel.IsConfigured(agent.Notify))
         {
             // The definition changed since the notification was queued.

@@ -1,3 +1,4 @@
+using Agentry.Agents;
 using Agentry.Notifier.Channels;
 using Agentry.Notifier.Delivery;
 using Agentry.ServiceDefaults;
@@ -34,6 +35,7 @@ public static class NotifierRegistration
         services.AddSingleton<INotificationChannel, SlackChannel>();
         services.AddSingleton<INotificationChannel, EmailChannel>();
         services.AddSingleton<NotificationDispatcher>();
+        services.AddPinnedAgents();
         return services;
     }
 

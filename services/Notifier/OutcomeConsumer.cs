@@ -25,11 +25,11 @@ public sealed partial class OutcomeConsumer(
     {
         var m = context.Message;
         var title = m.ClosedBy is { } by ? $"Run of {m.Agent} closed by {by}" : $"Run of {m.Agent} completed";
-        return DeliverAsync(context, RunOutcome.From(m), title, m.Answer);
+        return DeliverAsync(context, RunOutcome.From(m), title, m.Answer, m.AgentHash);
     }
 
     public Task Consume(ConsumeContext<RunFailed> context) =>
-        DeliverAsync(context, RunOutcome.From(context.Message), $"Run of {context.Message.Agent} failed", context.Message.Reason);
+        DeliverAsync(context, RunOutcome.From(context.Message), $"Run of {context.Message.Agent} failed", context.Message.Reason, context.Message.AgentHash);
 
     public async Task Consume(ConsumeContext<RunEscalated> context)
     {
@@ -37,11 +37,11 @@ public sealed partial class OutcomeConsumer(
         var summary = EscalationSummary.Write(m, await TranscriptAsync(context), RunLink(m.RunId));
         // Memory keeps it with the run, so the console's escalations page shows what the person was sent.
         await context.Publish(new EscalationSummarized(m.RunId, m.TenantId, m.Steps, summary), context.CancellationToken);
-        await DeliverAsync(context, RunOutcome.From(m) with { Summary = summary }, $"Run of {m.Agent} needs a person: {Shorten(m.Reason)}", summary);
+        await DeliverAsync(context, RunOutcome.From(m) with { Summary = summary }, $"Run of {m.Agent} needs a person: {Shorten(m.Reason)}", summary, m.AgentHash);
     }
 
     public Task Consume(ConsumeContext<RunCancelled> context) =>
-        DeliverAsync(context, RunOutcome.From(context.Message), $"Run of {context.Message.Agent} cancelled", context.Message.Reason);
+        DeliverAsync(context, RunOutcome.From(context.Message), $"Run of {context.Message.Agent} cancelled", context.Message.Reason, context.Message.AgentHash);
 
     /// Memory's record of the run, once it holds the escalated step; after a few tries, whatever it
     /// holds, and null when Memory does not answer, so the person hears of the escalation regardless.
@@ -71,14 +71,14 @@ public sealed partial class OutcomeConsumer(
 
     private Uri? RunLink(Guid runId) => RunLinks.Of(configuration, runId);
 
-    private async Task DeliverAsync(ConsumeContext context, RunOutcome outcome, string title, string text)
+    private async Task DeliverAsync(ConsumeContext context, RunOutcome outcome, string title, string text, string? agentHash)
     {
         LogOutcome(logger, outcome.RunId, outcome.Agent, outcome.Status, outcome.Steps, outcome.Answer ?? outcome.Reason ?? "");
         var link = RunLink(outcome.RunId);
         // A run ends once per step count: an escalated run that is resumed and ends again is a new outcome.
         var notification = new Notification(outcome.Event, title, text, link, JsonSerializer.SerializeToElement(outcome, JsonSerializerOptions.Web),
             Key: $"{outcome.Event}:{outcome.RunId}:{outcome.Steps}");
-        await dispatcher.NotifyAsync(context, outcome.RunId, outcome.TenantId, outcome.Agent, notification, context.CancellationToken);
+        await dispatcher.NotifyAsync(context, outcome.RunId, outcome.TenantId, outcome.Agent, notification, context.CancellationToken, agentHash);
     }
 
     private static string Shorten(string text) => text.Length <= 120 ? text : string.Concat(text.AsSpan(0, 119), "…");

@@ -5,6 +5,7 @@ using Agentry.Planner.Planning;
 using Agentry.Planner.StateMachines;
 using Agentry.Planner.Tenants;
 using Agentry.ServiceDefaults;
+using Agentry.Agents;
 using Agentry.Agents.Tools;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -42,6 +43,7 @@ public static class PlannerRegistration
         services.TryAddSingleton<ToolArgumentsValidator>();
         services.TryAddSingleton<ToolCallReplies>();
         services.AddHostedService<DeadlineMonitor>();
+        services.AddPinnedAgents();
         return services;
     }
 
@@ -61,6 +63,7 @@ public static class PlannerRegistration
         }
 
         bus.AddConsumer<PlanStepConsumer>();
+        bus.AddConsumer<GetRunDefinitionConsumer>();
     }
 
     // Both entry points need the connection and the options; registering them twice is harmless.

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Agentry.Agents.Pinning;
 using Agentry.Contracts;
 using Agentry.Agents;
 using Agentry.ServiceDefaults.Telemetry;
@@ -19,7 +20,7 @@ namespace Agentry.ToolExecutor;
 public sealed partial class ExecuteStepConsumer(
     ToolRegistry registry,
     IToolCallLedger ledger,
-    AgentCatalog agents,
+    PinnedAgents agents,
     ToolCallGuard guard,
     SubAgentCalls subAgents,
     ILogger<ExecuteStepConsumer> logger) : IConsumer<StepPlanned>
@@ -40,7 +41,7 @@ public sealed partial class ExecuteStepConsumer(
         }
 
         var cancellationToken = context.CancellationToken;
-        var agent = agents.Find(step.Agent);
+        var agent = await agents.FindAsync(step.Agent, step.AgentHash, cancellationToken);
         var started = Stopwatch.GetTimestamp();
         var depth = step.ToolCalls.Any(c => SubAgentTools.IsSubAgent(c.Tool)) ? await subAgents.DepthOfAsync(step.RunId, cancellationToken) : 0;
 
@@ -96,7 +97,7 @@ public sealed partial class ExecuteStepConsumer(
             new(new ToolOutcome(call.CallId, call.Tool, call.Arguments, "", kind, error, TimeSpan.Zero), policy);
 
         var subAgent = SubAgentTools.TryGetAgent(call.Tool, out var child);
-        if (subAgent ? agents.Find(child!) is null : registry.Find(call.Tool) is null)
+        if (subAgent ? agents.Catalog.Find(child!) is null : registry.Find(call.Tool) is null)
         {
             return Refuse(ToolErrorKind.UnknownTool, subAgent ? $"There is no agent named '{child}' to call as {call.Tool}." : $"There is no tool named '{call.Tool}'.");
         }

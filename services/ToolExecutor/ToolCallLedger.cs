@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Agentry.Agents.Pinning;
 using Agentry.Agents;
 using Agentry.Contracts;
 using Agentry.Tools;
@@ -97,7 +98,7 @@ public sealed class InMemoryToolCallLedger : IToolCallLedger
 /// outputs (RunArtifacts), which go to Memory in a RunArtifactsKept. The workspace is on this
 /// ToolExecutor's disk (docs/sandbox.md): with several replicas, Tools:Files:Root must be a volume
 /// they share.
-public sealed class RunEndedConsumer(IToolCallLedger ledger, IBus bus, RunArtifacts? artifacts = null, AgentCatalog? agents = null) : IConsumer<IRunEnded>
+public sealed class RunEndedConsumer(IToolCallLedger ledger, IBus bus, RunArtifacts? artifacts = null, PinnedAgents? agents = null) : IConsumer<IRunEnded>
 {
     // An escalated run waits for a person and may be resumed (decision 0021): its calls, its
     // max_calls counts and its workspace must outlive the escalation; the ledger's retention expires
@@ -116,7 +117,8 @@ public sealed class RunEndedConsumer(IToolCallLedger ledger, IBus bus, RunArtifa
             return;
         }
 
-        artifacts.EndRun(run.RunId, agents?.Find(run.Agent)?.Sandbox.Outputs ?? []);
+        var agent = agents is null ? null : await agents.FindAsync(run.Agent, run.AgentHash, context.CancellationToken);
+        artifacts.EndRun(run.RunId, agent?.Sandbox.Outputs ?? []);
         if (artifacts.Collect(run.RunId, run.TenantId) is { } kept)
         {
             // Straight to the broker, not through this consume's outbox (which publishes only after

@@ -1,3 +1,4 @@
+using Agentry.Agents;
 using Agentry.ToolExecutor.SubAgents;
 using Agentry.Tools;
 using Agentry.ServiceDefaults;
@@ -38,6 +39,7 @@ public static class ToolExecutorRegistration
             services.TryAddSingleton<ISubAgentRuns, InMemorySubAgentRuns>();
         }
         services.ResolveAtStart<ToolRegistry>();
+        services.AddPinnedAgents();
         return services;
     }
 

@@ -52,6 +52,7 @@ public sealed class Deployment : IAsyncDisposable
             ["ToolExecutor__Redis__KeyPrefix"] = keys,
             ["Notifier__Redis__KeyPrefix"] = keys,
             ["Triggers__Schedules__KeyPrefix"] = keys,
+            ["Agents__PinnedDefinitionKeyPrefix"] = keys + "agent-definition:",
             ["Llm__Cache__KeyPrefix"] = keys + "llm-cache:",
             ["ConnectionStrings__rabbitmq"] = amqpUrl,
             ["ConnectionStrings__redis"] = redis,
@@ -106,9 +107,18 @@ public sealed class Deployment : IAsyncDisposable
     public ServiceProcess Get(string service, string instance = "1") =>
         _processes.Single(p => p.Service == service && p.Instance == instance);
 
-    public async Task<ServiceProcess> StartAnotherAsync(string service, string instance)
+    public Task<ServiceProcess> StartAnotherAsync(string service, string instance) => StartAnotherAsync(service, instance, new Dictionary<string, string>());
+
+    /// Another process with some settings of its own: a process of the next deploy (another agents folder, say).
+    public async Task<ServiceProcess> StartAnotherAsync(string service, string instance, IReadOnlyDictionary<string, string> overrides)
     {
-        var process = await ServiceProcess.StartAsync(service, instance, Environment);
+        var environment = new Dictionary<string, string>(Environment);
+        foreach (var (name, value) in overrides)
+        {
+            environment[name] = value;
+        }
+
+        var process = await ServiceProcess.StartAsync(service, instance, environment);
         _processes.Add(process);
         return process;
     }

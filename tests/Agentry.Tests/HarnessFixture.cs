@@ -36,6 +36,7 @@ public abstract class HarnessFixture
         services.AddSingleton<TimeProvider>(Clock);
         services.AddSingleton(Agents);
         services.AddSingleton(ShippedTools.Catalog);
+        services.AddPinnedAgents();
         ConfigureServices(services);
         services.AddMassTransitTestHarness(bus =>
         {

@@ -1,4 +1,5 @@
 using Agentry.Agents;
+using Agentry.Agents.Pinning;
 using Agentry.Contracts;
 using Agentry.Evaluation.Grading;
 using Agentry.Evaluation.Online;
@@ -13,7 +14,7 @@ namespace Agentry.Evaluator.Online;
 /// run), and when a window of scores drops, publishes
 /// OnlineScoreDropped for the Notifier. The run has ended: nothing here can change or fail it.
 public sealed partial class OnlineEvaluationConsumer(
-    AgentCatalog agents,
+    PinnedAgents agents,
     OnlineGrading grading,
     IOnlineGradeStore store,
     IClientFactory clients,
@@ -27,7 +28,7 @@ public sealed partial class OnlineEvaluationConsumer(
     public async Task Consume(ConsumeContext<RunCompleted> context)
     {
         var completed = context.Message;
-        if (agents.Find(completed.Agent) is not { Evaluation.Online: { } online } agent || !OnlineSampling.IsSampled(completed.RunId, online.Sample))
+        if (await agents.FindAsync(completed.Agent, completed.AgentHash, context.CancellationToken) is not { Evaluation.Online: { } online } agent || !OnlineSampling.IsSampled(completed.RunId, online.Sample))
         {
             return;
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Agentry.Contracts;
 using Agentry.Agents;
+using Agentry.Agents.Pinning;
 using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ public sealed partial class ContextRequestedConsumer(
     ITranscriptStore store,
     RunStarts starts,
     ContextBuilder builder,
-    AgentCatalog agents,
+    PinnedAgents agents,
     ILogger<ContextRequestedConsumer> logger) : IConsumer<ContextRequested>
 {
     public async Task Consume(ConsumeContext<ContextRequested> context)
@@ -57,8 +58,7 @@ public sealed partial class ContextRequestedConsumer(
             await starts.RecordAsync(request, run, context.CancellationToken);
         }
 
-        var agent = agents.Find(request.Agent)
-            ?? throw new InvalidOperationException(agents.DescribeUnknown(request.Agent));
+        var agent = await agents.GetAsync(request.Agent, request.AgentHash, context.CancellationToken);
 
         var assembled = await builder.BuildAsync(agent, run, request, context.CancellationToken);
         span?.SetTag(AgentryTelemetry.Tags.ContextMessages, assembled.Messages.Count)
@@ -76,7 +76,7 @@ public sealed partial class ContextRequestedConsumer(
             return;
         }
 
-        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, assembled.Messages, request.PlanRequest, assembled.Usage, assembled.Cost));
+        await context.Publish(new ContextLoaded(request.RunId, request.TenantId, request.Agent, request.Step, assembled.Messages, request.PlanRequest, assembled.Usage, assembled.Cost, request.AgentHash));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} step {Step}: {Reason}")]

@@ -2,6 +2,7 @@ using System.Text;
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Agents;
+using Agentry.Agents.Pinning;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
@@ -15,7 +16,7 @@ namespace Agentry.Memory;
 public sealed partial class MemoryExtractionConsumer(
     ITranscriptStore transcripts,
     IMemoryItemStore items,
-    AgentCatalog agents,
+    PinnedAgents agents,
     ModelGateway models,
     ModelPrices prices,
     TimeProvider clock,
@@ -30,7 +31,7 @@ public sealed partial class MemoryExtractionConsumer(
     public async Task Consume(ConsumeContext<RunCompleted> context)
     {
         var completed = context.Message;
-        if (agents.Find(completed.Agent) is not { Memory.LongTerm: true } agent)
+        if (await agents.FindAsync(completed.Agent, completed.AgentHash, context.CancellationToken) is not { Memory.LongTerm: true } agent)
         {
             return;
         }

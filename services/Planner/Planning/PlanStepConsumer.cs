@@ -2,6 +2,7 @@ using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Planner.Deadlines;
 using Agentry.Agents;
+using Agentry.Agents.Pinning;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ namespace Agentry.Planner.Planning;
 public sealed partial class PlanStepConsumer(
     ModelGateway models,
     ChatModelInfo modelInfo,
-    AgentCatalog agents,
+    PinnedAgents agents,
     AgentToolPlugins plugins,
     PlanAndExecutePlanner planAndExecute,
     ToolCallReplies toolCalls,
@@ -28,10 +29,20 @@ public sealed partial class PlanStepConsumer(
     public async Task Consume(ConsumeContext<ContextLoaded> context)
     {
         var message = context.Message;
-        var agent = agents.Find(message.Agent);
+        AgentDefinition? agent;
+        try
+        {
+            agent = await agents.FindAsync(message.Agent, message.AgentHash, context.CancellationToken);
+        }
+        catch (PinnedDefinitionException e)
+        {
+            await Propose(context, error: e.Message);
+            return;
+        }
+
         if (agent is null)
         {
-            await Propose(context, error: agents.DescribeUnknown(message.Agent));
+            await Propose(context, error: agents.Catalog.DescribeUnknown(message.Agent));
             return;
         }
 

@@ -85,6 +85,15 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     /// Who closed the escalated run; its Answer is then their resolution.
     public string? ClosedBy { get; set; }
 
+    /// The agent definition the run acts on (docs/durability.md, decision 0028), pinned at its start;
+    /// a move an operator asked for (MoveRunDefinition) waits here until the next step boundary.
+    public string? AgentHash { get; set; }
+    public string? MoveToAgentHash { get; set; }
+    public string? MoveRequestedBy { get; set; }
+
+    /// The goal's own limits (RunLimits, JSON): a move to another definition keeps them.
+    public string? GoalLimitsJson { get; set; }
+
     public string? LastVerdict { get; set; }
     public string? LastReason { get; set; }
 }

@@ -3,6 +3,7 @@ using Agentry.Contracts;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.Tenants;
 using Agentry.Agents;
+using Agentry.Agents.Pinning;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using static Agentry.Planner.StateMachines.RunLimits;
@@ -22,18 +23,19 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         new[] { nameof(Completed), nameof(Failed), nameof(Escalated), nameof(Cancelled) }.ToFrozenSet();
 
     public AgentRunStateMachine(
-        AgentCatalog agents,
+        PinnedAgents agents,
         IRunDeadlines deadlines,
         TimeProvider clock,
         IOptions<GoalBounds>? bounds = null,
         ITenantRunSlots? tenantSlots = null,
         IOptions<TenantOptions>? tenants = null)
     {
-        var start = new RunStart(agents, bounds?.Value ?? GoalBounds.Default, clock);
+        var start = new RunStart(agents.Catalog, bounds?.Value ?? GoalBounds.Default, clock);
         var slots = new RunSlots(tenantSlots ?? new InMemoryTenantRunSlots(clock), tenants?.Value ?? new TenantOptions());
         var end = new RunOutcomes(deadlines, slots, clock);
         var approvals = new RunApprovals(agents, deadlines, clock);
-        var takeover = new RunTakeover(agents, clock);
+        var takeover = new RunTakeover(agents.Catalog, clock);
+        var definitions = new RunDefinitions(agents, end);
 
         InstanceState(x => x.CurrentState);
         this.ConnectEventObserver(new AgentRunTelemetry(clock));
@@ -63,6 +65,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         Event(() => ApprovalDeadlineReached, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
         Event(() => ResumeRequested, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
         Event(() => CloseRequested, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
+        Event(() => MoveRequested, e => e.CorrelateById(c => c.Message.RunId).OnMissingInstance(m => m.Discard()));
 
         // Late and duplicated messages land here: the state they expected has passed.
         OnUnhandledEvent(x => x.Ignore());
@@ -77,6 +80,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                     c => slots.TryTake(c, start.DeadlineOf(c.Message)),
                     taken => taken
                         .Then(c => start.Begin(c.Saga, c.Message))
+                        .ThenAsync(definitions.Pin)
                         .ThenAsync(end.SetDeadline)
                         .ThenAsync(RequestContext)
                         .TransitionTo(LoadingContext),
@@ -113,7 +117,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             // Calls go to the ToolExecutor, unless some need a person: then the accepted step waits.
             When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0)
                 .Then(c => AddUsage(c.Saga, c.Message))
-                .IfElse(approvals.AnyNeeded,
+                .IfElseAsync(approvals.AnyNeeded,
                     held => held.ThenAsync(c => approvals.Hold(c, RunSteps.Accept(c))).TransitionTo(AwaitingApproval),
                     released => released.ThenAsync(PublishStep).TransitionTo(Acting)),
             When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count == 0)
@@ -162,6 +166,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(ToolResult, c => c.Message.Step == c.Saga.Step && c.Saga.PendingVerdictJson is not null
                     && !RunPlans.OverReplanLimit(c.Saga, c.Message, RunPlans.PendingVerdict(c.Saga)))
                 .Then(c => RecordResults(c.Saga, c.Message))
+                .ThenAsync(definitions.ApplyMove)
                 .ThenAsync(c => RunPlans.Advance(c, c.Message, RunPlans.PendingVerdict(c.Saga)))
                 .TransitionTo(LoadingContext));
 
@@ -202,6 +207,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         During(Escalated,
             When(ResumeRequested, c => RunTakeover.StillAt(c.Saga, c.Message.AtStep) && !string.IsNullOrWhiteSpace(c.Message.Guidance))
                 .Then(c => takeover.Resume(c.Saga, c.Message))
+                .ThenAsync(definitions.ApplyMove)
                 .ThenAsync(end.SetDeadline)
                 .ThenAsync(slots.Renew)
                 .ThenAsync(RunMessages.PublishResume)
@@ -235,6 +241,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             // ReAct: a Replan verdict means the same as Continue.
             When(GoalEvaluated, c => IsCurrent(c) && IsContinue(c.Message) && HasStepsLeft(c.Saga) && !c.Saga.PlanAndExecute)
                 .Then(c => Remember(c.Saga, c.Message))
+                .ThenAsync(definitions.ApplyMove)
                 .ThenAsync(RequestNextContext)
                 .TransitionTo(LoadingContext));
 
@@ -252,8 +259,14 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(GoalEvaluated, c => IsCurrent(c) && IsContinue(c.Message) && HasStepsLeft(c.Saga) && c.Saga.PlanAndExecute
                     && !RunPlans.OverReplanLimit(c.Saga, RunPlans.Results(c.Saga), c.Message))
                 .Then(c => Remember(c.Saga, c.Message))
+                .ThenAsync(definitions.ApplyMove)
                 .ThenAsync(c => RunPlans.Advance(c, RunPlans.Results(c.Saga), c.Message))
                 .TransitionTo(LoadingContext));
+
+        // An operator's move to the current definition waits for the next step boundary (RunDefinitions).
+        During([LoadingContext, Planning, Acting, AwaitingApproval, Evaluating, Escalated],
+            When(MoveRequested, c => RunDefinitions.IsNewMove(c.Saga, c.Message))
+                .Then(c => RunDefinitions.Request(c.Saga, c.Message)));
 
         // The run's own deadline, a cancel and a fault end the run in every active state.
         During([LoadingContext, Planning, Acting, AwaitingApproval, Evaluating],
@@ -292,4 +305,5 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
     public Event<ApprovalDeadlineReached> ApprovalDeadlineReached { get; private set; } = null!;
     public Event<ResumeRun> ResumeRequested { get; private set; } = null!;
     public Event<CloseRun> CloseRequested { get; private set; } = null!;
+    public Event<MoveRunDefinition> MoveRequested { get; private set; } = null!;
 }

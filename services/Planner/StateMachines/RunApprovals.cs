@@ -3,6 +3,7 @@ using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Planner.Deadlines;
 using Agentry.Agents;
+using Agentry.Agents.Pinning;
 using MassTransit;
 using static Agentry.Planner.StateMachines.RunMessages;
 
@@ -10,19 +11,19 @@ namespace Agentry.Planner.StateMachines;
 
 /// Human approval (docs/approvals.md): a step whose calls need a person is held back until each
 /// waiting call is decided, or until the agent's approval timeout, which denies or escalates.
-public sealed class RunApprovals(AgentCatalog agents, IRunDeadlines deadlines, TimeProvider clock)
+public sealed class RunApprovals(PinnedAgents agents, IRunDeadlines deadlines, TimeProvider clock)
 {
     /// Who decided the calls the approval timeout denied.
     public const string TimeoutDecider = "approval timeout";
 
-    public bool AnyNeeded(BehaviorContext<AgentRunState, StepProposed> c) => Needing(c).Count > 0;
+    public async Task<bool> AnyNeeded(BehaviorContext<AgentRunState, StepProposed> c) => (await NeedingAsync(c)).Count > 0;
 
     /// Holds the accepted step back (RunSteps.Accept, as every step is accepted) and asks for approval
     /// of the calls that need it, with a durable deadline for the agent's approval timeout.
     public async Task Hold(BehaviorContext<AgentRunState, StepProposed> c, StepPlanned step)
     {
-        var agent = agents.Find(c.Saga.Agent)!;
-        c.Saga.Approvals = [.. Needing(c).Select(call => new PendingApproval(call.CallId, call.Tool))];
+        var agent = await agents.GetAsync(c.Saga.Agent, c.Saga.AgentHash, c.CancellationToken);
+        c.Saga.Approvals = [.. (await NeedingAsync(c)).Select(call => new PendingApproval(call.CallId, call.Tool))];
         // Whole milliseconds: the deadline store keeps milliseconds, and the deadline it hands back
         // must equal this one to be recognised.
         var expires = DateTimeOffset.FromUnixTimeMilliseconds((clock.GetUtcNow() + agent.Approval.Timeout).ToUnixTimeMilliseconds());
@@ -88,8 +89,8 @@ public sealed class RunApprovals(AgentCatalog agents, IRunDeadlines deadlines, T
     }
 
     /// The proposed calls whose tool's policy says a person must approve them.
-    private List<ToolCall> Needing(BehaviorContext<AgentRunState, StepProposed> c) =>
-        agents.Find(c.Saga.Agent) is { } agent
+    private async Task<List<ToolCall>> NeedingAsync(BehaviorContext<AgentRunState, StepProposed> c) =>
+        await agents.FindAsync(c.Saga.Agent, c.Saga.AgentHash, c.CancellationToken) is { } agent
             ? [.. c.Message.ToolCalls.Where(call => agent.PolicyOf(call.Tool)?.NeedsApproval == true)]
             : [];
 

@@ -24,7 +24,8 @@ internal static class RunMessages
             Deserialize<PlanRequest>(run.PlanRequestJson),
             run.UserId,
             Trigger: run.Step == 1 ? run.Trigger : null,
-            Origin: run.Step == 1 ? run.Origin : null);
+            Origin: run.Step == 1 ? run.Origin : null,
+            AgentHash: run.AgentHash);
 
     /// The step as the saga accepts it from the model's proposal.
     public static StepPlanned Accepted(AgentRunState run, StepProposed proposal) =>
@@ -45,7 +46,8 @@ internal static class RunMessages
             run.Goal,
             UserId: run.UserId,
             ContextUsage: proposal.ContextUsage,
-            ContextCost: proposal.ContextCost);
+            ContextCost: proposal.ContextCost,
+            AgentHash: run.AgentHash);
 
     /// The accepted step's calls that wait for a person.
     public static ApprovalRequested ApprovalRequest(AgentRunState run, StepPlanned step)
@@ -54,7 +56,7 @@ internal static class RunMessages
         return new ApprovalRequested(
             run.CorrelationId, run.TenantId, run.Agent, run.Step,
             [.. step.ToolCalls.Where(call => waiting.Contains(call.CallId))],
-            run.ApprovalExpiresAt!.Value, run.ApprovalOnTimeout.ToString(), step.Thought, run.Goal);
+            run.ApprovalExpiresAt!.Value, run.ApprovalOnTimeout.ToString(), step.Thought, run.Goal, run.AgentHash);
     }
 
     /// Publishes how the run ended under an id made of the run, the kind of end and the step, so that
@@ -66,24 +68,24 @@ internal static class RunMessages
         c.Publish(end, publish => publish.MessageId = RunEndMessageIds.Of(c.Saga.CorrelationId, typeof(TEnd).Name, c.Saga.Step));
 
     public static RunCompleted Completed(AgentRunState run, TimeProvider clock, string? closedBy = null) =>
-        new(run.CorrelationId, run.TenantId, run.Agent, run.Answer ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost, closedBy);
+        new(run.CorrelationId, run.TenantId, run.Agent, run.Answer ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost, closedBy, run.AgentHash);
 
     /// A closed run's RunCompleted: its answer is the resolution of the person who closed it.
     public static RunCompleted Closed(AgentRunState run, TimeProvider clock) => Completed(run, clock, run.ClosedBy);
 
     public static RunFailed Failed(AgentRunState run, TimeProvider clock) =>
-        new(run.CorrelationId, run.TenantId, run.Agent, run.LastReason ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost);
+        new(run.CorrelationId, run.TenantId, run.Agent, run.LastReason ?? "", run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost, run.AgentHash);
 
     public static RunEscalated Escalated(AgentRunState run, string reason, TimeProvider clock)
     {
         var summary = $"Goal: {run.Goal}{Environment.NewLine}"
             + $"Agent: {run.Agent}, {run.Step} step(s), {run.InputTokens + run.OutputTokens} tokens, {ModelPrices.Format(run.TotalCost)}.{Environment.NewLine}"
             + $"Why it stopped: {reason}";
-        return new RunEscalated(run.CorrelationId, run.TenantId, run.Agent, reason, summary, run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost);
+        return new RunEscalated(run.CorrelationId, run.TenantId, run.Agent, reason, summary, run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost, run.AgentHash);
     }
 
     public static RunCancelled Cancelled(AgentRunState run, string reason, TimeProvider clock) =>
-        new(run.CorrelationId, run.TenantId, run.Agent, reason, run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost);
+        new(run.CorrelationId, run.TenantId, run.Agent, reason, run.Step, Usage(run), clock.GetUtcNow() - run.StartedAt, run.TotalCost, run.AgentHash);
 
     /// RunResumed, and the context request of the resumed step, carrying the escalated step, its
     /// results, its verdict and the guidance, so that Memory records them before it builds the context.

@@ -12,7 +12,7 @@ public sealed class When_the_saga_endpoint_is_configured
     [Test]
     public void Should_partition_every_event_the_machine_declares()
     {
-        var machine = new AgentRunStateMachine(TestAgents.Catalog(), new InMemoryRunDeadlines(), TimeProvider.System);
+        var machine = new AgentRunStateMachine(new Agentry.Agents.Pinning.PinnedAgents(TestAgents.Catalog(), new Agentry.Agents.Pinning.InMemoryAgentDefinitionStore(), ShippedTools.Catalog), new InMemoryRunDeadlines(), TimeProvider.System);
         var declared = typeof(AgentRunStateMachine).GetProperties()
             .Where(p => p.PropertyType.IsGenericType && p.PropertyType.GetGenericTypeDefinition() == typeof(Event<>))
             .Select(p => p.PropertyType.GetGenericArguments()[0])
@@ -20,8 +20,8 @@ public sealed class When_the_saga_endpoint_is_configured
 
         var partitioned = AgentRunSagaDefinition.PartitionedMessages(machine);
 
-        Assert.That(declared, Has.Count.EqualTo(12), "the machine's events were not found");
+        Assert.That(declared, Has.Count.EqualTo(13), "the machine's events were not found");
         Assert.That(partitioned, Is.EquivalentTo(declared));
-        Assert.That(partitioned, Does.Contain(typeof(ResumeRun)).And.Contain(typeof(CloseRun)));
+        Assert.That(partitioned, Does.Contain(typeof(ResumeRun)).And.Contain(typeof(CloseRun)).And.Contain(typeof(MoveRunDefinition)));
     }
 }
