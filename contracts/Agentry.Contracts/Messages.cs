@@ -52,6 +52,8 @@ public sealed record TriggerOrigin(string Name, string? Source = null, string? D
 /// <param name="Trigger">How the run was started, at step 1 (Memory records the run's start from
 /// whichever of this and the goal arrives first); null at later steps.</param>
 /// <param name="Origin">Which trigger of the agent started the run, at step 1.</param>
+/// <param name="InputRef">Set when the run's input was larger than the payload store's inline limit: Input is
+/// then null and the input is kept out of line, for Memory to resolve when it builds the context.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
@@ -66,7 +68,8 @@ public sealed record ContextRequested(
     string? UserId = null,
     Guidance? Guidance = null,
     TriggerKind? Trigger = null,
-    TriggerOrigin? Origin = null);
+    TriggerOrigin? Origin = null,
+    PayloadRef? InputRef = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>

@@ -1,3 +1,4 @@
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 using MassTransit.Middleware;
@@ -46,6 +47,7 @@ public static class Extensions
         params Action<IBusRegistrationConfigurator>[] stages)
     {
         var rabbitMq = configuration.GetConnectionString("rabbitmq");
+        services.AddAgentryPayloads(configuration);
         services.AddMassTransit(bus =>
         {
             ConfigureAgentryBus(bus, stages);
@@ -56,6 +58,7 @@ public static class Extensions
                     // MassTransit's meter (consume counts, durations, errors, retries): see docs/observability.md.
                     transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
                     transport.UseRawJsonDeserializer(isDefault: false);
+                    UseMessageBound(transport, configuration);
                     // MassTransit's default (twice the cores) starves I/O-bound consumers on small
                     // machines; see docs/performance.md.
                     transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
@@ -76,6 +79,7 @@ public static class Extensions
                     // Upstream systems may publish plain JSON (content type application/json) without
                     // MassTransit's envelope; see docs/integration.md.
                     transport.UseRawJsonDeserializer(isDefault: false);
+                    UseMessageBound(transport, configuration);
                     // MassTransit's default (twice the cores) starves I/O-bound consumers on small
                     // machines; see docs/performance.md.
                     transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
@@ -92,6 +96,11 @@ public static class Extensions
 
         return services;
     }
+
+    /// Every message the bus sends or publishes is held to Payloads:MaxMessageBytes (docs/durability.md).
+    public static void UseMessageBound(IBusFactoryConfigurator transport, IConfiguration configuration) =>
+        transport.ConfigureSend(send => send.ConnectSendPipeSpecificationObserver(
+            new MessageBoundSpecification(configuration.GetValue($"{PayloadOptions.Section}:{nameof(PayloadOptions.MaxMessageBytes)}", new PayloadOptions().MaxMessageBytes))));
 
     /// Endpoint conventions shared by the real bus and the test harness, so tests run the same pipeline.
     public static void ConfigureAgentryBus(IBusRegistrationConfigurator bus, IEnumerable<Action<IBusRegistrationConfigurator>> stages)
@@ -110,6 +119,8 @@ public static class Extensions
             endpoint.UseMessageRetry(retry =>
             {
                 retry.Ignore<Exception>(BrokerOutageFilter.IsBrokerUnavailable);
+                // A message or run state over its bound would be just as large on every retry.
+                retry.Ignore<PayloadBoundException>();
                 retry.Intervals(0, 0, 20, 100, 500, 2000);
             });
             // Messages a consumer publishes go out only after it succeeded, so a retried

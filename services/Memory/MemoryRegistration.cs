@@ -1,3 +1,4 @@
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.Llm;
 using Agentry.ServiceDefaults;
 using MassTransit;
@@ -16,6 +17,7 @@ public static class MemoryRegistration
     /// embedded SQLite file.
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddAgentryPayloads(configuration);
         // Bound either way: the deployment files keep the SQLite fallback's location beside `mongodb`.
         services.AddOptions<MemoryOptions>().Configure(options =>
         {

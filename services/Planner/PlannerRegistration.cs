@@ -1,3 +1,4 @@
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.Llm;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.Persistence;
@@ -20,6 +21,7 @@ public static class PlannerRegistration
     public static IServiceCollection AddPlanner(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAgentryLlm(configuration);
+        services.AddAgentryPayloads(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<PlannerOptions>().BindConfiguration(PlannerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.Section).ValidateOnStart();
@@ -51,7 +53,8 @@ public static class PlannerRegistration
         if (RedisRegistration.HasRedis(configuration))
         {
             bus.AddPlannerRedis(configuration);
-            saga.RedisRepository(sp => AgentRunPersistence.RedisOptions(sp.GetRequiredService<IOptions<PlannerRedisOptions>>().Value));
+            saga.RedisRepository(sp => AgentRunPersistence.RedisOptions(
+                sp.GetRequiredService<IOptions<PlannerRedisOptions>>().Value, sp.GetRequiredService<IOptions<PayloadOptions>>().Value.MaxStateBytes));
         }
         else
         {

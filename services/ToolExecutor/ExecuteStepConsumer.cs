@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Agents;
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.ServiceDefaults.Telemetry;
 using Agentry.Agents.Tools;
 using Agentry.ToolExecutor.SubAgents;
@@ -22,6 +23,7 @@ public sealed partial class ExecuteStepConsumer(
     AgentCatalog agents,
     ToolCallGuard guard,
     SubAgentCalls subAgents,
+    PayloadStore payloads,
     ILogger<ExecuteStepConsumer> logger) : IConsumer<StepPlanned>
 {
     /// A call's state after this delivery: its outcome, a child run still running, or neither
@@ -222,7 +224,9 @@ public sealed partial class ExecuteStepConsumer(
         var tool = registry.Find(call.Tool)!;
         var invocation = new ToolInvocation(step.RunId, step.TenantId, step.Agent, step.Step, call.CallId) { Policy = agent.PolicyOf(call.Tool)!, Sandbox = agent.Sandbox };
         var attempt = await guard.RunAsync(call.Tool, token => tool.InvokeAsync(call.Arguments, invocation, token), cancellationToken);
-        return new(call.CallId, call.Tool, call.Arguments, attempt.Output, attempt.Kind, attempt.Error, clock.Elapsed);
+        // A large output is stored once, before the ledger records the outcome: the ledger, the
+        // ToolResult and the run state all carry the reference (docs/durability.md).
+        return await payloads.OutOfLineAsync(new(call.CallId, call.Tool, call.Arguments, attempt.Output, attempt.Kind, attempt.Error, clock.Elapsed), cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Step {Step} of run {RunId} is being run by another ToolExecutor; waiting for its outcome.")]

@@ -6,6 +6,7 @@ namespace Agentry.Planner.StateMachines;
 public static class AgentRunPersistence
 {
     /// Active runs never expire (their deadline ends them); finished ones expire after the retention.
-    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options) =>
-        new(options.RunKeyPrefix, run => AgentRunStateMachine.FinishedStates.Contains(run.CurrentState) ? options.FinishedRunRetention : null);
+    /// A state over maxBytes (Payloads:MaxStateBytes) is refused (docs/durability.md).
+    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options, int? maxBytes = null) =>
+        new(options.RunKeyPrefix, run => AgentRunStateMachine.FinishedStates.Contains(run.CurrentState) ? options.FinishedRunRetention : null) { MaxBytes = maxBytes };
 }

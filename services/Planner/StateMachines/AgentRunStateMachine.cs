@@ -3,6 +3,7 @@ using Agentry.Contracts;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.Tenants;
 using Agentry.Agents;
+using Agentry.ServiceDefaults.Payloads;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using static Agentry.Planner.StateMachines.RunLimits;
@@ -27,7 +28,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         TimeProvider clock,
         IOptions<GoalBounds>? bounds = null,
         ITenantRunSlots? tenantSlots = null,
-        IOptions<TenantOptions>? tenants = null)
+        IOptions<TenantOptions>? tenants = null,
+        PayloadStore? payloads = null)
     {
         var start = new RunStart(agents, bounds?.Value ?? GoalBounds.Default, clock);
         var slots = new RunSlots(tenantSlots ?? new InMemoryTenantRunSlots(clock), tenants?.Value ?? new TenantOptions());
@@ -70,6 +72,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                     c => slots.TryTake(c, start.DeadlineOf(c.Message)),
                     taken => taken
                         .Then(c => start.Begin(c.Saga, c.Message))
+                        .ThenAsync(c => RunStart.KeepInputOutOfLine(c.Saga, payloads, c.CancellationToken))
                         .ThenAsync(end.SetDeadline)
                         .ThenAsync(RequestContext)
                         .TransitionTo(LoadingContext),

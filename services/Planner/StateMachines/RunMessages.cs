@@ -24,7 +24,8 @@ internal static class RunMessages
             Deserialize<PlanRequest>(run.PlanRequestJson),
             run.UserId,
             Trigger: run.Step == 1 ? run.Trigger : null,
-            Origin: run.Step == 1 ? run.Origin : null);
+            Origin: run.Step == 1 ? run.Origin : null,
+            InputRef: run.InputRef);
 
     /// The step as the saga accepts it from the model's proposal.
     public static StepPlanned Accepted(AgentRunState run, StepProposed proposal) =>
