@@ -98,9 +98,12 @@ public static class Extensions
     }
 
     /// Every message the bus sends or publishes is held to Payloads:MaxMessageBytes (docs/durability.md).
-    public static void UseMessageBound(IBusFactoryConfigurator transport, IConfiguration configuration) =>
-        transport.ConfigureSend(send => send.ConnectSendPipeSpecificationObserver(
-            new MessageBoundSpecification(configuration.GetValue($"{PayloadOptions.Section}:{nameof(PayloadOptions.MaxMessageBytes)}", new PayloadOptions().MaxMessageBytes))));
+    public static void UseMessageBound(IBusFactoryConfigurator transport, IConfiguration configuration)
+    {
+        var bound = new MessageBoundSpecification(configuration.GetValue($"{PayloadOptions.Section}:{nameof(PayloadOptions.MaxMessageBytes)}", new PayloadOptions().MaxMessageBytes));
+        transport.ConfigureSend(send => send.ConnectSendPipeSpecificationObserver(bound));
+        transport.ConfigurePublish(publish => publish.ConnectPublishPipeSpecificationObserver(bound));
+    }
 
     /// Endpoint conventions shared by the real bus and the test harness, so tests run the same pipeline.
     public static void ConfigureAgentryBus(IBusRegistrationConfigurator bus, IEnumerable<Action<IBusRegistrationConfigurator>> stages)
