@@ -25,6 +25,11 @@ if (args.Contains("--sandbox"))
     return await SandboxBench.RunAsync(args);
 }
 
+if (args.Contains("--large-payloads"))
+{
+    return await LargePayloadBench.RunAsync(args);
+}
+
 if (args.Contains("--knowledge"))
 {
     return await KnowledgeBench.RunAsync(args);

@@ -93,6 +93,8 @@ public sealed class LargePayloadRun : IAsyncDisposable
             ["Llm:Providers:primary:Kind"] = "openai-compatible",
             ["Llm:Providers:primary:Endpoint"] = _fake.BaseUrl.ToString(),
             ["Llm:Providers:primary:MaxRetries"] = "0",
+            // Replies cached in the shared Redis would answer one test's run with another's script.
+            ["Llm:Cache:Enabled"] = "false",
             // The tool's own cap (16 KiB by default) would cut the output before the claim check sees it.
             ["Tools:MaxOutputChars"] = "4000000",
             ["Tools:CallTimeout"] = "00:01:00",
