@@ -49,7 +49,7 @@ public static class LargePayloadBench
               context_tokens: 16000
             limits:
               max_steps: 1000
-              max_tokens: 1000000000
+              max_tokens: 100000000
               deadline: 2h
             """);
 
@@ -205,7 +205,12 @@ public static class LargePayloadBench
             var messages = json.RootElement.GetProperty("messages").EnumerateArray().ToList();
             var summary = messages.Count > 0 && messages[0].TryGetProperty("content", out var first) && first.ValueKind == JsonValueKind.String
                 && first.GetString()!.StartsWith("You summarize", StringComparison.Ordinal);
-            var seen = messages.Count(m => m.GetProperty("role").GetString() == "tool");
+            // The step is read from the latest result ("s{n}:..."), not by counting results: once the
+            // context is compacted, the older ones are in a summary.
+            var latest = messages.LastOrDefault(m => m.GetProperty("role").GetString() == "tool");
+            var seen = latest.ValueKind == JsonValueKind.Object && System.Text.RegularExpressions.Regex.Match(latest.GetProperty("content").GetString() ?? "", @"\bs(\d+):x") is { Success: true } match
+                ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)
+                : 0;
             var message = new JsonObject { ["role"] = "assistant" };
             if (summary || seen >= steps)
             {

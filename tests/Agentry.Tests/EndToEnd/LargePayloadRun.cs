@@ -150,11 +150,11 @@ public sealed class LargePayloadRun : IAsyncDisposable
     }
 
     /// Starts a run and returns its id and a task that completes with how it ended.
-    public async Task<(Guid RunId, Task<string> End)> StartRunAsync(string goal = "Run the programs you are given.")
+    public async Task<(Guid RunId, Task<string> End)> StartRunAsync(string goal = "Run the programs you are given.", JsonElement? input = null)
     {
         var runId = NewId.NextGuid();
         var end = _ends.GetOrAdd(runId, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
-        await _host.Services.GetRequiredService<IBus>().Publish(new GoalReceived(runId, "default", Agent, goal));
+        await _host.Services.GetRequiredService<IBus>().Publish(new GoalReceived(runId, "default", Agent, goal, input));
         return (runId, end.Task);
     }
 

@@ -115,6 +115,30 @@ public sealed class When_a_tool_returns_a_large_result(bool distributed) : Redis
     }
 
     [Test]
+    public async Task Should_keep_a_large_input_out_of_the_run_state_and_of_each_context_request_and_show_it_to_the_model()
+    {
+        await StartAsync(2, 100);
+        var rows = string.Join(",", Enumerable.Range(0, 2000).Select(i => $$"""{"id":{{i}},"note":"order line {{i}} of the input"}"""));
+        var input = System.Text.Json.JsonDocument.Parse($$"""{"rows":[{{rows}}]}""").RootElement;
+
+        var (runId, end) = await _run.StartRunAsync(input: input);
+        var largestState = distributed ? LargestStateAsync(runId, end) : Task.FromResult(0L);
+        Assert.That(await LargePayloadRun.EndOf(end, TimeSpan.FromMinutes(2)), Is.EqualTo("RunCompleted: Done after 2 steps."));
+
+        Assert.That(input.GetRawText(), Has.Length.GreaterThan(80_000));
+        Assert.That(_run.LargestMessage[nameof(GoalReceived)], Is.GreaterThan(80_000), "the goal carries the input as published");
+        Assert.That(_run.LargestMessage[nameof(ContextRequested)], Is.LessThan(8 * 1024), "each context request carries its reference");
+        Assert.That(distributed ? (await PayloadKeysAsync()).Count : PayloadFiles().Length, Is.EqualTo(1), "the input, stored once");
+        if (distributed)
+        {
+            Assert.That(await largestState, Is.LessThan(8 * 1024), "the run state keeps the reference");
+        }
+
+        var firstUser = _run.Model.Requests[0].Messages.EnumerateArray().First(m => m.GetProperty("role").GetString() == "user").GetProperty("content").GetString()!;
+        Assert.That(firstUser, Does.Contain("order line 1999 of the input"), "Memory resolved the input for the model, whole");
+    }
+
+    [Test]
     public async Task Should_store_an_output_once_when_its_step_is_delivered_again_after_the_ledger_lost_it()
     {
         if (!distributed)
