@@ -55,6 +55,9 @@ public sealed class When_the_cli_shows_a_run : AgentryServerFixture
         var outcome = await App.Services.GetRequiredService<PayloadStore>().OutOfLineAsync(
             new ToolOutcome("call_1", "http_get", arguments, text, ToolErrorKind.None, null, TimeSpan.FromMilliseconds(5)), CancellationToken.None);
         var bus = App.Services.GetRequiredService<IBus>();
+        // A goal the saga refuses at once (no such agent) still makes a run of the tenant that Memory records.
+        await bus.Publish(new GoalReceived(runId, "default", "no-such-agent", "Read the big page."));
+        await UntilEndedAsync(runId);
         await bus.Publish(new StepPlanned(runId, "default", "assistant", 1, 8, null, [], null, new TokenUsage(1, 1), "m"));
         await bus.Publish(new ToolResult(runId, "default", "assistant", 1, 8, [outcome]));
         await Eventually.RunAsync(Http, runId, run => run.Steps.Any(s => s.Outcomes.Count > 0), $"run {runId}'s outcome to be recorded");
