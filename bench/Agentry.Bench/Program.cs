@@ -31,6 +31,11 @@ if (args.Contains("--in-memory-floor"))
     return await InMemoryFloor.RunAsync(args);
 }
 
+if (args.Contains("--large-payloads"))
+{
+    return await LargePayloadBench.RunAsync(args);
+}
+
 if (args.Contains("--knowledge"))
 {
     return await KnowledgeBench.RunAsync(args);

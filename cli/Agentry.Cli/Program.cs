@@ -194,11 +194,12 @@ var audit = new Command("audit", "Show the audit trail of the tenant of your key
 audit.SetAction((parse, cancellationToken) => AuditCommands.ListAsync(Gateway(parse), parse.GetValue(auditRunOption), parse.GetValue(auditLimitOption), Console.Out, Console.Error, cancellationToken));
 
 var showRunIdArgument = new Argument<string>("run-id") { Description = "The run's id." };
+var showOutputOption = new Option<string?>("--output") { Description = "Print the whole output of this call of the run (its call id), also one kept out of line." };
 var show = new Command("show", "Show a run of a running deployment: what started it (an API call, a schedule and its due time, a webhook and its delivery, an event), its status, steps and answer. Exits 2 when no such run is known.")
 {
-    showRunIdArgument, gatewayOption, keyOption, tokenOption,
+    showRunIdArgument, showOutputOption, gatewayOption, keyOption, tokenOption,
 };
-show.SetAction((parse, cancellationToken) => RunCommands.ShowAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, Console.Out, Console.Error, cancellationToken));
+show.SetAction((parse, cancellationToken) => RunCommands.ShowAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, Console.Out, Console.Error, cancellationToken, parse.GetValue(showOutputOption)));
 
 var moveDefinition = new Command("move-definition", "Move a running (or escalated) run to its agent's current definition: from its next step it acts on the current instructions, tools, permissions, limits and model instead of those it started with. Needs the approve role; audited. Exits 0 when moved or already on the current definition, 2 when no such run is known, it has finished or its agent is no longer defined.")
 {

@@ -14,7 +14,7 @@ public static class RunCommands
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
-    public static async Task<int> ShowAsync(GatewayTarget gateway, string runId, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> ShowAsync(GatewayTarget gateway, string runId, TextWriter output, TextWriter error, CancellationToken cancellationToken, string? callId = null)
     {
         if (!Guid.TryParse(runId, out var id))
         {
@@ -30,6 +30,11 @@ public static class RunCommands
 
         try
         {
+            if (callId is not null)
+            {
+                return await ShowOutputAsync(http, id, callId, output, error, cancellationToken);
+            }
+
             using var response = await http.GetAsync($"runs/{id}", cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
@@ -50,6 +55,11 @@ public static class RunCommands
             {
                 var calls = string.Join(", ", step.ToolCalls.Select(call => call.Tool));
                 await output.WriteLineAsync($"  step {step.Step}: {(calls.Length > 0 ? calls : step.FinalAnswer is not null ? "answer" : "-")}{(step.Verdict is { } verdict ? $"  -> {verdict}" : "")}");
+                foreach (var outcome in step.Outcomes.Where(o => o.OutputRef is not null))
+                {
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"    {outcome.CallId} {outcome.Tool}: {outcome.OutputRef!.Size:N0} bytes kept out of line ({outcome.OutputRef.Id}); --output {outcome.CallId} prints it"));
+                }
             }
 
             if (run.Answer is { } answer)
@@ -130,6 +140,20 @@ public static class RunCommands
 
     /// The Gateway's answer to POST /runs/{id}/definition (its MoveDefinitionResponse).
     private sealed record MoveDefinition(Guid RunId, string Agent, string? FromHash, string ToHash, bool Moved, string Message);
+
+    /// One call's whole output: the Gateway reads one kept out of line from its payload store.
+    private static async Task<int> ShowOutputAsync(HttpClient http, Guid runId, string callId, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync($"runs/{runId}/outputs/{Uri.EscapeDataString(callId)}", cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            await error.WriteLineAsync(await ApprovalCommands.ProblemAsync(response, cancellationToken));
+            return response.StatusCode == HttpStatusCode.NotFound ? ExitCodes.BadInput : ExitCodes.NotCompleted;
+        }
+
+        await output.WriteLineAsync(await response.Content.ReadAsStringAsync(cancellationToken));
+        return ExitCodes.Completed;
+    }
 
     /// What started a run, in a line: the trigger's kind, its name in the agent, and the firing.
     public static string StartedBy(TriggerKind? trigger, TriggerOrigin? origin)

@@ -53,6 +53,8 @@ public sealed record TriggerOrigin(string Name, string? Source = null, string? D
 /// whichever of this and the goal arrives first); null at later steps.</param>
 /// <param name="Origin">Which trigger of the agent started the run, at step 1.</param>
 /// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
+/// <param name="InputRef">Set when the run's input was larger than the payload store's inline limit: Input is
+/// then null and the input is kept out of line, for Memory to resolve when it builds the context.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
@@ -68,7 +70,8 @@ public sealed record ContextRequested(
     Guidance? Guidance = null,
     TriggerKind? Trigger = null,
     TriggerOrigin? Origin = null,
-    string? AgentHash = null);
+    string? AgentHash = null,
+    PayloadRef? InputRef = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>

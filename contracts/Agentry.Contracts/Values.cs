@@ -43,6 +43,9 @@ public sealed record ToolCall(string CallId, string Tool, JsonElement Arguments)
 /// <param name="ErrorKind">None when the call succeeded.</param>
 /// <param name="Error">What went wrong, in words, when it failed.</param>
 /// <param name="Duration">How long the call took.</param>
+/// <param name="OutputRef">Set when the output was larger than the payload store's inline limit: the whole
+/// output is kept out of line (claim check) and Output holds only its beginning and a note. Null: Output
+/// is the whole output.</param>
 public sealed record ToolOutcome(
     string CallId,
     string Tool,
@@ -50,11 +53,21 @@ public sealed record ToolOutcome(
     string Output,
     ToolErrorKind ErrorKind,
     string? Error,
-    TimeSpan Duration)
+    TimeSpan Duration,
+    PayloadRef? OutputRef = null)
 {
     /// <summary>True when the tool produced an output.</summary>
     public bool Succeeded => ErrorKind == ToolErrorKind.None;
 }
+
+/// <summary>A payload kept out of line (claim check): a tool output, a run's input or a model's output larger
+/// than the payload store's inline limit is stored once, under the hash of its content, and messages and the
+/// run state carry this instead (docs/durability.md).</summary>
+/// <param name="Id">"sha256:" and the lower-case hex SHA-256 of the content: the same content has the same id.</param>
+/// <param name="Size">The content's length in bytes.</param>
+/// <param name="MediaType">What the content is, such as text/plain or application/json.</param>
+/// <param name="Store">Where it is kept: file, redis or mongodb; a reader resolves it from there.</param>
+public sealed record PayloadRef(string Id, long Size, string MediaType, string Store);
 
 /// <summary>Roles of the messages in a planning context.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ContextRole>))]

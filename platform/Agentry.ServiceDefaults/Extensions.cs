@@ -1,3 +1,4 @@
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.ServiceDefaults.Telemetry;
 using Agentry.ServiceDefaults.Versions;
 using MassTransit;
@@ -47,6 +48,7 @@ public static class Extensions
         params Action<IBusRegistrationConfigurator>[] stages)
     {
         var rabbitMq = configuration.GetConnectionString("rabbitmq");
+        services.AddAgentryPayloads(configuration);
         services.AddMassTransit(bus =>
         {
             ConfigureAgentryBus(bus, stages);
@@ -58,6 +60,7 @@ public static class Extensions
                     transport.UseInstrumentation(serviceName: AppDomain.CurrentDomain.FriendlyName);
                     transport.UseRawJsonDeserializer(isDefault: false);
                     UseContractVersions(transport);
+                    UseMessageBound(transport, configuration);
                     // MassTransit's default (twice the cores) starves I/O-bound consumers on small
                     // machines; see docs/performance.md.
                     transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
@@ -79,6 +82,7 @@ public static class Extensions
                     // MassTransit's envelope; see docs/integration.md.
                     transport.UseRawJsonDeserializer(isDefault: false);
                     UseContractVersions(transport);
+                    UseMessageBound(transport, configuration);
                     // MassTransit's default (twice the cores) starves I/O-bound consumers on small
                     // machines; see docs/performance.md.
                     transport.PrefetchCount = configuration.GetValue("Bus:PrefetchCount", 32);
@@ -104,6 +108,14 @@ public static class Extensions
         bus.ConfigurePublish(publish => publish.ConnectPublishPipeSpecificationObserver(stamp));
     }
 
+    /// Every message the bus sends or publishes is held to Payloads:MaxMessageBytes (docs/durability.md).
+    public static void UseMessageBound(IBusFactoryConfigurator transport, IConfiguration configuration)
+    {
+        var bound = new MessageBoundSpecification(configuration.GetValue($"{PayloadOptions.Section}:{nameof(PayloadOptions.MaxMessageBytes)}", new PayloadOptions().MaxMessageBytes));
+        transport.ConfigureSend(send => send.ConnectSendPipeSpecificationObserver(bound));
+        transport.ConfigurePublish(publish => publish.ConnectPublishPipeSpecificationObserver(bound));
+    }
+
     /// Endpoint conventions shared by the real bus and the test harness, so tests run the same pipeline.
     public static void ConfigureAgentryBus(IBusRegistrationConfigurator bus, IEnumerable<Action<IBusRegistrationConfigurator>> stages)
     {
@@ -125,6 +137,8 @@ public static class Extensions
                 retry.Ignore<Exception>(BrokerOutageFilter.IsBrokerUnavailable);
                 // A version this build does not read stays unread however often it is tried.
                 retry.Ignore<UnreadableVersionException>();
+                // A message or run state over its bound would be just as large on every retry.
+                retry.Ignore<PayloadBoundException>();
                 retry.Intervals(0, 0, 20, 100, 500, 2000);
             });
             // Messages a consumer publishes go out only after it succeeded, so a retried

@@ -58,7 +58,8 @@ public static class Rules
             result.Step,
             o.Tool,
             Canonical(o.Arguments),
-            o.Succeeded ? o.Output : $"{o.ErrorKind}: {o.Error}")).ToList();
+            // An output kept out of line is known by its content id: the same content, the same result.
+            o.Succeeded ? o.OutputRef?.Id ?? o.Output : $"{o.ErrorKind}: {o.Error}")).ToList();
 
     // Arguments that differ only in key order, spacing, escaping or number notation are the same call.
     private static string Canonical(JsonElement arguments) => arguments.ValueKind switch

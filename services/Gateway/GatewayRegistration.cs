@@ -1,3 +1,4 @@
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.Gateway.Evaluations;
 using Agentry.Gateway.WebConsole;
 using Agentry.Gateway.Security;
@@ -16,7 +17,8 @@ namespace Agentry.Gateway;
 public static class GatewayRegistration
 {
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddGatewaySecurity(configuration)
+        services.AddAgentryPayloads(configuration)
+            .AddGatewaySecurity(configuration)
             .AddSingleton<TriggeredRuns>()
             .AddHostedService<EventSubscriptions>()
             .AddSchedules(configuration)

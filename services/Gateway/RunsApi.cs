@@ -1,3 +1,4 @@
+using Agentry.ServiceDefaults.Payloads;
 using System.Security.Claims;
 using System.Text.Json;
 using Agentry.Agents;
@@ -65,6 +66,24 @@ public static class RunsApi
         runs.MapGet("/{runId:guid}", async (Guid runId, ClaimsPrincipal caller, IRequestClient<GetRun> memory, IRequestClient<GetRunDefinition> planner, CancellationToken cancellationToken) =>
             await RunOf(runId, caller, memory, cancellationToken) is { } run ? Results.Ok(await RunDefinitionsApi.WithDefinitionAsync(run, planner, cancellationToken)) : NotFound(runId))
             .RequireAuthorization(GatewayRoles.Read);
+
+        // A tool output whole, as a person reads it: one kept out of line (docs/durability.md) is read
+        // from its payload store here, never carried whole in the run view.
+        runs.MapGet("/{runId:guid}/outputs/{callId}", async (Guid runId, string callId, ClaimsPrincipal caller, IRequestClient<GetRun> memory, PayloadStore payloads, CancellationToken cancellationToken) =>
+        {
+            if (await RunOf(runId, caller, memory, cancellationToken) is not { } run)
+            {
+                return NotFound(runId);
+            }
+
+            if (run.Steps.SelectMany(step => step.Outcomes).FirstOrDefault(o => o.CallId == callId) is not { } outcome)
+            {
+                return Results.Problem($"Run {runId} has no recorded outcome of a call '{callId}'.", statusCode: StatusCodes.Status404NotFound, title: "Call not found.");
+            }
+
+            var resolved = await payloads.ResolveAsync(outcome, null, cancellationToken);
+            return Results.Text(resolved.Succeeded ? resolved.Output : resolved.Error ?? resolved.Output, "text/plain; charset=utf-8");
+        }).RequireAuthorization(GatewayRoles.Read);
 
         runs.MapPost("/{runId:guid}/cancel", async (Guid runId, CancelRunRequest? request, HttpContext http, IRequestClient<GetRun> memory, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {

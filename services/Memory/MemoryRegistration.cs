@@ -1,4 +1,5 @@
 using Agentry.Agents;
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.Llm;
 using Agentry.ServiceDefaults;
 using MassTransit;
@@ -17,6 +18,7 @@ public static class MemoryRegistration
     /// embedded SQLite file.
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddAgentryPayloads(configuration);
         // Bound either way: the deployment files keep the SQLite fallback's location beside `mongodb`.
         services.AddOptions<MemoryOptions>().Configure(options =>
         {

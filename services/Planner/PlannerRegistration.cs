@@ -1,3 +1,4 @@
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.Llm;
 using Agentry.Planner.Deadlines;
 using Agentry.Planner.Persistence;
@@ -21,6 +22,7 @@ public static class PlannerRegistration
     public static IServiceCollection AddPlanner(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAgentryLlm(configuration);
+        services.AddAgentryPayloads(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<PlannerOptions>().BindConfiguration(PlannerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.Section).ValidateOnStart();
@@ -55,7 +57,8 @@ public static class PlannerRegistration
             bus.AddPlannerRedis(configuration);
             saga.RedisRepository(sp => AgentRunPersistence.RedisOptions(
                 sp.GetRequiredService<IOptions<PlannerRedisOptions>>().Value,
-                sp.GetRequiredService<IOptions<SchemaOptions>>().Value));
+                sp.GetRequiredService<IOptions<SchemaOptions>>().Value,
+                sp.GetRequiredService<IOptions<PayloadOptions>>().Value.MaxStateBytes));
         }
         else
         {

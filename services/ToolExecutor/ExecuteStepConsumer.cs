@@ -3,6 +3,7 @@ using System.Text.Json;
 using Agentry.Agents.Pinning;
 using Agentry.Contracts;
 using Agentry.Agents;
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.ServiceDefaults.Telemetry;
 using Agentry.Agents.Tools;
 using Agentry.ToolExecutor.SubAgents;
@@ -23,6 +24,7 @@ public sealed partial class ExecuteStepConsumer(
     PinnedAgents agents,
     ToolCallGuard guard,
     SubAgentCalls subAgents,
+    PayloadStore payloads,
     ILogger<ExecuteStepConsumer> logger) : IConsumer<StepPlanned>
 {
     /// A call's state after this delivery: its outcome, a child run still running, or neither
@@ -223,7 +225,9 @@ public sealed partial class ExecuteStepConsumer(
         var tool = registry.Find(call.Tool)!;
         var invocation = new ToolInvocation(step.RunId, step.TenantId, step.Agent, step.Step, call.CallId) { Policy = agent.PolicyOf(call.Tool)!, Sandbox = agent.Sandbox };
         var attempt = await guard.RunAsync(call.Tool, token => tool.InvokeAsync(call.Arguments, invocation, token), cancellationToken);
-        return new(call.CallId, call.Tool, call.Arguments, attempt.Output, attempt.Kind, attempt.Error, clock.Elapsed);
+        // A large output is stored once, before the ledger records the outcome: the ledger, the
+        // ToolResult and the run state all carry the reference (docs/durability.md).
+        return await payloads.OutOfLineAsync(new(call.CallId, call.Tool, call.Arguments, attempt.Output, attempt.Kind, attempt.Error, clock.Elapsed), cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Step {Step} of run {RunId} is being run by another ToolExecutor; waiting for its outcome.")]

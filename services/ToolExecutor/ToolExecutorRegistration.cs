@@ -2,6 +2,7 @@ using Agentry.Agents;
 using Agentry.ToolExecutor.SubAgents;
 using Agentry.Tools;
 using Agentry.ServiceDefaults;
+using Agentry.ServiceDefaults.Payloads;
 using Agentry.Agents.Tools;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -18,6 +19,7 @@ public static class ToolExecutorRegistration
     public static IServiceCollection AddToolExecutor(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ToolExecutorOptions>().BindConfiguration(ToolExecutorOptions.Section);
+        services.AddAgentryPayloads(configuration);
         services.AddSingleton<ToolCallGuard>();
         services.AddSandboxChecks();
         services.AddSingleton<McpSessions>();

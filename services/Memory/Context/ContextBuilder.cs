@@ -5,6 +5,7 @@ using System.Text.Json;
 using Agentry.Contracts;
 using Agentry.Llm;
 using Agentry.Agents;
+using Agentry.ServiceDefaults.Payloads;
 using Microsoft.ML.Tokenizers;
 
 namespace Agentry.Memory;
@@ -41,7 +42,8 @@ public sealed class ContextBuilder(
     IKnowledgeRetriever knowledge,
     TranscriptSummarizer summarizer,
     ContextTokens tokens,
-    ModelGateway models)
+    ModelGateway models,
+    PayloadStore payloads)
 {
     /// How many memories about the user are looked up for one context.
     public const int MemoryLimit = 10;
@@ -55,7 +57,8 @@ public sealed class ContextBuilder(
     {
         var settings = agent.Memory;
         var tokenizer = tokens.For(ModelName(agent));
-        var steps = Transcript(run, request);
+        var steps = await ResolveRecentAsync(Transcript(run, request), settings.RecentSteps, cancellationToken);
+        var goal = Goal(request, request.InputRef is { } inputRef ? await ReadInputAsync(inputRef, request, cancellationToken) : null);
         var query = steps.Count > 0 && !string.IsNullOrWhiteSpace(steps[^1].Thought) ? $"{request.Goal}\n{steps[^1].Thought}" : request.Goal;
 
         IReadOnlyList<MemoryItem> remembered = settings.LongTerm && !string.IsNullOrWhiteSpace(request.UserId)
@@ -65,7 +68,7 @@ public sealed class ContextBuilder(
             ? await knowledge.RetrieveAsync(request.TenantId, settings.Knowledge, query, settings.Retrieve, cancellationToken)
             : [];
 
-        var draft = new Draft(agent.Instructions, Goal(request), remembered, passages, null, steps, 0);
+        var draft = new Draft(agent.Instructions, goal, remembered, passages, null, steps, 0);
         if (Fits(draft, tokenizer, settings.ContextTokens, out var context))
         {
             return context;
@@ -241,10 +244,31 @@ public sealed class ContextBuilder(
         return steps;
     }
 
-    private static string Goal(ContextRequested request) =>
+    private static string Goal(ContextRequested request, string? inputJson) =>
         request.Input is { } input
             ? $"{request.Goal}{Environment.NewLine}{Environment.NewLine}Input:{Environment.NewLine}{JsonSerializer.Serialize(input, CompactJson)}"
-            : request.Goal;
+            : inputJson is not null
+                ? $"{request.Goal}{Environment.NewLine}{Environment.NewLine}Input:{Environment.NewLine}{JsonSerializer.Serialize(JsonDocument.Parse(inputJson).RootElement, CompactJson)}"
+                : request.Goal;
+
+    /// Outputs kept out of line are read back for the latest memory.recent_steps steps, each at most
+    /// Payloads:ContextChars: those are the steps the model acts on, and always stay verbatim. Older
+    /// steps keep the preview the reference carries, as an output shortened to fit (step 3) would be,
+    /// so a long run never reads every earlier payload again at every step.
+    private async Task<List<StepView>> ResolveRecentAsync(List<StepView> steps, int recent, CancellationToken cancellationToken)
+    {
+        for (var i = Math.Max(0, steps.Count - recent); i < steps.Count; i++)
+        {
+            steps[i] = steps[i] with { Outcomes = await payloads.ResolveAsync(steps[i].Outcomes, payloads.Options.ContextChars, cancellationToken) };
+        }
+
+        return steps;
+    }
+
+    /// A run's input is bounded by Goals:MaxInputBytes, so it is read whole: the model sees all of it.
+    private async Task<string> ReadInputAsync(PayloadRef input, ContextRequested request, CancellationToken cancellationToken) =>
+        await payloads.ReadTextAsync(input, null, cancellationToken)
+            ?? throw new InvalidOperationException($"The input of run {request.RunId} ({input.Id}, {input.Size} bytes) is no longer in the {input.Store} payload store: the context of step {request.Step} cannot be built.");
 
     /// The summary gets a fifth of the budget: room for the latest steps stays the larger part.
     public static int SummaryTokens(int budget) => Math.Clamp(budget / 5, 100, 2_000);

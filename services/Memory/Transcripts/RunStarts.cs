@@ -2,6 +2,7 @@ using System.Text.Json;
 using Agentry.Agents;
 using Agentry.Contracts;
 using Agentry.ServiceDefaults;
+using Agentry.ServiceDefaults.Payloads;
 using Microsoft.Extensions.Options;
 
 namespace Agentry.Memory;
@@ -20,7 +21,7 @@ namespace Agentry.Memory;
 /// fills only what is still empty), so the record is the same in every order.
 /// A goal the saga refuses for its size is not recorded (the saga's RunFailed records the run and
 /// why); a tenant the publisher left out gets the saga's default (Extensions.TenantOf).
-public sealed class RunStarts(ITranscriptStore store, IOptions<GoalBounds> bounds, TimeProvider clock)
+public sealed class RunStarts(ITranscriptStore store, IOptions<GoalBounds> bounds, TimeProvider clock, PayloadStore payloads)
 {
     public async Task RecordAsync(GoalReceived goal, CancellationToken cancellationToken)
     {
@@ -39,12 +40,22 @@ public sealed class RunStarts(ITranscriptStore store, IOptions<GoalBounds> bound
 
     /// The first ContextRequested carries the goal as the saga received it; run is the run as the
     /// context is about to read it, so that no second read is needed.
-    public Task RecordAsync(ContextRequested request, RunView run, CancellationToken cancellationToken) =>
-        RecordAsync(run, new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, request.Input?.GetRawText(), clock.GetUtcNow(), request.UserId)
+    /// An input the saga kept out of line is read back only when this message records the start.
+    public async Task RecordAsync(ContextRequested request, RunView run, CancellationToken cancellationToken)
+    {
+        if (run.Goal is not null)
+        {
+            return;
+        }
+
+        var input = request.Input?.GetRawText()
+            ?? (request.InputRef is { } reference ? await payloads.ReadTextAsync(reference, null, cancellationToken) : null);
+        await RecordAsync(run, new RunStart(request.RunId, request.TenantId, request.Agent, request.Goal, input, clock.GetUtcNow(), request.UserId)
         {
             Trigger = request.Trigger,
             Origin = request.Origin,
         }, cancellationToken);
+    }
 
     private Task RecordAsync(RunView run, RunStart start, CancellationToken cancellationToken) =>
         run.Goal is not null ? Task.CompletedTask : store.StartRunAsync(start, cancellationToken);

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Text.Json;
+using Agentry.ServiceDefaults.Payloads;
 using MassTransit;
 using StackExchange.Redis;
 
@@ -18,6 +20,9 @@ public sealed class RedisSagaRepositoryOptions<TSaga>(string keyPrefix, Func<TSa
     public SagaSchema<TSaga> Schema { get; } = schema ?? SagaSchema.Unversioned<TSaga>();
 
     public RedisKey KeyOf(Guid correlationId) => KeyPrefix + correlationId.ToString("D");
+
+    /// The most an instance may be as JSON, in UTF-8 bytes (Payloads:MaxStateBytes); null: no bound.
+    public int? MaxBytes { get; init; }
 }
 
 /// An instance as it was read, with its JSON re-serialized at load time: comparing it with the
@@ -87,10 +92,11 @@ public sealed class RedisSagaStore<TSaga>(IConnectionMultiplexer redis, RedisSag
     public async Task<bool> InsertAsync(TSaga instance)
     {
         instance.Version = 1;
+        var json = Bounded(instance, Serialize(instance));
         var inserted = (int)await Database.ScriptEvaluateAsync(
             InsertScript,
             [options.KeyOf(instance.CorrelationId)],
-            [instance.Version, Serialize(instance), ExpiryMilliseconds(instance)]);
+            [instance.Version, json, ExpiryMilliseconds(instance)]);
         if (inserted == 0)
         {
             instance.Version = 0;
@@ -121,10 +127,21 @@ public sealed class RedisSagaStore<TSaga>(IConnectionMultiplexer redis, RedisSag
 
         var loadedVersion = instance.Version;
         instance.Version = loadedVersion + 1;
+        string json;
+        try
+        {
+            json = Bounded(instance, Serialize(instance));
+        }
+        catch (PayloadBoundException)
+        {
+            instance.Version = loadedVersion;
+            throw;
+        }
+
         var updated = (int)await Database.ScriptEvaluateAsync(
             UpdateScript,
             [options.KeyOf(instance.CorrelationId)],
-            [loadedVersion.ToString(CultureInfo.InvariantCulture), instance.Version, Serialize(instance), ExpiryMilliseconds(instance)]);
+            [loadedVersion.ToString(CultureInfo.InvariantCulture), instance.Version, json, ExpiryMilliseconds(instance)]);
         if (updated == 0)
         {
             instance.Version = loadedVersion;
@@ -148,6 +165,19 @@ public sealed class RedisSagaStore<TSaga>(IConnectionMultiplexer redis, RedisSag
         options.Expiry(instance) is { } expiry ? Math.Max(1, (long)expiry.TotalMilliseconds) : 0;
 
     private string Serialize(TSaga instance) => options.Schema.Serialize(instance);
+
+    /// The JSON, if within the bound; else the write is refused with the reason, and nothing is stored.
+    private string Bounded(TSaga instance, string json)
+    {
+        // Counted only when it could be over: a character is at most 4 bytes of UTF-8.
+        if (options.MaxBytes is { } max && json.Length > max / 4 && System.Text.Encoding.UTF8.GetByteCount(json) is var size && size > max)
+        {
+            throw new PayloadBoundException(string.Create(CultureInfo.InvariantCulture,
+                $"The state of {typeof(TSaga).Name} {instance.CorrelationId} would be {size:N0} bytes, over the bound of {max:N0} bytes (Payloads:MaxStateBytes); it was not saved. Something large is kept in the run state: lower Payloads:InlineBytes so it is stored out of line, or raise the bound (docs/durability.md)."));
+        }
+
+        return json;
+    }
 
     private static ConcurrencyException Conflict(TSaga instance, string why)
     {

@@ -6,9 +6,10 @@ namespace Agentry.Planner.StateMachines;
 public static class AgentRunPersistence
 {
     /// Active runs never expire (their deadline ends them); finished ones expire after the retention.
-    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options, SchemaOptions schema) =>
+    /// A state over maxBytes (Payloads:MaxStateBytes) is refused (docs/durability.md).
+    public static RedisSagaRepositoryOptions<AgentRunState> RedisOptions(PlannerRedisOptions options, SchemaOptions schema, int? maxBytes = null) =>
         new(
             options.RunKeyPrefix,
             run => AgentRunStateMachine.FinishedStates.Contains(run.CurrentState) ? options.FinishedRunRetention : null,
-            AgentRunStateVersions.Schema(schema.Write));
+            AgentRunStateVersions.Schema(schema.Write)) { MaxBytes = maxBytes };
 }

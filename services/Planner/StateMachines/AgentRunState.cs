@@ -15,6 +15,10 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     public string Agent { get; set; } = "";
     public string Goal { get; set; } = "";
     public string? InputJson { get; set; }
+
+    /// The input, when it was larger than Payloads:InlineBytes: kept out of line, InputJson null
+    /// (docs/durability.md). The saga never reads it back; Memory does, for the context.
+    public PayloadRef? InputRef { get; set; }
     public string? UserId { get; set; }
 
     /// How the run was started, and by which of its agent's triggers (GoalReceived.Origin).

@@ -4,6 +4,7 @@ using Agentry.Planner.Deadlines;
 using Agentry.Planner.Tenants;
 using Agentry.Agents;
 using Agentry.Agents.Pinning;
+using Agentry.ServiceDefaults.Payloads;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using static Agentry.Planner.StateMachines.RunLimits;
@@ -28,7 +29,8 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         TimeProvider clock,
         IOptions<GoalBounds>? bounds = null,
         ITenantRunSlots? tenantSlots = null,
-        IOptions<TenantOptions>? tenants = null)
+        IOptions<TenantOptions>? tenants = null,
+        PayloadStore? payloads = null)
     {
         var start = new RunStart(agents.Catalog, bounds?.Value ?? GoalBounds.Default, clock);
         var slots = new RunSlots(tenantSlots ?? new InMemoryTenantRunSlots(clock), tenants?.Value ?? new TenantOptions());
@@ -81,6 +83,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                     taken => taken
                         .Then(c => start.Begin(c.Saga, c.Message))
                         .ThenAsync(definitions.Pin)
+                        .ThenAsync(c => RunStart.KeepInputOutOfLine(c.Saga, payloads, c.CancellationToken))
                         .ThenAsync(end.SetDeadline)
                         .ThenAsync(RequestContext)
                         .TransitionTo(LoadingContext),

@@ -25,7 +25,8 @@ internal static class RunMessages
             run.UserId,
             Trigger: run.Step == 1 ? run.Trigger : null,
             Origin: run.Step == 1 ? run.Origin : null,
-            AgentHash: run.AgentHash);
+            AgentHash: run.AgentHash,
+            InputRef: run.InputRef);
 
     /// The step as the saga accepts it from the model's proposal.
     public static StepPlanned Accepted(AgentRunState run, StepProposed proposal) =>

@@ -1,5 +1,7 @@
 using Agentry.Contracts;
+using System.Text;
 using Agentry.Agents;
+using Agentry.ServiceDefaults.Payloads;
 
 namespace Agentry.Planner.StateMachines;
 
@@ -19,6 +21,19 @@ internal sealed class RunStart(AgentCatalog agents, GoalBounds bounds, TimeProvi
 
     /// A refused goal's run, with the default limits whatever its agent says.
     public void BeginRefused(AgentRunState run, GoalReceived goal) => Begin(run, goal, agent: null);
+
+    /// An input over Payloads:InlineBytes is stored once and the run keeps its reference, so neither the
+    /// state nor each step's ContextRequested carries it (docs/durability.md).
+    public static async Task KeepInputOutOfLine(AgentRunState run, PayloadStore? payloads, CancellationToken cancellationToken)
+    {
+        if (payloads is null || run.InputJson is not { } input || !payloads.IsLarge(input))
+        {
+            return;
+        }
+
+        run.InputRef = await payloads.PutAsync(Encoding.UTF8.GetBytes(input), PayloadStore.JsonMediaType, cancellationToken);
+        run.InputJson = null;
+    }
 
     public void BeginFaulted(AgentRunState run, RunFaulted fault)
     {

@@ -84,7 +84,9 @@ public static class RunStates
             MoveToAgentHash = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
             MoveRequestedBy = "dave@acme.test",
             Goal = "Refund C-7's duplicate charge.",
-            InputJson = "\"C-7\"",
+            // An input over Payloads:InlineBytes: kept out of line, the state holds its reference only.
+            InputJson = null,
+            InputRef = new PayloadRef("sha256:9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab", 2_400_000, "application/json", "redis"),
             Trigger = TriggerKind.Api,
             Step = 4,
             MaxSteps = 10,

@@ -78,7 +78,8 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                 .SetOnInsert("callId", outcome.CallId).SetOnInsert("tool", outcome.Tool)
                 .SetOnInsert("arguments", outcome.Arguments.GetRawText()).SetOnInsert("output", outcome.Output)
                 .SetOnInsert("errorKind", outcome.ErrorKind.ToString()).SetOnInsert("error", Text(outcome.Error))
-                .SetOnInsert("durationMs", outcome.Duration.TotalMilliseconds))
+                .SetOnInsert("durationMs", outcome.Duration.TotalMilliseconds)
+                .SetOnInsert("outputRef", Text(outcome.OutputRef is { } reference ? JsonSerializer.Serialize(reference) : null)))
         { IsUpsert = true });
         await database.Outcomes.BulkWriteAsync(writes, new BulkWriteOptions { IsOrdered = false }, cancellationToken);
     }
@@ -291,7 +292,8 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                 o["output"].AsString,
                 Enum.Parse<ToolErrorKind>(o["errorKind"].AsString),
                 Text(o, "error"),
-                TimeSpan.FromMilliseconds(o["durationMs"].ToDouble()))).ToList());
+                TimeSpan.FromMilliseconds(o["durationMs"].ToDouble()),
+                Text(o, "outputRef") is { } reference ? JsonSerializer.Deserialize<PayloadRef>(reference) : null)).ToList());
 
         var steps = (await database.Steps.Find(ofRun).Sort(new BsonDocument("step", 1)).ToListAsync(cancellationToken))
             .Select(s =>

@@ -143,6 +143,8 @@ public sealed class SqliteMemoryDatabase
         AddMissingColumns(connection, "runs", ("cost", "TEXT"), ("user_id", "TEXT"), ("trigger", "TEXT"), ("trigger_origin", "TEXT"),
             ("escalation_summary", "TEXT"), ("escalation_step", "INTEGER"), ("online_evaluation", "TEXT"),
             ("extraction_input_tokens", "INTEGER"), ("extraction_output_tokens", "INTEGER"), ("extraction_cost", "TEXT"));
+        // A tool output kept out of line (docs/durability.md): its PayloadRef as JSON; output holds the preview.
+        AddMissingColumns(connection, "outcomes", ("output_ref", "TEXT"));
         AddMissingColumns(connection, "approvals", ("assignee", "TEXT"), ("assigned_by", "TEXT"), ("assigned_at", "TEXT"));
     }
 

@@ -63,13 +63,14 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
                     await using var command = Command(
                         connection,
                         """
-                        INSERT INTO outcomes (run_id, step, call_id, seq, tool, arguments, output, error_kind, error, duration_ms)
-                        VALUES ($run, $step, $call, $seq, $tool, $args, $output, $kind, $error, $ms)
+                        INSERT INTO outcomes (run_id, step, call_id, seq, tool, arguments, output, error_kind, error, duration_ms, output_ref)
+                        VALUES ($run, $step, $call, $seq, $tool, $args, $output, $kind, $error, $ms, $ref)
                         ON CONFLICT (run_id, call_id) DO NOTHING
                         """,
                         ("$run", result.RunId.ToString()), ("$step", result.Step), ("$call", outcome.CallId), ("$seq", i),
                         ("$tool", outcome.Tool), ("$args", outcome.Arguments.GetRawText()), ("$output", outcome.Output),
-                        ("$kind", outcome.ErrorKind.ToString()), ("$error", outcome.Error), ("$ms", outcome.Duration.TotalMilliseconds));
+                        ("$kind", outcome.ErrorKind.ToString()), ("$error", outcome.Error), ("$ms", outcome.Duration.TotalMilliseconds),
+                        ("$ref", outcome.OutputRef is { } reference ? JsonSerializer.Serialize(reference, Json) : null));
                     command.Transaction = transaction;
                     await command.ExecuteNonQueryAsync(cancellationToken);
                 }
@@ -262,7 +263,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
-            "SELECT step, call_id, tool, arguments, output, error_kind, error, duration_ms FROM outcomes WHERE run_id = $run ORDER BY step, seq",
+            "SELECT step, call_id, tool, arguments, output, error_kind, error, duration_ms, output_ref FROM outcomes WHERE run_id = $run ORDER BY step, seq",
             ("$run", run)))
         await using (var reader = await outcomeCommand.ExecuteReaderAsync(cancellationToken))
         {
@@ -275,7 +276,8 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
                     reader.GetString(4),
                     Enum.Parse<ToolErrorKind>(reader.GetString(5)),
                     NullableString(reader, 6),
-                    TimeSpan.FromMilliseconds(reader.GetDouble(7)));
+                    TimeSpan.FromMilliseconds(reader.GetDouble(7)),
+                    reader.IsDBNull(8) ? null : JsonSerializer.Deserialize<PayloadRef>(reader.GetString(8), Json));
                 outcomes.TryAdd(reader.GetInt32(0), []);
                 outcomes[reader.GetInt32(0)].Add(outcome);
             }
