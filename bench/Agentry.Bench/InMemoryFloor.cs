@@ -17,9 +17,9 @@ public static class InMemoryFloor
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var hops = int.Parse(Arg(args, "--hops") ?? "6", CultureInfo.InvariantCulture);
-        var levels = (Arg(args, "--levels") ?? "1,10,100").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray();
-        var steps = int.Parse(Arg(args, "--steps") ?? "3000", CultureInfo.InvariantCulture);
+        var hops = int.Parse(BenchArgs.Value(args, "--hops") ?? "6", CultureInfo.InvariantCulture);
+        var levels = (BenchArgs.Value(args, "--levels") ?? "1,10,100").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+        var steps = int.Parse(BenchArgs.Value(args, "--steps") ?? "3000", CultureInfo.InvariantCulture);
         var pipeline = args.Contains("--pipeline");
 
         var bus = Bus.Factory.CreateUsingInMemory(cfg =>
@@ -111,8 +111,6 @@ public static class InMemoryFloor
             await context.Publish(new HopA(id, left - 1));
         }
     }
-
-    private static string? Arg(string[] args, string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 
     public sealed record HopA(Guid RunId, int Left);
 

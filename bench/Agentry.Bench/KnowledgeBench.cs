@@ -18,8 +18,8 @@ public static class KnowledgeBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var sizes = (Arg(args, "--sizes") ?? "10000,100000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        var queries = int.Parse(Arg(args, "--queries") ?? "300", CultureInfo.InvariantCulture);
+        var sizes = (BenchArgs.Value(args, "--sizes") ?? "10000,100000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var queries = int.Parse(BenchArgs.Value(args, "--queries") ?? "300", CultureInfo.InvariantCulture);
         var words = new Vocabulary(20_000, seed: 42);
         Console.WriteLine($"Agentry knowledge bench: {Environment.ProcessorCount} cores, offline embedder ({HashingEmbedder.DefaultDimensions} dimensions), SQLite, {queries} queries per size");
         var rows = new List<string>();
@@ -138,8 +138,6 @@ public static class KnowledgeBench
     }
 
     private static double P(List<double> sorted, int percentile) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1)];
-
-    private static string? Arg(string[] args, string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
     /// Made-up words from syllables, drawn by Zipf's law (the word of rank r with weight 1/r).
     private sealed class Vocabulary

@@ -30,8 +30,8 @@ public static class LargePayloadBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var steps = int.Parse(Arg(args, "--steps") ?? "500", CultureInfo.InvariantCulture);
-        var outputBytes = int.Parse(Arg(args, "--output-bytes") ?? "1000000", CultureInfo.InvariantCulture);
+        var steps = int.Parse(BenchArgs.Value(args, "--steps") ?? "500", CultureInfo.InvariantCulture);
+        var outputBytes = int.Parse(BenchArgs.Value(args, "--output-bytes") ?? "1000000", CultureInfo.InvariantCulture);
         var rabbitMq = Environment.GetEnvironmentVariable("RABBITMQ_URL") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/";
         var redisUrl = Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } d ? d : "127.0.0.1:6379";
         var folder = Directory.CreateTempSubdirectory("agentry-bench-payloads-").FullName;
@@ -145,9 +145,6 @@ public static class LargePayloadBench
             return Task.CompletedTask;
         }
     }
-
-    private static string? Arg(string[] args, string name) =>
-        Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
     private sealed class SizeObserver : ISendObserver, IPublishObserver
     {

@@ -29,8 +29,8 @@ public static class LlmCacheBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var latency = TimeSpan.FromMilliseconds(int.Parse(Arg(args, "--latency-ms") ?? "200", CultureInfo.InvariantCulture));
-        var calls = int.Parse(Arg(args, "--calls") ?? "50", CultureInfo.InvariantCulture);
+        var latency = TimeSpan.FromMilliseconds(int.Parse(BenchArgs.Value(args, "--latency-ms") ?? "200", CultureInfo.InvariantCulture));
+        var calls = int.Parse(BenchArgs.Value(args, "--calls") ?? "50", CultureInfo.InvariantCulture);
         var model = new SlowModel(latency);
         await using var server = await model.StartAsync();
         var folder = Directory.CreateTempSubdirectory("agentry-bench-llm-").FullName;
@@ -123,8 +123,6 @@ public static class LlmCacheBench
         double P(int p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p / 100.0 * sorted.Count) - 1)];
         return string.Create(CultureInfo.InvariantCulture, $"| {what} | {P(50):0.000} | {P(99):0.000} | {sorted.Average():0.000} |");
     }
-
-    private static string? Arg(string[] args, string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 
     private static string FindAgents()
     {

@@ -41,8 +41,8 @@ if (args.Contains("--knowledge"))
     return await KnowledgeBench.RunAsync(args);
 }
 
-var levels = ArgValue("--levels")?.Split(',').Select(int.Parse).ToArray() ?? [1, 10, 100];
-var runsPerLevel = int.Parse(ArgValue("--runs-per-level") ?? "300", CultureInfo.InvariantCulture);
+var levels = BenchArgs.Value(args, "--levels")?.Split(',').Select(int.Parse).ToArray() ?? [1, 10, 100];
+var runsPerLevel = int.Parse(BenchArgs.Value(args, "--runs-per-level") ?? "300", CultureInfo.InvariantCulture);
 var rabbitMq = Environment.GetEnvironmentVariable("RABBITMQ_URL") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/";
 var redis = Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } d ? d : "127.0.0.1:6379";
 var folder = Directory.CreateTempSubdirectory("agentry-bench-").FullName;
@@ -74,7 +74,7 @@ Console.WriteLine(inMemory
     : $"Agentry bench: {Environment.ProcessorCount} cores, RabbitMQ {new Uri(rabbitMq).Host}, Redis {redis}, {runsPerLevel} runs per level, goal \"{goal}\"");
 // Warm-up: connections, queues and the JIT. Tiered compilation keeps a core busy for tens of
 // seconds after start in a process this size (seen in a profile), so a short warm-up measured the JIT.
-var warmUp = int.Parse(ArgValue("--warmup") ?? "300", CultureInfo.InvariantCulture);
+var warmUp = int.Parse(BenchArgs.Value(args, "--warmup") ?? "300", CultureInfo.InvariantCulture);
 await RunLevelAsync(Math.Min(10, levels.Max()), warmUp, print: false);
 var rows = new List<string>();
 var cpuRows = new List<string>();
@@ -167,8 +167,6 @@ static string Row(int concurrency, Level agentry, Level baseline) =>
 static string CpuRow(int concurrency, Level level) =>
     string.Create(CultureInfo.InvariantCulture,
         $"| {concurrency} | {level.CpuPerStep(c => c.Agentry):0.00} | {level.CpuPerStep(c => c.Broker):0.00} | {level.CpuPerStep(c => c.Redis):0.00} | {level.CpuPerStep(c => c.Agentry + c.Broker + c.Redis):0.00} |");
-
-string? ArgValue(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 
 static string FindAgents()
 {

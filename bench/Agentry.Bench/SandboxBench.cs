@@ -15,7 +15,7 @@ public static class SandboxBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var calls = int.Parse(args.SkipWhile(a => a != "--calls").Skip(1).FirstOrDefault() ?? "200", CultureInfo.InvariantCulture);
+        var calls = int.Parse(BenchArgs.Value(args, "--calls") ?? "200", CultureInfo.InvariantCulture);
         if (SandboxTools.WhyUnavailable(new SandboxOptions()) is { } reason)
         {
             Console.Error.WriteLine($"The sandbox is not available here: {reason}");
