@@ -16,9 +16,8 @@ public static class ArtifactCommands
 
     public static async Task<int> RunAsync(GatewayTarget gateway, string runId, string? name, string? outFolder, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(runId, out var id))
+        if (await RunCommands.RunIdAsync(runId, error) is not { } id)
         {
-            await error.WriteLineAsync($"'{runId}' is not a run id (a GUID, as POST /runs or `agentry run` gave it).");
             return ExitCodes.BadInput;
         }
 

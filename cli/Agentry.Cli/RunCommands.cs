@@ -16,9 +16,8 @@ public static class RunCommands
 
     public static async Task<int> ShowAsync(GatewayTarget gateway, string runId, TextWriter output, TextWriter error, CancellationToken cancellationToken, string? callId = null)
     {
-        if (!Guid.TryParse(runId, out var id))
+        if (await RunCommands.RunIdAsync(runId, error) is not { } id)
         {
-            await error.WriteLineAsync($"'{runId}' is not a run id (a GUID, as POST /runs or `agentry run` gave it).");
             return ExitCodes.BadInput;
         }
 
@@ -92,6 +91,18 @@ public static class RunCommands
         }
     }
 
+    /// The run id a command was given, or null after saying why it is not one.
+    internal static async Task<Guid?> RunIdAsync(string runId, TextWriter error)
+    {
+        if (Guid.TryParse(runId, out var id))
+        {
+            return id;
+        }
+
+        await error.WriteLineAsync($"'{runId}' is not a run id (a GUID, as POST /runs or `agentry run` gave it).");
+        return null;
+    }
+
     /// The definition a run acts on, and how it stands against the current one (docs/durability.md).
     public static string DefinitionLine(RunDefinition pinned)
     {
@@ -106,9 +117,8 @@ public static class RunCommands
     /// `agentry move-definition RUN_ID`: the run takes its agent's current definition at its next step.
     public static async Task<int> MoveDefinitionAsync(GatewayTarget gateway, string runId, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(runId, out var id))
+        if (await RunCommands.RunIdAsync(runId, error) is not { } id)
         {
-            await error.WriteLineAsync($"'{runId}' is not a run id (a GUID, as POST /runs or `agentry run` gave it).");
             return ExitCodes.BadInput;
         }
 
