@@ -123,6 +123,20 @@ public sealed class Deployment : IAsyncDisposable
         return process;
     }
 
+    /// The messages waiting in each `_error` queue (a message that failed its retries, or that this
+    /// build could not read), from rabbitmqctl; the broker refreshes these counts every few seconds.
+    public async Task<Dictionary<string, int>> ErrorQueueDepthsAsync()
+    {
+        string[] listQueues = ["list_queues", "-p", _virtualHost ?? "/", "name", "messages", "--quiet", "--no-table-headers"];
+        var listing = _broker is not null ? await _broker.CtlAsync(listQueues) : await TestServers.RabbitMqCtlAsync(listQueues);
+        Assert.That(listing, Is.Not.Null, "rabbitmqctl is needed to read the error queues");
+        Assert.That(listing!.Value.ExitCode, Is.Zero, listing.Value.Output);
+        return listing.Value.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('\t', ' '))
+            .Where(parts => parts.Length >= 2 && parts[0].EndsWith("_error", StringComparison.Ordinal))
+            .ToDictionary(parts => parts[0], parts => int.Parse(parts[^1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// What a failed assertion should show beside the logs: each queue's depth and consumers (a
     /// queue with messages and no consumer is a service that stopped consuming) and each service's
     /// readiness report.

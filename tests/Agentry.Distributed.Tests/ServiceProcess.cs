@@ -152,6 +152,47 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// SIGTERM, as Kubernetes stops a pod in a rollout (and docker stop a container): the service
+    /// stops taking messages, finishes those it holds and exits by itself. Like the kubelet after
+    /// terminationGracePeriodSeconds, SIGKILL if it is still running after the grace period. The
+    /// answer says which: whether it exited by itself, with which code, and how long it took.
+    public async Task<(bool ExitedByItself, int ExitCode, TimeSpan Took)> StopAsync(TimeSpan gracePeriod)
+    {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            _stopping = true;
+            var clock = Stopwatch.StartNew();
+            if (_process.HasExited)
+            {
+                return (true, _process.ExitCode, TimeSpan.Zero);
+            }
+
+            using (var signal = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+            {
+                await signal.WaitForExitAsync();
+            }
+
+            using var grace = new CancellationTokenSource(gracePeriod);
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+                return (true, _process.ExitCode, clock.Elapsed);
+            }
+            catch (OperationCanceledException)
+            {
+                Append($"[supervisor] still running {gracePeriod.TotalSeconds:0}s after SIGTERM; SIGKILL");
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+                return (false, _process.ExitCode, clock.Elapsed);
+            }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();

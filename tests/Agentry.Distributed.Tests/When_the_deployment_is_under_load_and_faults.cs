@@ -57,11 +57,11 @@ public sealed partial class When_the_deployment_is_under_load_and_faults
         }
 
         // The broker's queue statistics are refreshed every few seconds: ask until they show it.
-        var errorQueues = await ErrorQueueDepthsAsync(deployment);
+        var errorQueues = await deployment.ErrorQueueDepthsAsync();
         for (var clock = Stopwatch.StartNew(); errorQueues.GetValueOrDefault("agent-run-state_error") == 0 && clock.Elapsed < TimeSpan.FromSeconds(30);)
         {
             await Task.Delay(500);
-            errorQueues = await ErrorQueueDepthsAsync(deployment);
+            errorQueues = await deployment.ErrorQueueDepthsAsync();
         }
 
         Assert.That(errorQueues.GetValueOrDefault("agent-run-state_error"), Is.GreaterThanOrEqualTo(1), string.Join(", ", errorQueues));
@@ -122,17 +122,6 @@ public sealed partial class When_the_deployment_is_under_load_and_faults
     }
 
     private static int StepsRun(string log) => StepRunPattern().Count(log);
-
-    private static async Task<Dictionary<string, int>> ErrorQueueDepthsAsync(Deployment deployment)
-    {
-        var vhost = Uri.UnescapeDataString(new Uri(deployment.AmqpUrl).AbsolutePath.TrimStart('/'));
-        var listing = await TestServers.RabbitMqCtlAsync("list_queues", "-p", vhost.Length == 0 ? "/" : vhost, "name", "messages", "--quiet", "--no-table-headers");
-        Assert.That(listing, Is.Not.Null, "rabbitmqctl is needed to read the error queues");
-        return listing!.Value.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => line.Split('\t', ' '))
-            .Where(parts => parts.Length >= 2 && parts[0].EndsWith("_error", StringComparison.Ordinal))
-            .ToDictionary(parts => parts[0], parts => int.Parse(parts[^1], System.Globalization.CultureInfo.InvariantCulture));
-    }
 
     [GeneratedRegex(@"Ran \d+ tool call\(s\) of step")]
     private static partial Regex StepRunPattern();
