@@ -174,7 +174,7 @@ public static class LargePayloadBench
     /// The model: a chat-completions endpoint that calls run_javascript (a string of outputBytes bytes,
     /// different at each step) until the request holds `steps` tool results, then answers; a summary
     /// request (the context over its budget) gets a short summary.
-    private sealed class Model(WebApplication app) : IAsyncDisposable
+    internal sealed class Model(WebApplication app) : IAsyncDisposable
     {
         private long _largest;
         private int _calls;
@@ -185,7 +185,7 @@ public static class LargePayloadBench
 
         public int Calls => _calls;
 
-        public async Task<IResult> HandleAsync(HttpRequest request, int steps, int outputBytes)
+        public async Task<IResult> HandleAsync(HttpRequest request, int steps, int outputBytes, bool words)
         {
             using var body = new MemoryStream();
             await request.Body.CopyToAsync(body);
@@ -216,7 +216,10 @@ public static class LargePayloadBench
             else
             {
                 var step = seen + 1;
-                var code = string.Create(CultureInfo.InvariantCulture, $"'s{step}:' + 'x'.repeat({outputBytes - $"s{step}:".Length})");
+                var code = words
+                    // About outputBytes of words that differ from step to step, as a page or a listing would be.
+                    ? string.Create(CultureInfo.InvariantCulture, $"'s{step}:x ' + Array.from({{ length: {outputBytes / 6} }}, (_, i) => 'w' + (({step} * 31 + i * 7) % 10007)).join(' ')")
+                    : string.Create(CultureInfo.InvariantCulture, $"'s{step}:' + 'x'.repeat({outputBytes - $"s{step}:".Length})");
                 message["content"] = null;
                 message["tool_calls"] = new JsonArray(new JsonObject
                 {
@@ -245,14 +248,14 @@ public static class LargePayloadBench
         }
     }
 
-    private static async Task<Model> StartModelAsync(int steps, int outputBytes)
+    internal static async Task<Model> StartModelAsync(int steps, int outputBytes, bool words = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         var model = new Model(app);
-        app.MapPost("/v1/chat/completions", (HttpRequest request) => model.HandleAsync(request, steps, outputBytes));
+        app.MapPost("/v1/chat/completions", (HttpRequest request) => model.HandleAsync(request, steps, outputBytes, words));
         await app.StartAsync();
         model.Url = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/v1";
         return model;

@@ -36,6 +36,11 @@ if (args.Contains("--large-payloads"))
     return await LargePayloadBench.RunAsync(args);
 }
 
+if (args.Contains("--long-run"))
+{
+    return await LongRunBench.RunAsync(args);
+}
+
 if (args.Contains("--knowledge"))
 {
     return await KnowledgeBench.RunAsync(args);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Agentry.Contracts;
+using Agentry.ServiceDefaults.Payloads;
 
 namespace Agentry.Evaluator;
 
@@ -58,8 +59,10 @@ public static class Rules
             result.Step,
             o.Tool,
             Canonical(o.Arguments),
-            // An output kept out of line is known by its content id: the same content, the same result.
-            o.Succeeded ? o.OutputRef?.Id ?? o.Output : $"{o.ErrorKind}: {o.Error}")).ToList();
+            // An output is known by its content id (an output kept out of line by the id it was stored
+            // under): the same content, the same result; and a run's history, read back at every tool
+            // step, stays small however long the outputs (docs/durability.md, flat memory).
+            o.Succeeded ? o.OutputRef?.Id ?? PayloadIds.Of(System.Text.Encoding.UTF8.GetBytes(o.Output)) : $"{o.ErrorKind}: {o.Error}")).ToList();
 
     // Arguments that differ only in key order, spacing, escaping or number notation are the same call.
     private static string Canonical(JsonElement arguments) => arguments.ValueKind switch

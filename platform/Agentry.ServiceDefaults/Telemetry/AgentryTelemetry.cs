@@ -135,6 +135,8 @@ public static class AgentryTelemetry
         public const string ContextMessages = "agentry.context.messages";
         public const string ContextTokens = "agentry.context.tokens";
         public const string ContextBudget = "agentry.context.budget";
+        /// How many of the run's steps Memory read to build the context: the steps after its stored summary.
+        public const string ContextStepsRead = "agentry.context.steps_read";
         public const string ContextSummarizedSteps = "agentry.context.summarized_steps";
         public const string ContextMemories = "agentry.context.memories";
         public const string ContextPassages = "agentry.context.passages";

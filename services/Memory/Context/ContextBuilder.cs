@@ -37,7 +37,11 @@ public sealed record AssembledContext(
 /// 2. then passages are dropped, least relevant first, then memories;
 /// 3. then the tool outputs of the verbatim steps before the latest are shortened, oldest first;
 /// 4. and if the instructions, goal, summary and latest steps still do not fit, OverBudget says so.
+/// Once a summary is stored, the steps it covers are never read again (the transcript only grows, so
+/// they will not fit verbatim again): a context reads that summary and the steps after it, and the
+/// work of a step stays the same however long the run (docs/durability.md, flat memory).
 public sealed class ContextBuilder(
+    ISummaryStore summaries,
     IMemoryItemStore memories,
     IKnowledgeRetriever knowledge,
     TranscriptSummarizer summarizer,
@@ -53,11 +57,25 @@ public sealed class ContextBuilder(
 
     private static readonly JsonSerializerOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public async Task<AssembledContext> BuildAsync(AgentDefinition agent, RunView run, ContextRequested request, CancellationToken cancellationToken)
+    /// The stored summary this step's context starts from: the one that covers the most steps while
+    /// leaving the latest memory.recent_steps verbatim; null while no context of the run was compacted.
+    /// Read it first, then the run's steps after it (ITranscriptStore.GetRecentAsync).
+    public Task<TranscriptSummary?> StoredSummaryAsync(AgentDefinition agent, ContextRequested request, CancellationToken cancellationToken)
+    {
+        var through = request.Step - 1 - agent.Memory.RecentSteps;
+        return through < 1 ? Task.FromResult<TranscriptSummary?>(null) : summaries.GetSummaryAsync(request.TenantId, request.RunId, through, cancellationToken);
+    }
+
+    /// The context from a run read whole (or from any step up to the stored summary's first uncovered one).
+    public async Task<AssembledContext> BuildAsync(AgentDefinition agent, RunView run, ContextRequested request, CancellationToken cancellationToken) =>
+        await BuildAsync(agent, run, request, await StoredSummaryAsync(agent, request, cancellationToken), cancellationToken);
+
+    /// run must hold every step after stored.ThroughStep (or every step when stored is null); earlier ones are not read.
+    public async Task<AssembledContext> BuildAsync(AgentDefinition agent, RunView run, ContextRequested request, TranscriptSummary? stored, CancellationToken cancellationToken)
     {
         var settings = agent.Memory;
         var tokenizer = tokens.For(ModelName(agent));
-        var steps = await ResolveRecentAsync(Transcript(run, request), settings.RecentSteps, cancellationToken);
+        var steps = await ResolveRecentAsync(Transcript(run, request, (stored?.ThroughStep ?? 0) + 1), settings.RecentSteps, cancellationToken);
         var goal = Goal(request, request.InputRef is { } inputRef ? await ReadInputAsync(inputRef, request, cancellationToken) : null);
         var query = steps.Count > 0 && !string.IsNullOrWhiteSpace(steps[^1].Thought) ? $"{request.Goal}\n{steps[^1].Thought}" : request.Goal;
 
@@ -68,22 +86,24 @@ public sealed class ContextBuilder(
             ? await knowledge.RetrieveAsync(request.TenantId, settings.Knowledge, query, settings.Retrieve, cancellationToken)
             : [];
 
-        var draft = new Draft(agent.Instructions, goal, remembered, passages, null, steps, 0);
-        if (Fits(draft, tokenizer, settings.ContextTokens, out var context))
+        var draft = new Draft(agent.Instructions, goal, remembered, passages, stored, steps, 0);
+        if (stored is null && Fits(draft, tokenizer, settings.ContextTokens, out var whole))
         {
-            return context;
+            return whole;
         }
 
-        // 1. The transcript does not fit: the older steps become one summary.
+        // 1. The transcript does not fit: the older steps become one summary (the stored one, extended
+        // with the steps that have become old since).
         var oldCount = steps.Count - settings.RecentSteps;
         if (oldCount > 0)
         {
             var summarized = await summarizer.SummarizeAsync(agent, request, steps.Take(oldCount).ToList(), tokenizer, SummaryTokens(settings.ContextTokens), cancellationToken);
             draft = draft with { Summary = summarized.Summary, Steps = steps.Skip(oldCount).ToList(), Spent = summarized };
-            if (Fits(draft, tokenizer, settings.ContextTokens, out context))
-            {
-                return context;
-            }
+        }
+
+        if (Fits(draft, tokenizer, settings.ContextTokens, out var context))
+        {
+            return context;
         }
 
         // 2. Still over: what was looked up goes before what the run itself did.
@@ -225,11 +245,11 @@ public sealed class ContextBuilder(
         return outcome with { Output = $"{kept}\n[shortened to fit the context: the first {ShortOutputTokens} of {total} tokens]" };
     }
 
-    /// Steps 1 to request.Step - 1, each complete (planned, and every call's outcome recorded).
-    private static List<StepView> Transcript(RunView run, ContextRequested request)
+    /// Steps first to request.Step - 1, each complete (planned, and every call's outcome recorded).
+    private static List<StepView> Transcript(RunView run, ContextRequested request, int first)
     {
         var steps = new List<StepView>();
-        for (var number = 1; number < request.Step; number++)
+        for (var number = first; number < request.Step; number++)
         {
             var step = run.Steps.FirstOrDefault(s => s.Step == number && s.Usage is not null)
                 ?? throw new TranscriptNotReadyException($"Step {number} of run {request.RunId} is not recorded yet.");

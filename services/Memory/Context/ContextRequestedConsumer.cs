@@ -45,10 +45,14 @@ public sealed partial class ContextRequestedConsumer(
             await store.RecordGuidanceAsync(request.RunId, request.TenantId, request.Step - 1, guidance, context.CancellationToken);
         }
 
+        var agent = await agents.GetAsync(request.Agent, request.AgentHash, context.CancellationToken);
+        // Only what the context shows is read: the stored summary of the older steps, then the steps after it.
         RunView run;
+        TranscriptSummary? stored;
         using (AgentryTelemetry.StartStage("retrieve_transcript", AgentryTelemetry.Stages.Context, request.RunId, request.Step))
         {
-            run = await store.GetAsync(request.RunId, context.CancellationToken);
+            stored = await builder.StoredSummaryAsync(agent, request, context.CancellationToken);
+            run = await store.GetRecentAsync(request.RunId, stored?.ThroughStep ?? 0, context.CancellationToken);
         }
 
         // Before the first context is answered (RunStarts says why). The first step reads no
@@ -58,9 +62,8 @@ public sealed partial class ContextRequestedConsumer(
             await starts.RecordAsync(request, run, context.CancellationToken);
         }
 
-        var agent = await agents.GetAsync(request.Agent, request.AgentHash, context.CancellationToken);
-
-        var assembled = await builder.BuildAsync(agent, run, request, context.CancellationToken);
+        var assembled = await builder.BuildAsync(agent, run, request, stored, context.CancellationToken);
+        span?.SetTag(AgentryTelemetry.Tags.ContextStepsRead, run.Steps.Count);
         span?.SetTag(AgentryTelemetry.Tags.ContextMessages, assembled.Messages.Count)
             .SetTag(AgentryTelemetry.Tags.ContextTokens, assembled.Tokens)
             .SetTag(AgentryTelemetry.Tags.ContextBudget, assembled.Budget)

@@ -191,28 +191,32 @@ public sealed partial class TranscriptSummarizer(
 
     public const string ExtractiveLabel = "Extractive summary: no model summarized these steps; each line quotes the start of a step as it was recorded.";
 
-    /// Each step's first words, the oldest lines left out first when they do not all fit. Built from
-    /// every old step again (it costs nothing), except after a model's summary, which it extends.
+    /// Each step's first words, one line a step, the oldest lines left out first when they do not all
+    /// fit. A stored extractive summary is extended with the lines of the fresh steps (its own lines are
+    /// those steps' lines as they were made, so the result is the one a rebuild from every old step
+    /// would give, without reading those steps again); a model's summary is extended the same way.
     /// Stored only when no model of the agent can summarize; after a failed call it stands in once.
     private TranscriptSummary Extractive(
         ContextRequested request, TranscriptSummary? previous, IReadOnlyList<StepView> old, IReadOnlyList<StepView> fresh, Tokenizer tokenizer, int maxTokens)
     {
         const int LineTokens = 60;
         var extendsModel = previous is not null && previous.Model != ExtractiveWriter;
-        var steps = extendsModel ? fresh : old;
-        var lines = steps.Select(step => "- " + ContextTokens.Shorten(
+        var lines = (previous is not null && !extendsModel ? LinesOf(previous.Text) : [])
+            .Concat(fresh.Select(step => "- " + ContextTokens.Shorten(
                 tokenizer,
-                StepText(step, o => o.Succeeded ? o.Output : $"ERROR {o.ErrorKind}: {o.Error}").Replace("\n ", ";", StringComparison.Ordinal),
-                LineTokens))
+                StepText(step, o => o.Succeeded ? o.Output : $"ERROR {o.ErrorKind}: {o.Error}").Replace("\n ", ";", StringComparison.Ordinal).ReplaceLineEndings(" "),
+                LineTokens)))
             .ToList();
         var head = extendsModel
             ? $"{previous!.Text}\n\nSteps {fresh[0].Step} to {fresh[^1].Step}, extracted (no model summarized them):"
             : ExtractiveLabel;
+        // Lines left out by the summary extended here stay left out: each old step has one line.
+        var before = extendsModel ? 0 : old[^1].Step - lines.Count;
         var omitted = 0;
         string text;
         while (true)
         {
-            var note = omitted == 0 ? "" : $"\n(the {omitted} oldest of these steps are left out to keep the summary short)";
+            var note = before + omitted == 0 ? "" : $"\n(the {before + omitted} oldest of these steps are left out to keep the summary short)";
             text = head + note + "\n" + string.Join("\n", lines.Skip(omitted));
             if (omitted >= lines.Count - 1 || ContextTokens.Count(tokenizer, text) <= maxTokens)
             {
@@ -224,6 +228,10 @@ public sealed partial class TranscriptSummarizer(
 
         return new TranscriptSummary(request.RunId, request.TenantId, old[^1].Step, ContextTokens.Shorten(tokenizer, text, maxTokens), ExtractiveWriter, clock.GetUtcNow());
     }
+
+    /// The step lines of an extractive summary: every line of its text that starts with "- ".
+    private static IEnumerable<string> LinesOf(string text) =>
+        text.Split('\n').Where(line => line.StartsWith("- ", StringComparison.Ordinal));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: steps 1 to {Through} summarized by {Model}{Extending}.")]
     private static partial void LogSummarized(ILogger logger, Guid runId, int through, string model, string extending);

@@ -53,6 +53,11 @@ public interface ITranscriptStore
     /// The run only if it belongs to the tenant; another tenant's run is reported as not found.
     Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken);
 
+    /// The run as GetAsync reads it, but with only its steps after afterStep (and their outcomes) and
+    /// without its approvals: what a context needs once steps 1 to afterStep are in a stored summary
+    /// (ContextBuilder), so that building it reads the same amount at step 1,000 as at step 50.
+    Task<RunView> GetRecentAsync(Guid runId, int afterStep, CancellationToken cancellationToken);
+
     /// The tenant's runs that match the query's filters, newest start first, at most query.Limit.
     /// Runs known only from events that came before their start (no start time yet) come last.
     Task<IReadOnlyList<RunSummary>> ListAsync(ListRuns query, CancellationToken cancellationToken);

@@ -218,7 +218,7 @@ public sealed class When_the_rules_judge_tool_results
 
         Assert.That(fingerprints, Is.EqualTo(new[]
         {
-            new CallFingerprint(2, "http_get", """{"b":[1,{"y":2,"z":1}],"url":"https://example.com/"}""", "HTTP 200 OK"),
+            new CallFingerprint(2, "http_get", """{"b":[1,{"y":2,"z":1}],"url":"https://example.com/"}""", Agentry.ServiceDefaults.Payloads.PayloadIds.Of("HTTP 200 OK"u8)),
             new CallFingerprint(2, "calculator", """{"expression":"1/0"}""", "Failed: Division by zero"),
         }));
     }

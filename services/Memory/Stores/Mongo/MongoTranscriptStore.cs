@@ -202,6 +202,9 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
     public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken) =>
         GetRunAsync(new BsonDocument { ["_id"] = runId.ToString(), ["tenant"] = Required(tenantId) }, runId, cancellationToken);
 
+    public Task<RunView> GetRecentAsync(Guid runId, int afterStep, CancellationToken cancellationToken) =>
+        GetRunAsync(new BsonDocument("_id", runId.ToString()), runId, cancellationToken, afterStep, withApprovals: false);
+
     public async Task<IReadOnlyList<RunSummary>> ListAsync(ListRuns query, CancellationToken cancellationToken)
     {
         var filter = new BsonDocument("tenant", Required(query.TenantId));
@@ -274,7 +277,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         }));
     }
 
-    private async Task<RunView> GetRunAsync(BsonDocument filter, Guid runId, CancellationToken cancellationToken)
+    private async Task<RunView> GetRunAsync(BsonDocument filter, Guid runId, CancellationToken cancellationToken, int afterStep = 0, bool withApprovals = true)
     {
         var run = await database.Runs.Find(filter).FirstOrDefaultAsync(cancellationToken);
         if (run is null)
@@ -282,7 +285,8 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             return RunView.NotFound(runId);
         }
 
-        var ofRun = new BsonDocument { ["tenant"] = run["tenant"], ["run"] = runId.ToString() };
+        // The indexes on (tenant, run, step) serve the step bound too.
+        var ofRun = new BsonDocument { ["tenant"] = run["tenant"], ["run"] = runId.ToString(), ["step"] = new BsonDocument("$gt", afterStep) };
         var outcomes = (await database.Outcomes.Find(ofRun).Sort(new BsonDocument { ["step"] = 1, ["seq"] = 1 }).ToListAsync(cancellationToken))
             .GroupBy(o => o["step"].AsInt32)
             .ToDictionary(g => g.Key, g => g.Select(o => new ToolOutcome(
@@ -320,7 +324,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             .ToList();
 
         var ended = run.Contains("endedAt");
-        var approvals = await MongoApprovalStore.OfRunAsync(database, run["tenant"], runId, cancellationToken);
+        var approvals = withApprovals ? await MongoApprovalStore.OfRunAsync(database, run["tenant"], runId, cancellationToken) : [];
         return new RunView(
             runId, true, run["tenant"].AsString, Text(run, "agent"), Text(run, "goal"), Enum.Parse<RunStatus>(run["status"].AsString),
             Text(run, "answer"), Text(run, "reason"),

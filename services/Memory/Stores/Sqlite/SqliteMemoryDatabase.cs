@@ -99,6 +99,7 @@ public sealed class SqliteMemoryDatabase
                   tool TEXT NOT NULL, arguments TEXT NOT NULL, output TEXT NOT NULL, error_kind TEXT NOT NULL, error TEXT,
                   duration_ms REAL NOT NULL,
                   PRIMARY KEY (run_id, call_id));
+                CREATE INDEX IF NOT EXISTS outcomes_by_step ON outcomes (run_id, step, seq);
                 CREATE TABLE IF NOT EXISTS memory_items (
                   tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, id TEXT NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL,
                   source_run TEXT, created_at TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -154,6 +154,9 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
     public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => ReadRunAsync(null, runId, cancellationToken);
 
+    public Task<RunView> GetRecentAsync(Guid runId, int afterStep, CancellationToken cancellationToken) =>
+        ReadRunAsync(null, runId, cancellationToken, afterStep, withApprovals: false);
+
     // Steps and outcomes are keyed by run id alone: a run id belongs to one tenant, and the tenant
     // is checked on the run's row before any of them is read.
     public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken)
@@ -227,7 +230,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         return RunTotalsTally.Of(runs);
     }
 
-    private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken)
+    private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken, int afterStep = 0, bool withApprovals = true)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var run = runId.ToString();
@@ -263,8 +266,8 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
-            "SELECT step, call_id, tool, arguments, output, error_kind, error, duration_ms, output_ref FROM outcomes WHERE run_id = $run ORDER BY step, seq",
-            ("$run", run)))
+            "SELECT step, call_id, tool, arguments, output, error_kind, error, duration_ms, output_ref FROM outcomes WHERE run_id = $run AND step > $after ORDER BY step, seq",
+            ("$run", run), ("$after", afterStep)))
         await using (var reader = await outcomeCommand.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -285,8 +288,8 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
 
         var steps = new List<StepView>();
         await using (var stepCommand = Command(connection,
-            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost, guidance, guidance_by, context_input_tokens, context_output_tokens, context_cost FROM steps WHERE run_id = $run ORDER BY step",
-            ("$run", run)))
+            "SELECT step, planned, thought, tool_calls, final_answer, input_tokens, output_tokens, model, verdict, verdict_reason, cache_hit, plan, cost, guidance, guidance_by, context_input_tokens, context_output_tokens, context_cost FROM steps WHERE run_id = $run AND step > $after ORDER BY step",
+            ("$run", run), ("$after", afterStep)))
         await using (var reader = await stepCommand.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -312,7 +315,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             }
         }
 
-        var approvals = await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken);
+        var approvals = withApprovals ? await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken) : [];
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
             header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary, header.OnlineEvaluation, header.Extraction, header.ExtractionCost);
     }

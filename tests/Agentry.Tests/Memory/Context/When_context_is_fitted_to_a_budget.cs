@@ -312,4 +312,41 @@ public sealed class When_context_is_fitted_to_a_budget
         Assert.That(context.Messages.Where(m => m.Role == ContextRole.Tool).Single().Content, Is.EqualTo(ToolOutcomeText.Format(OutcomeOf(1))));
         Assert.That(context.Tokens, Is.LessThanOrEqualTo(1_500));
     }
+
+    /// What the Memory service does at each step: the stored summary, then only the steps after it.
+    [Test]
+    public async Task Should_read_only_the_steps_after_the_stored_summary_and_build_the_context_a_whole_read_would()
+    {
+        var services = Services(withModel: false);
+        var store = services.GetRequiredService<ITranscriptStore>();
+        var builder = services.GetRequiredService<ContextBuilder>();
+        var agent = Agent(1_500, recent: 2, model: "");
+        var run = Guid.NewGuid();
+        await store.StartRunAsync(new RunStart(run, Tenant, agent.Name, "Double every number from 1 to 20.", null, DateTimeOffset.UtcNow), None);
+        AssembledContext context = null!;
+        var read = new List<int>();
+        for (var step = 1; step <= 30; step++)
+        {
+            var request = new ContextRequested(run, Tenant, agent.Name, step, "Double every number from 1 to 20.");
+            var stored = await builder.StoredSummaryAsync(agent, request, None);
+            var view = await store.GetRecentAsync(run, stored?.ThroughStep ?? 0, None);
+            read.Add(view.Steps.Count);
+            context = await builder.BuildAsync(agent, view, request, stored, None);
+            Assert.That(context.OverBudget, Is.Null, $"step {step}");
+            Assert.That(Recount(services, OfflineChatModel.ModelName, context), Is.EqualTo(context.Tokens).And.LessThanOrEqualTo(1_500), $"step {step}");
+            await RecordStepsAsync(store, run, step, step);
+        }
+
+        Assert.That(read.Skip(5), Is.All.LessThanOrEqualTo(3), "once summarized, a context reads the latest two steps and the one that has just become old");
+        Assert.That(context.SummarizedSteps, Is.EqualTo(27));
+        Assert.That(context.Messages.Single(m => m.Content.Contains(TranscriptSummarizer.ExtractiveLabel, StringComparison.Ordinal)).Content,
+            Does.Contain("oldest of these steps are left out").And.Contain("Step 27:"));
+
+        // The same 29 steps in another run with no summary stored: built from the whole transcript at once.
+        var whole = Guid.NewGuid();
+        await RecordStepsAsync(store, whole, 1, 29);
+        var rebuilt = await BuildAsync(services, agent, whole, 30);
+        Assert.That(rebuilt.Messages.Select(m => (m.Role, m.Content)), Is.EqualTo(context.Messages.Select(m => (m.Role, m.Content))),
+            "a summary extended step by step says what one made from every old step says");
+    }
 }

@@ -156,6 +156,8 @@ public sealed class When_a_run_starts : HarnessFixture
 
         public Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken) => inner.GetAsync(tenantId, runId, cancellationToken);
 
+        public Task<RunView> GetRecentAsync(Guid runId, int afterStep, CancellationToken cancellationToken) => inner.GetRecentAsync(runId, afterStep, cancellationToken);
+
         public Task<IReadOnlyList<RunSummary>> ListAsync(ListRuns query, CancellationToken cancellationToken) => inner.ListAsync(query, cancellationToken);
 
         public Task<IReadOnlyList<AgentDayTotals>> TotalsAsync(GetRunTotals query, CancellationToken cancellationToken) => inner.TotalsAsync(query, cancellationToken);
