@@ -9,6 +9,9 @@ public sealed record RunStart(Guid RunId, string TenantId, string Agent, string 
     public TriggerKind? Trigger { get; init; }
 
     public TriggerOrigin? Origin { get; init; }
+
+    /// The run this one is a fork or a replay of.
+    public RunLineage? Lineage { get; init; }
 }
 
 public sealed record RunEnd(Guid RunId, string TenantId, string Agent, RunStatus Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At, decimal TotalCost = 0);

@@ -38,6 +38,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         var approvals = new RunApprovals(agents, deadlines, clock);
         var takeover = new RunTakeover(agents.Catalog, clock);
         var definitions = new RunDefinitions(agents, end);
+        var lineages = new RunLineages(agents, end);
 
         InstanceState(x => x.CurrentState);
         this.ConnectEventObserver(new AgentRunTelemetry(clock));
@@ -83,6 +84,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                     taken => taken
                         .Then(c => start.Begin(c.Saga, c.Message))
                         .ThenAsync(definitions.Pin)
+                        .ThenAsync(lineages.Start)
                         .ThenAsync(c => RunStart.KeepInputOutOfLine(c.Saga, payloads, c.CancellationToken))
                         .ThenAsync(end.SetDeadline)
                         .ThenAsync(RequestContext)
@@ -117,13 +119,19 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .Then(c => AddUsage(c.Saga, c.Message))
                 .ThenAsync(c => end.Fail(c, CostLimitReason(c.Saga)))
                 .TransitionTo(Failed),
+            // A replay's decision is recorded, never run, and the next step planned from the parent's history.
+            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && RunLineages.IsReplay(c.Saga))
+                .Then(c => AddUsage(c.Saga, c.Message))
+                .IfElse(c => RunLineages.HasStepsLeft(c.Saga),
+                    more => more.ThenAsync(RunLineages.Advance),
+                    last => last.ThenAsync(lineages.Finish).TransitionTo(Completed)),
             // Calls go to the ToolExecutor, unless some need a person: then the accepted step waits.
-            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0)
+            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && !RunLineages.IsReplay(c.Saga) && c.Message.ToolCalls.Count > 0)
                 .Then(c => AddUsage(c.Saga, c.Message))
                 .IfElseAsync(approvals.AnyNeeded,
                     held => held.ThenAsync(c => approvals.Hold(c, RunSteps.Accept(c))).TransitionTo(AwaitingApproval),
                     released => released.ThenAsync(PublishStep).TransitionTo(Acting)),
-            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count == 0)
+            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && !RunLineages.IsReplay(c.Saga) && c.Message.ToolCalls.Count == 0)
                 .Then(c => AddUsage(c.Saga, c.Message))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Evaluating));
@@ -182,7 +190,9 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(GoalEvaluated, c => c.Message.Step == c.Saga.Step - 1 && IsContinue(c.Message))
                 .ThenAsync(c => c.Publish(RunMessages.ContextRequest(c.Saga, c.Message))),
             When(ToolResult, c => c.Message.Step == c.Saga.Step - 1 && c.Saga.PlanAndExecute && c.Saga.PendingVerdictJson is not null)
-                .ThenAsync(c => c.Publish(RunMessages.ContextRequest(c.Saga, RunPlans.PendingVerdict(c.Saga)))));
+                .ThenAsync(c => c.Publish(RunMessages.ContextRequest(c.Saga, RunPlans.PendingVerdict(c.Saga)))),
+            When(StepProposed, c => RunLineages.IsReplay(c.Saga) && c.Message.Step == c.Saga.Step - 1 && c.Message.Error is null)
+                .ThenAsync(RunLineages.Republish));
         During(Acting, Evaluating,
             When(StepProposed, c => IsCurrent(c) && c.Message.Error is null)
                 .ThenAsync(RepublishStep));

@@ -32,6 +32,8 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             ["user"] = KeepOr("user", Text(start.UserId)),
             ["trigger"] = KeepOr("trigger", Text(start.Trigger?.ToString())),
             ["triggerOrigin"] = KeepOr("triggerOrigin", Text(start.Origin is null ? null : JsonSerializer.Serialize(start.Origin, Json))),
+            ["lineage"] = KeepOr("lineage", Text(start.Lineage is null ? null : JsonSerializer.Serialize(start.Lineage, Json))),
+            ["parentRun"] = KeepOr("parentRun", Text(start.Lineage?.ParentRunId.ToString())),
         };
         await database.Runs.UpdateOneAsync(
             new BsonDocument("_id", start.RunId.ToString()),
@@ -321,6 +323,12 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
 
         var ended = run.Contains("endedAt");
         var approvals = await MongoApprovalStore.OfRunAsync(database, run["tenant"], runId, cancellationToken);
+        // A parent's view lists its forks and replays (docs/durability.md).
+        var children = (await database.Runs.Find(new BsonDocument { ["parentRun"] = runId.ToString(), ["tenant"] = run["tenant"] })
+                .Sort(new BsonDocument("startedAt", 1)).Project(new BsonDocument { ["lineage"] = 1 }).ToListAsync(cancellationToken))
+            .Select(child => (Id: Guid.Parse(child["_id"].AsString), Lineage: JsonSerializer.Deserialize<RunLineage>(child["lineage"].AsString, Json)!))
+            .Select(child => new RunChild(child.Id, child.Lineage.Kind, child.Lineage.FromStep))
+            .ToList();
         return new RunView(
             runId, true, run["tenant"].AsString, Text(run, "agent"), Text(run, "goal"), Enum.Parse<RunStatus>(run["status"].AsString),
             Text(run, "answer"), Text(run, "reason"),
@@ -336,7 +344,10 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                 && run.GetValue("steps", BsonNull.Value) is BsonInt32 stoppedAt && at.Value == stoppedAt.Value ? Text(run, "escalationSummary") : null,
             Text(run, "onlineEvaluation") is { } grades ? JsonSerializer.Deserialize<OnlineEvaluationView>(grades, Json) : null,
             ExtractionUsage(run),
-            ExtractionCost(run));
+            ExtractionCost(run),
+            Lineage: Text(run, "lineage") is { } lineage ? JsonSerializer.Deserialize<RunLineage>(lineage, Json) : null,
+            Children: children.Count == 0 ? null : children,
+            Input: Text(run, "input") is { } input ? JsonDocument.Parse(input).RootElement.Clone() : null);
     }
 
     private static TokenUsage? ExtractionUsage(BsonDocument run) =>
