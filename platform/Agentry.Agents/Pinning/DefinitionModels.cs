@@ -2,22 +2,41 @@ using YamlDotNet.RepresentationModel;
 
 namespace Agentry.Agents.Pinning;
 
-/// A definition that asks another model: the fork or replay of a run with --model (docs/durability.md).
-/// It is a definition of its own, pinned under its own hash, so every service of the run acts on the
-/// same model (planning, summaries, a judge that uses the agent's model) through the model gateway
-/// as for any definition, and the run's view shows it differs from the agent's.
+/// A definition that asks another model, or never the response cache: the fork or replay of a run
+/// with --model, and every replay (docs/durability.md). It is a definition of its own, pinned under its
+/// own hash, so every service of the run acts on the same model (planning, summaries, a judge that uses
+/// the agent's model) through the model gateway as for any definition, and the run's view shows it
+/// differs from the agent's.
 public static class DefinitionModels
 {
-    /// The definition's text with its model replaced by model: "name", on the definition's provider,
-    /// or "provider:name" when the part before the first ':' is a configured provider. Temperature and
-    /// cache settings stay; fallbacks go, since the model asked for is the one to compare.
-    public static string WithModel(string yaml, string model, ISet<string>? knownProviders)
+    /// The definition's text with its model replaced by model (null: kept): "name", on the definition's
+    /// provider, or "provider:name" when the part before the first ':' is a configured provider; the
+    /// temperature stays, fallbacks go (the model asked for is the one to compare). cache: the model's
+    /// cache setting (null: kept).
+    public static string Variant(string yaml, string? model, bool? cache, ISet<string>? knownProviders)
     {
         var stream = new YamlStream();
         stream.Load(new StringReader(yaml));
         var root = (YamlMappingNode)stream.Documents[0].RootNode;
         var key = new YamlScalarNode("model");
         var old = root.Children.TryGetValue(key, out var node) ? node as YamlMappingNode : null;
+        if (model is null)
+        {
+            // The short form (model: NAME) becomes a mapping that keeps the name.
+            var kept = old ?? new YamlMappingNode();
+            if (old is null && node is YamlScalarNode name)
+            {
+                kept.Add("name", name);
+            }
+
+            if (cache is { } on)
+            {
+                kept.Children[new YamlScalarNode("cache")] = new YamlScalarNode(on ? "true" : "false");
+            }
+
+            root.Children[key] = kept;
+            return Save(stream);
+        }
 
         var separator = model.IndexOf(':', StringComparison.Ordinal);
         var named = separator > 0 && knownProviders?.Contains(model[..separator]) == true;
@@ -37,7 +56,17 @@ public static class DefinitionModels
             }
         }
 
+        if (cache is { } enabled)
+        {
+            replaced.Children[new YamlScalarNode("cache")] = new YamlScalarNode(enabled ? "true" : "false");
+        }
+
         root.Children[key] = replaced;
+        return Save(stream);
+    }
+
+    private static string Save(YamlStream stream)
+    {
         using var writer = new StringWriter();
         stream.Save(writer, assignAnchors: false);
         return writer.ToString();

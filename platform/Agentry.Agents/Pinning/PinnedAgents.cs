@@ -59,12 +59,12 @@ public sealed class PinnedAgents(AgentCatalog catalog, IAgentDefinitionStore sto
         _kept[hash] = now;
     }
 
-    /// The definition with its model replaced (DefinitionModels), kept in the store under its own hash.
-    /// Throws AgentDefinitionException when it does not load (an unknown provider, an empty name).
-    public async Task<AgentDefinition> WithModelAsync(AgentDefinition definition, string model, CancellationToken cancellationToken)
+    /// The definition with its model or its cache setting replaced (DefinitionModels), kept in the store
+    /// under its own hash. Throws AgentDefinitionException when it does not load (an empty name).
+    public async Task<AgentDefinition> VariantAsync(AgentDefinition definition, string? model, bool? cache, CancellationToken cancellationToken)
     {
-        var text = DefinitionModels.WithModel(definition.Text ?? throw new PinnedDefinitionException($"Agent '{definition.Name}' was built in code: it has no definition text to change the model of."), model, knownProviders);
-        var changed = AgentDefinitionLoader.Parse($"model-{model}/{definition.Name}.yaml", text, tools, knownProviders);
+        var text = DefinitionModels.Variant(definition.Text ?? throw new PinnedDefinitionException($"Agent '{definition.Name}' was built in code: it has no definition text to change the model of."), model, cache, knownProviders);
+        var changed = AgentDefinitionLoader.Parse($"variant/{definition.Name}.yaml", text, tools, knownProviders);
         await KeepAsync(changed, cancellationToken);
         return changed;
     }

@@ -42,7 +42,9 @@ public static class ReplayComparison
             : "answer\n" + (step.FinalAnswer ?? "").Trim();
 
     /// Arguments with their object keys in order, so that {"a":1,"b":2} and {"b":2,"a":1} are the same decision.
-    private static string Canonical(JsonElement arguments) => Sorted(JsonNode.Parse(arguments.GetRawText()))?.ToJsonString() ?? "null";
+    private static string Canonical(JsonElement arguments) => Sorted(JsonNode.Parse(arguments.GetRawText()))?.ToJsonString(Readable) ?? "null";
+
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static JsonNode? Sorted(JsonNode? node) => node switch
     {

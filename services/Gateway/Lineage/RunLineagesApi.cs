@@ -58,7 +58,7 @@ public static class RunLineagesApi
                 return BadRequest("fork", $"'agentVersion' is '{request.AgentVersion}': use 'pinned' (the parent's definition, the default) or 'current' (the agent's definition now).");
             }
 
-            var definition = await DefinitionAsync("fork", parent, current: version == "current", request.Model, planner, agents, cancellationToken);
+            var definition = await DefinitionAsync("fork", parent, current: version == "current", request.Model, cache: null, planner, agents, cancellationToken);
             if (definition.Problem is { } problem)
             {
                 return problem;
@@ -89,7 +89,8 @@ public static class RunLineagesApi
                 return Conflict("replay", $"Run {runId} has no recorded transcript: no step of it was recorded with its results, so there is nothing to replay.");
             }
 
-            var definition = await DefinitionAsync("replay", parent, current: false, request?.Model, planner, agents, cancellationToken);
+            // A cached reply would give back the recorded decision instead of deciding again.
+            var definition = await DefinitionAsync("replay", parent, current: false, request?.Model, cache: false, planner, agents, cancellationToken);
             if (definition.Problem is { } problem)
             {
                 return problem;
@@ -148,7 +149,7 @@ public static class RunLineagesApi
 
     /// The definition the new run is pinned to: the parent's (the Planner holds its pin), or the
     /// current one, either with the model asked for; kept in the definition store before the run names it.
-    private static async Task<Definition> DefinitionAsync(string what, RunView parent, bool current, string? model, IRequestClient<GetRunDefinition> planner, PinnedAgents agents, CancellationToken cancellationToken)
+    private static async Task<Definition> DefinitionAsync(string what, RunView parent, bool current, string? model, bool? cache, IRequestClient<GetRunDefinition> planner, PinnedAgents agents, CancellationToken cancellationToken)
     {
         if (agents.Catalog.Find(parent.Agent!) is not { } now)
         {
@@ -178,14 +179,15 @@ public static class RunLineagesApi
             }
         }
 
-        if (Trimmed(model) is not { } asked)
+        var asked = Trimmed(model);
+        if (asked is null && cache is null)
         {
             return new Definition(definition.Hash == now.Hash ? null : definition.Hash, definition.Strategy);
         }
 
         try
         {
-            var changed = await agents.WithModelAsync(definition, asked, cancellationToken);
+            var changed = await agents.VariantAsync(definition, asked, cache, cancellationToken);
             return new Definition(changed.Hash, changed.Strategy);
         }
         catch (Exception e) when (e is AgentDefinitionException or PinnedDefinitionException)

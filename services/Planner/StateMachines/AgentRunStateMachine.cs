@@ -104,6 +104,13 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(ContextLoaded, c => c.Message.Step == c.Saga.Step)
                 .TransitionTo(Planning));
 
+        // A replay's proposal redelivered after its step was accepted. Declared before the acceptance
+        // below: the activities of one event run in order against the state as each leaves it, and this
+        // must not see the step that the acceptance has just moved on.
+        During(LoadingContext,
+            When(StepProposed, c => RunLineages.IsReplay(c.Saga) && c.Message.Step == c.Saga.Step - 1 && c.Message.Error is null)
+                .ThenAsync(RunLineages.Republish));
+
         // A run waits in LoadingContext while Memory assembles the context and the model plans; Planning
         // is entered only from an earlier version's binding of ContextLoaded (see above).
         During(LoadingContext, Planning,
@@ -190,9 +197,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(GoalEvaluated, c => c.Message.Step == c.Saga.Step - 1 && IsContinue(c.Message))
                 .ThenAsync(c => c.Publish(RunMessages.ContextRequest(c.Saga, c.Message))),
             When(ToolResult, c => c.Message.Step == c.Saga.Step - 1 && c.Saga.PlanAndExecute && c.Saga.PendingVerdictJson is not null)
-                .ThenAsync(c => c.Publish(RunMessages.ContextRequest(c.Saga, RunPlans.PendingVerdict(c.Saga)))),
-            When(StepProposed, c => RunLineages.IsReplay(c.Saga) && c.Message.Step == c.Saga.Step - 1 && c.Message.Error is null)
-                .ThenAsync(RunLineages.Republish));
+                .ThenAsync(c => c.Publish(RunMessages.ContextRequest(c.Saga, RunPlans.PendingVerdict(c.Saga)))));
         During(Acting, Evaluating,
             When(StepProposed, c => IsCurrent(c) && c.Message.Error is null)
                 .ThenAsync(RepublishStep));
