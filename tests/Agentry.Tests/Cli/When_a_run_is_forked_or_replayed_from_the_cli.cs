@@ -40,6 +40,22 @@ public sealed class When_a_run_is_forked_or_replayed_from_the_cli : AgentryServe
         Assert.That(showFork, Does.Contain(": Say the result in words."));
         Assert.That(showParent, Does.Contain($"forked: run {fork} at step 1"));
         Assert.That(showParent, Does.Contain("replayed: run "));
+
+        // Both can become evaluation cases; the note names the run they came from.
+        var replay = Guid.Parse(showParent.Split("replayed: run ")[1][..36]);
+        var dataset = Path.Combine(Folder.Path, "lineage.yaml");
+        await File.WriteAllTextAsync(dataset, "agent: assistant\ncases:\n  - id: seed\n    goal: What is 1 + 1?\n");
+        var (addFork, addForkOutput) = await CliAsync((output, error) =>
+            Agentry.Cli.Eval.EvalCommands.AddRunAsync(fork.ToString(), dataset, "forked", gateway, null, null, output, error, CancellationToken.None));
+        var (addReplay, addReplayOutput) = await CliAsync((output, error) =>
+            Agentry.Cli.Eval.EvalCommands.AddRunAsync(replay.ToString(), dataset, "replayed", gateway, null, null, output, error, CancellationToken.None));
+        Assert.That((addFork, addReplay), Is.EqualTo((ExitCodes.Completed, ExitCodes.Completed)), addForkOutput + addReplayOutput);
+        var text = await File.ReadAllTextAsync(dataset);
+        Assert.That(text, Does.Contain($"# Added from run {fork} (completed), a fork of run {parent} at step 1 with a person's guidance, by `agentry eval add-run`"));
+        Assert.That(text, Does.Contain($"# Added from run {replay} (completed), a replay of run {parent}, by `agentry eval add-run`"));
+        var cases = Agentry.Evaluation.Datasets.DatasetLoader.LoadFile(dataset).Cases;
+        Assert.That(cases.Single(c => c.Id == "replayed").Expect.Called.Select(t => t.Tool), Is.EqualTo(new[] { "calculator" }), "the tool the replay decided to call, though it ran none");
+        Assert.That(cases.Single(c => c.Id == "forked").Goal, Is.EqualTo("What is (2 + 3) * 4?"));
     }
 
     private static async Task<(int Exit, string Output)> CliAsync(Func<TextWriter, TextWriter, Task<int>> command)
