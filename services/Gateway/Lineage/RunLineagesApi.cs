@@ -4,6 +4,8 @@ using Agentry.Agents;
 using Agentry.Agents.Pinning;
 using Agentry.Contracts;
 using Agentry.Gateway.Security;
+using Agentry.Gateway.Tracing;
+using Microsoft.Extensions.DependencyInjection;
 using Agentry.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -203,11 +205,12 @@ public static class RunLineagesApi
     {
         var runId = NewId.NextGuid();
         var kind = lineage.Kind.ToString().ToLowerInvariant();
-        using (var span = AgentryTelemetry.Source.StartActivity($"{kind} {parent.Agent}", ActivityKind.Producer))
+        var links = await ParentTraceAsync(http.RequestServices, lineage.ParentRunId, cancellationToken);
+        using (var span = AgentryTelemetry.Source.StartActivity($"{kind} {parent.Agent}", ActivityKind.Producer, parentContext: default, links: links))
         {
-            span?.SetTag(AgentryTelemetry.Tags.RunId, runId)
+            span?.SetTag(AgentryTelemetry.Tags.RunId, runId.ToString())
                 .SetTag(AgentryTelemetry.Tags.Agent, parent.Agent)
-                .SetTag(AgentryTelemetry.Tags.ParentRunId, lineage.ParentRunId)
+                .SetTag(AgentryTelemetry.Tags.ParentRunId, lineage.ParentRunId.ToString())
                 .SetTag(AgentryTelemetry.Tags.LineageKind, kind)
                 .SetTag(AgentryTelemetry.Tags.LineageFromStep, lineage.FromStep);
             await bus.Publish(new GoalReceived(runId, parent.TenantId!, parent.Agent!, parent.Goal ?? "", parent.Input, TriggerKind.Api, limits, UserId: parent.UserId, Lineage: lineage), cancellationToken);
@@ -218,6 +221,31 @@ public static class RunLineagesApi
                 + $"{(lineage.Model is { } model ? $", model {model}" : "")}{(lineage.AgentHash is { } hash ? $", definition {hash}" : "")}"
                 + $"{(lineage.Guidance is { } guidance ? $", guidance: {guidance.Text}" : "")}");
         return runId;
+    }
+
+    /// A link to the parent's trace when the trace store has it (Jaeger, or this process's recent runs):
+    /// the trace its earliest span belongs to, its own (a resume adds traces of its own). Looked for
+    /// briefly: a run starts without the link rather than wait on a slow trace store.
+    private static async Task<ActivityLink[]> ParentTraceAsync(IServiceProvider services, Guid parentRunId, CancellationToken cancellationToken)
+    {
+        if (services.GetService<IRunTraces>() is not { } traces)
+        {
+            return [];
+        }
+
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        patience.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            var first = (await traces.SpansOfRunAsync(parentRunId, patience.Token)).MinBy(s => s.Start);
+            return first is null
+                ? []
+                : [new ActivityLink(new ActivityContext(ActivityTraceId.CreateFromString(first.TraceId), ActivitySpanId.CreateFromString(first.SpanId), ActivityTraceFlags.Recorded))];
+        }
+        catch (Exception e) when (e is TraceStoreException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return [];
+        }
     }
 
     private static string? Trimmed(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();

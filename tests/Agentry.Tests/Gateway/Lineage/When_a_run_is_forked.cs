@@ -47,6 +47,31 @@ public sealed class When_a_run_is_forked : LineageServer
     }
 
     [Test]
+    public async Task Should_name_the_parent_on_the_span_that_starts_the_fork_and_link_to_the_parents_trace()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Agentry.ServiceDefaults.Telemetry.AgentryTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var parent = await ParentAsync();
+        Fake.ReplyWithAnswer("Forked.");
+
+        var fork = await StartAsync($"/runs/{parent.RunId}/fork", new { fromStep = 2 });
+        await EndedAsync(fork.RunId);
+
+        var parentTraces = spans.Where(s => s.GetTagItem("agentry.run_id")?.ToString() == parent.RunId.ToString()).Select(s => s.TraceId).ToHashSet();
+        var start = spans.Single(s => s.DisplayName == "fork poster");
+        Assert.That(start.GetTagItem("agentry.parent_run_id"), Is.EqualTo(parent.RunId.ToString()));
+        Assert.That(start.GetTagItem("agentry.run_id"), Is.EqualTo(fork.RunId.ToString()));
+        Assert.That(start.Links.Select(l => l.Context.TraceId), Is.Not.Empty.And.SubsetOf(parentTraces));
+        Assert.That(parentTraces, Does.Not.Contain(start.TraceId), "the fork is a trace of its own");
+    }
+
+    [Test]
     public async Task Should_ask_the_model_named_and_redelivery_of_the_first_context_copies_nothing_twice()
     {
         var parent = await ParentAsync();
