@@ -17,7 +17,9 @@ public static class ReplayComparison
     public static ReplayComparisonView Of(RunView replay, RunView parent)
     {
         var decided = replay.Steps.Where(s => s.Usage is not null).ToDictionary(s => s.Step);
-        var rows = parent.Steps.Where(s => s.Usage is not null)
+        // The steps the replay was started to decide again: the parent's whole ones (RecordedSteps).
+        var replayed = RunLineagesApi.RecordedSteps(parent);
+        var rows = parent.Steps.Where(s => s.Step <= replayed)
             .Select(recorded =>
             {
                 var made = decided.GetValueOrDefault(recorded.Step);
@@ -27,9 +29,6 @@ public static class ReplayComparison
         return new ReplayComparisonView(replay.RunId, replay.Lineage!.ParentRunId, replay.Status, rows.Count, rows.Count(r => r.New is not null),
             rows.Count(r => r.New is not null && !r.Same), rows);
     }
-
-    /// The parent's steps a replay decides again: every planned step.
-    public static int ReplayedSteps(RunView parent) => parent.Steps.Count(s => s.Usage is not null);
 
     public static string Describe(StepView step) =>
         step.ToolCalls.Count > 0
