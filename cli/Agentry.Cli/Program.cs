@@ -207,6 +207,28 @@ var moveDefinition = new Command("move-definition", "Move a running (or escalate
 };
 moveDefinition.SetAction((parse, cancellationToken) => RunCommands.MoveDefinitionAsync(Gateway(parse), parse.GetValue(showRunIdArgument)!, Console.Out, Console.Error, cancellationToken));
 
+var forkFromStepOption = new Option<int>("--from-step") { Description = "The last step of the run to keep: the fork plans the step after it (0: from the start).", Required = true };
+var lineageModelOption = new Option<string?>("--model") { Description = "The model to ask instead of the definition's: NAME on the definition's provider, or PROVIDER:NAME." };
+var forkAgentVersionOption = new Option<string?>("--agent-version") { Description = "pinned (the default: the definition the run was pinned to) or current (the agent's definition now)." };
+var forkGuidanceOption = new Option<string?>("--guidance") { Description = "What to tell the agent after the step, as a person's guidance (as `agentry resume` gives it)." };
+var replayWaitOption = new Option<TimeSpan>("--wait") { Description = "How long to wait for the replay to end before printing what it decided so far.", DefaultValueFactory = _ => TimeSpan.FromMinutes(5) };
+var fork = new Command("fork", "Start a new run from a step of a run: its context is the run's transcript up to that step, and it plans the next step, on the run's pinned definition (or --agent-version current), with --model and --guidance if given. Linked to its parent (agentry show). Needs the submit role; audited. Exits 0 when started, 2 when the run is unknown, has no recorded transcript or the step is out of range.")
+{
+    runIdArgument, forkFromStepOption, lineageModelOption, forkAgentVersionOption, forkGuidanceOption, gatewayOption, keyOption, tokenOption,
+};
+fork.SetAction((parse, cancellationToken) => LineageCommands.ForkAsync(Gateway(parse), parse.GetValue(runIdArgument)!, parse.GetValue(forkFromStepOption),
+    parse.GetValue(lineageModelOption), parse.GetValue(forkAgentVersionOption), parse.GetValue(forkGuidanceOption), Console.Out, Console.Error, cancellationToken));
+var replay = new Command("replay", "Decide a finished run's steps again, each from the run's recorded history and tool results, and show where the new decisions differ. No tool is run. A new run, linked to its parent. Needs the submit role; audited. Exits 0 when every step was decided the same, 1 when some differ or the replay did not complete, 2 on bad input.")
+{
+    runIdArgument, lineageModelOption, replayWaitOption, gatewayOption, keyOption, tokenOption,
+};
+replay.SetAction((parse, cancellationToken) => LineageCommands.ReplayAsync(Gateway(parse), parse.GetValue(runIdArgument)!, parse.GetValue(lineageModelOption),
+    parse.GetValue(replayWaitOption), Console.Out, Console.Error, cancellationToken));
+var runs = new Command("runs", "New runs from a run of a running deployment, through its Gateway: fork (go on from a step) and replay (decide its steps again).")
+{
+    fork, replay,
+};
+
 var eval = EvalCommandLine.Create(agentsOption, verboseOption, keyOption, tokenOption);
 
 var scheduleAgentArgument = new Argument<string>("agent") { Description = "The agent, as `agentry schedules` lists it." };
@@ -268,6 +290,6 @@ var hooks = new Command("hooks", "The webhook inbox of a running deployment (POS
 
 var root = new RootCommand("Agentry: a runtime for AI agents. Runs an agent through trigger, context, plan, act, evaluate and deliver.")
 {
-    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, moveDefinition, artifacts, schedules, hooks, eval,
+    agentsOption, verboseOption, run, agents, serve, keys, kb, memory, approvals, approve, deny, resume, close, audit, show, moveDefinition, runs, artifacts, schedules, hooks, eval,
 };
 return await root.Parse(args).InvokeAsync();

@@ -50,6 +50,11 @@ public static class RunCommands
                 await output.WriteLineAsync(DefinitionLine(pinned));
             }
 
+            foreach (var line in LineageCommands.Lines(run))
+            {
+                await output.WriteLineAsync(line);
+            }
+
             foreach (var step in run.Steps)
             {
                 var calls = string.Join(", ", step.ToolCalls.Select(call => call.Tool));

@@ -14,6 +14,7 @@ namespace Agentry.Contracts;
 /// <param name="UserId">The user the run works for: long-term memory is kept and recalled per user.</param>
 /// <param name="Origin">Which of the agent's triggers started the run (a schedule, a webhook, an event
 /// subscription), and the due time or delivery it fired for; null for API calls and sub-agents.</param>
+/// <param name="Lineage">Set when the run is a fork or a replay of another run (docs/durability.md); null otherwise.</param>
 public sealed record GoalReceived(
     Guid RunId,
     string TenantId,
@@ -24,7 +25,8 @@ public sealed record GoalReceived(
     RunLimits? Limits = null,
     Guid? ParentRunId = null,
     string? UserId = null,
-    TriggerOrigin? Origin = null);
+    TriggerOrigin? Origin = null,
+    RunLineage? Lineage = null);
 
 /// <summary>What fired a triggered run.</summary>
 /// <param name="Name">The trigger's name in the agent's definition.</param>
@@ -55,6 +57,8 @@ public sealed record TriggerOrigin(string Name, string? Source = null, string? D
 /// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
 /// <param name="InputRef">Set when the run's input was larger than the payload store's inline limit: Input is
 /// then null and the input is kept out of line, for Memory to resolve when it builds the context.</param>
+/// <param name="Lineage">The run is a fork or a replay: Memory seeds a fork's transcript with its parent's steps at its first
+/// step, and builds a replay's context from its parent's recorded steps; null otherwise.</param>
 public sealed record ContextRequested(
     Guid RunId,
     string TenantId,
@@ -71,7 +75,8 @@ public sealed record ContextRequested(
     TriggerKind? Trigger = null,
     TriggerOrigin? Origin = null,
     string? AgentHash = null,
-    PayloadRef? InputRef = null);
+    PayloadRef? InputRef = null,
+    RunLineage? Lineage = null);
 
 /// <summary>Memory's answer: the messages the next planning call needs.</summary>
 /// <param name="RunId">The run.</param>
@@ -149,6 +154,8 @@ public sealed record StepProposed(
 /// older steps); null when there were none. Counted in the run's totals with Usage.</param>
 /// <param name="ContextCost">What those calls cost, in US dollars.</param>
 /// <param name="AgentHash">The SHA-256 of the agent definition the run is pinned to (docs/durability.md): every service acts on that version of the agent; null from a publisher that does not pin, which means the current definition.</param>
+/// <param name="Replay">The step of a replay: its calls are a decision to compare, never to run; the ToolExecutor reports
+/// each as not run, and the Evaluator does not judge it.</param>
 public sealed record StepPlanned(
     Guid RunId,
     string TenantId,
@@ -168,7 +175,8 @@ public sealed record StepPlanned(
     string? UserId = null,
     TokenUsage? ContextUsage = null,
     decimal ContextCost = 0,
-    string? AgentHash = null);
+    string? AgentHash = null,
+    bool Replay = false);
 
 /// <summary>The outcome of every call of step n, published once all of them finished.</summary>
 /// <param name="RunId">The run.</param>
@@ -513,6 +521,9 @@ public sealed record GetRun(Guid RunId);
 /// <param name="ExtractionCost">What that cost, in US dollars; not in TotalCost.</param>
 /// <param name="Definition">Which version of its agent the run acts on, as the Planner holds it (the Gateway adds it
 /// to GET /runs/{id}); null from Memory, and when the Planner did not answer.</param>
+/// <param name="Lineage">The run this one is a fork or a replay of; null for any other run.</param>
+/// <param name="Children">The forks and replays of this run, oldest first; null when it has none.</param>
+/// <param name="Input">The run's structured input, as it started with it (a fork or a replay starts with it again); null when it had none.</param>
 public sealed record RunView(
     Guid RunId,
     bool Found,
@@ -533,7 +544,10 @@ public sealed record RunView(
     OnlineEvaluationView? OnlineEvaluation = null,
     TokenUsage? ExtractionUsage = null,
     decimal? ExtractionCost = null,
-    RunDefinition? Definition = null)
+    RunDefinition? Definition = null,
+    RunLineage? Lineage = null,
+    IReadOnlyList<RunChild>? Children = null,
+    JsonElement? Input = null)
 {
     /// <summary>The answer to a GetRun for a run nobody recorded.</summary>
     public static RunView NotFound(Guid runId) => new(runId, false, null, null, null, null, null, null, null, []);

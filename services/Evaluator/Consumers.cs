@@ -12,7 +12,8 @@ public sealed class FinalAnswerConsumer(PinnedAgents agents, ModelJudge judge) :
     public async Task Consume(ConsumeContext<StepPlanned> context)
     {
         var step = context.Message;
-        if (step.ToolCalls.Count > 0)
+        // A replay's decision is compared with the recorded one, not judged (docs/durability.md).
+        if (step.ToolCalls.Count > 0 || step.Replay)
         {
             return;
         }

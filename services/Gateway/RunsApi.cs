@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Agentry.Agents;
 using Agentry.Contracts;
+using Agentry.Gateway.Lineage;
 using Agentry.Gateway.Security;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -128,6 +129,7 @@ public static class RunsApi
         }).RequireAuthorization(GatewayRoles.Approve);
 
         runs.MapRunDefinitionsApi();
+        runs.MapRunLineagesApi();
         app.MapApprovalsApi();
         return app;
     }

@@ -45,6 +45,7 @@ public static class MemoryRegistration
         // process, the Planner's registration is shared).
         services.AddAgentryLlm(configuration);
         services.TryAddSingleton<RunStarts>();
+        services.TryAddSingleton<RunLineages>();
         services.TryAddSingleton<ContextTokens>();
         services.ResolveAtStart<ContextTokens>();
         services.TryAddSingleton<TranscriptSummarizer>();

@@ -42,6 +42,15 @@ public sealed partial class ExecuteStepConsumer(
             return;
         }
 
+        // A replay's calls are decisions to compare with the recorded ones; the recorded results are
+        // its history (docs/durability.md). No tool runs for it, side effects or not, and no result is
+        // reported: the replay goes on without one.
+        if (step.Replay)
+        {
+            LogReplayNotRun(logger, step.ToolCalls.Count, step.Step, step.RunId);
+            return;
+        }
+
         var cancellationToken = context.CancellationToken;
         var agent = await agents.FindAsync(step.Agent, step.AgentHash, cancellationToken);
         var started = Stopwatch.GetTimestamp();
@@ -235,6 +244,9 @@ public sealed partial class ExecuteStepConsumer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Step {Step} of run {RunId} waits for {Count} sub-agent run(s).")]
     private static partial void LogWaitingForSubAgents(ILogger logger, int count, int step, Guid runId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Step {Step} of run {RunId} is a replay's: its {Count} call(s) were not run.")]
+    private static partial void LogReplayNotRun(ILogger logger, int count, int step, Guid runId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ran {Count} tool call(s) of step {Step} of run {RunId}; {Failed} failed.")]
     private static partial void LogStepExecuted(ILogger logger, int count, int step, Guid runId, int failed);

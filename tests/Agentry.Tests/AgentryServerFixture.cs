@@ -25,6 +25,9 @@ public abstract class AgentryServerFixture
     {
     }
 
+    /// The agents the server loads: the repository's, unless a test writes its own.
+    protected virtual string AgentsFolder => TestAgents.RepositoryAgentsFolder();
+
     [SetUp]
     public async Task StartServer()
     {
@@ -49,7 +52,7 @@ public abstract class AgentryServerFixture
         // happens to run then must not get a run it never asked for.
         var settings = new Dictionary<string, string?> { ["ConnectionStrings:sqlite"] = Folder.SqliteConnectionString, ["Triggers:Schedules:Enabled"] = "false" };
         Configure(settings);
-        App = Commands.BuildServer(TestAgents.RepositoryAgentsFolder(), "http://127.0.0.1:0", verbose: false, settings);
+        App = Commands.BuildServer(AgentsFolder, "http://127.0.0.1:0", verbose: false, settings);
         await App.StartAsync();
         Http = await ClientAsync(ServiceDefaults.Extensions.DefaultTenant, GatewayRoles.All);
     }

@@ -24,7 +24,11 @@ public static class RunToCase
         var rubric = new StringBuilder();
         if (run.Status == RunStatus.Completed)
         {
-            var tools = run.Steps.SelectMany(s => s.Outcomes).Where(o => o.Succeeded).Select(o => o.Tool).Distinct(StringComparer.Ordinal).ToList();
+            // A replay ran no tool: what it decided to call is what its case expects.
+            var tools = (run.Lineage?.Kind == LineageKind.Replay
+                    ? run.Steps.SelectMany(s => s.ToolCalls).Select(c => c.Tool)
+                    : run.Steps.SelectMany(s => s.Outcomes).Where(o => o.Succeeded).Select(o => o.Tool))
+                .Distinct(StringComparer.Ordinal).ToList();
             if (tools.Count > 0)
             {
                 expect["tools"] = new JsonObject { ["called"] = new JsonArray(tools.Select(t => (JsonNode)JsonValue.Create(t)).ToArray()) };
@@ -54,7 +58,18 @@ public static class RunToCase
     }
 
     public static string Provenance(RunView run, DateTimeOffset now) =>
-        $"Added from run {run.RunId} ({run.Status?.ToString().ToLowerInvariant() ?? "unrecorded"}) by `agentry eval add-run` on {now:yyyy-MM-dd}; review the expectations.";
+        $"Added from run {run.RunId} ({run.Status?.ToString().ToLowerInvariant() ?? "unrecorded"}){Lineage(run)} by `agentry eval add-run` on {now:yyyy-MM-dd}; review the expectations.";
+
+    /// Where a fork or a replay came from: the case asks the goal from the start, so the note says
+    /// which run and step its expectations were made from.
+    private static string Lineage(RunView run) => run.Lineage switch
+    {
+        null => "",
+        { Kind: LineageKind.Fork } fork => $", a fork of run {fork.ParentRunId} at step {fork.FromStep}{Model(fork)}{(fork.Guidance is { } g ? " with a person's guidance" : "")},",
+        { } replay => $", a replay of run {replay.ParentRunId}{Model(replay)},",
+    };
+
+    private static string Model(RunLineage lineage) => lineage.Model is { } model ? $" on model {model}" : "";
 
     /// Appends the case to the dataset: a JSON line to a .jsonl file; to a YAML file, an item of its
     /// `cases:` list (which must be the file's last key, as in the shipped datasets), indented like

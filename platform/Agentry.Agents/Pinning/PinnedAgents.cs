@@ -59,6 +59,16 @@ public sealed class PinnedAgents(AgentCatalog catalog, IAgentDefinitionStore sto
         _kept[hash] = now;
     }
 
+    /// The definition with its model or its cache setting replaced (DefinitionModels), kept in the store
+    /// under its own hash. Throws AgentDefinitionException when it does not load (an empty name).
+    public async Task<AgentDefinition> VariantAsync(AgentDefinition definition, string? model, bool? cache, CancellationToken cancellationToken)
+    {
+        var text = DefinitionModels.Variant(definition.Text ?? throw new PinnedDefinitionException($"Agent '{definition.Name}' was built in code: it has no definition text to change the model of."), model, cache, knownProviders);
+        var changed = AgentDefinitionLoader.Parse($"variant/{definition.Name}.yaml", text, tools, knownProviders);
+        await KeepAsync(changed, cancellationToken);
+        return changed;
+    }
+
     private async Task<AgentDefinition?> LoadAsync(string name, string hash, CancellationToken cancellationToken)
     {
         var text = await store.FindAsync(hash, cancellationToken)

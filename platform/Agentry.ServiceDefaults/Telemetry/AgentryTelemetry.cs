@@ -145,6 +145,9 @@ public static class AgentryTelemetry
         public const string ToolReplayed = "agentry.tool.replayed";
         public const string ErrorType = "error.type";
         public const string TriggerKind = "agentry.trigger.kind";
+        public const string ParentRunId = "agentry.parent_run_id";
+        public const string LineageKind = "agentry.lineage.kind";
+        public const string LineageFromStep = "agentry.lineage.from_step";
         public const string TriggerName = "agentry.trigger.name";
         public const string TriggerSource = "agentry.trigger.source";
         public const string TriggerDeliveryId = "agentry.trigger.delivery_id";

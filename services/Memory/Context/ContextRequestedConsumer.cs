@@ -16,6 +16,7 @@ public sealed partial class ContextRequestedConsumer(
     RunStarts starts,
     ContextBuilder builder,
     PinnedAgents agents,
+    RunLineages lineages,
     ILogger<ContextRequestedConsumer> logger) : IConsumer<ContextRequested>
 {
     public async Task Consume(ConsumeContext<ContextRequested> context)
@@ -23,6 +24,7 @@ public sealed partial class ContextRequestedConsumer(
         var request = context.Message;
         var started = Stopwatch.GetTimestamp();
         using var span = AgentryTelemetry.StartStage("assemble_context", AgentryTelemetry.Stages.Context, request.RunId, request.Step);
+        await lineages.SeedAsync(request, context.CancellationToken);
         // What the request carries is recorded first (idempotently): the context then never waits for
         // this service's own copies of those events, which arrive on other queues.
         if (request.PreviousStep is { } previousStep)
@@ -57,11 +59,12 @@ public sealed partial class ContextRequestedConsumer(
 
         // Before the first context is answered (RunStarts says why). The first step reads no
         // earlier steps, so the run as read above is still the one to build from.
-        if (request.Step == 1)
+        if (RunLineages.IsFirstStep(request))
         {
             await starts.RecordAsync(request, run, context.CancellationToken);
         }
 
+        run = await lineages.ContextOfAsync(request, run, stored?.ThroughStep ?? 0, context.CancellationToken);
         var assembled = await builder.BuildAsync(agent, run, request, stored, context.CancellationToken);
         span?.SetTag(AgentryTelemetry.Tags.ContextStepsRead, run.Steps.Count);
         span?.SetTag(AgentryTelemetry.Tags.ContextMessages, assembled.Messages.Count)

@@ -9,6 +9,9 @@ public sealed record RunStart(Guid RunId, string TenantId, string Agent, string 
     public TriggerKind? Trigger { get; init; }
 
     public TriggerOrigin? Origin { get; init; }
+
+    /// The run this one is a fork or a replay of.
+    public RunLineage? Lineage { get; init; }
 }
 
 public sealed record RunEnd(Guid RunId, string TenantId, string Agent, RunStatus Status, string? Answer, string? Reason, int Steps, TokenUsage Usage, DateTimeOffset At, decimal TotalCost = 0);
@@ -54,7 +57,7 @@ public interface ITranscriptStore
     Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken);
 
     /// The run as GetAsync reads it, but with only its steps after afterStep (and their outcomes) and
-    /// without its approvals: what a context needs once steps 1 to afterStep are in a stored summary
+    /// without its approvals and forks: what a context needs once steps 1 to afterStep are in a stored summary
     /// (ContextBuilder), so that building it reads the same amount at step 1,000 as at step 50.
     Task<RunView> GetRecentAsync(Guid runId, int afterStep, CancellationToken cancellationToken);
 

@@ -35,6 +35,7 @@ public sealed class RunStarts(ITranscriptStore store, IOptions<GoalBounds> bound
         {
             Trigger = goal.Trigger,
             Origin = goal.Origin,
+            Lineage = goal.Lineage,
         }, cancellationToken);
     }
 
@@ -54,6 +55,7 @@ public sealed class RunStarts(ITranscriptStore store, IOptions<GoalBounds> bound
         {
             Trigger = request.Trigger,
             Origin = request.Origin,
+            Lineage = request.Lineage,
         }, cancellationToken);
     }
 

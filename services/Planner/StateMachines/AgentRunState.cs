@@ -98,6 +98,9 @@ public sealed class AgentRunState : SagaStateMachineInstance, ISagaVersion
     /// The goal's own limits (RunLimits, JSON): a move to another definition keeps them.
     public string? GoalLimitsJson { get; set; }
 
+    /// The run this one is a fork or a replay of (GoalReceived.Lineage); null for any other run.
+    public RunLineage? Lineage { get; set; }
+
     public string? LastVerdict { get; set; }
     public string? LastReason { get; set; }
 }

@@ -38,6 +38,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
         var approvals = new RunApprovals(agents, deadlines, clock);
         var takeover = new RunTakeover(agents.Catalog, clock);
         var definitions = new RunDefinitions(agents, end);
+        var lineages = new RunLineages(agents, end);
 
         InstanceState(x => x.CurrentState);
         this.ConnectEventObserver(new AgentRunTelemetry(clock));
@@ -83,6 +84,7 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                     taken => taken
                         .Then(c => start.Begin(c.Saga, c.Message))
                         .ThenAsync(definitions.Pin)
+                        .ThenAsync(lineages.Start)
                         .ThenAsync(c => RunStart.KeepInputOutOfLine(c.Saga, payloads, c.CancellationToken))
                         .ThenAsync(end.SetDeadline)
                         .ThenAsync(RequestContext)
@@ -102,6 +104,13 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
             When(ContextLoaded, c => c.Message.Step == c.Saga.Step)
                 .TransitionTo(Planning));
 
+        // A replay's proposal redelivered after its step was accepted. Declared before the acceptance
+        // below: the activities of one event run in order against the state as each leaves it, and this
+        // must not see the step that the acceptance has just moved on.
+        During(LoadingContext,
+            When(StepProposed, c => RunLineages.IsReplay(c.Saga) && c.Message.Step == c.Saga.Step - 1 && c.Message.Error is null)
+                .ThenAsync(RunLineages.Republish));
+
         // A run waits in LoadingContext while Memory assembles the context and the model plans; Planning
         // is entered only from an earlier version's binding of ContextLoaded (see above).
         During(LoadingContext, Planning,
@@ -117,13 +126,19 @@ public sealed class AgentRunStateMachine : MassTransitStateMachine<AgentRunState
                 .Then(c => AddUsage(c.Saga, c.Message))
                 .ThenAsync(c => end.Fail(c, CostLimitReason(c.Saga)))
                 .TransitionTo(Failed),
+            // A replay's decision is recorded, never run, and the next step planned from the parent's history.
+            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && RunLineages.IsReplay(c.Saga))
+                .Then(c => AddUsage(c.Saga, c.Message))
+                .IfElse(c => RunLineages.HasStepsLeft(c.Saga),
+                    more => more.ThenAsync(RunLineages.Advance),
+                    last => last.ThenAsync(lineages.Finish).TransitionTo(Completed)),
             // Calls go to the ToolExecutor, unless some need a person: then the accepted step waits.
-            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count > 0)
+            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && !RunLineages.IsReplay(c.Saga) && c.Message.ToolCalls.Count > 0)
                 .Then(c => AddUsage(c.Saga, c.Message))
                 .IfElseAsync(approvals.AnyNeeded,
                     held => held.ThenAsync(c => approvals.Hold(c, RunSteps.Accept(c))).TransitionTo(AwaitingApproval),
                     released => released.ThenAsync(PublishStep).TransitionTo(Acting)),
-            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && c.Message.ToolCalls.Count == 0)
+            When(StepProposed, c => IsAcceptable(c) && WithinLimits(c.Saga, c.Message) && !RunLineages.IsReplay(c.Saga) && c.Message.ToolCalls.Count == 0)
                 .Then(c => AddUsage(c.Saga, c.Message))
                 .ThenAsync(PublishStep)
                 .TransitionTo(Evaluating));

@@ -23,10 +23,16 @@ internal static class RunMessages
             previousVerdict,
             Deserialize<PlanRequest>(run.PlanRequestJson),
             run.UserId,
-            Trigger: run.Step == 1 ? run.Trigger : null,
-            Origin: run.Step == 1 ? run.Origin : null,
+            Trigger: IsFirstStep(run) ? run.Trigger : null,
+            Origin: IsFirstStep(run) ? run.Origin : null,
             AgentHash: run.AgentHash,
-            InputRef: run.InputRef);
+            InputRef: run.InputRef,
+            Lineage: run.Lineage,
+            // A fork's guidance is a person's, given after the step it forks at, as on a resume.
+            Guidance: IsFirstStep(run) ? run.Lineage?.Guidance : null);
+
+    // A fork's first step is the one after the step it forks at.
+    private static bool IsFirstStep(AgentRunState run) => run.Step == (run.Lineage is { Kind: LineageKind.Fork } fork ? fork.FromStep + 1 : 1);
 
     /// The step as the saga accepts it from the model's proposal.
     public static StepPlanned Accepted(AgentRunState run, StepProposed proposal) =>
@@ -48,7 +54,8 @@ internal static class RunMessages
             UserId: run.UserId,
             ContextUsage: proposal.ContextUsage,
             ContextCost: proposal.ContextCost,
-            AgentHash: run.AgentHash);
+            AgentHash: run.AgentHash,
+            Replay: RunLineages.IsReplay(run));
 
     /// The accepted step's calls that wait for a person.
     public static ApprovalRequested ApprovalRequest(AgentRunState run, StepPlanned step)

@@ -14,9 +14,13 @@ internal sealed class RunOutcomes(IRunDeadlines deadlines, RunSlots slots, TimeP
         where T : class =>
         deadlines.SetAsync(new RunDeadline(c.Saga.CorrelationId, c.Saga.TenantId, c.Saga.Deadline, DeadlineMonitor.CurrentTraceParent()), c.CancellationToken);
 
-    public async Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c)
+    public Task Complete(BehaviorContext<AgentRunState, GoalEvaluated> c) => CompleteWith(c, c.Message.FinalAnswer ?? "");
+
+    /// A replay ends without a verdict (RunLineages.Finish).
+    public async Task CompleteWith<T>(BehaviorContext<AgentRunState, T> c, string answer)
+        where T : class
     {
-        c.Saga.Answer = c.Message.FinalAnswer ?? "";
+        c.Saga.Answer = answer;
         await deadlines.RemoveAsync(c.Saga.CorrelationId, c.CancellationToken);
         await slots.Release(c);
         await PublishEnd(c, Completed(c.Saga, clock));

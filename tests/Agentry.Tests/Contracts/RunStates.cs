@@ -37,6 +37,8 @@ public static class RunStates
             UserId = "ada@acme.test",
             Trigger = TriggerKind.Webhook,
             Origin = new TriggerOrigin("order-status", "shop", "evt-5521", null),
+            Lineage = new RunLineage(Guid.Parse("5b0e7c1a-93d2-4f61-8c0a-7e2d4b6f1a33"), LineageKind.Fork, 1,
+                "3f1c0b9a2e7d4c58a6b1f0e9d8c7b6a5f4e3d2c1b0a998877665544332211000", "gpt-4o-mini", new Guidance("Check the carrier first.", "ada@acme.test")),
             HoldsTenantSlot = true,
             Step = 2,
             MaxSteps = 6,

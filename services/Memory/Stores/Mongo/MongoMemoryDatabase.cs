@@ -76,7 +76,7 @@ public sealed class MongoMemoryDatabase
         static CreateIndexModel<BsonDocument> Index(string name, bool unique, params string[] fields) =>
             new(new BsonDocumentIndexKeysDefinition<BsonDocument>(new BsonDocument(fields.Select(f => new BsonElement(f, 1)))), new CreateIndexOptions { Name = name, Unique = unique });
 
-        await Runs.Indexes.CreateManyAsync([Index("tenant_started", false, "tenant", "startedAt")]);
+        await Runs.Indexes.CreateManyAsync([Index("tenant_started", false, "tenant", "startedAt"), Index("parent_tenant", false, "parentRun", "tenant")]);
         await Steps.Indexes.CreateManyAsync([Index("tenant_run_step", true, "tenant", "run", "step")]);
         await Outcomes.Indexes.CreateManyAsync([Index("tenant_run_step_seq", false, "tenant", "run", "step", "seq")]);
         await Approvals.Indexes.CreateManyAsync([

@@ -32,6 +32,8 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             ["user"] = KeepOr("user", Text(start.UserId)),
             ["trigger"] = KeepOr("trigger", Text(start.Trigger?.ToString())),
             ["triggerOrigin"] = KeepOr("triggerOrigin", Text(start.Origin is null ? null : JsonSerializer.Serialize(start.Origin, Json))),
+            ["lineage"] = KeepOr("lineage", Text(start.Lineage is null ? null : JsonSerializer.Serialize(start.Lineage, Json))),
+            ["parentRun"] = KeepOr("parentRun", Text(start.Lineage?.ParentRunId.ToString())),
         };
         await database.Runs.UpdateOneAsync(
             new BsonDocument("_id", start.RunId.ToString()),
@@ -203,7 +205,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         GetRunAsync(new BsonDocument { ["_id"] = runId.ToString(), ["tenant"] = Required(tenantId) }, runId, cancellationToken);
 
     public Task<RunView> GetRecentAsync(Guid runId, int afterStep, CancellationToken cancellationToken) =>
-        GetRunAsync(new BsonDocument("_id", runId.ToString()), runId, cancellationToken, afterStep, withApprovals: false);
+        GetRunAsync(new BsonDocument("_id", runId.ToString()), runId, cancellationToken, afterStep, whole: false);
 
     public async Task<IReadOnlyList<RunSummary>> ListAsync(ListRuns query, CancellationToken cancellationToken)
     {
@@ -277,7 +279,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
         }));
     }
 
-    private async Task<RunView> GetRunAsync(BsonDocument filter, Guid runId, CancellationToken cancellationToken, int afterStep = 0, bool withApprovals = true)
+    private async Task<RunView> GetRunAsync(BsonDocument filter, Guid runId, CancellationToken cancellationToken, int afterStep = 0, bool whole = true)
     {
         var run = await database.Runs.Find(filter).FirstOrDefaultAsync(cancellationToken);
         if (run is null)
@@ -324,7 +326,15 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             .ToList();
 
         var ended = run.Contains("endedAt");
-        var approvals = withApprovals ? await MongoApprovalStore.OfRunAsync(database, run["tenant"], runId, cancellationToken) : [];
+        var approvals = whole ? await MongoApprovalStore.OfRunAsync(database, run["tenant"], runId, cancellationToken) : [];
+        // A parent's view lists its forks and replays (docs/durability.md).
+        var children = whole
+            ? (await database.Runs.Find(new BsonDocument { ["parentRun"] = runId.ToString(), ["tenant"] = run["tenant"] })
+                    .Sort(new BsonDocument("startedAt", 1)).Project(new BsonDocument { ["lineage"] = 1 }).ToListAsync(cancellationToken))
+                .Select(child => (Id: Guid.Parse(child["_id"].AsString), Lineage: JsonSerializer.Deserialize<RunLineage>(child["lineage"].AsString, Json)!))
+                .Select(child => new RunChild(child.Id, child.Lineage.Kind, child.Lineage.FromStep))
+                .ToList()
+            : [];
         return new RunView(
             runId, true, run["tenant"].AsString, Text(run, "agent"), Text(run, "goal"), Enum.Parse<RunStatus>(run["status"].AsString),
             Text(run, "answer"), Text(run, "reason"),
@@ -340,7 +350,10 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
                 && run.GetValue("steps", BsonNull.Value) is BsonInt32 stoppedAt && at.Value == stoppedAt.Value ? Text(run, "escalationSummary") : null,
             Text(run, "onlineEvaluation") is { } grades ? JsonSerializer.Deserialize<OnlineEvaluationView>(grades, Json) : null,
             ExtractionUsage(run),
-            ExtractionCost(run));
+            ExtractionCost(run),
+            Lineage: Text(run, "lineage") is { } lineage ? JsonSerializer.Deserialize<RunLineage>(lineage, Json) : null,
+            Children: children.Count == 0 ? null : children,
+            Input: Text(run, "input") is { } input ? JsonDocument.Parse(input).RootElement.Clone() : null);
     }
 
     private static TokenUsage? ExtractionUsage(BsonDocument run) =>

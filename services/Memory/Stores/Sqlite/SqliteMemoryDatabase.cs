@@ -143,7 +143,13 @@ public sealed class SqliteMemoryDatabase
             ("context_input_tokens", "INTEGER"), ("context_output_tokens", "INTEGER"), ("context_cost", "TEXT"));
         AddMissingColumns(connection, "runs", ("cost", "TEXT"), ("user_id", "TEXT"), ("trigger", "TEXT"), ("trigger_origin", "TEXT"),
             ("escalation_summary", "TEXT"), ("escalation_step", "INTEGER"), ("online_evaluation", "TEXT"),
-            ("extraction_input_tokens", "INTEGER"), ("extraction_output_tokens", "INTEGER"), ("extraction_cost", "TEXT"));
+            ("extraction_input_tokens", "INTEGER"), ("extraction_output_tokens", "INTEGER"), ("extraction_cost", "TEXT"),
+            ("lineage", "TEXT"), ("parent_run_id", "TEXT"));
+        // A parent's view lists its forks and replays (docs/durability.md).
+        using (var index = Command(connection, "CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL"))
+        {
+            index.ExecuteNonQuery();
+        }
         // A tool output kept out of line (docs/durability.md): its PayloadRef as JSON; output holds the preview.
         AddMissingColumns(connection, "outcomes", ("output_ref", "TEXT"));
         AddMissingColumns(connection, "approvals", ("assignee", "TEXT"), ("assigned_by", "TEXT"), ("assigned_at", "TEXT"));

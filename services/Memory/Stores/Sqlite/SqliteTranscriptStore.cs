@@ -16,9 +16,11 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
     public Task StartRunAsync(RunStart start, CancellationToken cancellationToken) =>
         database.ExecuteAsync(
             $"""
-            INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at, user_id, trigger, trigger_origin)
-            VALUES ($run, $tenant, $agent, $goal, $input, '{nameof(RunStatus.Running)}', $at, $user, $trigger, $origin)
+            INSERT INTO runs (run_id, tenant_id, agent, goal, input, status, started_at, user_id, trigger, trigger_origin, lineage, parent_run_id)
+            VALUES ($run, $tenant, $agent, $goal, $input, '{nameof(RunStatus.Running)}', $at, $user, $trigger, $origin, $lineage, $parent)
             ON CONFLICT (run_id) DO UPDATE SET
+              lineage = coalesce(runs.lineage, excluded.lineage),
+              parent_run_id = coalesce(runs.parent_run_id, excluded.parent_run_id),
               agent = coalesce(runs.agent, excluded.agent),
               trigger = coalesce(runs.trigger, excluded.trigger),
               trigger_origin = coalesce(runs.trigger_origin, excluded.trigger_origin),
@@ -30,7 +32,8 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             cancellationToken,
             ("$run", start.RunId.ToString()), ("$tenant", start.TenantId), ("$agent", start.Agent),
             ("$goal", start.Goal), ("$input", start.InputJson), ("$at", Timestamp(start.At)), ("$user", start.UserId),
-            ("$trigger", start.Trigger?.ToString()), ("$origin", start.Origin is null ? null : JsonSerializer.Serialize(start.Origin, Json)));
+            ("$trigger", start.Trigger?.ToString()), ("$origin", start.Origin is null ? null : JsonSerializer.Serialize(start.Origin, Json)),
+            ("$lineage", start.Lineage is null ? null : JsonSerializer.Serialize(start.Lineage, Json)), ("$parent", start.Lineage?.ParentRunId.ToString()));
 
     public Task RecordStepAsync(StepPlanned step, CancellationToken cancellationToken) =>
         database.ExecuteAsync(
@@ -155,7 +158,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
     public Task<RunView> GetAsync(Guid runId, CancellationToken cancellationToken) => ReadRunAsync(null, runId, cancellationToken);
 
     public Task<RunView> GetRecentAsync(Guid runId, int afterStep, CancellationToken cancellationToken) =>
-        ReadRunAsync(null, runId, cancellationToken, afterStep, withApprovals: false);
+        ReadRunAsync(null, runId, cancellationToken, afterStep, whole: false);
 
     // Steps and outcomes are keyed by run id alone: a run id belongs to one tenant, and the tenant
     // is checked on the run's row before any of them is read.
@@ -230,13 +233,13 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
         return RunTotalsTally.Of(runs);
     }
 
-    private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken, int afterStep = 0, bool withApprovals = true)
+    private async Task<RunView> ReadRunAsync(string? tenantId, Guid runId, CancellationToken cancellationToken, int afterStep = 0, bool whole = true)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var run = runId.ToString();
 
         await using var runCommand = Command(connection,
-            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps, online_evaluation, extraction_input_tokens, extraction_output_tokens, extraction_cost FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
+            "SELECT tenant_id, agent, goal, status, answer, reason, input_tokens, output_tokens, ended_at, cost, user_id, trigger, trigger_origin, escalation_summary, escalation_step, steps, online_evaluation, extraction_input_tokens, extraction_output_tokens, extraction_cost, lineage, input FROM runs WHERE run_id = $run AND ($tenant IS NULL OR tenant_id = $tenant)",
             ("$run", run), ("$tenant", tenantId));
         await using var runReader = await runCommand.ExecuteReaderAsync(cancellationToken);
         if (!await runReader.ReadAsync(cancellationToken))
@@ -262,7 +265,9 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
                 ? NullableString(runReader, 13) : null,
             OnlineEvaluation: runReader.IsDBNull(16) ? null : JsonSerializer.Deserialize<OnlineEvaluationView>(runReader.GetString(16), Json),
             Extraction: runReader.IsDBNull(19) ? null : new TokenUsage(runReader.GetInt32(17), runReader.GetInt32(18)),
-            ExtractionCost: Money(runReader, 19));
+            ExtractionCost: Money(runReader, 19),
+            Lineage: runReader.IsDBNull(20) ? null : JsonSerializer.Deserialize<RunLineage>(runReader.GetString(20), Json),
+            Input: runReader.IsDBNull(21) ? (JsonElement?)null : ParseJson(runReader.GetString(21)));
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
@@ -315,8 +320,24 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             }
         }
 
-        var approvals = withApprovals ? await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken) : [];
+        // A parent's view lists its forks and replays (docs/durability.md).
+        var children = new List<RunChild>();
+        if (whole)
+        {
+            await using var childCommand = Command(connection,
+                "SELECT run_id, lineage FROM runs WHERE parent_run_id = $run AND tenant_id = $tenant ORDER BY started_at",
+                ("$run", run), ("$tenant", header.Tenant));
+            await using var reader = await childCommand.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var lineage = JsonSerializer.Deserialize<RunLineage>(reader.GetString(1), Json)!;
+                children.Add(new RunChild(Guid.Parse(reader.GetString(0)), lineage.Kind, lineage.FromStep));
+            }
+        }
+
+        var approvals = whole ? await SqliteApprovalStore.OfRunAsync(connection, run, cancellationToken) : [];
         return new RunView(runId, true, header.Tenant, header.Agent, header.Goal, header.Status, header.Answer, header.Reason, header.Usage, steps, header.Cost,
-            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary, header.OnlineEvaluation, header.Extraction, header.ExtractionCost);
+            header.User, approvals.Count == 0 ? null : approvals, header.Trigger, header.Origin, header.EscalationSummary, header.OnlineEvaluation, header.Extraction, header.ExtractionCost,
+            Lineage: header.Lineage, Children: children.Count == 0 ? null : children, Input: header.Input);
     }
 }
