@@ -32,80 +32,36 @@ public static class LargePayloadBench
     {
         var steps = int.Parse(BenchArgs.Value(args, "--steps") ?? "500", CultureInfo.InvariantCulture);
         var outputBytes = int.Parse(BenchArgs.Value(args, "--output-bytes") ?? "1000000", CultureInfo.InvariantCulture);
-        var rabbitMq = Environment.GetEnvironmentVariable("RABBITMQ_URL") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/";
-        var redisUrl = Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } d ? d : "127.0.0.1:6379";
-        var folder = Directory.CreateTempSubdirectory("agentry-bench-payloads-").FullName;
         var prefix = $"agentry-bench:{Guid.NewGuid():N}:";
 
         await using var model = await StartModelAsync(steps, outputBytes);
-        File.WriteAllText(Path.Combine(folder, "big-outputs.yaml"), """
-            description: Calls a tool that returns a large result, step after step
-            instructions: Run the program you are given, then answer.
-            model:
-              provider: primary
-              name: gpt-fake
-            tools: [run_javascript]
-            memory:
-              context_tokens: 16000
-            limits:
-              max_steps: 1000
-              max_tokens: 100000000
-              deadline: 2h
-            """);
-
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        await using var run = await ScriptedRun.StartAsync(model.Url, prefix, new Dictionary<string, string?>
         {
-            ["ConnectionStrings:rabbitmq"] = rabbitMq,
-            ["ConnectionStrings:redis"] = redisUrl,
-            ["ConnectionStrings:sqlite"] = $"Data Source={Path.Combine(folder, "bench.db")}",
-            ["Agents:Path"] = folder,
-            ["Triggers:Schedules:Enabled"] = "false",
-            ["Llm:DefaultProvider"] = "primary",
-            ["Llm:Providers:primary:Kind"] = "openai-compatible",
-            ["Llm:Providers:primary:Endpoint"] = model.Url,
-            ["Llm:Cache:Enabled"] = "false",
             ["Tools:MaxOutputChars"] = (outputBytes * 2).ToString(CultureInfo.InvariantCulture),
-            ["Planner:Redis:KeyPrefix"] = prefix,
-            ["Evaluator:Redis:KeyPrefix"] = prefix,
-            ["ToolExecutor:Redis:KeyPrefix"] = prefix,
-            ["Payloads:RedisKeyPrefix"] = prefix + "payload:",
             ["Payloads:RedisRetention"] = "02:00:00",
         });
-        builder.Services.AddEmbeddedAgentry(builder.Configuration);
-        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
-        using var host = builder.Build();
-        await host.StartAsync();
-        var bus = host.Services.GetRequiredService<IBus>();
+        var host = run.Services;
+        var bus = run.Bus;
         var sizes = new SizeObserver();
         bus.ConnectSendObserver(sizes);
         bus.ConnectPublishObserver(sizes);
-        var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var runId = NewId.NextGuid();
-        await bus.ConnectReceiveEndpoint(e =>
-        {
-            e.Handler<RunCompleted>(c => Ended(c.Message.RunId, $"Completed after {c.Message.Steps} steps: {c.Message.Answer}"));
-            e.Handler<RunFailed>(c => Ended(c.Message.RunId, $"Failed after {c.Message.Steps} steps: {c.Message.Reason}"));
-            e.Handler<RunEscalated>(c => Ended(c.Message.RunId, $"Escalated after {c.Message.Steps} steps: {c.Message.Reason}"));
-        }).Ready;
 
-        Console.WriteLine($"Agentry large-payload bench: {steps} steps, each tool result {outputBytes:N0} bytes, RabbitMQ {new Uri(rabbitMq).Host}, Redis {redisUrl}, {Environment.ProcessorCount} cores");
-        var redis = host.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        Console.WriteLine($"Agentry large-payload bench: {steps} steps, each tool result {outputBytes:N0} bytes, RabbitMQ {new Uri(ScriptedRun.RabbitMqUrl).Host}, Redis {ScriptedRun.RedisUrl}, {Environment.ProcessorCount} cores");
+        var redis = host.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         var clock = Stopwatch.StartNew();
-        await bus.Publish(new GoalReceived(runId, "bench", "big-outputs", "Run the programs you are given."));
-        var stateKey = $"{prefix}saga:agentrun:{runId:D}";
+        await run.StartRunAsync();
+        var stateKey = $"{prefix}saga:agentrun:{run.RunId:D}";
         long largestState = 0;
-        while (!ended.Task.IsCompleted)
+        while (!run.Ended.IsCompleted)
         {
             largestState = Math.Max(largestState, (long)await redis.ExecuteAsync("HSTRLEN", stateKey, "data"));
-            await Task.WhenAny(ended.Task, Task.Delay(10));
+            await Task.WhenAny(run.Ended, Task.Delay(10));
         }
 
-        var how = await ended.Task;
+        var how = await run.Ended;
         var wall = clock.Elapsed;
         largestState = Math.Max(largestState, (long)await redis.ExecuteAsync("HSTRLEN", stateKey, "data"));
-        var server = host.Services.GetRequiredService<IConnectionMultiplexer>().GetServer(host.Services.GetRequiredService<IConnectionMultiplexer>().GetEndPoints()[0]);
+        var server = host.GetRequiredService<IConnectionMultiplexer>().GetServer(host.GetRequiredService<IConnectionMultiplexer>().GetEndPoints()[0]);
         var payloadKeys = server.Keys(pattern: prefix + "payload:*", pageSize: 1000).ToList();
         long stored = 0;
         foreach (var key in payloadKeys)
@@ -131,19 +87,7 @@ public static class LargePayloadBench
             await redis.KeyDeleteAsync(key);
         }
 
-        await host.StopAsync();
-        Directory.Delete(folder, recursive: true);
-        return how.StartsWith("Completed", StringComparison.Ordinal) ? 0 : 1;
-
-        Task Ended(Guid id, string text)
-        {
-            if (id == runId)
-            {
-                ended.TrySetResult(text);
-            }
-
-            return Task.CompletedTask;
-        }
+        return await run.ExitCodeAsync();
     }
 
     private sealed class SizeObserver : ISendObserver, IPublishObserver

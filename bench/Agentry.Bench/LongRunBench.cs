@@ -33,48 +33,8 @@ public static class LongRunBench
         var outputBytes = int.Parse(BenchArgs.Value(args, "--output-bytes") ?? "2000", CultureInfo.InvariantCulture);
         var heapEvery = int.Parse(BenchArgs.Value(args, "--heap-every") ?? "50", CultureInfo.InvariantCulture);
         var inMemory = args.Contains("--in-memory");
-        var rabbitMq = Environment.GetEnvironmentVariable("RABBITMQ_URL") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/";
-        var redisUrl = Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } d ? d : "127.0.0.1:6379";
-        var folder = Directory.CreateTempSubdirectory("agentry-bench-long-").FullName;
-        var prefix = $"agentry-bench:{Guid.NewGuid():N}:";
-
         // The model answers once it has seen steps - 1 results: the answer is step `steps`, within max_steps.
         await using var model = await LargePayloadBench.StartModelAsync(steps - 1, outputBytes, words: true);
-        File.WriteAllText(Path.Combine(folder, "long-run.yaml"), """
-            description: Runs a program step after step, for as long as its model asks
-            instructions: Run the program you are given, then answer.
-            model:
-              provider: primary
-              name: gpt-fake
-            tools: [run_javascript]
-            memory:
-              context_tokens: 16000
-            limits:
-              max_steps: 1000
-              max_tokens: 100000000
-              deadline: 4h
-            """);
-
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:sqlite"] = $"Data Source={Path.Combine(folder, "bench.db")}",
-            ["Agents:Path"] = folder,
-            ["Triggers:Schedules:Enabled"] = "false",
-            ["Llm:DefaultProvider"] = "primary",
-            ["Llm:Providers:primary:Kind"] = "openai-compatible",
-            ["Llm:Providers:primary:Endpoint"] = model.Url,
-            ["Llm:Cache:Enabled"] = "false",
-            ["Payloads:Directory"] = Path.Combine(folder, "payloads"),
-        };
-        if (!inMemory)
-        {
-            settings["ConnectionStrings:rabbitmq"] = rabbitMq;
-            settings["ConnectionStrings:redis"] = redisUrl;
-            settings["Planner:Redis:KeyPrefix"] = prefix;
-            settings["Evaluator:Redis:KeyPrefix"] = prefix;
-            settings["ToolExecutor:Redis:KeyPrefix"] = prefix;
-            settings["Payloads:RedisKeyPrefix"] = prefix + "payload:";
-        }
 
         var contexts = new ConcurrentDictionary<int, ContextSample>();
         var clock = Stopwatch.StartNew();
@@ -95,31 +55,16 @@ public static class LongRunBench
         };
         ActivitySource.AddActivityListener(listener);
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddEmbeddedAgentry(builder.Configuration);
-        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
-        using var host = builder.Build();
-        await host.StartAsync();
-        var bus = host.Services.GetRequiredService<IBus>();
-        var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var runId = NewId.NextGuid();
-        await bus.ConnectReceiveEndpoint(e =>
-        {
-            e.Handler<RunCompleted>(c => Ended(c.Message.RunId, $"Completed after {c.Message.Steps} steps"));
-            e.Handler<RunFailed>(c => Ended(c.Message.RunId, $"Failed after {c.Message.Steps} steps: {c.Message.Reason}"));
-            e.Handler<RunEscalated>(c => Ended(c.Message.RunId, $"Escalated after {c.Message.Steps} steps: {c.Message.Reason}"));
-        }).Ready;
+        await using var run = await ScriptedRun.StartAsync(model.Url, inMemory ? null : $"agentry-bench:{Guid.NewGuid():N}:", new Dictionary<string, string?>());
 
-        Console.WriteLine($"Agentry long-run bench: {steps} steps, tool results of {outputBytes:N0} bytes, {(inMemory ? "in-memory bus and saga" : $"RabbitMQ {new Uri(rabbitMq).Host}, Redis {redisUrl}")}, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"Agentry long-run bench: {steps} steps, tool results of {outputBytes:N0} bytes, {(inMemory ? "in-memory bus and saga" : $"RabbitMQ {new Uri(ScriptedRun.RabbitMqUrl).Host}, Redis {ScriptedRun.RedisUrl}")}, {Environment.ProcessorCount} cores");
         clock.Restart();
-        await bus.Publish(new GoalReceived(runId, "bench", "long-run", "Run the programs you are given."));
+        await run.StartRunAsync();
         var heap = new List<(int Step, double Megabytes)>();
         var next = heapEvery;
-        while (!ended.Task.IsCompleted)
+        while (!run.Ended.IsCompleted)
         {
-            await Task.WhenAny(ended.Task, Task.Delay(20));
+            await Task.WhenAny(run.Ended, Task.Delay(20));
             var reached = contexts.IsEmpty ? 0 : contexts.Keys.Max();
             if (reached >= next)
             {
@@ -128,7 +73,7 @@ public static class LongRunBench
             }
         }
 
-        var how = await ended.Task;
+        var how = await run.Ended;
         var wall = clock.Elapsed;
         heap.Add((steps, GC.GetTotalMemory(forceFullCollection: true) / 1_048_576.0));
         var samples = contexts.Values.OrderBy(c => c.Step).ToList();
@@ -170,19 +115,7 @@ public static class LongRunBench
                 $"heap slope after step {warm[0].Step}: {Slope(warm) * 100:0.000} MB per 100 steps"));
         }
 
-        await host.StopAsync();
-        Directory.Delete(folder, recursive: true);
-        return how.StartsWith("Completed", StringComparison.Ordinal) ? 0 : 1;
-
-        Task Ended(Guid id, string text)
-        {
-            if (id == runId)
-            {
-                ended.TrySetResult(text);
-            }
-
-            return Task.CompletedTask;
-        }
+        return await run.ExitCodeAsync();
     }
 
     private static IEnumerable<(int From, int To)> Windows(int steps)
