@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace Agentry.Contracts;
 
 /// <summary>How a run came from another (docs/durability.md, "Fork and replay").</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LineageKind>))]
 public enum LineageKind
 {
     /// <summary>A new run that goes on from a step of its parent's transcript: it plans the step after it.</summary>

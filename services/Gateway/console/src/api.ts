@@ -24,7 +24,14 @@ export interface RunView {
   escalationSummary?: string | null; onlineEvaluation?: OnlineEvaluation | null;
   /** Asking the model what the completed run taught about its user, after it ended: not in usage and totalCost. */
   extractionUsage?: TokenUsage | null; extractionCost?: number | null;
+  /** The definition the run acts on (docs/durability.md); absent when the Planner did not answer in time. */
+  definition?: RunDefinition | null;
+  /** A fork or replay names the run it came from; a run lists its own forks and replays. */
+  lineage?: RunLineage | null; children?: RunChild[] | null;
 }
+export interface RunDefinition { agentHash: string | null; currentHash: string | null; movingToHash: string | null; differsFromCurrent: boolean }
+export interface RunLineage { parentRunId: string; kind: "Fork" | "Replay"; fromStep: number; model: string | null; guidance: { text: string; by: string } | null }
+export interface RunChild { runId: string; kind: "Fork" | "Replay"; fromStep: number }
 export interface OnlineGrade { grader: string; score: number; passed: boolean; reason: string; notGraded: boolean }
 export interface OnlineEvaluation { score: number | null; grades: OnlineGrade[]; gradedAt: string; sequence: number }
 export interface RunSummary {

@@ -1,4 +1,4 @@
-import { followEvents, get, post, type ApprovalView, type Caller, type OnlineEvaluation, type RunEvent, type RunView, type StepView } from "./api";
+import { followEvents, get, post, type ApprovalView, type Caller, type OnlineEvaluation, type RunChild, type RunDefinition, type RunEvent, type RunLineage, type RunView, type StepView } from "./api";
 import { dollars, h, json, problemBox, replace, statusBadge, tokens, when } from "./dom";
 import { ms, Timeline } from "./timeline";
 
@@ -98,7 +98,10 @@ export function showRun(main: HTMLElement, runId: string, caller: Caller): () =>
       h("dl", { class: "facts" },
         fact("Status", statusBadge(r.status)), fact("Run", r.runId), fact("Trigger", r.trigger ?? "unknown"),
         fact("Tokens", tokens(r.usage) || "counted when it ends"), fact("Cost", dollars(r.totalCost) || "counted when it ends"),
-        r.extractionUsage ? fact("Learning after the end", `${tokens(r.extractionUsage)} · ${dollars(r.extractionCost)}`) : null),
+        r.extractionUsage ? fact("Learning after the end", `${tokens(r.extractionUsage)} · ${dollars(r.extractionCost)}`) : null,
+        r.definition ? fact("Definition", definition(r.definition)) : null,
+        r.lineage ? fact(r.lineage.kind === "Fork" ? "Forked from" : "Replay of", lineage(r.lineage)) : null,
+        r.children?.length ? fact("Forks and replays", children(r.children)) : null),
       r.answer ? h("section", { class: "card answer", "aria-labelledby": "answer-title" }, h("h2", { id: "answer-title" }, "Final answer"), h("p", { class: "text" }, r.answer)) : null,
       r.reason ? h("section", { class: "card reason", "aria-labelledby": "reason-title" }, h("h2", { id: "reason-title" }, r.status === "Completed" ? "Note" : "Why it ended"), h("p", { class: "text" }, r.reason)) : null,
       r.onlineEvaluation ? onlineEvaluation(r.onlineEvaluation) : null,
@@ -139,6 +142,28 @@ function onlineEvaluation(e: OnlineEvaluation): HTMLElement {
           : h("span", { class: `verdict ${g.passed ? "verdict-achieved" : "verdict-failed"}` }, g.passed ? "Passed" : "Failed")),
         h("td", { class: "text" }, g.reason)))))),
     e.grades.some(g => g.notGraded) ? h("p", { class: "meta" }, "A grader that could not grade is left out of the score.") : null);
+}
+
+/// As `agentry show` says it: the pinned hash, and how it stands against the agent's current definition.
+function definition(d: RunDefinition): HTMLElement {
+  const short = (hash: string) => hash.slice(0, 12);
+  const against = d.currentHash === null ? "the agent is no longer defined"
+    : d.movingToHash ? `moving to ${short(d.movingToHash)} at the next step`
+    : d.differsFromCurrent ? `differs from the current ${short(d.currentHash)}; agentry move-definition moves it there`
+    : "the current one";
+  return h("span", {}, d.agentHash ? h("code", { title: d.agentHash }, short(d.agentHash)) : "none (started before runs pinned their definition)", ` · ${against}`);
+}
+
+function lineage(l: RunLineage): HTMLElement {
+  return h("span", {}, h("a", { href: `#/runs/${l.parentRunId}` }, `run ${l.parentRunId}`),
+    l.kind === "Fork" ? ` at step ${l.fromStep}` : "",
+    l.model ? ` · model ${l.model}` : "",
+    l.guidance ? ` · guidance from ${l.guidance.by}: ${l.guidance.text}` : "");
+}
+
+function children(list: RunChild[]): HTMLElement {
+  return h("ul", { class: "children" }, list.map(c => h("li", {},
+    h("a", { href: `#/runs/${c.runId}` }, c.kind === "Fork" ? `fork at step ${c.fromStep}` : "replay"), ` · ${c.runId}`)));
 }
 
 function fact(term: string, value: Node | string): HTMLElement[] {
