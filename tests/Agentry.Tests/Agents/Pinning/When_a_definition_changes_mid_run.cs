@@ -192,6 +192,45 @@ public sealed class When_a_definition_changes_mid_run
         Assert.That(error, Does.Contain("no longer defined"));
     }
 
+    /// A fork after a deploy (docs/durability.md, "Fork and replay"): on the definition its parent was
+    /// pinned to unless asked for the current one. Each fork is given guidance, so that its context
+    /// differs from the parent's and the response cache cannot answer for the model.
+    [Test]
+    public async Task Should_fork_on_the_parents_pinned_definition_or_on_the_current_one_when_asked()
+    {
+        _fake.ReplyWithToolCalls(new FakeToolCall("call_1", "tools-calculator", """{"expression":"2 + 3"}"""))
+            .ReplyWithAnswer("5");
+        var http = await StartServerAsync("v1");
+        var parent = await StartRunAsync(http);
+        await WaitForApprovalAsync(http, parent);
+        await ApproveAsync(http, parent);
+        await Eventually.RunAsync(http, parent, r => r.Status == RunStatus.Completed, "the parent's end");
+
+        http = await RestartServerAsync("v2");
+        _fake.Reset();
+        _fake.ReplyWithAnswer("Five, on the pinned one.").ReplyWithAnswer("Five, on the current one.");
+        var pinned = await Eventually.RunAsync(http, await ForkAsync(http, parent, "pinned"), r => r.Status is not (RunStatus.Running or null), "the fork on the pinned definition");
+        var current = await Eventually.RunAsync(http, await ForkAsync(http, parent, "current"), r => r.Status is not (RunStatus.Running or null), "the fork on the current definition");
+
+        Assert.That((pinned.Status, pinned.Answer), Is.EqualTo((RunStatus.Completed, (string?)"Five, on the pinned one.")), pinned.Reason);
+        Assert.That((current.Status, current.Answer), Is.EqualTo((RunStatus.Completed, (string?)"Five, on the current one.")), current.Reason);
+        Assert.That(_fake.Requests, Has.Count.EqualTo(2), "one planning call a fork");
+        Assert.That(_fake.Requests[0].Messages[0].GetProperty("content").GetString(), Does.Contain("Version one").And.Not.Contain("Version two"));
+        Assert.That(_fake.Requests[0].ToolNames, Does.Contain("tools-calculator"));
+        Assert.That(_fake.Requests[1].Messages[0].GetProperty("content").GetString(), Does.Contain("Version two").And.Not.Contain("Version one"));
+        Assert.That(_fake.Requests[1].ToolNames, Does.Not.Contain("tools-calculator"));
+        Assert.That(pinned.Definition?.AgentHash, Is.EqualTo(AgentDefinitionHash.Of(VersionOne)));
+        Assert.That(current.Definition?.AgentHash, Is.EqualTo(AgentDefinitionHash.Of(VersionTwo)));
+        Assert.That(await MaxStepsAsync(current.RunId), Is.EqualTo(1 + 3), "the fork's limit counts from its step: version two's max_steps after step 1");
+    }
+
+    private static async Task<Guid> ForkAsync(HttpClient http, Guid parent, string agentVersion)
+    {
+        using var response = await http.PostAsJsonAsync($"/runs/{parent}/fork", new { fromStep = 1, agentVersion, guidance = "Answer in words." });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<Agentry.Gateway.Lineage.LineageRunResponse>())!.RunId;
+    }
+
     private static async Task<(int Exit, string Output, string Error)> CliAsync(Func<TextWriter, TextWriter, Task<int>> command)
     {
         using var output = new StringWriter();
