@@ -229,9 +229,26 @@ public sealed partial class TranscriptSummarizer(
         return new TranscriptSummary(request.RunId, request.TenantId, old[^1].Step, ContextTokens.Shorten(tokenizer, text, maxTokens), ExtractiveWriter, clock.GetUtcNow());
     }
 
-    /// The step lines of an extractive summary: every line of its text that starts with "- ".
-    private static IEnumerable<string> LinesOf(string text) =>
-        text.Split('\n').Where(line => line.StartsWith("- ", StringComparison.Ordinal));
+    /// The step lines of an extractive summary: each line of its text that starts with "- ". A summary
+    /// stored before step lines were kept to one line may go on over several: those lines are joined
+    /// to their step's line, as a line is made now.
+    private static List<string> LinesOf(string text)
+    {
+        var lines = new List<string>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith("- ", StringComparison.Ordinal))
+            {
+                lines.Add(line);
+            }
+            else if (lines.Count > 0)
+            {
+                lines[^1] += " " + line;
+            }
+        }
+
+        return lines;
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: steps 1 to {Through} summarized by {Model}{Extending}.")]
     private static partial void LogSummarized(ILogger logger, Guid runId, int through, string model, string extending);

@@ -349,4 +349,34 @@ public sealed class When_context_is_fitted_to_a_budget
         Assert.That(rebuilt.Messages.Select(m => (m.Role, m.Content)), Is.EqualTo(context.Messages.Select(m => (m.Role, m.Content))),
             "a summary extended step by step says what one made from every old step says");
     }
+
+    /// A summary stored before step lines were kept to one line (a deploy in the middle of a run): its
+    /// lines are read back whole when it is extended, a continuation joined to its step's line.
+    [Test]
+    public async Task Should_extend_an_extractive_summary_whose_step_lines_go_on_over_several_lines()
+    {
+        var services = Services(withModel: false);
+        var store = services.GetRequiredService<ITranscriptStore>();
+        var summaries = services.GetRequiredService<ISummaryStore>();
+        var builder = services.GetRequiredService<ContextBuilder>();
+        var agent = Agent(1_500, recent: 2, model: "");
+        var run = Guid.NewGuid();
+        await store.StartRunAsync(new RunStart(run, Tenant, agent.Name, "Double every number from 1 to 20.", null, DateTimeOffset.UtcNow), None);
+        await RecordStepsAsync(store, run, 1, 6);
+        await summaries.SaveSummaryAsync(new TranscriptSummary(run, Tenant, 3,
+            $"{TranscriptSummarizer.ExtractiveLabel}\n- Step 1: the first line\nand the rest of step one\n- Step 2: two\n- Step 3: three", TranscriptSummarizer.ExtractiveWriter, DateTimeOffset.UtcNow), None);
+
+        var request = new ContextRequested(run, Tenant, agent.Name, 7, "Double every number from 1 to 20.");
+        var stored = await builder.StoredSummaryAsync(agent, request, None);
+        var context = await builder.BuildAsync(agent, await store.GetRecentAsync(run, stored!.ThroughStep, None), request, stored, None);
+
+        Assert.That(context.OverBudget, Is.Null);
+        var extended = await summaries.GetSummaryAsync(Tenant, run, 4, None);
+        Assert.That(extended?.ThroughStep, Is.EqualTo(4));
+        var lines = extended!.Text.Split('\n');
+        Assert.That(lines[0], Is.EqualTo(TranscriptSummarizer.ExtractiveLabel));
+        Assert.That(lines.Skip(1).Take(3), Is.EqualTo(new[] { "- Step 1: the first line and the rest of step one", "- Step 2: two", "- Step 3: three" }));
+        Assert.That(lines[4], Does.StartWith("- Step 4:"));
+        Assert.That(lines, Has.Length.EqualTo(5));
+    }
 }
