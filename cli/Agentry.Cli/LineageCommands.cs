@@ -12,7 +12,6 @@ namespace Agentry.Cli;
 /// come from, started through the Gateway like any run.
 public static class LineageCommands
 {
-    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     /// How often the replay's progress is read while waiting for its table.
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
@@ -55,7 +54,7 @@ public static class LineageCommands
                     await Task.Delay(Poll, patience.Token);
                     using var response = await http.GetAsync($"runs/{started.RunId}/replay", patience.Token);
                     // Memory records the new run from its first message: until then it is not found.
-                    compared = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<ReplayComparisonView>(Web, patience.Token) : null;
+                    compared = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<ReplayComparisonView>(RunCommands.Web, patience.Token) : null;
                 }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -102,14 +101,14 @@ public static class LineageCommands
 
         try
         {
-            using var response = await http.PostAsJsonAsync(path, body, Web, cancellationToken);
+            using var response = await http.PostAsJsonAsync(path, body, RunCommands.Web, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 await error.WriteLineAsync(await ApprovalCommands.ProblemAsync(response, cancellationToken));
                 return response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest ? ExitCodes.BadInput : ExitCodes.NotCompleted;
             }
 
-            return await then(http, (await response.Content.ReadFromJsonAsync<LineageRunResponse>(Web, cancellationToken))!);
+            return await then(http, (await response.Content.ReadFromJsonAsync<LineageRunResponse>(RunCommands.Web, cancellationToken))!);
         }
         catch (HttpRequestException e)
         {

@@ -12,7 +12,7 @@ namespace Agentry.Cli;
 /// where it stands, its steps and how it ended.
 public static class RunCommands
 {
-    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    internal static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     public static async Task<int> ShowAsync(GatewayTarget gateway, string runId, TextWriter output, TextWriter error, CancellationToken cancellationToken, string? callId = null)
     {

@@ -51,7 +51,6 @@ public static class EvalCommands
     public const string LatestBaseline = "latest";
 
     private static readonly JsonSerializerOptions RecordJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     public static async Task<int> EvaluateAsync(EvalOptions options, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -308,7 +307,7 @@ public static class EvalCommands
                 return null;
             }
 
-            return await response.Content.ReadFromJsonAsync<RunView>(Web, cancellationToken);
+            return await response.Content.ReadFromJsonAsync<RunView>(RunCommands.Web, cancellationToken);
         }
         catch (HttpRequestException e)
         {
