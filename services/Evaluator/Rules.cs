@@ -1,6 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults;
 using Agentry.ServiceDefaults.Payloads;
 
 namespace Agentry.Evaluator;
@@ -58,12 +58,21 @@ public static class Rules
         result.Outcomes.Select(o => new CallFingerprint(
             result.Step,
             o.Tool,
-            CallArguments.Canonical(o.Arguments),
+            Canonical(o.Arguments),
             // An output is known by its content id (an output kept out of line by the id it was stored
             // under): the same content, the same result; and a run's history, read back at every tool
             // step, stays small however long the outputs (docs/durability.md, flat memory).
             o.Succeeded ? o.OutputRef?.Id ?? PayloadIds.Of(System.Text.Encoding.UTF8.GetBytes(o.Output)) : $"{o.ErrorKind}: {o.Error}")).ToList();
 
+    // Arguments that differ only in key order, spacing, escaping or number notation are the same call.
+    private static string Canonical(JsonElement arguments) => arguments.ValueKind switch
+    {
+        JsonValueKind.Object => "{" + string.Join(",", arguments.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{JsonSerializer.Serialize(p.Name)}:{Canonical(p.Value)}")) + "}",
+        JsonValueKind.Array => "[" + string.Join(",", arguments.EnumerateArray().Select(Canonical)) + "]",
+        JsonValueKind.String => JsonSerializer.Serialize(arguments.GetString()),
+        JsonValueKind.Number when arguments.TryGetDecimal(out var number) => (number / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture),
+        _ => arguments.GetRawText(),
+    };
 
     private static string Plural(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 

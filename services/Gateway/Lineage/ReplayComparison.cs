@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Agentry.Contracts;
-using Agentry.ServiceDefaults;
 
 namespace Agentry.Gateway.Lineage;
 
@@ -12,8 +11,7 @@ public sealed record ReplayStepComparison(int Step, string Recorded, string? New
 public sealed record ReplayComparisonView(Guid RunId, Guid ParentRunId, RunStatus? Status, int Steps, int Decided, int Differences, IReadOnlyList<ReplayStepComparison> Comparison);
 
 /// Compares each recorded decision with the replay's new one: the same tools with the same arguments
-/// (in any order; arguments the same call as the Evaluator's loop detection takes them, CallArguments),
-/// or the same final answer.
+/// (in any order, arguments compared as JSON values, not as text), or the same final answer.
 public static class ReplayComparison
 {
     public static ReplayComparisonView Of(RunView replay, RunView parent)
@@ -34,18 +32,18 @@ public static class ReplayComparison
 
     public static string Describe(StepView step) =>
         step.ToolCalls.Count > 0
-            ? string.Join("; ", step.ToolCalls.Select(call => $"{call.Tool} {Readable(call.Arguments)}"))
+            ? string.Join("; ", step.ToolCalls.Select(call => $"{call.Tool} {Canonical(call.Arguments)}"))
             : $"answer: {step.FinalAnswer}";
 
     private static string Key(StepView step) =>
         step.ToolCalls.Count > 0
-            ? string.Join("\n", step.ToolCalls.Select(call => $"{call.Tool} {CallArguments.Canonical(call.Arguments)}").Order(StringComparer.Ordinal))
+            ? string.Join("\n", step.ToolCalls.Select(call => $"{call.Tool} {Canonical(call.Arguments)}").Order(StringComparer.Ordinal))
             : "answer\n" + (step.FinalAnswer ?? "").Trim();
 
-    /// Arguments as a person reads them in the table: compact, their object keys in order, "2 + 2" not "2 \u002B 2".
-    private static string Readable(JsonElement arguments) => Sorted(JsonNode.Parse(arguments.GetRawText()))?.ToJsonString(RelaxedJson) ?? "null";
+    /// Arguments with their object keys in order, so that {"a":1,"b":2} and {"b":2,"a":1} are the same decision.
+    private static string Canonical(JsonElement arguments) => Sorted(JsonNode.Parse(arguments.GetRawText()))?.ToJsonString(Readable) ?? "null";
 
-    private static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static JsonNode? Sorted(JsonNode? node) => node switch
     {
