@@ -57,8 +57,9 @@ public interface ITranscriptStore
     Task<RunView> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken);
 
     /// The run as GetAsync reads it, but with only its steps after afterStep (and their outcomes) and
-    /// without its approvals and forks: what a context needs once steps 1 to afterStep are in a stored summary
-    /// (ContextBuilder), so that building it reads the same amount at step 1,000 as at step 50.
+    /// without its approvals, forks and input (the request carries the input): what a context needs
+    /// once steps 1 to afterStep are in a stored summary (ContextBuilder), so that building it reads
+    /// the same amount at step 1,000 as at step 50.
     Task<RunView> GetRecentAsync(Guid runId, int afterStep, CancellationToken cancellationToken);
 
     /// The tenant's runs that match the query's filters, newest start first, at most query.Limit.

@@ -353,7 +353,7 @@ public sealed class MongoTranscriptStore(MongoMemoryDatabase database) : ITransc
             ExtractionCost(run),
             Lineage: Text(run, "lineage") is { } lineage ? JsonSerializer.Deserialize<RunLineage>(lineage, Json) : null,
             Children: children.Count == 0 ? null : children,
-            Input: Text(run, "input") is { } input ? JsonDocument.Parse(input).RootElement.Clone() : null);
+            Input: whole && Text(run, "input") is { } input ? JsonDocument.Parse(input).RootElement.Clone() : null);
     }
 
     private static TokenUsage? ExtractionUsage(BsonDocument run) =>

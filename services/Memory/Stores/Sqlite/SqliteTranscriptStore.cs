@@ -267,7 +267,7 @@ public sealed class SqliteTranscriptStore(SqliteMemoryDatabase database) : ITran
             Extraction: runReader.IsDBNull(19) ? null : new TokenUsage(runReader.GetInt32(17), runReader.GetInt32(18)),
             ExtractionCost: Money(runReader, 19),
             Lineage: runReader.IsDBNull(20) ? null : JsonSerializer.Deserialize<RunLineage>(runReader.GetString(20), Json),
-            Input: runReader.IsDBNull(21) ? (JsonElement?)null : ParseJson(runReader.GetString(21)));
+            Input: !whole || runReader.IsDBNull(21) ? (JsonElement?)null : ParseJson(runReader.GetString(21)));
 
         var outcomes = new Dictionary<int, List<ToolOutcome>>();
         await using (var outcomeCommand = Command(connection,
