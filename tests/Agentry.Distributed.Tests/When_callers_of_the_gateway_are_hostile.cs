@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
@@ -321,20 +322,35 @@ public sealed class When_callers_of_the_gateway_are_hostile
         Assert.That(_goals.OfTenant("flood").Select(g => g.RunId), Is.EquivalentTo(admitted));
     }
 
-    [TestCase(true)]
-    [TestCase(false)]
-    public async Task Should_refuse_a_body_over_the_limit_before_enqueuing_it(bool declaresItsLength)
+    [Test]
+    public async Task Should_refuse_a_declared_body_over_the_limit_before_it_is_sent()
     {
         var key = await KeyAsync("acme", "uploader", GatewayRoles.Submit);
         var goal = Marked(Sum);
-        // A valid goal with a large unknown field: without the body limit it would be accepted and enqueued.
-        var json = JsonSerializer.SerializeToUtf8Bytes(new { agent = "assistant", goal, padding = new string('x', 1_200_000) });
-        HttpContent body = declaresItsLength ? new ByteArrayContent(json) : new StreamContent(new UnknownLength(json));
+        var body = new ByteArrayContent(OverTheLimit(goal));
         body.Headers.ContentType = new("application/json");
 
         // A client that declares a large body asks to continue first, as curl does: the Gateway answers 413 before any
-        // byte is sent. Without it the client may still be writing when the Gateway answers and closes (a broken pipe).
-        var answer = await SendAsync(HttpMethod.Post, "/runs", key, body, request => request.Headers.ExpectContinue = declaresItsLength);
+        // byte is sent. This client waits for that answer however busy the machine is; HttpClient's default sends the
+        // body after 1 s without one, and the Gateway then closes on a body it will not read (a broken pipe).
+        using var patient = new HttpClient(new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(60) })
+        {
+            BaseAddress = _deployment.Get("Gateway").BaseAddress,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        var answer = await SendAsync(HttpMethod.Post, "/runs", key, body, request => request.Headers.ExpectContinue = true, patient);
+
+        AssertProblem(answer, 413, Does.StartWith("The request body is over ").And.Contain("(Gateway:MaxRequestBodyBytes); nothing was enqueued."));
+        await AssertNothingEnqueuedAsync(goal);
+    }
+
+    [Test]
+    public async Task Should_refuse_a_chunked_body_once_it_passes_the_limit()
+    {
+        var key = await KeyAsync("acme", "streamer", GatewayRoles.Submit);
+        var goal = Marked(Sum);
+
+        var answer = await SendChunkedAsync("/runs", key, OverTheLimit(goal));
 
         AssertProblem(answer, 413, Does.StartWith("The request body is over ").And.Contain("(Gateway:MaxRequestBodyBytes); nothing was enqueued."));
         await AssertNothingEnqueuedAsync(goal);
@@ -437,6 +453,134 @@ public sealed class When_callers_of_the_gateway_are_hostile
             response.Headers.WwwAuthenticate.ToString());
     }
 
+    /// A valid goal with a large unknown field: without the body limit it would be accepted and enqueued.
+    private static byte[] OverTheLimit(string goal) =>
+        JsonSerializer.SerializeToUtf8Bytes(new { agent = "assistant", goal, padding = new string('x', 1_200_000) });
+
+    /// Sends a body of unknown length (chunked) and reads the answer while still writing, as a browser does.
+    /// HttpClient writes the whole body before it reads, so when the Gateway refuses part-way and closes the
+    /// connection, HttpClient reports the broken write instead of the answer the Gateway sent.
+    private async Task<Answer> SendChunkedAsync(string path, string credential, byte[] body)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var gateway = _deployment.Get("Gateway").BaseAddress!;
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(gateway.Host, gateway.Port, timeout.Token);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST {path} HTTP/1.1\r\nHost: {gateway.Authority}\r\nAuthorization: Bearer {credential}\r\n" +
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"), timeout.Token);
+        var writing = Task.Run(async () =>
+        {
+            try
+            {
+                foreach (var chunk in body.Chunk(64 * 1024))
+                {
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"{chunk.Length:X}\r\n"), timeout.Token);
+                    await stream.WriteAsync(chunk, timeout.Token);
+                    await stream.WriteAsync("\r\n"u8.ToArray(), timeout.Token);
+                }
+
+                await stream.WriteAsync("0\r\n\r\n"u8.ToArray(), timeout.Token);
+            }
+            catch (IOException)
+            {
+                // The Gateway refused and closed the connection: the answer it sent first says why.
+            }
+        });
+
+        var received = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        Answer? answer;
+        while ((answer = RawAnswer(received.ToArray())) is null)
+        {
+            int read;
+            try
+            {
+                read = await stream.ReadAsync(buffer, timeout.Token);
+            }
+            catch (IOException error)
+            {
+                throw new AssertionException($"the Gateway reset the connection before its answer was whole: {Encoding.UTF8.GetString(received.ToArray())}", error);
+            }
+
+            if (read == 0)
+            {
+                Assert.Fail($"the Gateway closed the connection before its answer was whole: {Encoding.UTF8.GetString(received.ToArray())}");
+            }
+
+            received.Write(buffer, 0, read);
+        }
+
+        await writing;
+        return answer;
+    }
+
+    /// The answer in the bytes received so far, or null while it is not whole (its body has a
+    /// Content-Length or comes in chunks; the Gateway's refusals do not end at the close).
+    private static Answer? RawAnswer(byte[] received)
+    {
+        var text = Encoding.UTF8.GetString(received);
+        var headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        if (headEnd < 0)
+        {
+            return null;
+        }
+
+        var lines = text[..headEnd].Split("\r\n");
+        var headers = lines.Skip(1).Select(line => line.Split(':', 2)).ToDictionary(h => h[0].Trim().ToLowerInvariant(), h => h[1].Trim());
+        var rest = text[(headEnd + 4)..];
+        string body;
+        if (headers.TryGetValue("content-length", out var length))
+        {
+            if (Encoding.UTF8.GetByteCount(rest) < int.Parse(length, System.Globalization.CultureInfo.InvariantCulture))
+            {
+                return null;
+            }
+
+            body = rest;
+        }
+        else if (headers.GetValueOrDefault("transfer-encoding") == "chunked")
+        {
+            var chunks = new StringBuilder();
+            while (true)
+            {
+                var sizeEnd = rest.IndexOf("\r\n", StringComparison.Ordinal);
+                if (sizeEnd < 0)
+                {
+                    return null;
+                }
+
+                var size = Convert.ToInt32(rest[..sizeEnd].Split(';')[0], 16);
+                if (size == 0)
+                {
+                    break;
+                }
+
+                if (rest.Length < sizeEnd + 2 + size + 2)
+                {
+                    return null;
+                }
+
+                chunks.Append(rest, sizeEnd + 2, size);
+                rest = rest[(sizeEnd + 2 + size + 2)..];
+            }
+
+            body = chunks.ToString();
+        }
+        else
+        {
+            throw new AssertionException($"an answer with neither Content-Length nor chunks: {text}");
+        }
+
+        return new Answer(
+            int.Parse(lines[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture),
+            body,
+            headers.GetValueOrDefault("content-type")?.Split(';')[0].Trim(),
+            null,
+            headers.GetValueOrDefault("www-authenticate") ?? "");
+    }
+
     private static void AssertProblem(Answer answer, int status, NUnit.Framework.Constraints.IResolveConstraint detail, string? what = null)
     {
         var context = $"{what} {answer.Status} {answer.Body}";
@@ -496,12 +640,6 @@ public sealed class When_callers_of_the_gateway_are_hostile
         public string? Detail => MediaType == "application/problem+json" && Json.TryGetProperty("detail", out var detail) ? detail.GetString() : null;
 
         public Guid RunId => Json.GetProperty("runId").GetGuid();
-    }
-
-    /// A body sent in chunks, with no Content-Length for the server to refuse up front.
-    private sealed class UnknownLength(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
     }
 }
 
