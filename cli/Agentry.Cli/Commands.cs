@@ -133,7 +133,11 @@ public static class Commands
         using var host = builder.Build();
         var where = new Uri(bus);
         var header = new[] { $"Agentry: agent '{options.Agent}', on the deployment at {where.Host}:{where.Port}{where.AbsolutePath}" };
-        await host.StartAsync(cancellationToken);
+        if (!await StartOnDeploymentAsync(host, bus, error, cancellationToken))
+        {
+            return ExitCodes.BadInput;
+        }
+
         try
         {
             return await FollowRunAsync(host.Services, options.Agent, options.Goal.Trim(), input, options.User, header, options.Timeout ?? TimeSpan.FromMinutes(10), options.Approvals ?? ApprovalChoice.Default, remote: true, output, cancellationToken);
@@ -433,7 +437,45 @@ public static class Commands
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         Configure(builder.Configuration, agentsPath, settings);
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+        if (!verbose)
+        {
+            // The bus's retries while it connects, and the host's own report of a failed start, are
+            // for --verbose: a command says in one line why it could not start (StartOnDeploymentAsync),
+            // and any other failure to start is thrown to the top, which prints it.
+            builder.Logging.AddFilter("MassTransit", LogLevel.Error);
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+        }
+
+        // A command publishes as soon as its host has started and follows the run on its temporary
+        // endpoint: publishing before that endpoint is bound could miss the run's end and wait out the
+        // whole patience. And a broker that cannot be reached is said at once, not waited on for minutes.
+        builder.Services.Configure<MassTransitHostOptions>(options =>
+        {
+            options.WaitUntilStarted = true;
+            options.StartTimeout = builder.Configuration.GetValue("Bus:StartTimeout", TimeSpan.FromSeconds(30));
+        });
         return builder;
+    }
+
+    /// Starts a host whose bus is a deployment's RabbitMQ; false, with the reason written, when that
+    /// broker does not answer within Bus:StartTimeout.
+    internal static async Task<bool> StartOnDeploymentAsync(IHost host, string bus, TextWriter error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await host.StartAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or MassTransitException)
+        {
+            var where = new Uri(bus);
+            var timeout = host.Services.GetRequiredService<IOptions<MassTransitHostOptions>>().Value.StartTimeout;
+            await error.WriteLineAsync(
+                $"The RabbitMQ at {where.Host}:{where.Port}{where.AbsolutePath} did not answer within {timeout?.TotalSeconds:0} s ({e.GetBaseException().Message}). " +
+                "Check --bus (or ConnectionStrings__rabbitmq) and that the deployment's broker is up; Bus__StartTimeout waits longer.");
+            await host.StopAsync(CancellationToken.None);
+            return false;
+        }
     }
 
     private static void Configure(IConfigurationManager configuration, string? agentsPath, IReadOnlyDictionary<string, string?>? settings)

@@ -117,22 +117,8 @@ public sealed class When_a_dataset_is_evaluated_on_a_deployment
     }
 
     /// The CLI as a process of its own, with its local store in the test's folder.
-    private async Task<(int ExitCode, string Output)> CliAsync(params string[] arguments)
-    {
-        var cli = Path.Combine(Repository.Root, "cli", "Agentry.Cli", "bin", Repository.Configuration, "net10.0", "agentry.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _folder };
-        start.ArgumentList.Add(cli);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["ConnectionStrings__sqlite"] = $"Data Source={Path.Combine(_folder, "cli.db")}";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
-    }
+    private Task<(int ExitCode, string Output)> CliAsync(params string[] arguments) =>
+        AgentryCli.RunAsync(
+            arguments, new Dictionary<string, string> { ["ConnectionStrings__sqlite"] = $"Data Source={Path.Combine(_folder, "cli.db")}" }, _folder, TimeSpan.FromMinutes(3),
+            async () => $"{await _deployment.DescribeAsync()}{Environment.NewLine}{_deployment.Logs}");
 }

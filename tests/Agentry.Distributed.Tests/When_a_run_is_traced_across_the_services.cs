@@ -217,23 +217,7 @@ public sealed partial class When_a_run_is_traced_across_the_services
 
     private static string Path(params string[] services) => string.Join(" > ", services);
 
-    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
-    {
-        var cli = System.IO.Path.Combine(Repository.Root, "cli", "Agentry.Cli", "bin", Repository.Configuration, "net10.0", "agentry.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = System.IO.Path.GetTempPath() };
-        start.ArgumentList.Add(cli);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments) => AgentryCli.RunAsync(arguments);
 
     [GeneratedRegex(@"^Trace: ([0-9a-f]{32})$", RegexOptions.Multiline)]
     private static partial Regex TraceLine();

@@ -99,22 +99,6 @@ public sealed class When_people_sub_agents_and_knowledge_work_across_processes
     }
 
     /// The CLI against the deployment's own store (the embedded-mode commands read the same settings).
-    private async Task<(int ExitCode, string Output)> CliAsync(params string[] arguments)
-    {
-        var cli = Path.Combine(Repository.Root, "cli", "Agentry.Cli", "bin", Repository.Configuration, "net10.0", "agentry.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
-        start.ArgumentList.Add(cli);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["ConnectionStrings__sqlite"] = _deployment.Environment["ConnectionStrings__sqlite"];
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
-    }
+    private Task<(int ExitCode, string Output)> CliAsync(params string[] arguments) =>
+        AgentryCli.RunAsync(arguments, new Dictionary<string, string> { ["ConnectionStrings__sqlite"] = _deployment.Environment["ConnectionStrings__sqlite"] });
 }

@@ -144,21 +144,5 @@ public sealed class When_services_run_as_separate_processes
         Assert.That(output, Does.Contain("Failed: Unknown agent 'nobody'. Known agents: assistant, code-review, coder, customer-support, data-pipeline, handbook, lead-outreach, market-research, orchestrator, planner-demo, prior-auth."));
     }
 
-    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
-    {
-        var cli = Path.Combine(Repository.Root, "cli", "Agentry.Cli", "bin", Repository.Configuration, "net10.0", "agentry.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
-        start.ArgumentList.Add(cli);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments) => AgentryCli.RunAsync(arguments);
 }

@@ -146,7 +146,18 @@ public static class EvalCommands
             return ExitCodes.BadInput;
         }
 
-        await host.StartAsync(cancellationToken);
+        if (remote)
+        {
+            if (!await Commands.StartOnDeploymentAsync(host, configuration.GetConnectionString("rabbitmq")!, error, cancellationToken))
+            {
+                return ExitCodes.BadInput;
+            }
+        }
+        else
+        {
+            await host.StartAsync(cancellationToken);
+        }
+
         try
         {
             if (dataset.Knowledge.Count > 0)

@@ -97,23 +97,10 @@ public sealed class When_the_prior_auth_case_runs_across_processes
         }
     }
 
-    private static async Task<(int ExitCode, string Output)> IngestCriteriaAsync(Deployment deployment)
-    {
-        var cli = Path.Combine(Repository.Root, "cli", "Agentry.Cli", "bin", Repository.Configuration, "net10.0", "agentry.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
-        foreach (var argument in new[] { cli, "kb", "ingest", "payer-criteria", Path.Combine(Repository.Root, "samples", "prior-auth", "criteria") })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["ConnectionStrings__sqlite"] = deployment.Environment["ConnectionStrings__sqlite"];
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> IngestCriteriaAsync(Deployment deployment) =>
+        AgentryCli.RunAsync(
+            ["kb", "ingest", "payer-criteria", Path.Combine(Repository.Root, "samples", "prior-auth", "criteria")],
+            new Dictionary<string, string> { ["ConnectionStrings__sqlite"] = deployment.Environment["ConnectionStrings__sqlite"] });
 
     private static async Task<List<string>> Rows(string connectionString, string sql) =>
         File.Exists(new SqliteConnectionStringBuilder(connectionString).DataSource) ? await PriorAuthScenario.Rows(connectionString, sql) : [];

@@ -106,6 +106,26 @@ public sealed class When_an_agent_runs_in_one_process
     }
 
     [Test]
+    public async Task Should_say_in_one_line_that_a_deployments_broker_did_not_answer_instead_of_waiting_for_the_run()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var (exit, output, error) = await AgentryRun.RunAsync(new RunOptions("What is 2 + 3?", "assistant", TestAgents.RepositoryAgentsFolder(), null, Verbose: false,
+            new Dictionary<string, string?> { ["Bus:StartTimeout"] = "00:00:02" }, Bus: $"amqp://guest:guest@127.0.0.1:{port}/"));
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(error.Trim(), Does.StartWith($"The RabbitMQ at 127.0.0.1:{port}/ did not answer within 2 s (")
+            .And.EndWith("Check --bus (or ConnectionStrings__rabbitmq) and that the deployment's broker is up; Bus__StartTimeout waits longer.")
+            .And.Not.Contain(Environment.NewLine), "one line, without the bus's retries or the host's stack trace");
+        Assert.That(output, Is.Empty, "nothing was submitted");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)), "the command gave up at its start timeout, not at the run's patience");
+    }
+
+    [Test]
     public async Task Should_refuse_input_that_is_not_json()
     {
         var (exit, _, error) = await Run("What is 2 + 3?", input: "{not json");
