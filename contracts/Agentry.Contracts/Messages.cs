@@ -585,7 +585,11 @@ public sealed record StepView(
     decimal? Cost = null,
     Guidance? Guidance = null,
     TokenUsage? ContextUsage = null,
-    decimal? ContextCost = null);
+    decimal? ContextCost = null)
+{
+    /// Planned, and every call's outcome recorded: a step a context, a fork or a replay may build on.
+    public bool IsRecordedWhole() => Usage is not null && ToolCalls.All(call => Outcomes.Any(o => o.CallId == call.CallId));
+}
 
 /// <summary>Ask Memory for the passages of knowledge collections that best answer a query (request/response; the search_knowledge tool sends it).</summary>
 /// <param name="RunId">The run whose tool call asks.</param>

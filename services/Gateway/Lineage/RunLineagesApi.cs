@@ -129,14 +129,14 @@ public static class RunLineagesApi
         return runs;
     }
 
-    /// The steps recorded whole, from the first: planned, and each call with its outcome. A fork keeps
-    /// at most these; a step still in flight (a running parent) is not one of them.
+    /// The steps recorded whole, counted from the first. A fork keeps at most these; a step still in
+    /// flight (a running parent) is not one of them.
     public static int RecordedSteps(RunView run)
     {
         var count = 0;
         foreach (var step in run.Steps.OrderBy(s => s.Step))
         {
-            if (step.Step != count + 1 || step.Usage is null || step.ToolCalls.Any(call => step.Outcomes.All(o => o.CallId != call.CallId)))
+            if (step.Step != count + 1 || !step.IsRecordedWhole())
             {
                 break;
             }

@@ -253,7 +253,7 @@ public sealed class ContextBuilder(
         {
             var step = run.Steps.FirstOrDefault(s => s.Step == number && s.Usage is not null)
                 ?? throw new TranscriptNotReadyException($"Step {number} of run {request.RunId} is not recorded yet.");
-            if (step.ToolCalls.Any(call => step.Outcomes.All(o => o.CallId != call.CallId)))
+            if (!step.IsRecordedWhole())
             {
                 throw new TranscriptNotReadyException($"The tool results of step {number} of run {request.RunId} are not recorded yet.");
             }
