@@ -92,7 +92,15 @@ public sealed class When_a_definition_changes_during_a_rolling_deploy
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (waited.Elapsed < TimeSpan.FromSeconds(60))
         {
-            var pending = await _gateway.GetFromJsonAsync<JsonElement>("/approvals");
+            using var answer = await _gateway.GetAsync("/approvals");
+            if (answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+            {
+                // Memory was busy: as any caller, ask again after the Retry-After.
+                await Task.Delay(answer.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                continue;
+            }
+
+            var pending = await answer.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
             foreach (var approval in pending.GetProperty("approvals").EnumerateArray())
             {
                 if (approval.GetProperty("runId").GetGuid() == runId)

@@ -80,7 +80,7 @@ public static class GatewaySecurity
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         // A body that cannot be bound is thrown to the exception handler, which answers with the reason.
         services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
-        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context => DescribeBadRequest(context, options));
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context => DescribeProblem(context, options));
         // Authentication brings data protection, which nothing here uses (no cookies, no protected
         // state): ephemeral keys spare a read-only container a key ring on disk and its warnings.
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
@@ -93,7 +93,14 @@ public static class GatewaySecurity
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            StatusCodeSelector = e => e is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = e => e switch
+            {
+                Microsoft.AspNetCore.Http.BadHttpRequestException bad => bad.StatusCode,
+                // A service behind the Gateway (Memory, the Planner) did not answer in time: busy or
+                // restarting, which a caller retries; not a fault of the request or of the Gateway.
+                MassTransit.RequestTimeoutException => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            },
             // A caller's bad body is answered, not logged as a server error.
             SuppressDiagnosticsCallback = context => context.Exception is Microsoft.AspNetCore.Http.BadHttpRequestException,
         });
@@ -129,11 +136,16 @@ public static class GatewaySecurity
     public static RouteHandlerBuilder CountedAsSubmission(this RouteHandlerBuilder endpoint) =>
         endpoint.WithMetadata(SubmissionMarker.Instance);
 
-    private static void DescribeBadRequest(ProblemDetailsContext context, GatewayOptions options)
+    private static void DescribeProblem(ProblemDetailsContext context, GatewayOptions options)
     {
         if (context.ProblemDetails.Status == StatusCodes.Status413PayloadTooLarge)
         {
             context.ProblemDetails.Detail ??= $"The request body is over {options.MaxRequestBodyBytes:N0} bytes ({GatewayOptions.Section}:MaxRequestBodyBytes); nothing was enqueued.";
+        }
+        else if (context.HttpContext.Features.Get<IExceptionHandlerFeature>()?.Error is MassTransit.RequestTimeoutException)
+        {
+            context.ProblemDetails.Detail ??= "A service behind the Gateway did not answer in time; it may be busy or restarting. Try again shortly.";
+            context.HttpContext.Response.Headers.RetryAfter = "1";
         }
         else if (context.HttpContext.Features.Get<IExceptionHandlerFeature>()?.Error is Microsoft.AspNetCore.Http.BadHttpRequestException bad)
         {
