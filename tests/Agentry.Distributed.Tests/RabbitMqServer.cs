@@ -31,7 +31,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
     public static async Task<RabbitMqServer> StartAsync()
     {
         var folder = Directory.CreateTempSubdirectory("agentry-rabbitmq-").FullName;
-        var server = new RabbitMqServer($"agentry-{Guid.NewGuid():N}@localhost", FreePort(), folder);
+        var server = new RabbitMqServer($"agentry-{Guid.NewGuid():N}@localhost", TestPorts.Free(), folder);
         // The package's scripts run the node as the rabbitmq user, which must own its folder.
         if (Environment.UserName == "root" && await RunAsync("chown", "rabbitmq:rabbitmq", folder) is not { ExitCode: 0 })
         {
@@ -45,7 +45,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
             ["RABBITMQ_NODENAME"] = server.Node,
             ["RABBITMQ_NODE_IP_ADDRESS"] = "127.0.0.1",
             ["RABBITMQ_NODE_PORT"] = server.Port.ToString(CultureInfo.InvariantCulture),
-            ["RABBITMQ_DIST_PORT"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["RABBITMQ_DIST_PORT"] = TestPorts.Free().ToString(CultureInfo.InvariantCulture),
             ["RABBITMQ_MNESIA_BASE"] = Path.Combine(folder, "mnesia"),
             ["RABBITMQ_LOG_BASE"] = Path.Combine(folder, "log"),
             ["RABBITMQ_ENABLED_PLUGINS_FILE"] = Path.Combine(folder, "enabled_plugins"),
@@ -120,12 +120,6 @@ public sealed class RabbitMqServer : IAsyncDisposable
         throw new TimeoutException($"RabbitMQ node {Node} did not start on port {Port} within 2 minutes:{Environment.NewLine}{log}");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task<(int ExitCode, string Output)?> RunAsync(string command, params string[] arguments)
     {

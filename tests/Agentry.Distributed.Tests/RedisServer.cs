@@ -23,10 +23,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var server = new RedisServer(((IPEndPoint)listener.LocalEndpoint).Port);
-        listener.Stop();
+        var server = new RedisServer(TestPorts.Free());
         await server.StartProcessAsync();
         return server;
     }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Agentry.Distributed.Tests;
@@ -29,7 +28,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         Service = service;
         Instance = instance;
         Environment = environment;
-        Port = FreePort();
+        Port = TestPorts.Free();
     }
 
     public string Service { get; }
@@ -289,12 +288,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 public static class Repository
