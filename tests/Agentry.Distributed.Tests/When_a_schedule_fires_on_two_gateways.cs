@@ -10,7 +10,8 @@ namespace Agentry.Distributed.Tests;
 /// A schedule due every 2 s, two Gateway processes firing it over the same Redis, one of them
 /// killed (SIGKILL) and started again in the middle: every due time in the window starts exactly
 /// one run, none is fired twice and none is missed.
-[NonParallelizable]
+// Mostly waiting for due times 2 s apart: it runs beside the other fixtures marked so.
+[Parallelizable]
 public sealed class When_a_schedule_fires_on_two_gateways
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);

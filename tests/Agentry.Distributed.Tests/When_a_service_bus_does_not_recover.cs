@@ -6,7 +6,9 @@ namespace Agentry.Distributed.Tests;
 /// broker answers is a wedged process, stopped so that its orchestrator starts a fresh one. Wedged
 /// here on purpose: the service loses its connection and may no longer declare its queues (its
 /// configure permission taken), so its endpoints cannot start again while the broker is up.
-[NonParallelizable]
+// Mostly waiting (for the watchdog, for a broker away 15 s), with one process and a broker of its
+// own: it runs beside the other fixtures marked so, instead of adding its waits to the suite.
+[Parallelizable]
 public sealed class When_a_service_bus_does_not_recover
 {
     [Test]

@@ -6,7 +6,8 @@ namespace Agentry.Distributed.Tests;
 /// A Gateway process whose Memory is not there (being replaced, or too busy to answer in time): a
 /// read it cannot answer is a 503 the caller may retry, with a Retry-After and a problem that says
 /// so; not a 500, which would say the Gateway or the request is at fault.
-[NonParallelizable]
+// Ten seconds of waiting for an answer that does not come: it runs beside the other fixtures marked so.
+[Parallelizable]
 public sealed class When_the_services_behind_the_gateway_do_not_answer
 {
     [Test]
