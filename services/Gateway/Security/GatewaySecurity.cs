@@ -138,16 +138,17 @@ public static class GatewaySecurity
 
     private static void DescribeProblem(ProblemDetailsContext context, GatewayOptions options)
     {
+        var error = context.HttpContext.Features.Get<IExceptionHandlerFeature>()?.Error;
         if (context.ProblemDetails.Status == StatusCodes.Status413PayloadTooLarge)
         {
             context.ProblemDetails.Detail ??= $"The request body is over {options.MaxRequestBodyBytes:N0} bytes ({GatewayOptions.Section}:MaxRequestBodyBytes); nothing was enqueued.";
         }
-        else if (context.HttpContext.Features.Get<IExceptionHandlerFeature>()?.Error is MassTransit.RequestTimeoutException)
+        else if (error is MassTransit.RequestTimeoutException)
         {
             context.ProblemDetails.Detail ??= "A service behind the Gateway did not answer in time; it may be busy or restarting. Try again shortly.";
             context.HttpContext.Response.Headers.RetryAfter = "1";
         }
-        else if (context.HttpContext.Features.Get<IExceptionHandlerFeature>()?.Error is Microsoft.AspNetCore.Http.BadHttpRequestException bad)
+        else if (error is Microsoft.AspNetCore.Http.BadHttpRequestException bad)
         {
             context.ProblemDetails.Detail ??= bad.InnerException is System.Text.Json.JsonException json
                 ? $"The body is not the JSON expected: {json.Message}"
