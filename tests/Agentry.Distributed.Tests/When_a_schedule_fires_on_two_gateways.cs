@@ -10,8 +10,9 @@ namespace Agentry.Distributed.Tests;
 /// A schedule due every 2 s, two Gateway processes firing it over the same Redis, one of them
 /// killed (SIGKILL) and started again in the middle: every due time in the window starts exactly
 /// one run, none is fired twice and none is missed.
-// Mostly waiting for due times 2 s apart: it runs beside the other fixtures marked so.
-[Parallelizable]
+// Alone: run beside the bus watchdog's fixture, a due time fired around the kill of Gateway 1 was
+// in the history as fired but its run never reached Memory (left open in the closing note of stop 34).
+[NonParallelizable]
 public sealed class When_a_schedule_fires_on_two_gateways
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
